@@ -1,0 +1,69 @@
+# proxy: a GDB-debuggable KVM hypervisor for HermitCore unikernels.
+#
+#   make            build ./proxy and the test guests
+#   make check      unit + integration + GDB tests (also an ASan/UBSan build)
+#   make bench      benchmarks (see scripts/bench)
+#   make check-realkvm   the integration suite on real (SVM) KVM nested in QEMU
+#   make format     clang-format every C file
+
+VERSION := 0.1.0
+CC ?= gcc
+BUILD ?= build
+SAN ?=
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DPROXY_VERSION=\"$(VERSION)\" \
+	-Iinclude -Isrc -Igdbstub -MMD -MP
+ifneq ($(SAN),)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+LDLIBS := -lelf -lreadline -lpthread
+
+LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard gdbstub/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+PROXY_BIN := $(if $(filter build,$(BUILD)),proxy,$(BUILD)/proxy)
+
+.PHONY: all guests unit check check-fast check-asan bench check-realkvm format clean
+all: $(PROXY_BIN) guests unit
+
+$(PROXY_BIN): $(BUILD)/src/main.o $(BUILD)/libproxy.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libproxy.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libproxy.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libproxy.a $(LDLIBS)
+
+unit: $(UNIT_BINS)
+
+include tests/guest/guest.mk
+
+check: all
+	$(MAKE) --no-print-directory BUILD=build/asan SAN=1 build/asan/proxy
+	tests/run-tests
+	PROXY=$(CURDIR)/build/asan/proxy tests/run-tests -k sanitized integration
+
+bench: all
+	scripts/bench
+
+check-realkvm: all
+	scripts/check-realkvm
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build proxy
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

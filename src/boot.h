@@ -1,0 +1,21 @@
+/* boot.h: guest memory contents every vCPU starts from (GDT, page tables) and the
+ * host facts the boot headers report (CPU frequency, time of day). */
+#ifndef PROXY_BOOT_H
+#define PROXY_BOOT_H
+
+#include <stdint.h>
+
+#include "guest_mem.h"
+
+/* GDT at 0x1000 and the identity map of the first 1 GiB at 0x10000 (section 3). */
+void boot_write_gdt(struct guest_mem *m);
+void boot_write_page_tables(struct guest_mem *m);
+
+/* Host TSC frequency in MHz: never 0, fits in 16 bits. vcpu_fd may be -1. */
+uint32_t boot_cpu_freq_mhz(int vcpu_fd);
+/* Parse "cpu MHz : 2994.375" lines; 0 when absent (exposed for tests). */
+uint32_t cpu_mhz_from_cpuinfo(const char *text);
+
+uint64_t boot_gtod_us(void);
+
+#endif

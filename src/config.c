@@ -1,0 +1,348 @@
+/* config.c: parse HERMIT_* variables and command-line flags into struct config.
+ *
+ * Every refusal names the variable or flag and says what form is accepted, so a
+ * user never has to read the source to fix a typo.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+	"usage: proxy [options] <unikernel> [guest arguments...]\n"
+	"\n"
+	"Boots a HermitCore unikernel in a KVM virtual machine.\n"
+	"\n"
+	"options (each overrides the environment variable in brackets):\n"
+	"  -c, --cpus N          number of vCPUs [HERMIT_CPUS, default 1]\n"
+	"  -m, --memory SIZE     guest RAM, suffix K/M/G/T [HERMIT_MEM, default 512M]\n"
+	"  -v, --verbose         show the kernel log on stderr [HERMIT_VERBOSE=1]\n"
+	"  -d, --debug           wait for GDB before the first instruction [HERMIT_DEBUG=1]\n"
+	"  -s, --gdb-port PORT   GDB port, default 1234 [HERMIT_DEBUG_PORT]\n"
+	"      --gdb-addr ADDR   address the GDB stub listens on, default 127.0.0.1\n"
+	"                        [HERMIT_DEBUG_ADDR]\n"
+	"      --abi rusty|c     guest ABI instead of detecting it [HERMIT_ABI]\n"
+	"      --host-info       print what this host's KVM supports and exit\n"
+	"  -h, --help            this help\n"
+	"      --version         print the version\n"
+	"\n"
+	"environment: HERMIT_CPUS HERMIT_MEM HERMIT_VERBOSE HERMIT_DEBUG HERMIT_DEBUG_PORT\n"
+	"  HERMIT_DEBUG_ADDR HERMIT_HUGEPAGE HERMIT_MERGEABLE HERMIT_IP HERMIT_GATEWAY\n"
+	"  HERMIT_MASK HERMIT_NETIF HERMIT_NETIF_MAC HERMIT_ABI (see README.md)\n";
+
+const char *config_usage_text(void)
+{
+	return usage_text;
+}
+
+int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int parse_mem_size(const char *s, uint64_t *out)
+{
+	char *end;
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	unsigned shift = 0;
+	switch (toupper((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'K':
+		shift = 10;
+		break;
+	case 'M':
+		shift = 20;
+		break;
+	case 'G':
+		shift = 30;
+		break;
+	case 'T':
+		shift = 40;
+		break;
+	default:
+		return -1;
+	}
+	if (*end && end[1] != '\0')
+		return -1;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return *out ? 0 : -1;
+}
+
+int parse_ipv4(const char *s, uint8_t out[4])
+{
+	unsigned a[4];
+	char tail;
+	if (!s || sscanf(s, "%u.%u.%u.%u%c", &a[0], &a[1], &a[2], &a[3], &tail) != 4)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		if (a[i] > 255)
+			return -1;
+		out[i] = (uint8_t)a[i];
+	}
+	return 0;
+}
+
+int parse_mac(const char *s, uint8_t out[6])
+{
+	if (!s || strlen(s) != 17)
+		return -1;
+	for (int i = 0; i < 6; i++) {
+		const char *p = s + 3 * i;
+		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]))
+			return -1;
+		if (i < 5 && p[2] != ':')
+			return -1;
+		char hex[3] = {p[0], p[1], 0};
+		out[i] = (uint8_t)strtoul(hex, NULL, 16);
+	}
+	return 0;
+}
+
+int parse_bool(const char *s, bool *out)
+{
+	if (!s)
+		return -1;
+	if (!strcmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes") ||
+	    !strcasecmp(s, "on")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(s, "0") || !strcasecmp(s, "false") || !strcasecmp(s, "no") ||
+	    !strcasecmp(s, "off") || !*s) {
+		*out = false;
+		return 0;
+	}
+	return -1;
+}
+
+static const char *env_get(char **envp, const char *name)
+{
+	size_t n = strlen(name);
+	for (char **e = envp; e && *e; e++)
+		if (!strncmp(*e, name, n) && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		snprintf(err, errlen, __VA_ARGS__);                                                \
+		return CONFIG_ERROR;                                                               \
+	} while (0)
+
+static int set_cpus(struct config *c, const char *what, const char *v, char *err, size_t errlen)
+{
+	unsigned long n;
+	if (parse_uint(v, CONFIG_MAX_CPUS, &n) || n == 0)
+		FAIL("%s=%s is invalid: expected a number of vCPUs from 1 to %d", what, v,
+		     CONFIG_MAX_CPUS);
+	c->ncpus = (unsigned)n;
+	return 0;
+}
+
+static int set_mem(struct config *c, const char *what, const char *v, char *err, size_t errlen)
+{
+	if (parse_mem_size(v, &c->mem_size))
+		FAIL("%s=%s is invalid: expected a size in bytes with an optional suffix K, M, G "
+		     "or T (e.g. 512M, 4G)",
+		     what, v);
+	return 0;
+}
+
+static int set_bool(bool *dst, const char *what, const char *v, char *err, size_t errlen)
+{
+	if (parse_bool(v, dst))
+		FAIL("%s=%s is invalid: expected 0 or 1", what, v);
+	return 0;
+}
+
+static int set_port(struct config *c, const char *what, const char *v, char *err, size_t errlen)
+{
+	unsigned long n;
+	if (parse_uint(v, 65535, &n))
+		FAIL("%s=%s is invalid: expected a TCP port from 0 to 65535", what, v);
+	c->gdb_port = (int)n;
+	return 0;
+}
+
+static int set_abi(struct config *c, const char *what, const char *v, char *err, size_t errlen)
+{
+	if (!strcmp(v, "rusty"))
+		c->abi = ABI_RUSTY;
+	else if (!strcmp(v, "c"))
+		c->abi = ABI_C;
+	else if (!strcmp(v, "auto") || !*v)
+		c->abi = ABI_AUTO;
+	else
+		FAIL("%s=%s is invalid: expected rusty, c or auto", what, v);
+	return 0;
+}
+
+static int set_ip(uint8_t dst[4], bool *set, const char *what, const char *v, char *err,
+		  size_t errlen)
+{
+	if (parse_ipv4(v, dst))
+		FAIL("%s=%s is invalid: expected an IPv4 address like 10.0.5.2", what, v);
+	*set = true;
+	return 0;
+}
+
+static void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->ncpus = 1;
+	c->mem_size = CONFIG_DEFAULT_MEM;
+	c->hugepage = true;
+	c->gdb_port = CONFIG_DEFAULT_GDB_PORT;
+	c->gdb_bind = "127.0.0.1";
+}
+
+static int config_from_env(struct config *c, char **envp, char *err, size_t errlen)
+{
+	const char *v;
+	int rc = 0;
+	if ((v = env_get(envp, "HERMIT_CPUS")))
+		rc = rc ?: set_cpus(c, "HERMIT_CPUS", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_MEM")))
+		rc = rc ?: set_mem(c, "HERMIT_MEM", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_VERBOSE")))
+		rc = rc ?: set_bool(&c->verbose, "HERMIT_VERBOSE", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_DEBUG")))
+		rc = rc ?: set_bool(&c->debug, "HERMIT_DEBUG", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_DEBUG_PORT")))
+		rc = rc ?: set_port(c, "HERMIT_DEBUG_PORT", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_DEBUG_ADDR")) && *v)
+		c->gdb_bind = v;
+	if ((v = env_get(envp, "HERMIT_HUGEPAGE")))
+		rc = rc ?: set_bool(&c->hugepage, "HERMIT_HUGEPAGE", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_MERGEABLE")))
+		rc = rc ?: set_bool(&c->mergeable, "HERMIT_MERGEABLE", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_ABI")))
+		rc = rc ?: set_abi(c, "HERMIT_ABI", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_IP")) && *v)
+		rc = rc ?: set_ip(c->ip, &c->ip_set, "HERMIT_IP", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_GATEWAY")) && *v)
+		rc = rc ?: set_ip(c->gateway, &c->gateway_set, "HERMIT_GATEWAY", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_MASK")) && *v)
+		rc = rc ?: set_ip(c->mask, &c->mask_set, "HERMIT_MASK", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_NETIF")) && *v)
+		c->netif = v;
+	if (!rc && (v = env_get(envp, "HERMIT_NETIF_MAC")) && *v) {
+		if (parse_mac(v, c->mac))
+			FAIL("HERMIT_NETIF_MAC=%s is invalid: expected xx:xx:xx:xx:xx:xx", v);
+		c->mac_set = true;
+	}
+	if (!rc && (v = env_get(envp, "HERMIT_CHECKPOINT")) && strcmp(v, "0") && *v)
+		FAIL("HERMIT_CHECKPOINT=%s: checkpointing is not supported by proxy; unset it or "
+		     "set it to 0",
+		     v);
+	return rc;
+}
+
+enum { OPT_VERSION = 256, OPT_HOST_INFO, OPT_ABI, OPT_GDB_ADDR };
+
+static const struct option long_options[] = {
+	{"cpus", required_argument, NULL, 'c'},
+	{"memory", required_argument, NULL, 'm'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"debug", no_argument, NULL, 'd'},
+	{"gdb-port", required_argument, NULL, 's'},
+	{"gdb-addr", required_argument, NULL, OPT_GDB_ADDR},
+	{"abi", required_argument, NULL, OPT_ABI},
+	{"host-info", no_argument, NULL, OPT_HOST_INFO},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+static int config_from_flags(struct config *c, int argc, char **argv, char *err, size_t errlen)
+{
+	int opt, rc = 0;
+	optind = 1;
+	opterr = 0;
+	/* '+': stop at the image, so the guest's own arguments may start with '-'. */
+	while (!rc && (opt = getopt_long(argc, argv, "+:c:m:vds:h", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			rc = set_cpus(c, "--cpus", optarg, err, errlen);
+			break;
+		case 'm':
+			rc = set_mem(c, "--memory", optarg, err, errlen);
+			break;
+		case 'v':
+			c->verbose = true;
+			break;
+		case 'd':
+			c->debug = true;
+			break;
+		case 's':
+			rc = set_port(c, "--gdb-port", optarg, err, errlen);
+			break;
+		case OPT_GDB_ADDR:
+			c->gdb_bind = optarg;
+			break;
+		case OPT_ABI:
+			rc = set_abi(c, "--abi", optarg, err, errlen);
+			break;
+		case OPT_HOST_INFO:
+			c->host_info = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return CONFIG_EXIT_OK;
+		case OPT_VERSION:
+			printf("proxy %s\n", PROXY_VERSION);
+			return CONFIG_EXIT_OK;
+		case ':':
+			snprintf(err, errlen, "option %s needs a value\n%s", argv[optind - 1],
+				 usage_text);
+			return CONFIG_USAGE;
+		default:
+			snprintf(err, errlen, "unknown option %s\n%s", argv[optind - 1], usage_text);
+			return CONFIG_USAGE;
+		}
+	}
+	return rc;
+}
+
+int config_parse(struct config *c, int argc, char **argv, char **envp, char *err, size_t errlen)
+{
+	config_defaults(c);
+	c->environ = envp;
+	int rc = config_from_env(c, envp, err, errlen);
+	if (rc)
+		return rc;
+	rc = config_from_flags(c, argc, argv, err, errlen);
+	if (rc)
+		return rc;
+	if (c->host_info)
+		return CONFIG_OK;
+	if (optind >= argc) {
+		snprintf(err, errlen, "no unikernel image given\n%s", usage_text);
+		return CONFIG_USAGE;
+	}
+	c->image = argv[optind];
+	c->guest_argv = &argv[optind];
+	c->guest_argc = argc - optind;
+	return CONFIG_OK;
+}

@@ -1,0 +1,60 @@
+/* config.h: proxy's settings, parsed once from the environment and the command line.
+ *
+ * The environment (HERMIT_*) is the interface of record; flags override it.
+ * Nothing else in proxy reads the environment: modules get a `struct config`.
+ */
+#ifndef PROXY_CONFIG_H
+#define PROXY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_CPUS 512
+#define CONFIG_DEFAULT_MEM (512ULL << 20)
+#define CONFIG_DEFAULT_GDB_PORT 1234
+
+enum abi_choice { ABI_AUTO, ABI_RUSTY, ABI_C };
+
+struct config {
+	const char *image;     /* path of the unikernel */
+	int guest_argc;        /* guest argv: image path, then the arguments */
+	char **guest_argv;
+	char **environ;        /* forwarded to the guest */
+
+	unsigned ncpus;
+	uint64_t mem_size;
+	bool verbose;
+	bool hugepage;
+	bool mergeable;
+	enum abi_choice abi;
+
+	bool debug;
+	int gdb_port;
+	const char *gdb_bind;  /* address to listen on; loopback unless asked */
+
+	uint8_t ip[4], gateway[4], mask[4];
+	bool ip_set, gateway_set, mask_set;
+	const char *netif;
+	uint8_t mac[6];
+	bool mac_set;
+
+	bool host_info;        /* --host-info: print what this host's KVM can do */
+};
+
+enum config_result { CONFIG_OK = 0, CONFIG_ERROR = -1, CONFIG_EXIT_OK = 1, CONFIG_USAGE = -2 };
+
+/* Parse envp then argv into *c. On CONFIG_ERROR/CONFIG_USAGE, err holds the message
+ * (naming the variable or flag and the accepted form). CONFIG_EXIT_OK: --help or
+ * --version was printed, exit 0. */
+int config_parse(struct config *c, int argc, char **argv, char **envp, char *err, size_t errlen);
+
+/* Value parsers, exposed for the unit tests. Each returns 0 or -1. */
+int parse_mem_size(const char *s, uint64_t *out);
+int parse_uint(const char *s, unsigned long max, unsigned long *out);
+int parse_ipv4(const char *s, uint8_t out[4]);
+int parse_mac(const char *s, uint8_t out[6]);
+int parse_bool(const char *s, bool *out);
+
+const char *config_usage_text(void);
+#endif

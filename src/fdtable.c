@@ -1,0 +1,99 @@
+/* fdtable.c: the guest's file descriptors, kept apart from proxy's own.
+ *
+ * A guest fd is an index into this table; the guest can only reach host fds it
+ * opened itself (plus stdio), never KVM, vCPU, socket or tap descriptors. A
+ * reference count lets one vCPU close an fd another is still using: the host fd
+ * is closed when the last user is done, so its number cannot be reused under it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "hypercall.h"
+
+void fd_table_init(struct vm *vm)
+{
+	pthread_mutex_init(&vm->fds.lock, NULL);
+	for (int i = 0; i < GUEST_FD_MAX; i++) {
+		vm->fds.host[i] = -1;
+		vm->fds.refs[i] = 0;
+		vm->fds.closing[i] = 0;
+	}
+	for (int i = 0; i < 3; i++)
+		vm->fds.host[i] = i;
+}
+
+int fd_get(struct vm *vm, int guest_fd)
+{
+	if (guest_fd < 0 || guest_fd >= GUEST_FD_MAX)
+		return -EBADF;
+	pthread_mutex_lock(&vm->fds.lock);
+	int host = vm->fds.host[guest_fd];
+	if (host < 0 || vm->fds.closing[guest_fd])
+		host = -EBADF;
+	else
+		vm->fds.refs[guest_fd]++;
+	pthread_mutex_unlock(&vm->fds.lock);
+	return host;
+}
+
+static void fd_release_locked(struct vm *vm, int guest_fd)
+{
+	if (vm->fds.refs[guest_fd] == 0 && vm->fds.closing[guest_fd]) {
+		close(vm->fds.host[guest_fd]);
+		vm->fds.host[guest_fd] = -1;
+		vm->fds.closing[guest_fd] = 0;
+	}
+}
+
+void fd_put(struct vm *vm, int guest_fd)
+{
+	pthread_mutex_lock(&vm->fds.lock);
+	vm->fds.refs[guest_fd]--;
+	fd_release_locked(vm, guest_fd);
+	pthread_mutex_unlock(&vm->fds.lock);
+}
+
+int fd_install(struct vm *vm, int host_fd)
+{
+	int guest_fd = -EMFILE;
+	pthread_mutex_lock(&vm->fds.lock);
+	for (int i = 3; i < GUEST_FD_MAX; i++) {
+		if (vm->fds.host[i] < 0) {
+			vm->fds.host[i] = host_fd;
+			guest_fd = i;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vm->fds.lock);
+	return guest_fd;
+}
+
+int fd_close(struct vm *vm, int guest_fd)
+{
+	if (guest_fd >= 0 && guest_fd <= 2)
+		return 0; /* the ABI: stdio is never closed */
+	if (guest_fd < 0 || guest_fd >= GUEST_FD_MAX)
+		return -EBADF;
+	int rc = 0;
+	pthread_mutex_lock(&vm->fds.lock);
+	if (vm->fds.host[guest_fd] < 0 || vm->fds.closing[guest_fd]) {
+		rc = -EBADF;
+	} else {
+		vm->fds.closing[guest_fd] = 1;
+		fd_release_locked(vm, guest_fd);
+	}
+	pthread_mutex_unlock(&vm->fds.lock);
+	return rc;
+}
+
+void fd_table_close_all(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->fds.lock);
+	for (int i = 3; i < GUEST_FD_MAX; i++) {
+		if (vm->fds.host[i] >= 0)
+			close(vm->fds.host[i]);
+		vm->fds.host[i] = -1;
+	}
+	pthread_mutex_unlock(&vm->fds.lock);
+}

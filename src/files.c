@@ -1,0 +1,231 @@
+/* files.c: the file hypercalls (WRITE, OPEN, CLOSE, READ, LSEEK, UNLINK) and EXIT.
+ *
+ * Each handler copies its argument struct out of guest RAM, checks every guest
+ * address through guest_mem, does the host call, and writes the result (-errno on
+ * failure) back. READ/WRITE buffers are guest-virtual: they are translated page by
+ * page through the vCPU's page tables into host iovecs before any I/O, so a wild
+ * buffer gets -EFAULT and nothing is read or written.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "hermit_abi.h"
+#include "hypercall.h"
+#include "log.h"
+
+#define IOV_BATCH 64
+
+void *hc_struct(struct vcpu *v, uint64_t gpa, size_t size)
+{
+	return gpa_ptr(&v->vm->mem, gpa, size);
+}
+
+/* The guest buffer as iovecs (grown as needed); -EFAULT if any page is unmapped. */
+static int buffer_iovecs(struct vcpu *v, uint64_t gva, uint64_t len, struct iovec **out,
+			 int *count)
+{
+	uint64_t cr3 = vcpu_cr3(v);
+	int n = 0, cap = 0;
+	struct iovec *iov = NULL;
+	uint64_t done = 0;
+	while (done < len) {
+		if (cap - n < IOV_BATCH) {
+			cap += IOV_BATCH * 4;
+			struct iovec *grown = realloc(iov, (size_t)cap * sizeof(*iov));
+			if (!grown) {
+				free(iov);
+				return -ENOMEM;
+			}
+			iov = grown;
+		}
+		uint64_t covered;
+		int got = gva_to_iovec(&v->vm->mem, cr3, gva + done, len - done, iov + n,
+				       IOV_BATCH, &covered);
+		if (got < 0) {
+			free(iov);
+			return got;
+		}
+		n += got;
+		done += covered;
+	}
+	*out = iov;
+	*count = n;
+	return 0;
+}
+
+/* writev/readv over many iovecs, IOV_MAX at a time. Writes go on until done or an
+ * error; reads stop at the first short read, like read(2). */
+static int64_t transfer(int fd, struct iovec *iov, int n, int is_write)
+{
+	int64_t total = 0;
+	int i = 0;
+	while (i < n) {
+		int batch = n - i > IOV_MAX ? IOV_MAX : n - i;
+		ssize_t r = is_write ? writev(fd, iov + i, batch) : readv(fd, iov + i, batch);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return total ? total : -errno;
+		}
+		total += r;
+		size_t left = (size_t)r;
+		while (i < n && left >= iov[i].iov_len)
+			left -= iov[i++].iov_len;
+		if (i < n && left) {
+			iov[i].iov_base = (uint8_t *)iov[i].iov_base + left;
+			iov[i].iov_len -= left;
+		}
+		if (!is_write && (r == 0 || left || i < n))
+			break; /* a short read is a complete answer */
+		if (is_write && r == 0)
+			break;
+	}
+	return total;
+}
+
+static int64_t guest_io(struct vcpu *v, int guest_fd, uint64_t gva, uint64_t len, int is_write)
+{
+	if (len == 0)
+		return 0;
+	if (gva + len < gva)
+		return -EFAULT;
+	int fd = fd_get(v->vm, guest_fd);
+	if (fd < 0)
+		return fd;
+	struct iovec *iov;
+	int n;
+	int64_t r = buffer_iovecs(v, gva, len, &iov, &n);
+	if (r == 0) {
+		r = transfer(fd, iov, n, is_write);
+		free(iov);
+	}
+	fd_put(v->vm, guest_fd);
+	return r;
+}
+
+static void hc_write(struct vcpu *v, uint16_t port, uint32_t gpa)
+{
+	(void)port;
+	struct hermit_write *a = hc_struct(v, gpa, sizeof(*a));
+	if (!a)
+		return;
+	struct hermit_write w;
+	memcpy(&w, a, sizeof(w));
+	int64_t r = guest_io(v, w.fd, w.buf, w.len, 1);
+	a->len = (uint64_t)r;
+}
+
+static void hc_read(struct vcpu *v, uint16_t port, uint32_t gpa)
+{
+	(void)port;
+	struct hermit_read *a = hc_struct(v, gpa, sizeof(*a));
+	if (!a)
+		return;
+	struct hermit_read rd;
+	memcpy(&rd, a, sizeof(rd));
+	a->ret = guest_io(v, rd.fd, rd.buf, rd.len, 0);
+}
+
+/* The guest must not reach /dev/kvm through the file hypercalls. */
+static int is_kvm_device(int fd)
+{
+	struct stat st, kvm;
+	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && stat("/dev/kvm", &kvm) == 0 &&
+	       st.st_rdev == kvm.st_rdev;
+}
+
+static void hc_open(struct vcpu *v, uint16_t port, uint32_t gpa)
+{
+	(void)port;
+	struct hermit_open *a = hc_struct(v, gpa, sizeof(*a));
+	if (!a)
+		return;
+	struct hermit_open o;
+	memcpy(&o, a, sizeof(o));
+	char path[PATH_MAX];
+	long len = gpa_strncpy(&v->vm->mem, o.name, path, sizeof(path));
+	if (len < 0) {
+		a->ret = (int32_t)len;
+		return;
+	}
+	int fd = open(path, o.flags | O_CLOEXEC, (mode_t)(o.mode & 07777));
+	if (fd < 0) {
+		a->ret = -errno;
+		return;
+	}
+	if (is_kvm_device(fd)) {
+		close(fd);
+		a->ret = -EACCES;
+		return;
+	}
+	int guest_fd = fd_install(v->vm, fd);
+	if (guest_fd < 0)
+		close(fd);
+	a->ret = guest_fd;
+}
+
+static void hc_close(struct vcpu *v, uint16_t port, uint32_t gpa)
+{
+	(void)port;
+	struct hermit_close *a = hc_struct(v, gpa, sizeof(*a));
+	if (a)
+		a->ret = fd_close(v->vm, a->fd);
+}
+
+static void hc_lseek(struct vcpu *v, uint16_t port, uint32_t gpa)
+{
+	(void)port;
+	struct hermit_lseek *a = hc_struct(v, gpa, sizeof(*a));
+	if (!a)
+		return;
+	struct hermit_lseek l;
+	memcpy(&l, a, sizeof(l));
+	int fd = fd_get(v->vm, l.fd);
+	if (fd < 0) {
+		a->offset = fd;
+		return;
+	}
+	off_t r = lseek(fd, l.offset, l.whence);
+	a->offset = r < 0 ? -errno : r;
+	fd_put(v->vm, l.fd);
+}
+
+static void hc_unlink(struct vcpu *v, uint16_t port, uint32_t gpa)
+{
+	(void)port;
+	struct hermit_unlink *a = hc_struct(v, gpa, sizeof(*a));
+	if (!a)
+		return;
+	char path[PATH_MAX];
+	long len = gpa_strncpy(&v->vm->mem, a->name, path, sizeof(path));
+	if (len < 0)
+		a->ret = (int32_t)len;
+	else
+		a->ret = unlink(path) ? -errno : 0;
+}
+
+static void hc_exit(struct vcpu *v, uint16_t port, uint32_t gpa)
+{
+	(void)port;
+	struct hermit_exit *a = hc_struct(v, gpa, sizeof(*a));
+	/* A bad struct address still ends the guest: it asked to exit. */
+	vm_end(v->vm, a ? (a->code & 0xff) : STATUS_GUEST_BAD_EXIT);
+}
+
+void files_register(struct vm *vm)
+{
+	vm_register_port(vm, HERMIT_PORT_WRITE, "write", hc_write);
+	vm_register_port(vm, HERMIT_PORT_OPEN, "open", hc_open);
+	vm_register_port(vm, HERMIT_PORT_CLOSE, "close", hc_close);
+	vm_register_port(vm, HERMIT_PORT_READ, "read", hc_read);
+	vm_register_port(vm, HERMIT_PORT_EXIT, "exit", hc_exit);
+	vm_register_port(vm, HERMIT_PORT_LSEEK, "lseek", hc_lseek);
+	vm_register_port(vm, HERMIT_PORT_UNLINK, "unlink", hc_unlink);
+}

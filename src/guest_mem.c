@@ -1,0 +1,143 @@
+/* guest_mem.c: bounds-checked guest-physical access and the guest page-table walk.
+ *
+ * Every guest address a hypercall, the loader or the debugger uses passes through
+ * gpa_ptr(), which checks the range and its overflow; the walk reads page-table
+ * entries through it too, so a guest with wild tables cannot make us read outside
+ * its RAM.
+ */
+#include "guest_mem.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "hermit_abi.h"
+
+void guest_mem_layout(struct guest_mem *m, uint64_t size)
+{
+	m->size = size;
+	if (size >= HERMIT_PCI_HOLE_START) {
+		m->low_size = HERMIT_PCI_HOLE_START;
+		m->limit = size + (HERMIT_PCI_HOLE_END - HERMIT_PCI_HOLE_START);
+	} else {
+		m->low_size = size;
+		m->limit = size;
+	}
+}
+
+void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	uint64_t end = gpa + len;
+	if (end < gpa)
+		return NULL;
+	if (end <= m->low_size)
+		return m->host + gpa;
+	if (gpa >= HERMIT_PCI_HOLE_END && end <= m->limit)
+		return m->host + m->low_size + (gpa - HERMIT_PCI_HOLE_END);
+	return NULL;
+}
+
+long gpa_strncpy(const struct guest_mem *m, uint64_t gpa, char *dst, size_t max)
+{
+	for (size_t i = 0; i < max; i++) {
+		const char *c = gpa_ptr(m, gpa + i, 1);
+		if (!c)
+			return -EFAULT;
+		dst[i] = *c;
+		if (!*c)
+			return (long)i;
+	}
+	return -ENAMETOOLONG;
+}
+
+static bool canonical(uint64_t va)
+{
+	uint64_t top = va >> 47;
+	return top == 0 || top == 0x1FFFF;
+}
+
+int gva_to_gpa(const struct guest_mem *m, uint64_t cr3, uint64_t gva, uint64_t *gpa,
+	       uint64_t *page_left)
+{
+	if (!canonical(gva))
+		return -EFAULT;
+	uint64_t table = cr3 & PTE_ADDR_MASK;
+	for (int level = 3; level >= 0; level--) {
+		unsigned shift = 12 + 9 * (unsigned)level;
+		uint64_t *entry = gpa_ptr(m, table + ((gva >> shift) & 511) * 8, 8);
+		if (!entry || !(*entry & PTE_PRESENT))
+			return -EFAULT;
+		uint64_t e = *entry;
+		/* 1 GiB (level 2) and 2 MiB (level 1) pages end the walk early. */
+		if (level == 0 || ((level == 1 || level == 2) && (e & PTE_PAGE_SIZE))) {
+			uint64_t page_size = 1ULL << shift;
+			uint64_t offset = gva & (page_size - 1);
+			*gpa = (e & PTE_ADDR_MASK & ~(page_size - 1)) + offset;
+			*page_left = page_size - offset;
+			return 0;
+		}
+		table = e & PTE_ADDR_MASK;
+	}
+	return -EFAULT; /* not reached */
+}
+
+int gva_to_iovec(const struct guest_mem *m, uint64_t cr3, uint64_t gva, uint64_t len,
+		 struct iovec *iov, int max_iov, uint64_t *covered)
+{
+	int n = 0;
+	uint64_t done = 0;
+	if (gva + len < gva)
+		return -EFAULT;
+	while (done < len) {
+		uint64_t gpa, left;
+		if (gva_to_gpa(m, cr3, gva + done, &gpa, &left))
+			return -EFAULT;
+		uint64_t chunk = left < len - done ? left : len - done;
+		uint8_t *p = gpa_ptr(m, gpa, chunk);
+		if (!p)
+			return -EFAULT;
+		if (n > 0 && (uint8_t *)iov[n - 1].iov_base + iov[n - 1].iov_len == p) {
+			iov[n - 1].iov_len += chunk;
+		} else {
+			if (n == max_iov)
+				break;
+			iov[n].iov_base = p;
+			iov[n].iov_len = chunk;
+			n++;
+		}
+		done += chunk;
+	}
+	*covered = done;
+	return n;
+}
+
+static size_t gva_copy(const struct guest_mem *m, uint64_t cr3, uint64_t gva, void *host,
+		       size_t len, bool to_guest)
+{
+	size_t done = 0;
+	while (done < len) {
+		uint64_t gpa, left;
+		if (gva_to_gpa(m, cr3, gva + done, &gpa, &left))
+			break;
+		size_t chunk = left < len - done ? left : len - done;
+		uint8_t *p = gpa_ptr(m, gpa, chunk);
+		if (!p)
+			break;
+		if (to_guest)
+			memcpy(p, (uint8_t *)host + done, chunk);
+		else
+			memcpy((uint8_t *)host + done, p, chunk);
+		done += chunk;
+	}
+	return done;
+}
+
+size_t gva_read(const struct guest_mem *m, uint64_t cr3, uint64_t gva, void *dst, size_t len)
+{
+	return gva_copy(m, cr3, gva, dst, len, false);
+}
+
+size_t gva_write(const struct guest_mem *m, uint64_t cr3, uint64_t gva, const void *src,
+		 size_t len)
+{
+	return gva_copy(m, cr3, gva, (void *)src, len, true);
+}

@@ -1,0 +1,51 @@
+/* guest_mem.h: guest RAM and the one checked way to reach it.
+ *
+ * Guest RAM is one host mapping. Below 0xD0000000 guest-physical equals the offset
+ * in the mapping; when RAM reaches 0xD0000000 the rest continues at 4 GiB (the PCI
+ * hole stays unmapped). No code outside this file computes `host + gpa` itself.
+ */
+#ifndef PROXY_GUEST_MEM_H
+#define PROXY_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+struct guest_mem {
+	uint8_t *host;     /* the mapping */
+	uint64_t size;     /* bytes of RAM */
+	uint64_t low_size; /* RAM below the hole: min(size, 0xD0000000) */
+	uint64_t limit;    /* top of RAM in guest-physical space (counts the hole) */
+};
+
+/* Lay out (not map) `size` bytes of RAM. */
+void guest_mem_layout(struct guest_mem *m, uint64_t size);
+
+/* Host pointer for [gpa, gpa+len) if the whole range is RAM in one piece, else NULL. */
+void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
+/* Copy a NUL-terminated guest-physical string of at most max bytes (incl. NUL).
+ * Returns its length, -EFAULT for a bad address, -ENAMETOOLONG without a NUL. */
+long gpa_strncpy(const struct guest_mem *m, uint64_t gpa, char *dst, size_t max);
+
+/* Walk the 4-level page tables rooted at cr3 for the guest-virtual address gva.
+ * On success stores the physical address and how many bytes remain in that page
+ * (so callers can go page by page) and returns 0; -EFAULT when not mapped. */
+int gva_to_gpa(const struct guest_mem *m, uint64_t cr3, uint64_t gva, uint64_t *gpa,
+	       uint64_t *page_left);
+
+/* Split the guest-virtual buffer [gva, gva+len) into host iovecs, page by page,
+ * merging contiguous pieces. Returns the number of iovecs used (<= max_iov),
+ * or -EFAULT if any byte is unmapped or the range wraps. *covered gets the bytes
+ * described, which is < len when max_iov was not enough (call again). */
+int gva_to_iovec(const struct guest_mem *m, uint64_t cr3, uint64_t gva, uint64_t len,
+		 struct iovec *iov, int max_iov, uint64_t *covered);
+
+/* Copy between host memory and guest-virtual memory; return bytes copied from the
+ * start (short at the first unmapped page). */
+size_t gva_read(const struct guest_mem *m, uint64_t cr3, uint64_t gva, void *dst, size_t len);
+size_t gva_write(const struct guest_mem *m, uint64_t cr3, uint64_t gva, const void *src,
+		 size_t len);
+
+#endif

@@ -1,0 +1,33 @@
+/* hypercall.h: the port handlers every guest ABI shares, and their helpers. */
+#ifndef PROXY_HYPERCALL_H
+#define PROXY_HYPERCALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vm.h"
+
+/* Register WRITE, OPEN, CLOSE, READ, EXIT, LSEEK, UNLINK (files.c), CMDSIZE,
+ * CMDVAL (args.c) and UART (uart.c). */
+void hypercalls_register(struct vm *vm);
+void files_register(struct vm *vm);
+void args_register(struct vm *vm);
+
+/* The guest's argument struct at guest-physical `gpa`, or NULL when [gpa,
+ * gpa+size) is not RAM (the call is then dropped: there is nowhere to put a result). */
+void *hc_struct(struct vcpu *v, uint64_t gpa, size_t size);
+
+/* Guest fd table: guest fds 0-2 are the host's stdio; others map to host fds the
+ * guest opened. fd_get() takes a reference the caller drops with fd_put(). */
+int fd_get(struct vm *vm, int guest_fd);
+void fd_put(struct vm *vm, int guest_fd);
+int fd_install(struct vm *vm, int host_fd);
+int fd_close(struct vm *vm, int guest_fd);
+void fd_table_init(struct vm *vm);
+void fd_table_close_all(struct vm *vm);
+
+/* args.c: argc/argv/env sizes as the guest sees them (exposed for tests). */
+struct hermit_cmdsize;
+void args_fill_cmdsize(const struct vm *vm, struct hermit_cmdsize *cs);
+
+#endif

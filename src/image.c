@@ -1,0 +1,214 @@
+/* image.c: HermitCore ELF validation and loading, with libelf.
+ *
+ * Everything is checked before a byte reaches the guest: the ELF identity (64-bit,
+ * little endian, OSABI 0xFF, x86-64, ET_EXEC), each PT_LOAD (filesz <= memsz, its
+ * bytes present in the file), and the layout against guest RAM and the
+ * hypervisor's fixed areas. Each refusal names the file and the problem.
+ */
+#include "image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hermit_abi.h"
+
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		int n_ = snprintf(err, errlen, "%s: ", img->path);                                 \
+		snprintf(err + n_, errlen - (size_t)n_, __VA_ARGS__);                              \
+		goto fail;                                                                         \
+	} while (0)
+
+static int check_identity(struct image *img, Elf *elf, char *err, size_t errlen)
+{
+	size_t ident_len;
+	const char *ident = elf_getident(elf, &ident_len);
+	if (elf_kind(elf) != ELF_K_ELF || !ident || ident_len < EI_NIDENT)
+		FAIL("not an ELF file");
+	if (ident[EI_CLASS] != ELFCLASS64)
+		FAIL("not a 64-bit ELF file (ELF class %d); HermitCore images are ELF64",
+		     ident[EI_CLASS]);
+	if (ident[EI_DATA] != ELFDATA2LSB)
+		FAIL("not a little-endian ELF file");
+	if ((uint8_t)ident[EI_OSABI] != HERMIT_ELFOSABI)
+		FAIL("not a HermitCore image: OSABI is 0x%02x, expected 0x%02x",
+		     (uint8_t)ident[EI_OSABI], HERMIT_ELFOSABI);
+	GElf_Ehdr eh;
+	if (!gelf_getehdr(elf, &eh))
+		FAIL("truncated or corrupt ELF header: %s", elf_errmsg(-1));
+	if (eh.e_machine != EM_X86_64)
+		FAIL("not an x86-64 image (e_machine %u)", eh.e_machine);
+	if (eh.e_type != ET_EXEC)
+		FAIL("not an executable (e_type %u, expected ET_EXEC)", eh.e_type);
+	img->entry = eh.e_entry;
+	return 0;
+fail:
+	return -1;
+}
+
+static int add_segment(struct image *img, const GElf_Phdr *ph, char *err, size_t errlen)
+{
+	if (ph->p_filesz > ph->p_memsz)
+		FAIL("segment at 0x%llx has p_filesz 0x%llx larger than p_memsz 0x%llx",
+		     (unsigned long long)ph->p_paddr, (unsigned long long)ph->p_filesz,
+		     (unsigned long long)ph->p_memsz);
+	if (ph->p_offset + ph->p_filesz < ph->p_offset ||
+	    ph->p_offset + ph->p_filesz > img->file_size)
+		FAIL("truncated: segment at 0x%llx needs file bytes up to 0x%llx, the file has "
+		     "0x%llx",
+		     (unsigned long long)ph->p_paddr,
+		     (unsigned long long)(ph->p_offset + ph->p_filesz),
+		     (unsigned long long)img->file_size);
+	if (ph->p_paddr + ph->p_memsz < ph->p_paddr)
+		FAIL("segment at 0x%llx wraps around the address space",
+		     (unsigned long long)ph->p_paddr);
+	if (img->nseg == IMAGE_MAX_SEGMENTS)
+		FAIL("more than %d PT_LOAD segments", IMAGE_MAX_SEGMENTS);
+	img->seg[img->nseg++] = (struct image_segment){ph->p_offset, ph->p_paddr, ph->p_vaddr,
+						       ph->p_filesz, ph->p_memsz};
+	return 0;
+fail:
+	return -1;
+}
+
+static int read_segments(struct image *img, Elf *elf, char *err, size_t errlen)
+{
+	size_t n;
+	if (elf_getphdrnum(elf, &n))
+		FAIL("truncated or corrupt program headers: %s", elf_errmsg(-1));
+	img->base = UINT64_MAX;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(elf, (int)i, &ph))
+			FAIL("truncated or corrupt program header %zu: %s", i, elf_errmsg(-1));
+		if (ph.p_type == PT_TLS) {
+			img->tls_start = ph.p_paddr;
+			img->tls_filesz = ph.p_filesz;
+			img->tls_memsz = ph.p_memsz;
+		}
+		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
+			continue;
+		if (add_segment(img, &ph, err, errlen))
+			return -1;
+		if (img->nseg == 1)
+			img->first_paddr = ph.p_paddr;
+		if (ph.p_paddr < img->base)
+			img->base = ph.p_paddr;
+		if (ph.p_paddr + ph.p_memsz > img->end)
+			img->end = ph.p_paddr + ph.p_memsz;
+	}
+	if (img->nseg == 0)
+		FAIL("no loadable (PT_LOAD) segment");
+	return 0;
+fail:
+	return -1;
+}
+
+/* Keep the first bytes of the first segment: the C ABI's header lives there. */
+static void read_head(struct image *img)
+{
+	const struct image_segment *s = &img->seg[0];
+	size_t want = s->filesz < sizeof(img->head) ? s->filesz : sizeof(img->head);
+	ssize_t got = pread(img->fd, img->head, want, (off_t)s->offset);
+	img->head_len = got > 0 ? (size_t)got : 0;
+}
+
+int image_open(struct image *img, const char *path, char *err, size_t errlen)
+{
+	memset(img, 0, sizeof(*img));
+	img->path = path;
+	img->fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *elf = NULL;
+	struct stat st;
+	if (img->fd < 0)
+		FAIL("cannot open the image: %s", strerror(errno));
+	if (fstat(img->fd, &st) || !S_ISREG(st.st_mode))
+		FAIL("not a regular file");
+	img->file_size = (uint64_t)st.st_size;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		FAIL("libelf is unusable: %s", elf_errmsg(-1));
+	elf = elf_begin(img->fd, ELF_C_READ, NULL);
+	if (!elf)
+		FAIL("not an ELF file (%s)", elf_errmsg(-1));
+	if (check_identity(img, elf, err, errlen) || read_segments(img, elf, err, errlen))
+		goto fail_quiet;
+	read_head(img);
+	elf_end(elf);
+	return 0;
+fail:
+fail_quiet:
+	if (elf)
+		elf_end(elf);
+	if (img->fd >= 0)
+		close(img->fd);
+	img->fd = -1;
+	return -1;
+}
+
+int image_check_layout(const struct image *img, const struct guest_mem *mem, char *err,
+		       size_t errlen)
+{
+	uint64_t stack_low = img->base - HERMIT_BOOT_STACK_SIZE;
+	if (img->base < HERMIT_FIXED_AREA_END + HERMIT_BOOT_STACK_SIZE)
+		FAIL("the image starts at 0x%llx, inside the hypervisor's fixed area "
+		     "(below 0x%llx, boot stack included)",
+		     (unsigned long long)img->base,
+		     (unsigned long long)(HERMIT_FIXED_AREA_END + HERMIT_BOOT_STACK_SIZE));
+	for (size_t i = 0; i < img->nseg; i++) {
+		const struct image_segment *s = &img->seg[i];
+		if (s->paddr < img->base || s->paddr + s->memsz > img->end)
+			continue; /* cannot happen: base/end are the extremes */
+		if (s->paddr < stack_low + HERMIT_BOOT_STACK_SIZE && s->paddr + s->memsz > stack_low)
+			FAIL("segment at 0x%llx overlaps the boot stack", (unsigned long long)s->paddr);
+		if (!gpa_ptr(mem, s->paddr, s->memsz))
+			FAIL("segment [0x%llx, 0x%llx) lies outside guest memory (RAM ends at "
+			     "0x%llx; raise HERMIT_MEM)",
+			     (unsigned long long)s->paddr, (unsigned long long)(s->paddr + s->memsz),
+			     (unsigned long long)mem->limit);
+		if (s->paddr + s->memsz > HERMIT_IDENTITY_MAP_SIZE)
+			FAIL("segment [0x%llx, 0x%llx) lies outside guest memory the boot page "
+			     "tables map (first 1 GiB)",
+			     (unsigned long long)s->paddr, (unsigned long long)(s->paddr + s->memsz));
+	}
+	return 0;
+fail:
+	return -1;
+}
+
+int image_load(const struct image *img, struct guest_mem *mem, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < img->nseg; i++) {
+		const struct image_segment *s = &img->seg[i];
+		uint8_t *dst = gpa_ptr(mem, s->paddr, s->memsz);
+		if (!dst)
+			FAIL("segment at 0x%llx does not fit guest memory",
+			     (unsigned long long)s->paddr);
+		uint64_t done = 0;
+		while (done < s->filesz) {
+			ssize_t n = pread(img->fd, dst + done, s->filesz - done,
+					  (off_t)(s->offset + done));
+			if (n <= 0)
+				FAIL("truncated: cannot read segment at 0x%llx: %s",
+				     (unsigned long long)s->paddr, n ? strerror(errno) : "end of file");
+			done += (uint64_t)n;
+		}
+		/* The bytes up to p_memsz stay as they are: guest RAM is a fresh anonymous
+		 * mapping, already zero, and touching a large .bss would cost RSS. */
+	}
+	return 0;
+fail:
+	return -1;
+}
+
+void image_close(struct image *img)
+{
+	if (img->fd >= 0)
+		close(img->fd);
+	img->fd = -1;
+}

@@ -1,0 +1,140 @@
+/* main.c: proxy's entry point: configuration, VM set-up, run, exit status.
+ *
+ * `proxy [options] <unikernel> [args...]` loads the image, creates the VM with
+ * its vCPUs in 64-bit mode, registers the hypercall modules and runs the guest
+ * until it exits (status = its exit code), fails (a documented status, see log.h)
+ * or a signal ends it. With HERMIT_DEBUG=1 the GDB stub serves in this thread.
+ */
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "abi.h"
+#include "boot.h"
+#include "config.h"
+#include "debug.h"
+#include "emulate.h"
+#include "hypercall.h"
+#include "log.h"
+#include "uart.h"
+#include "vm.h"
+
+static void load_image(struct vm *vm)
+{
+	char err[1024];
+	if (image_open(&vm->image, vm->cfg->image, err, sizeof(err)))
+		die("%s", err);
+	vm->abi = abi_select(vm);
+	vm_setup_memory(vm);
+	if (image_check_layout(&vm->image, &vm->mem, err, sizeof(err)) ||
+	    image_load(&vm->image, &vm->mem, err, sizeof(err)))
+		die("%s", err);
+	image_close(&vm->image);
+}
+
+static void create_vcpus(struct vm *vm)
+{
+	vm->vcpus = calloc(vm->ncpus, sizeof(struct vcpu));
+	if (!vm->vcpus)
+		die("out of memory");
+	vm_load_cpuid(vm);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_create(vm, &vm->vcpus[i], i);
+	vm->cpu_freq_mhz = boot_cpu_freq_mhz(vm->vcpus[0].fd);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_set_boot_state(&vm->vcpus[i]);
+}
+
+static void register_modules(struct vm *vm)
+{
+	files_register(vm);
+	args_register(vm);
+	uart_register(vm);
+	vm->abi->register_ports(vm);
+	if (vm->cfg->debug)
+		debug_init(vm); /* its exit hook must see planted int3s before emulate's */
+	emulate_register(vm);
+}
+
+/* SIGINT/SIGTERM end the VM cleanly from this thread; every other thread blocks them. */
+static void *signal_thread(void *arg)
+{
+	struct vm *vm = arg;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	int sig;
+	while (sigwait(&set, &sig) == 0) {
+		warnx_("%s received, stopping the VM", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		vm_end(vm, sig == SIGINT ? STATUS_SIGINT : STATUS_SIGTERM);
+	}
+	return NULL;
+}
+
+static void block_signals(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout is an error result, not our death */
+}
+
+static void wait_for_end(struct vm *vm)
+{
+	struct pollfd p = {.fd = vm->end_fd, .events = POLLIN};
+	while (!atomic_load(&vm->ending))
+		poll(&p, 1, -1);
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	static struct config cfg;
+	static struct vm vm;
+	char err[4096];
+	int rc = config_parse(&cfg, argc, argv, envp, err, sizeof(err));
+	if (rc == CONFIG_EXIT_OK)
+		return 0;
+	if (rc == CONFIG_USAGE) {
+		fprintf(stderr, "proxy: %s", err);
+		return STATUS_USAGE;
+	}
+	if (rc)
+		die("%s", err);
+
+	block_signals();
+	vm_create(&vm, &cfg);
+	if (cfg.host_info) {
+		host_caps_print(&vm);
+		return 0;
+	}
+	fd_table_init(&vm);
+	load_image(&vm);
+	boot_write_gdt(&vm.mem);
+	boot_write_page_tables(&vm.mem);
+	create_vcpus(&vm);
+	vm.abi->write_boot_info(&vm);
+	register_modules(&vm);
+
+	pthread_t sig_thread;
+	if (pthread_create(&sig_thread, NULL, signal_thread, &vm))
+		die("cannot start the signal thread");
+	vcpu_start_threads(&vm);
+	if (cfg.debug)
+		debug_serve(&vm);
+	wait_for_end(&vm);
+	vcpu_join_threads(&vm);
+	uart_flush(&vm);
+	/* Where was the guest when a signal ended it? Worth knowing for a hang. */
+	if (cfg.verbose && (vm.exit_status == STATUS_SIGINT || vm.exit_status == STATUS_SIGTERM))
+		for (unsigned i = 0; i < vm.ncpus; i++)
+			vcpu_dump_registers(&vm.vcpus[i]);
+	fd_table_close_all(&vm);
+	return vm.exit_status;
+}

@@ -1,0 +1,14 @@
+/* uart.h: the kernel log port (0x800), shown on stderr under HERMIT_VERBOSE. */
+#ifndef PROXY_UART_H
+#define PROXY_UART_H
+
+#include "vm.h"
+
+/* Register the port; with coalescing, log bytes are batched by KVM without a VM
+ * exit each and drained at the next exit. */
+void uart_register(struct vm *vm);
+/* Drain batched bytes and flush the line buffer (at every exit / at the end). */
+void uart_drain(struct vm *vm);
+void uart_flush(struct vm *vm);
+
+#endif

@@ -1,0 +1,349 @@
+/* vcpu.c: vCPU creation, the 64-bit start state, the start gate and the run loop.
+ *
+ * Each vCPU runs in its own thread. vCPU 0 starts at once; vCPU i waits until the
+ * guest's cpu_online counter reaches i (section 4 of the ABI). The run loop
+ * dispatches port I/O through the VM's port table, offers other exits to the
+ * registered hooks, and ends the VM with a clear message for everything else.
+ */
+#include "vm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <time.h>
+
+#include "abi.h"
+#include "debug.h"
+#include "hermit_abi.h"
+#include "log.h"
+#include "uart.h"
+
+#define MSR_IA32_MISC_ENABLE 0x1A0
+
+void vcpu_create(struct vm *vm, struct vcpu *v, unsigned id)
+{
+	v->vm = vm;
+	v->id = id;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (v->fd < 0)
+		die_errno("KVM_CREATE_VCPU %u", id);
+	v->run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED)
+		die_errno("mmap of vCPU %u's kvm_run", id);
+	atomic_store(&v->state, id == 0 ? VCPU_RUNNING : VCPU_GATED);
+}
+
+/* CPUID as the ABI says: KVM's supported set plus hypervisor, TSC deadline, MSR
+ * bits, no PMU; APIC ids per vCPU. */
+static void set_cpuid(struct vcpu *v)
+{
+	struct kvm_cpuid2 *c = v->vm->cpuid;
+	for (unsigned i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		if (e->function == 1) {
+			e->ecx |= 1u << 31;
+			if (v->vm->caps.tsc_deadline)
+				e->ecx |= 1u << 24;
+			e->edx |= 1u << 5;
+			e->ebx = (e->ebx & 0x00FFFFFFu) | (v->id << 24);
+		} else if (e->function == 0xA) {
+			e->eax = 0;
+		} else if (e->function == 0xB || e->function == 0x1F) {
+			e->edx = v->id;
+		}
+	}
+	if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
+		die_errno("KVM_SET_CPUID2 on vCPU %u", v->id);
+}
+
+static void set_msrs(struct vcpu *v)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[1];
+	} msrs = {.hdr.nmsrs = 1, .e[0] = {.index = MSR_IA32_MISC_ENABLE, .data = 1}};
+	if (ioctl(v->fd, KVM_SET_MSRS, &msrs) != 1)
+		die_errno("KVM_SET_MSRS (IA32_MISC_ENABLE) on vCPU %u", v->id);
+}
+
+static void set_sregs(struct vcpu *v)
+{
+	struct kvm_sregs s;
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		die_errno("KVM_GET_SREGS on vCPU %u", v->id);
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xFFFFFFFF, .selector = HERMIT_GDT_CODE_SEL,
+		.type = 11, .present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+	};
+	struct kvm_segment data = {
+		.base = 0, .limit = 0xFFFFFFFF, .selector = HERMIT_GDT_DATA_SEL,
+		.type = 3, .present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	};
+	s.cs = code;
+	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	s.gdt.base = HERMIT_GDT_ADDR;
+	s.gdt.limit = HERMIT_GDT_ENTRIES * 8 - 1;
+	s.cr0 = HERMIT_CR0;
+	s.cr3 = HERMIT_PML4_ADDR;
+	s.cr4 = HERMIT_CR4;
+	s.efer = HERMIT_EFER;
+	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
+		die_errno("KVM_SET_SREGS on vCPU %u", v->id);
+}
+
+static void set_regs(struct vcpu *v)
+{
+	struct kvm_regs r = {
+		.rip = v->vm->image.entry,
+		.rflags = 0x2,
+		.rdi = v->vm->abi->boot_rdi,
+	};
+	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
+		die_errno("KVM_SET_REGS on vCPU %u", v->id);
+}
+
+/* With the in-kernel LAPIC, every vCPU but 0 would wait for INIT/SIPI; there is
+ * none in this ABI, so all start runnable (the start gate is ours). */
+static void set_runnable(struct vcpu *v)
+{
+	struct kvm_mp_state mp = {.mp_state = KVM_MP_STATE_RUNNABLE};
+	if (ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0)
+		die_errno("KVM_SET_MP_STATE on vCPU %u", v->id);
+}
+
+void vcpu_set_boot_state(struct vcpu *v)
+{
+	set_runnable(v);
+	set_cpuid(v);
+	set_msrs(v);
+	set_sregs(v);
+	set_regs(v);
+}
+
+uint64_t vcpu_cr3(struct vcpu *v)
+{
+	struct kvm_sregs s;
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return 0;
+	return s.cr3;
+}
+
+size_t vcpu_read_virt(struct vcpu *v, uint64_t gva, void *dst, size_t len)
+{
+	return gva_read(&v->vm->mem, vcpu_cr3(v), gva, dst, len);
+}
+
+static uint64_t vcpu_rip(struct vcpu *v)
+{
+	struct kvm_regs r;
+	return ioctl(v->fd, KVM_GET_REGS, &r) < 0 ? 0 : r.rip;
+}
+
+void vcpu_dump_registers(struct vcpu *v)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return;
+	fprintf(stderr,
+		"vCPU %u registers:\n"
+		"  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
+		"  rsi %016llx rdi %016llx rbp %016llx rsp %016llx\n"
+		"  r8  %016llx r9  %016llx r10 %016llx r11 %016llx\n"
+		"  r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n"
+		"  rip %016llx rflags %08llx\n"
+		"  cs %04x ss %04x ds %04x es %04x fs %04x gs %04x\n"
+		"  cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx efer %llx\n",
+		v->id, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10,
+		r.r11, r.r12, r.r13, r.r14, r.r15, r.rip, r.rflags, s.cs.selector, s.ss.selector,
+		s.ds.selector, s.es.selector, s.fs.selector, s.gs.selector, s.cr0, s.cr2, s.cr3,
+		s.cr4, s.efer);
+}
+
+/* ---- exits --------------------------------------------------------------- */
+
+static void handle_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint16_t port = run->io.port;
+	const struct port_handler *h = vm_find_port(v->vm, port);
+	if (!h || run->io.direction != KVM_EXIT_IO_OUT) {
+		vm_fail(v, STATUS_UNHANDLED_IO,
+			"vCPU %u: unhandled port I/O: %s of %u byte(s) on port 0x%x at RIP 0x%llx",
+			v->id, run->io.direction == KVM_EXIT_IO_OUT ? "write" : "read",
+			run->io.size, port, (unsigned long long)vcpu_rip(v));
+		return;
+	}
+	const uint8_t *data = (const uint8_t *)run + run->io.data_offset;
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+		uint32_t value = 0;
+		memcpy(&value, data, run->io.size < 4 ? run->io.size : 4);
+		((struct port_handler *)h)->count++;
+		h->fn(v, port, value);
+	}
+}
+
+static void report_internal_error(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint64_t rip = vcpu_rip(v);
+	if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+		uint8_t insn[15];
+		size_t n = vcpu_read_virt(v, rip, insn, sizeof(insn));
+		char bytes[64] = "";
+		for (size_t i = 0; i < n && i < 8; i++)
+			snprintf(bytes + 3 * i, sizeof(bytes) - 3 * i, "%02x ", insn[i]);
+		vm_fail(v, STATUS_INTERNAL_ERROR,
+			"vCPU %u: the host's KVM could not execute the instruction at RIP 0x%llx "
+			"(bytes %s) (emulation failure; on software KVM such as PVM, guest ring 0 "
+			"cannot use SSE/AVX and some other instructions)",
+			v->id, (unsigned long long)rip, n ? bytes : "unreadable");
+		return;
+	}
+	vm_fail(v, STATUS_INTERNAL_ERROR, "vCPU %u: KVM internal error, suberror %u, at RIP 0x%llx",
+		v->id, run->internal.suberror, (unsigned long long)rip);
+}
+
+static void report_unhandled_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	switch (run->exit_reason) {
+	case KVM_EXIT_SHUTDOWN:
+		vm_fail(v, STATUS_TRIPLE_FAULT,
+			"vCPU %u: triple fault (KVM_EXIT_SHUTDOWN) at RIP 0x%llx: the guest took an "
+			"exception it could not handle",
+			v->id, (unsigned long long)vcpu_rip(v));
+		break;
+	case KVM_EXIT_MMIO:
+		vm_fail(v, STATUS_UNHANDLED_IO,
+			"vCPU %u: unhandled MMIO %s of %u byte(s) at guest-physical 0x%llx (no RAM or "
+			"device there), RIP 0x%llx",
+			v->id, run->mmio.is_write ? "write" : "read", run->mmio.len,
+			(unsigned long long)run->mmio.phys_addr, (unsigned long long)vcpu_rip(v));
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		vm_fail(v, STATUS_INTERNAL_ERROR,
+			"vCPU %u: VM entry failed, hardware reason 0x%llx, at RIP 0x%llx", v->id,
+			(unsigned long long)run->fail_entry.hardware_entry_failure_reason,
+			(unsigned long long)vcpu_rip(v));
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		report_internal_error(v);
+		break;
+	default:
+		vm_fail(v, STATUS_INTERNAL_ERROR, "vCPU %u: unexpected KVM exit reason %u at RIP 0x%llx",
+			v->id, run->exit_reason, (unsigned long long)vcpu_rip(v));
+	}
+}
+
+static void handle_exit(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	uart_drain(vm); /* log bytes KVM batched since the last exit come first */
+	switch (v->run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(v);
+		return;
+	case KVM_EXIT_INTR:
+		return;
+	}
+	for (unsigned i = 0; i < vm->nhooks; i++)
+		if (vm->hooks[i].fn(v, vm->hooks[i].arg) == HOOK_HANDLED)
+			return;
+	report_unhandled_exit(v);
+}
+
+static void run_loop(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	while (!atomic_load(&vm->ending)) {
+		if (vm->dbg && debug_wants_park(v)) {
+			debug_park(v);
+			continue;
+		}
+		uint64_t t0 = now_ns();
+		int rc = ioctl(v->fd, KVM_RUN, 0);
+		v->run_ns += now_ns() - t0;
+		v->exits++;
+		if (rc < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				v->run->immediate_exit = 0;
+				continue;
+			}
+			vm_fail(v, STATUS_INTERNAL_ERROR, "vCPU %u: KVM_RUN failed: %s", v->id,
+				strerror(errno));
+			break;
+		}
+		handle_exit(v);
+	}
+}
+
+/* vCPU i (i >= 1) may start once the guest's cpu_online reaches i. The guest
+ * cannot notify us, so poll; only the next vCPU to start polls at a time. */
+static bool wait_start_gate(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	volatile uint32_t *online = gpa_ptr(&vm->mem, vm->abi->cpu_online_gpa(vm), 4);
+	volatile uint32_t *boot_id = gpa_ptr(&vm->mem, vm->abi->boot_id_gpa(vm), 4);
+	const struct timespec nap = {0, 20000};
+	prctl(PR_SET_TIMERSLACK, 1000UL);
+	for (;;) {
+		if (atomic_load(&vm->ending))
+			return false;
+		if (vm->dbg && debug_wants_park(v)) {
+			debug_park(v);
+			continue;
+		}
+		if (__atomic_load_n(online, __ATOMIC_ACQUIRE) >= v->id)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	__atomic_store_n(boot_id, v->id, __ATOMIC_RELEASE);
+	atomic_store(&v->state, VCPU_RUNNING);
+	return true;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (v->id == 0 || wait_start_gate(v))
+		run_loop(v);
+	atomic_store(&v->state, VCPU_DONE);
+	if (v->vm->dbg)
+		debug_vcpu_done(v);
+	return NULL;
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* only interrupts KVM_RUN */
+}
+
+void vcpu_start_threads(struct vm *vm)
+{
+	struct sigaction sa = {.sa_handler = kick_handler};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		int rc = pthread_create(&v->thread, NULL, vcpu_thread, v);
+		if (rc)
+			die("cannot start the thread of vCPU %u: %s", i, strerror(rc));
+		v->thread_started = true;
+	}
+}
+
+void vcpu_join_threads(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		if (vm->vcpus[i].thread_started)
+			pthread_join(vm->vcpus[i].thread, NULL);
+}

@@ -1,0 +1,200 @@
+/* vm.c: the KVM virtual machine: creation, guest RAM, registries and lifecycle.
+ *
+ * Set-up failures here are host problems (no /dev/kvm, no memory) and end the
+ * process with a message that says what failed and why.
+ */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hermit_abi.h"
+#include "log.h"
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void open_kvm(struct vm *vm)
+{
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0)
+		die_errno("cannot open /dev/kvm (is KVM enabled and are you in the kvm group?)");
+	int version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION)
+		die("/dev/kvm speaks KVM API version %d, proxy needs %d", version,
+		    KVM_API_VERSION);
+	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->run_size <= 0)
+		die_errno("KVM_GET_VCPU_MMAP_SIZE");
+}
+
+void vm_create(struct vm *vm, const struct config *cfg)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->t_start_ns = now_ns();
+	pthread_mutex_init(&vm->lock, NULL);
+	vm->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->end_fd < 0)
+		die_errno("eventfd");
+	open_kvm(vm);
+	host_caps_probe(vm);
+	if ((int)cfg->ncpus > vm->caps.max_vcpus)
+		die("HERMIT_CPUS=%u is more than this host's KVM allows (%d vCPUs)", cfg->ncpus,
+		    vm->caps.max_vcpus);
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		die_errno("KVM_CREATE_VM");
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)HERMIT_TSS_ADDR) < 0)
+		die_errno("KVM_SET_TSS_ADDR");
+	uint64_t identity = HERMIT_IDENTITY_PAGE_ADDR;
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0)
+		die_errno("KVM_SET_IDENTITY_MAP_ADDR");
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		die_errno("KVM_CREATE_IRQCHIP (the in-kernel interrupt controller)");
+	vm->ncpus = cfg->ncpus;
+}
+
+static void add_slot(struct vm *vm, unsigned slot, uint64_t gpa, uint64_t size, void *host)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)host,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+		die_errno("KVM_SET_USER_MEMORY_REGION (slot %u, 0x%llx bytes at 0x%llx)", slot,
+			  (unsigned long long)size, (unsigned long long)gpa);
+}
+
+/* One anonymous mapping; the part above the PCI hole becomes a second slot at 4 GiB.
+ * Nothing here touches the pages, so guest RAM size costs no boot time. */
+void vm_setup_memory(struct vm *vm)
+{
+	struct guest_mem *m = &vm->mem;
+	guest_mem_layout(m, vm->cfg->mem_size);
+	m->host = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m->host == MAP_FAILED)
+		die_errno("cannot map %llu MiB of guest memory (HERMIT_MEM)",
+			  (unsigned long long)(m->size >> 20));
+	if (vm->cfg->hugepage)
+		madvise(m->host, m->size, MADV_HUGEPAGE);
+	if (vm->cfg->mergeable && madvise(m->host, m->size, MADV_MERGEABLE))
+		warnx_("HERMIT_MERGEABLE=1 but KSM is unavailable: %s", strerror(errno));
+	add_slot(vm, 0, 0, m->low_size, m->host);
+	if (m->size > m->low_size)
+		add_slot(vm, 1, HERMIT_PCI_HOLE_END, m->size - m->low_size,
+			 m->host + m->low_size);
+}
+
+void vm_register_port(struct vm *vm, uint16_t port, const char *name, port_handler_fn fn)
+{
+	for (unsigned i = 0; i < vm->nports; i++) {
+		if (vm->ports[i].port == port) {
+			vm->ports[i] = (struct port_handler){port, name, fn, 0};
+			return;
+		}
+	}
+	if (vm->nports == VM_MAX_PORTS)
+		die("internal: too many port handlers (raise VM_MAX_PORTS)");
+	vm->ports[vm->nports++] = (struct port_handler){port, name, fn, 0};
+}
+
+const struct port_handler *vm_find_port(const struct vm *vm, uint16_t port)
+{
+	for (unsigned i = 0; i < vm->nports; i++)
+		if (vm->ports[i].port == port)
+			return &vm->ports[i];
+	return NULL;
+}
+
+void vm_register_exit_hook(struct vm *vm, exit_hook_fn fn, void *arg)
+{
+	if (vm->nhooks == VM_MAX_HOOKS)
+		die("internal: too many exit hooks (raise VM_MAX_HOOKS)");
+	vm->hooks[vm->nhooks].fn = fn;
+	vm->hooks[vm->nhooks].arg = arg;
+	vm->nhooks++;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	/* immediate_exit covers the window before the thread enters KVM_RUN; the
+	 * signal covers a thread already inside it. */
+	v->run->immediate_exit = 1;
+	if (v->thread_started)
+		pthread_kill(v->thread, SIGUSR1);
+}
+
+void vm_kick_all(struct vm *vm)
+{
+	for (unsigned i = 0; vm->vcpus && i < vm->ncpus; i++)
+		if (vm->vcpus[i].run)
+			vcpu_kick(&vm->vcpus[i]);
+}
+
+void vm_end(struct vm *vm, int status)
+{
+	bool expected = false;
+	if (!atomic_compare_exchange_strong(&vm->ending, &expected, true))
+		return;
+	vm->exit_status = status;
+	uint64_t one = 1;
+	if (write(vm->end_fd, &one, sizeof(one)) < 0) {
+		/* cannot fail for an eventfd below its maximum; nothing to do */
+	}
+	vm_kick_all(vm);
+}
+
+void vm_fail(struct vcpu *v, int status, const char *fmt, ...)
+{
+	struct vm *vm = v->vm;
+	if (atomic_load(&vm->ending))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	pthread_mutex_lock(&vm->lock);
+	vlog_prefixed(fmt, ap);
+	fputc('\n', stderr);
+	if (vm->cfg->verbose)
+		vcpu_dump_registers(v);
+	pthread_mutex_unlock(&vm->lock);
+	va_end(ap);
+	vm_end(vm, status);
+}
+
+/* KVM's supported CPUID; the buffer grows until it fits (hosts with many leaves). */
+void vm_load_cpuid(struct vm *vm)
+{
+	for (unsigned n = 128; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *c =
+			calloc(1, sizeof(*c) + n * sizeof(struct kvm_cpuid_entry2));
+		if (!c)
+			die("out of memory");
+		c->nent = n;
+		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			vm->cpuid = c;
+			return;
+		}
+		free(c);
+		if (errno != E2BIG)
+			die_errno("KVM_GET_SUPPORTED_CPUID");
+	}
+	die("KVM_GET_SUPPORTED_CPUID: more than 4096 CPUID entries");
+}

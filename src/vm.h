@@ -1,0 +1,143 @@
+/* vm.h: the virtual machine and its vCPUs: the state every module works on.
+ *
+ * The core (vm.c, vcpu.c) owns KVM, guest RAM and the vCPU loop. Features plug in
+ * through two registries: port handlers (hypercall.h) and exit hooks, offered
+ * every KVM exit the core does not handle itself (emulation, debugger).
+ */
+#ifndef PROXY_VM_H
+#define PROXY_VM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "guest_mem.h"
+#include "image.h"
+
+struct vm;
+struct vcpu;
+struct debugger;
+
+/* What an exit hook did with an exit. */
+enum hook_result { HOOK_NOT_MINE, HOOK_HANDLED };
+typedef enum hook_result (*exit_hook_fn)(struct vcpu *v, void *arg);
+
+/* A port handler gets the value the guest wrote (32-bit hypercall address or a byte). */
+typedef void (*port_handler_fn)(struct vcpu *v, uint16_t port, uint32_t value);
+
+struct port_handler {
+	uint16_t port;
+	const char *name;
+	port_handler_fn fn;
+	uint64_t count;      /* statistics */
+};
+
+#define VM_MAX_PORTS 24
+#define VM_MAX_HOOKS 4
+#define GUEST_FD_MAX 1024
+
+/* Which ABI the guest speaks (see abi.h). */
+struct guest_abi;
+
+/* What this host's KVM can and cannot do (probed once at start). */
+struct host_caps {
+	bool pvm;              /* software KVM: int3/SSE/xgetbv end KVM_RUN with emulation failure */
+	bool blockirq;         /* KVM_GUESTDBG_BLOCKIRQ available */
+	bool coalesced_pio;    /* KVM_CAP_COALESCED_PIO */
+	bool hw_watchpoints;   /* data breakpoints in DR0-3 fire */
+	bool tsc_deadline;
+	int max_vcpus;
+};
+
+enum vcpu_state { VCPU_GATED, VCPU_RUNNING, VCPU_PARKED, VCPU_DONE };
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+	_Atomic int state;     /* enum vcpu_state */
+	uint64_t exits;        /* KVM_RUN returns */
+	uint64_t run_ns;       /* time spent in KVM_RUN */
+	struct vcpu_debug *dbg;
+};
+
+struct fd_table {
+	pthread_mutex_t lock;
+	int host[GUEST_FD_MAX];    /* -1: free */
+	int refs[GUEST_FD_MAX];    /* hypercalls using it right now */
+	int closing[GUEST_FD_MAX]; /* closed by the guest, host fd closed at refs == 0 */
+};
+
+struct vm {
+	const struct config *cfg;
+	int kvm_fd, vm_fd;
+	int run_size;
+	struct host_caps caps;
+	struct guest_mem mem;
+	struct image image;
+	const struct guest_abi *abi;
+	uint32_t cpu_freq_mhz;
+
+	unsigned ncpus;
+	struct vcpu *vcpus;
+	struct kvm_cpuid2 *cpuid;
+
+	struct port_handler ports[VM_MAX_PORTS];
+	unsigned nports;
+	struct {
+		exit_hook_fn fn;
+		void *arg;
+	} hooks[VM_MAX_HOOKS];
+	unsigned nhooks;
+
+	struct fd_table fds;
+	struct uart *uart;
+	struct net *net;
+	struct debugger *dbg;
+
+	/* Lifecycle: the first vm_end() wins; end_fd (eventfd) wakes whoever waits. */
+	atomic_bool ending;
+	int exit_status;
+	int end_fd;
+	pthread_mutex_t lock;
+	uint64_t t_start_ns;
+	atomic_uint_fast64_t t_first_insn_ns;
+};
+
+/* vm.c */
+void vm_create(struct vm *vm, const struct config *cfg);
+void vm_setup_memory(struct vm *vm);
+void vm_load_cpuid(struct vm *vm);
+void vm_register_port(struct vm *vm, uint16_t port, const char *name, port_handler_fn fn);
+void vm_register_exit_hook(struct vm *vm, exit_hook_fn fn, void *arg);
+const struct port_handler *vm_find_port(const struct vm *vm, uint16_t port);
+/* End the VM with `status`; the first caller wins. Safe from any thread. */
+void vm_end(struct vm *vm, int status);
+/* Guest misbehaviour: print the reason (and registers under verbose), end the VM. */
+void vm_fail(struct vcpu *v, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Kick every vCPU out of KVM_RUN. */
+void vm_kick_all(struct vm *vm);
+void vcpu_kick(struct vcpu *v);
+uint64_t now_ns(void);
+
+/* vcpu.c */
+void vcpu_create(struct vm *vm, struct vcpu *v, unsigned id);
+void vcpu_set_boot_state(struct vcpu *v);
+void vcpu_start_threads(struct vm *vm);
+void vcpu_join_threads(struct vm *vm);
+uint64_t vcpu_cr3(struct vcpu *v);
+void vcpu_dump_registers(struct vcpu *v);
+/* Read guest-virtual memory through this vCPU's page tables. */
+size_t vcpu_read_virt(struct vcpu *v, uint64_t gva, void *dst, size_t len);
+
+/* hostcaps.c */
+void host_caps_probe(struct vm *vm);
+void host_caps_print(const struct vm *vm);
+
+#endif

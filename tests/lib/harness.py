@@ -1,0 +1,204 @@
+"""harness.py: the test helpers shared by every Python test in tests/.
+
+A test is a function decorated with @test that receives a `T` object and
+asserts real outcomes through it (exit codes, bytes, register values).
+Tests are independent: each starts its own proxy and must clean it up, which
+`run_proxy` / `Proxy` do for you (kill on timeout, never leave a process).
+"""
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PROXY = os.environ.get("PROXY", os.path.join(ROOT, "proxy"))
+GUEST_DIR = os.path.join(ROOT, "build", "guests")
+TIMEOUT = float(os.environ.get("TEST_TIMEOUT", "60"))
+
+_registry = []
+
+
+class Skip(Exception):
+    pass
+
+
+class Failure(AssertionError):
+    pass
+
+
+def test(fn):
+    """Register a test function; its name is module.function."""
+    _registry.append(fn)
+    return fn
+
+
+def registered():
+    return list(_registry)
+
+
+def skip(reason):
+    raise Skip(reason)
+
+
+_host_info = None
+
+
+def host_info():
+    """What this host's KVM can do, as proxy itself detects it (`proxy --host-info`).
+
+    Keys: 'kvm' ('pvm' or 'hardware'), 'sw_breakpoints' ('exit-debug' or
+    'emulation-failure'), 'watchpoints' ('debug-registers' or 'single-step').
+    """
+    global _host_info
+    if _host_info is None:
+        out = subprocess.run([PROXY, "--host-info"], capture_output=True, text=True, timeout=30).stdout
+        _host_info = dict(l.split(": ", 1) for l in out.splitlines() if ": " in l)
+    return _host_info
+
+
+def needs_hardware_kvm():
+    if host_info().get("kvm") != "hardware":
+        skip("needs hardware KVM")
+
+
+def needs_pvm():
+    if host_info().get("kvm") != "pvm":
+        skip("needs a KVM host that cannot intercept int3 (PVM)")
+
+
+def guest(name):
+    path = os.path.join(GUEST_DIR, name + ".elf")
+    if not os.path.exists(path):
+        raise Failure("test guest %s not built (run make)" % path)
+    return path
+
+
+def c_guest(name):
+    return guest("c-" + name)
+
+
+class Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def __repr__(self):
+        return "rc=%r stdout=%r stderr=%r" % (self.returncode, self.stdout[-2000:], self.stderr[-2000:])
+
+
+def proxy_env(env=None):
+    e = {k: v for k, v in os.environ.items() if not k.startswith("HERMIT_")}
+    e.update(env or {})
+    return e
+
+
+def run_proxy(image, args=(), env=None, timeout=None, stdin=None, cwd=None, extra=()):
+    """Run proxy to completion; returns Result. A timeout is a test failure."""
+    cmd = [PROXY] + list(extra) + [image] + list(args)
+    try:
+        p = subprocess.run(cmd, env=proxy_env(env), capture_output=True, timeout=timeout or TIMEOUT,
+                           input=stdin, cwd=cwd)
+    except subprocess.TimeoutExpired as e:
+        raise Failure("proxy did not finish within %ss: %s\nstdout=%r\nstderr=%r" % (
+            timeout or TIMEOUT, cmd, e.stdout, e.stderr))
+    return Result(p.returncode, p.stdout, p.stderr)
+
+
+class Proxy:
+    """A proxy running in the background (for debugger and signal tests)."""
+
+    def __init__(self, image, args=(), env=None, extra=(), stdin=subprocess.DEVNULL):
+        self.cmd = [PROXY] + list(extra) + [image] + list(args)
+        self.out = tempfile.TemporaryFile()
+        self.err = tempfile.TemporaryFile()
+        self.p = subprocess.Popen(self.cmd, env=proxy_env(env), stdout=self.out, stderr=self.err, stdin=stdin)
+
+    def wait_stderr(self, pattern, timeout=None):
+        """Wait until stderr matches regex `pattern`; returns the match."""
+        deadline = time.monotonic() + (timeout or TIMEOUT)
+        while time.monotonic() < deadline:
+            m = re.search(pattern, self.stderr_text())
+            if m:
+                return m
+            if self.p.poll() is not None:
+                m = re.search(pattern, self.stderr_text())
+                if m:
+                    return m
+                raise Failure("proxy exited (%d) before printing %r: %s" % (self.p.returncode, pattern, self.stderr_text()))
+            time.sleep(0.02)
+        raise Failure("proxy never printed %r: %s" % (pattern, self.stderr_text()))
+
+    def stdout_text(self):
+        self.out.seek(0)
+        return self.out.read().decode(errors="replace")
+
+    def stderr_text(self):
+        self.err.seek(0)
+        return self.err.read().decode(errors="replace")
+
+    def wait(self, timeout=None):
+        try:
+            return self.p.wait(timeout=timeout or TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise Failure("proxy did not exit within %ss: %s" % (timeout or TIMEOUT, self.stderr_text()))
+
+    def signal(self, sig=signal.SIGTERM):
+        self.p.send_signal(sig)
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+        self.out.close()
+        self.err.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
+class T:
+    """Assertions; each failure message shows what was expected and what came."""
+
+    def eq(self, got, want, what=""):
+        if got != want:
+            raise Failure("%s: expected %r, got %r" % (what or "value", want, got))
+
+    def true(self, cond, what):
+        if not cond:
+            raise Failure(what)
+
+    def contains(self, haystack, needle, what=""):
+        if needle not in haystack:
+            raise Failure("%s: %r not found in %r" % (what or "output", needle, haystack[-3000:]))
+
+    def not_contains(self, haystack, needle, what=""):
+        if needle in haystack:
+            raise Failure("%s: %r unexpectedly found in %r" % (what or "output", needle, haystack[-3000:]))
+
+    def match(self, pattern, text, what=""):
+        if isinstance(text, bytes):
+            text = text.decode(errors="replace")
+        m = re.search(pattern, text)
+        if not m:
+            raise Failure("%s: /%s/ not found in %r" % (what or "output", pattern, text[-3000:]))
+        return m
+
+    def ok(self, result, what="proxy"):
+        """The run succeeded (exit 0)."""
+        if result.returncode != 0:
+            raise Failure("%s failed: %r" % (what, result))
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
