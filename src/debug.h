@@ -25,5 +25,7 @@ bool debug_wants_park(struct vcpu *v);
 void debug_park(struct vcpu *v);
 /* The vCPU thread is leaving (VM ending). */
 void debug_vcpu_done(struct vcpu *v);
+/* The VM is ending: wake parked vCPUs and the stub. */
+void debug_notify_end(struct vm *vm);
 
 #endif

@@ -17,6 +17,7 @@ enum proxy_status {
 	STATUS_UNHANDLED_IO = 125,  /* unknown port, unexpected MMIO */
 	STATUS_INTERNAL_ERROR = 126, /* entry failure, internal/emulation error, KVM_RUN failure */
 	STATUS_GUEST_BAD_EXIT = 127, /* EXIT hypercall with an unreadable argument */
+	STATUS_KILLED = 137,        /* the debugger sent `k` */
 	STATUS_SIGINT = 130,
 	STATUS_SIGTERM = 143,
 };

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "hermit_abi.h"
+#include "debug.h"
 #include "log.h"
 
 uint64_t now_ns(void)
@@ -160,6 +161,8 @@ void vm_end(struct vm *vm, int status)
 		/* cannot fail for an eventfd below its maximum; nothing to do */
 	}
 	vm_kick_all(vm);
+	if (vm->dbg)
+		debug_notify_end(vm);
 }
 
 void vm_fail(struct vcpu *v, int status, const char *fmt, ...)

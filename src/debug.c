@@ -1,0 +1,300 @@
+/* debug.c: the vCPU side of the debugger: all-stop, debug exits, guest debug flags.
+ *
+ * All-stop: when one vCPU stops (breakpoint, step, watchpoint, Ctrl-C) the others
+ * are kicked out of KVM_RUN and park here; when every vCPU is parked the stub is
+ * told through an eventfd. Resuming gives each vCPU an action (run, step, stay),
+ * so `set scheduler-locking on` steps one vCPU while the others stay parked.
+ *
+ * Breakpoints arrive by two paths, one per kind of host: hardware KVM reports an
+ * int3 as KVM_EXIT_DEBUG (#BP); software KVM (PVM) cannot intercept int3 and ends
+ * KVM_RUN with an emulation failure at the planted 0xCC. Both are recognised here.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "debug_internal.h"
+#include "emulate.h"
+#include "gdbstub.h"
+#include "log.h"
+
+#define DR6_BS (1u << 14)
+#define GDB_SIGTRAP 5
+#define GDB_SIGINT 2
+
+static void signal_stub(struct debugger *d)
+{
+	uint64_t one = 1;
+	if (write(d->stop_fd, &one, sizeof(one)) < 0)
+		warnx_("debugger: cannot wake the stub: %s", strerror(errno));
+}
+
+/* Every vCPU parked or gone: the stop is complete, tell the stub (once). */
+static void maybe_signal_stop_locked(struct debugger *d)
+{
+	struct vm *vm = d->vm;
+	if (!d->stop_requested || d->stop_signalled)
+		return;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->dbg->parked && atomic_load(&v->state) != VCPU_DONE)
+			return;
+	}
+	d->stop_signalled = true;
+	signal_stub(d);
+}
+
+bool debug_wants_park(struct vcpu *v)
+{
+	struct debugger *d = v->vm->dbg;
+	return __atomic_load_n(&d->stop_requested, __ATOMIC_ACQUIRE) ||
+	       v->dbg->action == GDB_RESUME_NONE;
+}
+
+void debug_park(struct vcpu *v)
+{
+	struct debugger *d = v->vm->dbg;
+	pthread_mutex_lock(&d->lock);
+	v->dbg->parked = true;
+	maybe_signal_stop_locked(d);
+	while (!atomic_load(&v->vm->ending) &&
+	       (d->stop_requested || v->dbg->action == GDB_RESUME_NONE))
+		pthread_cond_wait(&d->cond, &d->lock);
+	v->dbg->parked = false;
+	/* A vCPU the guest has not started yet cannot execute a step: report it done. */
+	if (v->dbg->action == GDB_RESUME_STEP && atomic_load(&v->state) == VCPU_GATED) {
+		v->dbg->action = GDB_RESUME_CONTINUE;
+		pthread_mutex_unlock(&d->lock);
+		struct gdb_stop s = {.kind = GDB_STOP_SIGNAL, .cpu = (int)v->id, .signal = GDB_SIGTRAP};
+		debug_record_stop(v, &s);
+		return;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+void debug_vcpu_done(struct vcpu *v)
+{
+	struct debugger *d = v->vm->dbg;
+	pthread_mutex_lock(&d->lock);
+	maybe_signal_stop_locked(d);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* Record why the VM stops (the first reason wins) and stop every vCPU. */
+void debug_record_stop(struct vcpu *v, const struct gdb_stop *stop)
+{
+	struct debugger *d = v->vm->dbg;
+	pthread_mutex_lock(&d->lock);
+	if (d->detached) {
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	if (!d->have_stop) {
+		d->stop = *stop;
+		d->have_stop = true;
+	}
+	__atomic_store_n(&d->stop_requested, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&d->lock);
+	for (unsigned i = 0; i < v->vm->ncpus; i++)
+		if (&v->vm->vcpus[i] != v)
+			vcpu_kick(&v->vm->vcpus[i]);
+}
+
+bool debug_soft_watch_active(const struct debugger *d)
+{
+	if (!d->soft_watch)
+		return false;
+	for (int i = 0; i < DEBUG_HW_SLOTS; i++)
+		if (d->hw[i].used && d->hw[i].kind != GDB_BP_HW)
+			return true;
+	return false;
+}
+
+/* Program KVM's guest debug for this vCPU: breakpoints always armed; single-step
+ * for `step` and, on hosts without data breakpoints, to check watchpoints. */
+int debug_apply_guest_debug(struct vcpu *v, bool step, bool inject_bp)
+{
+	struct debugger *d = v->vm->dbg;
+	struct kvm_guest_debug g = {
+		.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_USE_HW_BP,
+	};
+	if (d->detached)
+		g.control = 0; /* after `detach` the guest runs as if no debugger had been */
+	else if (step || debug_soft_watch_active(d)) {
+		g.control |= KVM_GUESTDBG_SINGLESTEP;
+		if (v->vm->caps.blockirq)
+			g.control |= KVM_GUESTDBG_BLOCKIRQ; /* no detour into a timer handler */
+	}
+	if (inject_bp)
+		g.control |= KVM_GUESTDBG_INJECT_BP;
+	for (int i = 0; i < DEBUG_HW_SLOTS; i++)
+		g.arch.debugreg[i] = d->hw[i].used ? d->hw[i].addr : 0;
+	g.arch.debugreg[7] = debug_dr7(d);
+	return ioctl(v->fd, KVM_SET_GUEST_DEBUG, &g) < 0 ? -errno : 0;
+}
+
+static void stop_here(struct vcpu *v, enum gdb_stop_kind kind, uint64_t addr)
+{
+	struct gdb_stop s = {.kind = kind, .cpu = (int)v->id, .signal = GDB_SIGTRAP, .addr = addr};
+	debug_record_stop(v, &s);
+}
+
+static enum gdb_stop_kind watch_kind(enum gdb_bp_kind k)
+{
+	return k == GDB_WP_ACCESS ? GDB_STOP_AWATCH
+	       : k == GDB_WP_READ ? GDB_STOP_RWATCH
+				  : GDB_STOP_WATCH;
+}
+
+/* The guest's own int3 on hardware KVM: give it back to the guest. */
+static void reinject_guest_bp(struct vcpu *v)
+{
+	bool step = v->dbg->action == GDB_RESUME_STEP;
+	if (debug_apply_guest_debug(v, step, true) || debug_apply_guest_debug(v, step, false))
+		vm_fail(v, STATUS_INTERNAL_ERROR, "vCPU %u: cannot re-inject the guest's int3",
+			v->id);
+}
+
+static void handle_single_step(struct vcpu *v)
+{
+	struct hw_slot *hit = debug_soft_watch_check(v);
+	if (hit)
+		stop_here(v, watch_kind(hit->kind), hit->addr);
+	else if (v->dbg->action == GDB_RESUME_STEP)
+		stop_here(v, GDB_STOP_SIGNAL, 0);
+	/* else: stepping only to watch memory; run on */
+}
+
+static void handle_debug_exit(struct vcpu *v)
+{
+	struct debugger *d = v->vm->dbg;
+	struct kvm_debug_exit_arch *a = &v->run->debug.arch;
+	if (a->exception == 3) {
+		if (debug_find_sw(d, a->pc))
+			stop_here(v, GDB_STOP_SWBREAK, 0);
+		else
+			reinject_guest_bp(v);
+		return;
+	}
+	/* #DB: DR6 says which slot fired or that a step finished; trust no single bit. */
+	for (int i = 0; i < DEBUG_HW_SLOTS; i++) {
+		struct hw_slot *s = &d->hw[i];
+		if (!(a->dr6 & (1u << i)) || !s->used || d->soft_watch)
+			continue;
+		if (s->kind == GDB_BP_HW)
+			stop_here(v, GDB_STOP_HWBREAK, 0);
+		else
+			stop_here(v, watch_kind(s->kind), s->addr);
+		return;
+	}
+	if (a->dr6 & DR6_BS || v->dbg->action == GDB_RESUME_STEP || debug_soft_watch_active(d)) {
+		handle_single_step(v);
+		return;
+	}
+	if (debug_find_hw_exec(d, a->pc))
+		stop_here(v, GDB_STOP_HWBREAK, 0);
+	else
+		stop_here(v, GDB_STOP_SIGNAL, 0);
+}
+
+/* Software KVM: a planted 0xCC ends KVM_RUN as an emulation failure at its address. */
+static bool is_planted_breakpoint(struct vcpu *v)
+{
+	struct kvm_regs r;
+	if (v->run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION ||
+	    ioctl(v->fd, KVM_GET_REGS, &r) < 0 || !debug_find_sw(v->vm->dbg, r.rip))
+		return false;
+	uint8_t byte = 0;
+	return vcpu_read_virt(v, r.rip, &byte, 1) == 1 && byte == 0xCC;
+}
+
+static enum hook_result debug_hook(struct vcpu *v, void *arg)
+{
+	(void)arg;
+	if (v->run->exit_reason == KVM_EXIT_DEBUG) {
+		handle_debug_exit(v);
+		return HOOK_HANDLED;
+	}
+	if (v->run->exit_reason == KVM_EXIT_INTERNAL_ERROR && is_planted_breakpoint(v)) {
+		stop_here(v, GDB_STOP_SWBREAK, 0);
+		return HOOK_HANDLED;
+	}
+	return HOOK_NOT_MINE;
+}
+
+void debug_register_hook(struct vm *vm)
+{
+	vm_register_exit_hook(vm, debug_hook, NULL);
+}
+
+void debug_init(struct vm *vm)
+{
+	struct debugger *d = calloc(1, sizeof(*d));
+	if (!d)
+		die("out of memory");
+	d->vm = vm;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->stop_fd < 0)
+		die_errno("eventfd");
+	d->soft_watch = !vm->caps.hw_watchpoints;
+	/* The VM starts stopped before its first instruction. */
+	d->stop_requested = true;
+	d->have_stop = true;
+	d->stop = (struct gdb_stop){.kind = GDB_STOP_SIGNAL, .cpu = 0, .signal = GDB_SIGTRAP};
+	vm->dbg = d;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		v->dbg = calloc(1, sizeof(*v->dbg));
+		if (!v->dbg)
+			die("out of memory");
+		v->dbg->action = GDB_RESUME_CONTINUE;
+		if (debug_apply_guest_debug(v, false, false))
+			die_errno("KVM_SET_GUEST_DEBUG on vCPU %u", i);
+	}
+	debug_register_hook(vm);
+}
+
+/* The VM ended: wake parked vCPUs and the stub. */
+void debug_notify_end(struct vm *vm)
+{
+	struct debugger *d = vm->dbg;
+	pthread_mutex_lock(&d->lock);
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	signal_stub(d);
+}
+
+static void print_listening(struct vm *vm, int port)
+{
+	const struct config *cfg = vm->cfg;
+	fprintf(stderr,
+		"proxy: waiting for GDB on %s:%d (vCPUs stopped before the first instruction; "
+		"breakpoints: %s, watchpoints: %s)\n"
+		"proxy: connect with: gdb %s -ex 'target remote %s:%d'\n",
+		cfg->gdb_bind, port,
+		vm->caps.pvm ? "int3 via emulation failure (software KVM)" : "int3 via KVM_EXIT_DEBUG",
+		vm->dbg->soft_watch ? "single-step emulation (this KVM ignores data breakpoints)"
+				    : "debug registers",
+		cfg->image, strcmp(cfg->gdb_bind, "0.0.0.0") ? cfg->gdb_bind : "localhost", port);
+}
+
+void debug_serve(struct vm *vm)
+{
+	struct gdbstub_config sc = {.bind_addr = vm->cfg->gdb_bind, .port = vm->cfg->gdb_port};
+	struct gdbstub *stub;
+	char err[512];
+	if (gdbstub_open(&stub, &sc, debug_target(vm), err, sizeof(err)) < 0) {
+		warnx_("HERMIT_DEBUG_PORT=%d: %s", vm->cfg->gdb_port, err);
+		vm_end(vm, STATUS_SETUP_ERROR);
+		return;
+	}
+	print_listening(vm, gdbstub_port(stub));
+	gdbstub_serve(stub);
+	gdbstub_close(stub);
+}

@@ -1,0 +1,83 @@
+/* debug_internal.h: state shared by the debugger's files (debug.c: vCPU side and
+ * all-stop; debug_target.c: the gdb_target operations; debug_regs.c: registers). */
+#ifndef PROXY_DEBUG_INTERNAL_H
+#define PROXY_DEBUG_INTERNAL_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "debug.h"
+
+#define DEBUG_MAX_SW_BP 256
+#define DEBUG_HW_SLOTS 4
+
+/* Registers of a stopped vCPU, read once per stop and written back before it runs. */
+struct regcache {
+	bool valid;
+	bool dirty_regs, dirty_sregs, dirty_fpu, dirty_msr;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	uint64_t kernel_gs_base;
+};
+
+struct vcpu_debug {
+	enum gdb_resume_action action;
+	bool parked;
+	struct regcache rc;
+};
+
+struct sw_breakpoint {
+	uint64_t addr;
+	uint8_t orig;
+	bool used;
+};
+
+struct hw_slot {
+	bool used;
+	enum gdb_bp_kind kind;
+	uint64_t addr;
+	size_t len;
+	uint8_t old[8]; /* last seen bytes (single-step watchpoints) */
+};
+
+struct debugger {
+	struct vm *vm;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop_requested; /* all vCPUs park */
+	bool have_stop;      /* a stop has been recorded since the last resume */
+	struct gdb_stop stop;
+	bool interrupt;      /* Ctrl-C asked for the stop */
+	bool stop_signalled; /* stop_fd was written for the current stop */
+	uint64_t resume_gen;
+	bool detached;
+	int stop_fd;         /* eventfd for the stub */
+	bool soft_watch;     /* watchpoints by single-stepping (no data breakpoints here) */
+	int current_cpu;     /* the vCPU memory accesses and breakpoints translate through */
+	struct sw_breakpoint sw[DEBUG_MAX_SW_BP];
+	struct hw_slot hw[DEBUG_HW_SLOTS];
+};
+
+/* debug.c */
+void debug_record_stop(struct vcpu *v, const struct gdb_stop *stop);
+int debug_apply_guest_debug(struct vcpu *v, bool step, bool inject_bp);
+bool debug_soft_watch_active(const struct debugger *d);
+void debug_register_hook(struct vm *vm);
+
+/* debug_regs.c */
+int regcache_load(struct vcpu *v);
+int regcache_flush(struct vcpu *v);
+int debug_reg_size(int regno);
+int debug_read_reg(struct vcpu *v, int regno, uint8_t *buf);
+int debug_write_reg(struct vcpu *v, int regno, const uint8_t *buf);
+
+/* debug_target.c */
+struct sw_breakpoint *debug_find_sw(struct debugger *d, uint64_t addr);
+struct hw_slot *debug_find_hw_exec(struct debugger *d, uint64_t addr);
+/* Compare the watched bytes of single-step watchpoints; the slot that changed, or NULL. */
+struct hw_slot *debug_soft_watch_check(struct vcpu *v);
+uint64_t debug_dr7(const struct debugger *d);
+
+#endif

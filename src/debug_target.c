@@ -1,0 +1,362 @@
+/* debug_target.c: proxy's VM as a struct gdb_target for the RSP stub.
+ *
+ * Registers come from the per-vCPU cache (debug_regs.c); memory is guest-virtual,
+ * walked through the chosen vCPU's page tables page by page. Software breakpoints
+ * are 0xCC bytes written through the guest-virtual address, hidden from memory
+ * reads. The four debug-register slots hold hardware breakpoints and watchpoints;
+ * on hosts whose KVM ignores data breakpoints the watchpoints are checked after
+ * every single step instead.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "debug_internal.h"
+#include "log.h"
+#include "monitor.h"
+
+static struct vcpu *cpu_of(struct vm *vm, int cpu)
+{
+	if (cpu < 0 || (unsigned)cpu >= vm->ncpus)
+		cpu = 0;
+	return &vm->vcpus[cpu];
+}
+
+static uint64_t cpu_cr3(struct vcpu *v)
+{
+	return regcache_load(v) ? 0 : v->dbg->rc.sregs.cr3;
+}
+
+static int t_cpu_count(void *ctx)
+{
+	return (int)((struct vm *)ctx)->ncpus;
+}
+
+static int t_reg_size(void *ctx, int regno)
+{
+	(void)ctx;
+	return debug_reg_size(regno);
+}
+
+static int t_read_reg(void *ctx, int cpu, int regno, uint8_t *buf)
+{
+	return debug_read_reg(cpu_of(ctx, cpu), regno, buf);
+}
+
+static int t_write_reg(void *ctx, int cpu, int regno, const uint8_t *buf)
+{
+	return debug_write_reg(cpu_of(ctx, cpu), regno, buf);
+}
+
+struct sw_breakpoint *debug_find_sw(struct debugger *d, uint64_t addr)
+{
+	for (int i = 0; i < DEBUG_MAX_SW_BP; i++)
+		if (d->sw[i].used && d->sw[i].addr == addr)
+			return &d->sw[i];
+	return NULL;
+}
+
+struct hw_slot *debug_find_hw_exec(struct debugger *d, uint64_t addr)
+{
+	for (int i = 0; i < DEBUG_HW_SLOTS; i++)
+		if (d->hw[i].used && d->hw[i].kind == GDB_BP_HW && d->hw[i].addr == addr)
+			return &d->hw[i];
+	return NULL;
+}
+
+static ssize_t t_read_mem(void *ctx, int cpu, uint64_t addr, void *buf, size_t len)
+{
+	struct vm *vm = ctx;
+	struct vcpu *v = cpu_of(vm, cpu);
+	size_t n = gva_read(&vm->mem, cpu_cr3(v), addr, buf, len);
+	if (n == 0 && len > 0)
+		return -EFAULT;
+	/* Show the original bytes under our breakpoints. */
+	for (int i = 0; i < DEBUG_MAX_SW_BP; i++) {
+		struct sw_breakpoint *b = &vm->dbg->sw[i];
+		if (b->used && b->addr >= addr && b->addr < addr + n)
+			((uint8_t *)buf)[b->addr - addr] = b->orig;
+	}
+	return (ssize_t)n;
+}
+
+static ssize_t t_write_mem(void *ctx, int cpu, uint64_t addr, const void *buf, size_t len)
+{
+	struct vm *vm = ctx;
+	struct vcpu *v = cpu_of(vm, cpu);
+	uint64_t cr3 = cpu_cr3(v);
+	size_t n = gva_write(&vm->mem, cr3, addr, buf, len);
+	if (n == 0 && len > 0)
+		return -EFAULT;
+	/* A write over a planted breakpoint changes what lies under it; the 0xCC stays. */
+	for (int i = 0; i < DEBUG_MAX_SW_BP; i++) {
+		struct sw_breakpoint *b = &vm->dbg->sw[i];
+		if (b->used && b->addr >= addr && b->addr < addr + n) {
+			b->orig = ((const uint8_t *)buf)[b->addr - addr];
+			gva_write(&vm->mem, cr3, b->addr, "\xCC", 1);
+		}
+	}
+	return (ssize_t)n;
+}
+
+static int insert_sw(struct vm *vm, uint64_t addr)
+{
+	struct debugger *d = vm->dbg;
+	if (debug_find_sw(d, addr))
+		return 0;
+	for (int i = 0; i < DEBUG_MAX_SW_BP; i++) {
+		struct sw_breakpoint *b = &d->sw[i];
+		if (b->used)
+			continue;
+		uint64_t cr3 = cpu_cr3(cpu_of(vm, d->current_cpu));
+		if (gva_read(&vm->mem, cr3, addr, &b->orig, 1) != 1 ||
+		    gva_write(&vm->mem, cr3, addr, "\xCC", 1) != 1)
+			return -EFAULT;
+		b->addr = addr;
+		b->used = true;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+static int remove_sw(struct vm *vm, uint64_t addr)
+{
+	struct sw_breakpoint *b = debug_find_sw(vm->dbg, addr);
+	if (!b)
+		return 0;
+	uint64_t cr3 = cpu_cr3(cpu_of(vm, vm->dbg->current_cpu));
+	gva_write(&vm->mem, cr3, addr, &b->orig, 1);
+	b->used = false;
+	return 0;
+}
+
+uint64_t debug_dr7(const struct debugger *d)
+{
+	uint64_t dr7 = 0;
+	for (int i = 0; i < DEBUG_HW_SLOTS; i++) {
+		const struct hw_slot *s = &d->hw[i];
+		if (!s->used || (d->soft_watch && s->kind != GDB_BP_HW))
+			continue;
+		uint64_t rw = s->kind == GDB_BP_HW ? 0 : s->kind == GDB_WP_WRITE ? 1 : 3;
+		uint64_t len = s->kind == GDB_BP_HW ? 0
+			       : s->len == 1	    ? 0
+			       : s->len == 2	    ? 1
+			       : s->len == 8	    ? 2
+						    : 3;
+		dr7 |= (1ULL << (2 * i + 1)) | (rw << (16 + 4 * i)) | (len << (18 + 4 * i));
+	}
+	return dr7;
+}
+
+static int check_watch_shape(enum gdb_bp_kind kind, uint64_t addr, size_t len)
+{
+	if (kind == GDB_BP_HW)
+		return 0;
+	if (len != 1 && len != 2 && len != 4 && len != 8)
+		return -EINVAL;
+	return addr % len ? -EINVAL : 0; /* debug registers need natural alignment */
+}
+
+static int insert_hw(struct vm *vm, enum gdb_bp_kind kind, uint64_t addr, size_t len)
+{
+	struct debugger *d = vm->dbg;
+	int rc = check_watch_shape(kind, addr, len);
+	if (rc)
+		return rc;
+	for (int i = 0; i < DEBUG_HW_SLOTS; i++)
+		if (d->hw[i].used && d->hw[i].kind == kind && d->hw[i].addr == addr &&
+		    d->hw[i].len == len)
+			return 0;
+	for (int i = 0; i < DEBUG_HW_SLOTS; i++) {
+		struct hw_slot *s = &d->hw[i];
+		if (s->used)
+			continue;
+		*s = (struct hw_slot){.used = true, .kind = kind, .addr = addr, .len = len};
+		if (d->soft_watch && kind != GDB_BP_HW)
+			gva_read(&vm->mem, cpu_cr3(cpu_of(vm, d->current_cpu)), addr, s->old, len);
+		return 0;
+	}
+	return -ENOSPC; /* all four debug-register slots are taken */
+}
+
+static int remove_hw(struct vm *vm, enum gdb_bp_kind kind, uint64_t addr, size_t len)
+{
+	struct debugger *d = vm->dbg;
+	for (int i = 0; i < DEBUG_HW_SLOTS; i++)
+		if (d->hw[i].used && d->hw[i].kind == kind && d->hw[i].addr == addr &&
+		    (kind == GDB_BP_HW || d->hw[i].len == len))
+			d->hw[i].used = false;
+	return 0;
+}
+
+struct hw_slot *debug_soft_watch_check(struct vcpu *v)
+{
+	struct debugger *d = v->vm->dbg;
+	if (!debug_soft_watch_active(d))
+		return NULL;
+	uint64_t cr3 = vcpu_cr3(v);
+	for (int i = 0; i < DEBUG_HW_SLOTS; i++) {
+		struct hw_slot *s = &d->hw[i];
+		uint8_t now[8];
+		if (!s->used || s->kind == GDB_BP_HW)
+			continue;
+		if (gva_read(&v->vm->mem, cr3, s->addr, now, s->len) != s->len)
+			continue;
+		if (memcmp(now, s->old, s->len)) {
+			memcpy(s->old, now, s->len);
+			return s;
+		}
+	}
+	return NULL;
+}
+
+static int t_insert_bp(void *ctx, enum gdb_bp_kind kind, uint64_t addr, size_t len)
+{
+	/* Z3 (read) has no x86 encoding; answering "unsupported" makes GDB use an
+	 * access watchpoint, which is what we can offer. */
+	if (kind == GDB_WP_READ)
+		return -EOPNOTSUPP;
+	return kind == GDB_BP_SW ? insert_sw(ctx, addr) : insert_hw(ctx, kind, addr, len);
+}
+
+static int t_remove_bp(void *ctx, enum gdb_bp_kind kind, uint64_t addr, size_t len)
+{
+	if (kind == GDB_WP_READ)
+		return -EOPNOTSUPP;
+	return kind == GDB_BP_SW ? remove_sw(ctx, addr) : remove_hw(ctx, kind, addr, len);
+}
+
+static int t_resume(void *ctx, const enum gdb_resume_action *actions)
+{
+	struct vm *vm = ctx;
+	struct debugger *d = vm->dbg;
+	int rc = 0;
+	pthread_mutex_lock(&d->lock);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (actions[i] != GDB_RESUME_NONE && !d->have_stop)
+			d->current_cpu = (int)i;
+		rc = regcache_flush(v) ?: rc;
+		v->dbg->action = actions[i];
+		if (actions[i] != GDB_RESUME_NONE)
+			rc = debug_apply_guest_debug(v, actions[i] == GDB_RESUME_STEP, false) ?: rc;
+	}
+	d->have_stop = false;
+	d->interrupt = false;
+	d->stop_signalled = false;
+	__atomic_store_n(&d->stop_requested, false, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+static int t_stop_fd(void *ctx)
+{
+	return ((struct vm *)ctx)->dbg->stop_fd;
+}
+
+static int t_take_stop(void *ctx, struct gdb_stop *out)
+{
+	struct vm *vm = ctx;
+	struct debugger *d = vm->dbg;
+	uint64_t count;
+	if (read(d->stop_fd, &count, sizeof(count)) < 0 && !atomic_load(&vm->ending))
+		return -EAGAIN;
+	if (atomic_load(&vm->ending)) {
+		*out = (struct gdb_stop){.kind = GDB_STOP_EXITED, .exit_code = vm->exit_status};
+		return 0;
+	}
+	pthread_mutex_lock(&d->lock);
+	int rc = -EAGAIN;
+	if (d->stop_signalled) {
+		*out = d->stop;
+		d->current_cpu = d->stop.cpu;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+static void t_interrupt(void *ctx)
+{
+	struct vm *vm = ctx;
+	struct debugger *d = vm->dbg;
+	pthread_mutex_lock(&d->lock);
+	if (!d->have_stop) {
+		d->stop = (struct gdb_stop){.kind = GDB_STOP_SIGNAL, .cpu = d->current_cpu,
+					    .signal = 2};
+		d->have_stop = true;
+	}
+	__atomic_store_n(&d->stop_requested, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&d->lock);
+	vm_kick_all(vm);
+}
+
+static void t_thread_info(void *ctx, int cpu, char *buf, size_t len)
+{
+	struct vcpu *v = cpu_of(ctx, cpu);
+	const char *state;
+	struct kvm_mp_state mp;
+	if (atomic_load(&v->state) == VCPU_GATED)
+		state = "not started";
+	else if (atomic_load(&v->state) == VCPU_DONE)
+		state = "ended";
+	else if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == KVM_MP_STATE_HALTED)
+		state = "halted";
+	else
+		state = "stopped";
+	snprintf(buf, len, "vCPU %u, %s", v->id, state);
+}
+
+static int t_monitor(void *ctx, const char *cmd, gdb_output_fn out, void *arg)
+{
+	return monitor_run(ctx, cmd, out, arg);
+}
+
+static void t_detach(void *ctx)
+{
+	struct vm *vm = ctx;
+	struct debugger *d = vm->dbg;
+	for (int i = 0; i < DEBUG_MAX_SW_BP; i++)
+		if (d->sw[i].used)
+			remove_sw(vm, d->sw[i].addr);
+	memset(d->hw, 0, sizeof(d->hw));
+	pthread_mutex_lock(&d->lock);
+	d->detached = true;
+	pthread_mutex_unlock(&d->lock);
+	enum gdb_resume_action all[vm->ncpus];
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		all[i] = GDB_RESUME_CONTINUE;
+	t_resume(vm, all); /* guest debug is switched off for a detached VM */
+}
+
+static void t_kill(void *ctx)
+{
+	vm_end(ctx, STATUS_KILLED);
+}
+
+static const struct gdb_target_ops target_ops = {
+	.cpu_count = t_cpu_count,
+	.reg_size = t_reg_size,
+	.read_reg = t_read_reg,
+	.write_reg = t_write_reg,
+	.read_mem = t_read_mem,
+	.write_mem = t_write_mem,
+	.insert_bp = t_insert_bp,
+	.remove_bp = t_remove_bp,
+	.resume = t_resume,
+	.stop_fd = t_stop_fd,
+	.take_stop = t_take_stop,
+	.interrupt = t_interrupt,
+	.thread_info = t_thread_info,
+	.monitor = t_monitor,
+	.detach = t_detach,
+	.kill = t_kill,
+};
+
+struct gdb_target debug_target(struct vm *vm)
+{
+	return (struct gdb_target){&target_ops, vm};
+}
