@@ -1,10 +1,82 @@
-/* abi.c: which guest ABI an image speaks. */
+/* abi.c: which guest ABI an image speaks (c-hermit-abi.md, section 2).
+ *
+ * A C HermitCore image starts executing at the first byte of its first PT_LOAD
+ * (a jmp over the kernel header) and its header still holds the constants the
+ * kernel was assembled with. A RustyHermit image enters a function in .text.
+ * The check reads only the file, before anything is written.
+ */
 #include "abi.h"
 
+#include <string.h>
+
+#include "c_hermit_abi.h"
 #include "log.h"
+
+static uint32_t head32(const struct image *img, size_t off)
+{
+	uint32_t v;
+	memcpy(&v, img->head + off, 4);
+	return v;
+}
+
+/* The header fields no tool rewrites in the file (entry.asm constants). */
+static bool has_c_header_defaults(const struct image *img)
+{
+	static const uint8_t net_defaults[12] = {10, 0, 5, 2, 10, 0, 5, 1, 255, 255, 255, 0};
+	if (img->head_len < sizeof(struct c_hermit_header))
+		return false;
+	return head32(img, 0x1C) == 0xFFFFFFFFu && head32(img, 0x34) == 0xFFFFFFFFu &&
+	       head32(img, 0x60) == 1 && head32(img, 0x74) == 1 && head32(img, 0x78) == 1 &&
+	       !memcmp(img->head + 0xB0, net_defaults, sizeof(net_defaults));
+}
+
+static bool entry_inside_image(const struct image *img)
+{
+	for (size_t i = 0; i < img->nseg; i++)
+		if (img->entry >= img->seg[i].vaddr &&
+		    img->entry < img->seg[i].vaddr + img->seg[i].memsz)
+			return true;
+	return false;
+}
+
+enum abi_kind abi_detect(const struct image *img)
+{
+	if (!entry_inside_image(img))
+		return ABI_KIND_UNKNOWN;
+	bool entry_at_start = img->entry == img->seg[0].vaddr;
+	bool jumps = img->head_len > 0 && img->head[0] == 0xE9;
+	if (entry_at_start && has_c_header_defaults(img))
+		return ABI_KIND_C;
+	if (entry_at_start && jumps)
+		return ABI_KIND_UNKNOWN; /* shaped like a C kernel, but no C header */
+	return ABI_KIND_RUSTY;
+}
 
 const struct guest_abi *abi_select(const struct vm *vm)
 {
-	(void)vm;
-	return &rusty_abi;
+	const struct image *img = &vm->image;
+	switch (vm->cfg->abi) {
+	case ABI_RUSTY:
+		return &rusty_abi;
+	case ABI_C:
+		if (img->head_len < sizeof(struct c_hermit_header))
+			die("%s: HERMIT_ABI=c, but the first segment is too small for a C "
+			    "HermitCore kernel header",
+			    img->path);
+		return &c_abi;
+	case ABI_AUTO:
+		break;
+	}
+	switch (abi_detect(img)) {
+	case ABI_KIND_C:
+		return &c_abi;
+	case ABI_KIND_RUSTY:
+		return &rusty_abi;
+	default:
+		die("%s: neither a RustyHermit nor a C HermitCore image (entry 0x%llx %s); set "
+		    "HERMIT_ABI=rusty or HERMIT_ABI=c to force one",
+		    img->path, (unsigned long long)img->entry,
+		    entry_inside_image(img) ? "jumps over a header that lacks the C kernel's defaults"
+					    : "lies outside every loadable segment");
+	}
 }

@@ -27,6 +27,12 @@ struct guest_abi {
 };
 
 extern const struct guest_abi rusty_abi;
+extern const struct guest_abi c_abi;
+
+enum abi_kind { ABI_KIND_UNKNOWN, ABI_KIND_RUSTY, ABI_KIND_C };
+
+/* Classify an image by its file contents alone (exposed for tests). */
+enum abi_kind abi_detect(const struct image *img);
 
 /* Pick the ABI from the image (or the configured override); die with a message
  * when the image speaks neither. */

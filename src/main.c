@@ -28,6 +28,11 @@ static void load_image(struct vm *vm)
 	if (image_open(&vm->image, vm->cfg->image, err, sizeof(err)))
 		die("%s", err);
 	vm->abi = abi_select(vm);
+	if (vm->cfg->verbose)
+		warnx_("%s: %s ABI (%s), entry 0x%llx", vm->cfg->image,
+		       vm->abi == &c_abi ? "C HermitCore" : "RustyHermit",
+		       vm->cfg->abi == ABI_AUTO ? "detected" : "forced by HERMIT_ABI",
+		       (unsigned long long)vm->image.entry);
 	vm_setup_memory(vm);
 	if (image_check_layout(&vm->image, &vm->mem, err, sizeof(err)) ||
 	    image_load(&vm->image, &vm->mem, err, sizeof(err)))

@@ -24,14 +24,6 @@
 #include "hermit_abi.h"
 #include "log.h"
 
-struct net {
-	int tap;
-	int irq_fd;
-	uint8_t mac[6];
-	pthread_t rx_thread;
-	bool started;
-};
-
 static int open_tap(const char *name)
 {
 	if (name[0] == '@') {
@@ -60,6 +52,8 @@ void net_open(struct vm *vm)
 		die("out of memory");
 	n->tap = -1;
 	n->irq_fd = -1;
+	pthread_mutex_init(&n->lock, NULL);
+	pthread_cond_init(&n->drained, NULL);
 	if (vm->cfg->mac_set) {
 		memcpy(n->mac, vm->cfg->mac, 6);
 	} else {
@@ -98,14 +92,12 @@ static void *rx_loop(void *arg)
 			continue;
 		s->len = (uint16_t)len;
 		__atomic_store_n(&rx->written, w + 1, __ATOMIC_RELEASE);
-		uint64_t one = 1;
-		if (write(n->irq_fd, &one, sizeof(one)) < 0)
-			warnx_("network: cannot raise the guest's interrupt: %s", strerror(errno));
+		net_raise_irq(n);
 	}
 	return NULL;
 }
 
-static void net_start(struct vm *vm)
+void net_start(struct vm *vm, void *(*rx_thread)(void *))
 {
 	struct net *n = vm->net;
 	n->irq_fd = eventfd(0, EFD_CLOEXEC);
@@ -114,8 +106,15 @@ static void net_start(struct vm *vm)
 		warnx_("network: cannot set up the interrupt (irqfd): %s", strerror(errno));
 		return;
 	}
-	if (pthread_create(&n->rx_thread, NULL, rx_loop, vm) == 0)
+	if (pthread_create(&n->rx_thread, NULL, rx_thread, vm) == 0)
 		n->started = true;
+}
+
+void net_raise_irq(struct net *n)
+{
+	uint64_t one = 1;
+	if (write(n->irq_fd, &one, sizeof(one)) < 0)
+		warnx_("network: cannot raise the guest's interrupt: %s", strerror(errno));
 }
 
 static void hc_netinfo(struct vcpu *v, uint16_t port, uint32_t gpa)
@@ -128,7 +127,7 @@ static void hc_netinfo(struct vcpu *v, uint16_t port, uint32_t gpa)
 	memcpy(mac, vm->net->mac, 6);
 	pthread_mutex_lock(&vm->lock);
 	if (vm->net->tap >= 0 && !vm->net->started)
-		net_start(vm);
+		net_start(vm, rx_loop);
 	pthread_mutex_unlock(&vm->lock);
 }
 
