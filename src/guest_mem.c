@@ -24,16 +24,21 @@ void guest_mem_layout(struct guest_mem *m, uint64_t size)
 	}
 }
 
-void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+bool gpa_valid(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 {
 	uint64_t end = gpa + len;
 	if (end < gpa)
+		return false;
+	return end <= m->low_size || (gpa >= HERMIT_PCI_HOLE_END && end <= m->limit);
+}
+
+void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	if (!gpa_valid(m, gpa, len))
 		return NULL;
-	if (end <= m->low_size)
+	if (gpa + len <= m->low_size)
 		return m->host + gpa;
-	if (gpa >= HERMIT_PCI_HOLE_END && end <= m->limit)
-		return m->host + m->low_size + (gpa - HERMIT_PCI_HOLE_END);
-	return NULL;
+	return m->host + m->low_size + (gpa - HERMIT_PCI_HOLE_END);
 }
 
 long gpa_strncpy(const struct guest_mem *m, uint64_t gpa, char *dst, size_t max)

@@ -22,6 +22,9 @@ struct guest_mem {
 /* Lay out (not map) `size` bytes of RAM. */
 void guest_mem_layout(struct guest_mem *m, uint64_t size);
 
+/* Whether [gpa, gpa+len) is RAM in one piece (needs only the layout, no mapping). */
+bool gpa_valid(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
 /* Host pointer for [gpa, gpa+len) if the whole range is RAM in one piece, else NULL. */
 void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 

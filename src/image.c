@@ -166,7 +166,7 @@ int image_check_layout(const struct image *img, const struct guest_mem *mem, cha
 			continue; /* cannot happen: base/end are the extremes */
 		if (s->paddr < stack_low + HERMIT_BOOT_STACK_SIZE && s->paddr + s->memsz > stack_low)
 			FAIL("segment at 0x%llx overlaps the boot stack", (unsigned long long)s->paddr);
-		if (!gpa_ptr(mem, s->paddr, s->memsz))
+		if (!gpa_valid(mem, s->paddr, s->memsz))
 			FAIL("segment [0x%llx, 0x%llx) lies outside guest memory (RAM ends at "
 			     "0x%llx; raise HERMIT_MEM)",
 			     (unsigned long long)s->paddr, (unsigned long long)(s->paddr + s->memsz),

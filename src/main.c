@@ -27,6 +27,9 @@ static void load_image(struct vm *vm)
 	char err[1024];
 	if (image_open(&vm->image, vm->cfg->image, err, sizeof(err)))
 		die("%s", err);
+	guest_mem_layout(&vm->mem, vm->cfg->mem_size);
+	if (image_check_layout(&vm->image, &vm->mem, err, sizeof(err)))
+		die("%s", err);
 	vm->abi = abi_select(vm);
 	if (vm->cfg->verbose)
 		warnx_("%s: %s ABI (%s), entry 0x%llx", vm->cfg->image,
@@ -34,8 +37,7 @@ static void load_image(struct vm *vm)
 		       vm->cfg->abi == ABI_AUTO ? "detected" : "forced by HERMIT_ABI",
 		       (unsigned long long)vm->image.entry);
 	vm_setup_memory(vm);
-	if (image_check_layout(&vm->image, &vm->mem, err, sizeof(err)) ||
-	    image_load(&vm->image, &vm->mem, err, sizeof(err)))
+	if (image_load(&vm->image, &vm->mem, err, sizeof(err)))
 		die("%s", err);
 	image_close(&vm->image);
 }

@@ -88,7 +88,6 @@ static void add_slot(struct vm *vm, unsigned slot, uint64_t gpa, uint64_t size, 
 void vm_setup_memory(struct vm *vm)
 {
 	struct guest_mem *m = &vm->mem;
-	guest_mem_layout(m, vm->cfg->mem_size);
 	m->host = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m->host == MAP_FAILED)

@@ -112,6 +112,7 @@ struct vm {
 
 /* vm.c */
 void vm_create(struct vm *vm, const struct config *cfg);
+/* Map guest RAM for the layout in vm->mem (guest_mem_layout first). */
 void vm_setup_memory(struct vm *vm);
 void vm_load_cpuid(struct vm *vm);
 void vm_register_port(struct vm *vm, uint16_t port, const char *name, port_handler_fn fn);
