@@ -48,11 +48,14 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libproxy.a
 unit: $(UNIT_BINS)
 
 include tests/guest/guest.mk
+include bench/bench.mk
 
 check: all
 	$(MAKE) --no-print-directory BUILD=build/asan SAN=1 build/asan/proxy
 	tests/run-tests
-	PROXY=$(CURDIR)/build/asan/proxy tests/run-tests -k sanitized integration
+	@echo "== the same integration and GDB tests against the ASan/UBSan build =="
+	PROXY=$(CURDIR)/build/asan/proxy ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 tests/run-tests integration gdb
 
 bench: all
 	scripts/bench

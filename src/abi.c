@@ -59,9 +59,11 @@ const struct guest_abi *abi_select(const struct vm *vm)
 	case ABI_RUSTY:
 		return &rusty_abi;
 	case ABI_C:
-		if (img->head_len < sizeof(struct c_hermit_header))
-			die("%s: HERMIT_ABI=c, but the first segment is too small for a C "
-			    "HermitCore kernel header",
+		/* Forcing may override the entry-point shape, not write a header over code. */
+		if (!has_c_header_defaults(img))
+			die("%s: HERMIT_ABI=c, but the image has no C HermitCore kernel header at the "
+			    "start of its first segment (its image defaults are missing); proxy "
+			    "will not write one over what is there",
 			    img->path);
 		return &c_abi;
 	case ABI_AUTO:

@@ -8,6 +8,7 @@
 #include "abi.h"
 #include "boot.h"
 #include "hermit_abi.h"
+#include "hypercall.h"
 #include "net.h"
 
 static void rusty_write_boot_info(struct vm *vm)
@@ -55,12 +56,18 @@ static uint64_t rusty_boot_id_gpa(const struct vm *vm)
 	return HERMIT_BOOT_INFO_ADDR + offsetof(struct hermit_boot_info, current_boot_id);
 }
 
+static void rusty_register_ports(struct vm *vm)
+{
+	files_register_unlink(vm);
+	net_register_rusty_ports(vm);
+}
+
 const struct guest_abi rusty_abi = {
 	.name = "rusty",
 	.write_boot_info = rusty_write_boot_info,
 	.cpu_online_gpa = rusty_cpu_online_gpa,
 	.boot_id_gpa = rusty_boot_id_gpa,
 	.boot_rdi = HERMIT_BOOT_INFO_ADDR,
-	.register_ports = net_register_rusty_ports,
+	.register_ports = rusty_register_ports,
 	.env_count_includes_null = 0,
 };

@@ -27,12 +27,17 @@ static const char usage_text[] =
 	"                        [HERMIT_DEBUG_ADDR]\n"
 	"      --abi rusty|c     guest ABI instead of detecting it [HERMIT_ABI]\n"
 	"      --host-info       print what this host's KVM supports and exit\n"
+	"      --monitor         monitor console on stdin, output on stderr [HERMIT_MONITOR=1]\n"
+	"      --trace[=FILE]    trace hypercalls to stderr or FILE [HERMIT_TRACE=1|FILE]\n"
+	"      --stats           print run statistics at exit [HERMIT_STATS=1]\n"
+	"      --coredump FILE   write a guest core file if the guest fails [HERMIT_COREDUMP]\n"
 	"  -h, --help            this help\n"
 	"      --version         print the version\n"
 	"\n"
 	"environment: HERMIT_CPUS HERMIT_MEM HERMIT_VERBOSE HERMIT_DEBUG HERMIT_DEBUG_PORT\n"
 	"  HERMIT_DEBUG_ADDR HERMIT_HUGEPAGE HERMIT_MERGEABLE HERMIT_IP HERMIT_GATEWAY\n"
-	"  HERMIT_MASK HERMIT_NETIF HERMIT_NETIF_MAC HERMIT_ABI (see README.md)\n";
+	"  HERMIT_MASK HERMIT_NETIF HERMIT_NETIF_MAC HERMIT_ABI HERMIT_MONITOR\n"
+	"  HERMIT_MONITOR_HISTORY HERMIT_TRACE HERMIT_STATS HERMIT_COREDUMP (see README.md)\n";
 
 const char *config_usage_text(void)
 {
@@ -166,6 +171,12 @@ static int set_mem(struct config *c, const char *what, const char *v, char *err,
 		FAIL("%s=%s is invalid: expected a size in bytes with an optional suffix K, M, G "
 		     "or T (e.g. 512M, 4G)",
 		     what, v);
+	if (c->mem_size > CONFIG_MAX_MEM)
+		FAIL("%s=%s is too large: at most 64T", what, v);
+	if (c->mem_size < CONFIG_MIN_MEM)
+		FAIL("%s=%s is too small: a HermitCore guest needs at least 4M", what, v);
+	/* KVM maps whole pages. */
+	c->mem_size = (c->mem_size + 4095) & ~4095ULL;
 	return 0;
 }
 
@@ -205,6 +216,41 @@ static int set_ip(uint8_t dst[4], bool *set, const char *what, const char *v, ch
 		FAIL("%s=%s is invalid: expected an IPv4 address like 10.0.5.2", what, v);
 	*set = true;
 	return 0;
+}
+
+/* HERMIT_TRACE / --trace: 1 or "-" is stderr, 0 or empty is off, else a file. */
+static void set_trace(struct config *c, const char *v)
+{
+	bool on;
+	if (!parse_bool(v, &on))
+		c->trace = on ? "-" : NULL;
+	else
+		c->trace = v;
+}
+
+static int set_coredump(struct config *c, const char *what, const char *v, char *err,
+			size_t errlen)
+{
+	if (!*v || !strcmp(v, "0")) {
+		c->coredump = NULL;
+		return 0;
+	}
+	if (!strcmp(v, "1"))
+		FAIL("%s=%s is invalid: expected the name of the core file to write", what, v);
+	c->coredump = v;
+	return 0;
+}
+
+/* The console's history: HERMIT_MONITOR_HISTORY (empty: none), else ~/.proxy_history. */
+static void set_history(struct config *c, char **envp)
+{
+	const char *v = env_get(envp, "HERMIT_MONITOR_HISTORY");
+	const char *home = env_get(envp, "HOME");
+	char *path = NULL;
+	if (v)
+		c->monitor_history = *v ? v : NULL;
+	else if (home && *home && asprintf(&path, "%s/.proxy_history", home) > 0)
+		c->monitor_history = path; /* lives as long as the process */
 }
 
 static void config_defaults(struct config *c)
@@ -252,6 +298,15 @@ static int config_from_env(struct config *c, char **envp, char *err, size_t errl
 			FAIL("HERMIT_NETIF_MAC=%s is invalid: expected xx:xx:xx:xx:xx:xx", v);
 		c->mac_set = true;
 	}
+	if ((v = env_get(envp, "HERMIT_MONITOR")))
+		rc = rc ?: set_bool(&c->monitor, "HERMIT_MONITOR", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_STATS")))
+		rc = rc ?: set_bool(&c->stats, "HERMIT_STATS", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_TRACE")))
+		set_trace(c, v);
+	if ((v = env_get(envp, "HERMIT_COREDUMP")))
+		rc = rc ?: set_coredump(c, "HERMIT_COREDUMP", v, err, errlen);
+	set_history(c, envp);
 	if (!rc && (v = env_get(envp, "HERMIT_CHECKPOINT")) && strcmp(v, "0") && *v)
 		FAIL("HERMIT_CHECKPOINT=%s: checkpointing is not supported by proxy; unset it or "
 		     "set it to 0",
@@ -259,7 +314,8 @@ static int config_from_env(struct config *c, char **envp, char *err, size_t errl
 	return rc;
 }
 
-enum { OPT_VERSION = 256, OPT_HOST_INFO, OPT_ABI, OPT_GDB_ADDR };
+enum { OPT_VERSION = 256, OPT_HOST_INFO, OPT_ABI, OPT_GDB_ADDR, OPT_MONITOR, OPT_TRACE,
+       OPT_STATS, OPT_COREDUMP };
 
 static const struct option long_options[] = {
 	{"cpus", required_argument, NULL, 'c'},
@@ -270,15 +326,32 @@ static const struct option long_options[] = {
 	{"gdb-addr", required_argument, NULL, OPT_GDB_ADDR},
 	{"abi", required_argument, NULL, OPT_ABI},
 	{"host-info", no_argument, NULL, OPT_HOST_INFO},
+	{"monitor", no_argument, NULL, OPT_MONITOR},
+	{"trace", optional_argument, NULL, OPT_TRACE},
+	{"stats", no_argument, NULL, OPT_STATS},
+	{"coredump", required_argument, NULL, OPT_COREDUMP},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
 };
 
+/* The option getopt stopped at: a short one by its letter (it may sit inside a
+ * cluster like -qv), a long one by the word getopt just passed. */
+static const char *option_name(char **argv, int opt)
+{
+	static __thread char shortopt[3];
+	if (opt > 0 && opt < 256) {
+		shortopt[0] = '-';
+		shortopt[1] = (char)opt;
+		return shortopt;
+	}
+	return argv[optind - 1];
+}
+
 static int config_from_flags(struct config *c, int argc, char **argv, char *err, size_t errlen)
 {
 	int opt, rc = 0;
-	optind = 1;
+	optind = 0; /* glibc and musl: 0 also forgets the place inside an earlier "-abc" */
 	opterr = 0;
 	/* '+': stop at the image, so the guest's own arguments may start with '-'. */
 	while (!rc && (opt = getopt_long(argc, argv, "+:c:m:vds:h", long_options, NULL)) != -1) {
@@ -307,6 +380,18 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 		case OPT_HOST_INFO:
 			c->host_info = true;
 			break;
+		case OPT_MONITOR:
+			c->monitor = true;
+			break;
+		case OPT_TRACE:
+			c->trace = optarg && *optarg ? optarg : "-";
+			break;
+		case OPT_STATS:
+			c->stats = true;
+			break;
+		case OPT_COREDUMP:
+			rc = set_coredump(c, "--coredump", optarg, err, errlen);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return CONFIG_EXIT_OK;
@@ -314,11 +399,12 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 			printf("proxy %s\n", PROXY_VERSION);
 			return CONFIG_EXIT_OK;
 		case ':':
-			snprintf(err, errlen, "option %s needs a value\n%s", argv[optind - 1],
-				 usage_text);
+			snprintf(err, errlen, "option %s needs a value (see proxy --help)\n",
+				 option_name(argv, optopt));
 			return CONFIG_USAGE;
 		default:
-			snprintf(err, errlen, "unknown option %s\n%s", argv[optind - 1], usage_text);
+			snprintf(err, errlen, "unknown option %s (see proxy --help)\n",
+				 option_name(argv, optopt));
 			return CONFIG_USAGE;
 		}
 	}

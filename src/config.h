@@ -12,6 +12,8 @@
 
 #define CONFIG_MAX_CPUS 512
 #define CONFIG_DEFAULT_MEM (512ULL << 20)
+#define CONFIG_MAX_MEM (64ULL << 40)
+#define CONFIG_MIN_MEM (4ULL << 20) /* fixed area, boot stack, a small image */
 #define CONFIG_DEFAULT_GDB_PORT 1234
 
 enum abi_choice { ABI_AUTO, ABI_RUSTY, ABI_C };
@@ -40,6 +42,13 @@ struct config {
 	bool mac_set;
 
 	bool host_info;        /* --host-info: print what this host's KVM can do */
+
+	/* developer tools (docs/tools.md) */
+	bool monitor;                /* the monitor console on stdin */
+	const char *monitor_history; /* its history file, NULL: none */
+	const char *trace;           /* hypercall trace: NULL off, "-" stderr, else a file */
+	const char *coredump;        /* core file written when the guest fails, or NULL */
+	bool stats;                  /* statistics on stderr at exit */
 };
 
 enum config_result { CONFIG_OK = 0, CONFIG_ERROR = -1, CONFIG_EXIT_OK = 1, CONFIG_USAGE = -2 };

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "debug_internal.h"
+
+#define ENOTSUP_READ_WATCH EPERM /* any error but EOPNOTSUPP: the stub answers E.. */
 #include "log.h"
 #include "monitor.h"
 
@@ -214,10 +216,11 @@ struct hw_slot *debug_soft_watch_check(struct vcpu *v)
 
 static int t_insert_bp(void *ctx, enum gdb_bp_kind kind, uint64_t addr, size_t len)
 {
-	/* Z3 (read) has no x86 encoding; answering "unsupported" makes GDB use an
-	 * access watchpoint, which is what we can offer. */
+	/* Z3 (read) has no x86 encoding. With debug registers, "unsupported" makes GDB
+	 * fall back to an access watchpoint. Single-step watchpoints see only changes,
+	 * which GDB ignores for a read watchpoint: refuse outright rather than never fire. */
 	if (kind == GDB_WP_READ)
-		return -EOPNOTSUPP;
+		return ((struct vm *)ctx)->dbg->soft_watch ? -ENOTSUP_READ_WATCH : -EOPNOTSUPP;
 	return kind == GDB_BP_SW ? insert_sw(ctx, addr) : insert_hw(ctx, kind, addr, len);
 }
 

@@ -227,5 +227,10 @@ void files_register(struct vm *vm)
 	vm_register_port(vm, HERMIT_PORT_READ, "read", hc_read);
 	vm_register_port(vm, HERMIT_PORT_EXIT, "exit", hc_exit);
 	vm_register_port(vm, HERMIT_PORT_LSEEK, "lseek", hc_lseek);
+}
+
+/* UNLINK exists only in the RustyHermit contract. */
+void files_register_unlink(struct vm *vm)
+{
 	vm_register_port(vm, HERMIT_PORT_UNLINK, "unlink", hc_unlink);
 }

@@ -90,7 +90,7 @@ int gva_to_iovec(const struct guest_mem *m, uint64_t cr3, uint64_t gva, uint64_t
 {
 	int n = 0;
 	uint64_t done = 0;
-	if (gva + len < gva)
+	if (len && gva + (len - 1) < gva) /* a range may end exactly at 2^64 */
 		return -EFAULT;
 	while (done < len) {
 		uint64_t gpa, left;

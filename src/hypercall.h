@@ -11,6 +11,7 @@
  * CMDVAL (args.c) and UART (uart.c). */
 void hypercalls_register(struct vm *vm);
 void files_register(struct vm *vm);
+void files_register_unlink(struct vm *vm);
 void args_register(struct vm *vm);
 
 /* The guest's argument struct at guest-physical `gpa`, or NULL when [gpa,

@@ -123,7 +123,7 @@ int image_open(struct image *img, const char *path, char *err, size_t errlen)
 {
 	memset(img, 0, sizeof(*img));
 	img->path = path;
-	img->fd = open(path, O_RDONLY | O_CLOEXEC);
+	img->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: refuse, not wait */
 	Elf *elf = NULL;
 	struct stat st;
 	if (img->fd < 0)

@@ -19,6 +19,7 @@
 #include "emulate.h"
 #include "hypercall.h"
 #include "log.h"
+#include "tools.h"
 #include "uart.h"
 #include "vm.h"
 
@@ -128,16 +129,19 @@ int main(int argc, char **argv, char **envp)
 	create_vcpus(&vm);
 	vm.abi->write_boot_info(&vm);
 	register_modules(&vm);
+	tools_init(&vm);
 
 	pthread_t sig_thread;
 	if (pthread_create(&sig_thread, NULL, signal_thread, &vm))
 		die("cannot start the signal thread");
 	vcpu_start_threads(&vm);
+	tools_start(&vm);
 	if (cfg.debug)
 		debug_serve(&vm);
 	wait_for_end(&vm);
 	vcpu_join_threads(&vm);
 	uart_flush(&vm);
+	tools_finish(&vm);
 	/* Where was the guest when a signal ended it? Worth knowing for a hang. */
 	if (cfg.verbose && (vm.exit_status == STATUS_SIGINT || vm.exit_status == STATUS_SIGTERM))
 		for (unsigned i = 0; i < vm.ncpus; i++)

@@ -1,122 +1,324 @@
-/* monitor.c: the command interpreter behind GDB's `monitor` command.
+/* monitor.c: the command interpreter behind GDB's `monitor` and the console.
  *
- * A table of commands, each with its help text and one handler that receives the
- * rest of the line. Commands that read vCPU state run while the VM is stopped
- * (GDB stops it before sending qRcmd).
+ * A table of commands: name (one or two words), argument synopsis, help text,
+ * argument counts and flags. The dispatcher splits the line into words, finds the
+ * command, checks the argument count, stops the VM when the command needs it
+ * (console only: GDB has stopped it already) and hands the handler its argv.
+ * Every error is a message and a non-zero result, never a crash.
  */
-#include "monitor.h"
+#include "monitor_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
-#include "abi.h"
+#include "vmctl.h"
 
-struct monitor_out {
-	gdb_output_fn fn;
-	void *arg;
+enum {
+	MON_NEEDS_STOP = 1,    /* reads vCPU state: no vCPU may be inside KVM_RUN */
+	MON_CONSOLE_ONLY = 2,  /* changes execution: GDB does that itself */
+	MON_FMT_SUFFIX = 4,    /* name/FMT, like GDB's x */
 };
 
-static void say(const struct monitor_out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+struct monitor_command {
+	const char *name;
+	const char *synopsis;
+	const char *help;
+	int min_args, max_args;
+	unsigned flags;
+	int (*fn)(struct mon *m, int argc, char **argv);
+};
 
-static void say(const struct monitor_out *o, const char *fmt, ...)
+static int cmd_help(struct mon *m, int argc, char **argv);
+static int cmd_info(struct mon *m, int argc, char **argv);
+
+static const struct monitor_command commands[] = {
+	{"help", "[COMMAND]", "list the commands, or describe one", 0, 2, 0, cmd_help},
+	{"info", "", "list the info commands", 0, 0, 0, cmd_info},
+	{"info cpus", "", "each vCPU: id, state (running/halted/stopped), RIP, mode", 0, 0,
+	 MON_NEEDS_STOP, cmd_info_cpus},
+	{"info registers", "[CPU]",
+	 "general, segment and control registers, EFER, APIC base, pending events", 0, 1,
+	 MON_NEEDS_STOP, cmd_info_registers},
+	{"info mem", "[CPU]", "page-table mappings: virtual -> physical ranges, size, rwxu", 0,
+	 1, MON_NEEDS_STOP, cmd_info_mem},
+	{"info tlb", "ADDR [CPU]", "page-walk of one virtual address, level by level", 1, 2,
+	 MON_NEEDS_STOP, cmd_translate},
+	{"translate", "ADDR [CPU]", "same as info tlb", 1, 2, MON_NEEDS_STOP, cmd_translate},
+	{"x", "/FMT ADDR", "guest-virtual memory (vCPU 0's page tables); FMT: count, "
+	 "b/h/w/g, x/d/u/c/s (as GDB's x)", 1, 1, MON_NEEDS_STOP | MON_FMT_SUFFIX, cmd_x},
+	{"xp", "/FMT ADDR", "guest-physical memory; FMT as for x", 1, 1,
+	 MON_NEEDS_STOP | MON_FMT_SUFFIX, cmd_xp},
+	{"info hypercalls", "", "count and total time of each hypercall port", 0, 0, 0,
+	 cmd_info_hypercalls},
+	{"info vm", "", "image, memory and slots, vCPUs, boot info", 0, 0, 0, cmd_info_vm},
+	{"stop", "", "stop every vCPU (console; under GDB use Ctrl-C)", 0, 0, MON_CONSOLE_ONLY,
+	 cmd_stop},
+	{"cont", "", "resume the stopped VM (console; under GDB use continue)", 0, 0,
+	 MON_CONSOLE_ONLY, cmd_cont},
+	{"step", "[CPU]", "execute one instruction on a vCPU, the others stay stopped "
+	 "(console; under GDB use stepi)", 0, 1, MON_CONSOLE_ONLY, cmd_step},
+	{"dump-guest-core", "FILE", "write an ELF core file of the guest (load with gdb APP FILE)",
+	 1, 1, MON_NEEDS_STOP, cmd_dump_guest_core},
+	{"quit", "", "end the VM (exit status 137, as GDB's kill) (console)", 0, 0,
+	 MON_CONSOLE_ONLY, cmd_quit},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+const char *monitor_command_name(size_t i)
+{
+	return i < NCOMMANDS ? commands[i].name : NULL;
+}
+
+void mon_say(const struct mon *m, const char *fmt, ...)
 {
 	char buf[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	o->fn(o->arg, buf);
+	m->out(m->arg, buf);
 }
 
-struct command {
-	const char *name;
-	const char *help;
-	int (*fn)(struct vm *vm, const char *args, const struct monitor_out *o);
-};
-
-static int cmd_help(struct vm *vm, const char *args, const struct monitor_out *o);
-
-static const char *vcpu_state_name(struct vcpu *v)
+int mon_fail(const struct mon *m, int err, const char *fmt, ...)
 {
-	struct kvm_mp_state mp;
-	switch (atomic_load(&v->state)) {
-	case VCPU_GATED:
-		return "not started";
-	case VCPU_DONE:
-		return "ended";
-	default:
-		if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == KVM_MP_STATE_HALTED)
-			return "halted";
-		return "stopped";
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(buf) - 1 && (n == 0 || buf[n - 1] != '\n'))
+		strcat(buf, "\n");
+	m->out(m->arg, buf);
+	return err;
+}
+
+static void print_usage(const struct mon *m, const struct monitor_command *c)
+{
+	char head[64];
+	snprintf(head, sizeof(head), "%s%s%s", c->name, *c->synopsis == '/' ? "" : " ",
+		 c->synopsis);
+	mon_say(m, "  %-26s %s\n", head, c->help);
+}
+
+static int cmd_help(struct mon *m, int argc, char **argv)
+{
+	char want[64] = "";
+	if (argc == 2)
+		snprintf(want, sizeof(want), "%s %s", argv[0], argv[1]);
+	else if (argc == 1)
+		snprintf(want, sizeof(want), "%s", argv[0]);
+	int shown = 0;
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		const char *name = commands[i].name;
+		size_t n = strlen(want);
+		/* "help info" lists every info command; "help x" only x. */
+		if (*want && strcmp(name, want) && !(strncmp(name, want, n) == 0 && name[n] == ' '))
+			continue;
+		if (!shown++ && !*want)
+			mon_say(m, "proxy monitor commands:\n");
+		print_usage(m, &commands[i]);
+	}
+	if (!shown)
+		return mon_fail(m, -EINVAL, "no command '%s'; try 'help'", want);
+	if (!*want)
+		mon_say(m, "numbers: 0x hex or decimal; ADDR may also be a register of vCPU 0 "
+			   "($rip, $rsp, ...)\n");
+	return 0;
+}
+
+static int cmd_info(struct mon *m, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strncmp(commands[i].name, "info ", 5))
+			print_usage(m, &commands[i]);
+	return 0;
+}
+
+/* Split line into words (in buf); "double quotes" keep spaces. Returns the count,
+ * or -1 when there are too many words or a quote is open. */
+static int split_words(const char *line, char *buf, size_t buflen, char **words, int max)
+{
+	int n = 0;
+	size_t o = 0;
+	const char *p = line;
+	for (;;) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			return n;
+		if (n == max)
+			return -1;
+		words[n++] = buf + o;
+		bool quoted = *p == '"';
+		p += quoted;
+		while (*p && (quoted ? *p != '"' : !isspace((unsigned char)*p)) && o + 1 < buflen)
+			buf[o++] = *p++;
+		if (quoted && *p++ != '"')
+			return -1;
+		buf[o++] = 0;
 	}
 }
 
-static int cmd_info_cpus(struct vm *vm, const char *args, const struct monitor_out *o)
+/* Does the command's name equal the first words? Returns how many words it used. */
+static int match_name(const struct monitor_command *c, char **words, int n, const char **fmt)
 {
-	(void)args;
-	for (unsigned i = 0; i < vm->ncpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
-		struct kvm_regs r;
-		struct kvm_sregs s;
-		if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
-			return -errno;
-		const char *mode = (s.efer & 0x400) ? (s.cs.l ? "64-bit" : "compat")
-				   : (s.cr0 & 1)     ? "protected"
-						     : "real";
-		say(o, "vCPU %u: %s, RIP 0x%llx, %s mode\n", i, vcpu_state_name(v),
-		    (unsigned long long)r.rip, mode);
+	const char *name = c->name;
+	int used = 0;
+	while (*name) {
+		if (used == n)
+			return 0;
+		const char *sp = strchr(name, ' ');
+		size_t len = sp ? (size_t)(sp - name) : strlen(name);
+		const char *w = words[used];
+		if (strncmp(w, name, len))
+			return 0;
+		if (w[len] == '/' && !sp && (c->flags & MON_FMT_SUFFIX))
+			*fmt = w + len + 1;
+		else if (w[len])
+			return 0;
+		used++;
+		name += len + (sp ? 1 : 0);
 	}
-	return 0;
+	return used;
 }
 
-static int cmd_info_vm(struct vm *vm, const char *args, const struct monitor_out *o)
+static const struct monitor_command *find_command(char **words, int n, int *used,
+						  const char **fmt)
 {
-	(void)args;
-	say(o, "image: %s (%s ABI), entry 0x%llx, base 0x%llx, size 0x%llx\n", vm->cfg->image,
-	    vm->abi->name, (unsigned long long)vm->image.entry, (unsigned long long)vm->image.base,
-	    (unsigned long long)(vm->image.end - vm->image.base));
-	say(o, "memory: %llu MiB, guest-physical top 0x%llx, %s\n",
-	    (unsigned long long)(vm->mem.size >> 20), (unsigned long long)vm->mem.limit,
-	    vm->mem.size > vm->mem.low_size ? "2 slots (PCI hole at 0xd0000000-4G)" : "1 slot");
-	say(o, "vCPUs: %u, cpu_freq %u MHz, host KVM: %s\n", vm->ncpus, vm->cpu_freq_mhz,
-	    vm->caps.pvm ? "software (PVM)" : "hardware");
-	return 0;
+	const struct monitor_command *best = NULL;
+	*used = 0;
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		const char *f = "";
+		int u = match_name(&commands[i], words, n, &f);
+		if (u > *used) { /* "info cpus" wins over "info" */
+			best = &commands[i];
+			*used = u;
+			*fmt = f;
+		}
+	}
+	return best;
 }
 
-static const struct command commands[] = {
-	{"help", "help [COMMAND]        list the commands, or describe one", cmd_help},
-	{"info cpus", "info cpus             each vCPU: state, RIP, mode", cmd_info_cpus},
-	{"info vm", "info vm               image, memory, vCPUs, host", cmd_info_vm},
-};
-
-static int cmd_help(struct vm *vm, const char *args, const struct monitor_out *o)
+/* Console: make sure no vCPU is inside KVM_RUN while the command reads state. */
+static int run_stopped(struct mon *m, const struct monitor_command *c, int argc, char **argv)
 {
-	(void)vm;
-	say(o, "proxy monitor commands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!*args || !strncmp(commands[i].name, args, strlen(args)))
-			say(o, "  %s\n", commands[i].help);
-	return 0;
+	char err[256];
+	if (vm_is_quiescent(m->vm))
+		return c->fn(m, argc, argv);
+	if (!m->vm->ctl)
+		return mon_fail(m, -EBUSY, "the VM is running under GDB's control: interrupt it in "
+					   "GDB first (Ctrl-C), then ask again");
+	int rc = vmctl_stop(m->vm, false, err, sizeof(err));
+	if (rc)
+		return mon_fail(m, rc, "%s", err);
+	m->was_running = true;
+	rc = c->fn(m, argc, argv);
+	vmctl_resume(m->vm);
+	return rc;
+}
+
+static int run_line(struct mon *m, const char *line)
+{
+	char buf[1024];
+	char *words[MON_MAX_ARGS + 2];
+	int n = split_words(line, buf, sizeof(buf), words, MON_MAX_ARGS + 2);
+	if (n < 0)
+		return mon_fail(m, -EINVAL, "cannot parse '%s' (too many words or an open quote)",
+				line);
+	if (n == 0)
+		return 0;
+	int used;
+	const char *fmt = "";
+	const struct monitor_command *c = find_command(words, n, &used, &fmt);
+	if (!c)
+		return mon_fail(m, -EINVAL, "unknown command '%s'; try 'help'", words[0]);
+	int argc = n - used;
+	if (argc < c->min_args || argc > c->max_args) {
+		mon_say(m, "usage:\n");
+		print_usage(m, c);
+		return -EINVAL;
+	}
+	m->fmt = fmt;
+	if ((c->flags & MON_CONSOLE_ONLY) && !m->console)
+		return mon_fail(m, -EPERM, "'%s': GDB controls execution here: use continue, "
+					   "Ctrl-C, stepi or kill", c->name);
+	if ((c->flags & MON_NEEDS_STOP) && m->console)
+		return run_stopped(m, c, argc, words + used);
+	return c->fn(m, argc, words + used);
 }
 
 int monitor_run(struct vm *vm, const char *line, gdb_output_fn out, void *arg)
 {
-	struct monitor_out o = {out, arg};
-	while (*line == ' ')
-		line++;
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		size_t n = strlen(commands[i].name);
-		if (!strncmp(line, commands[i].name, n) && (line[n] == 0 || line[n] == ' ')) {
-			const char *args = line + n;
-			while (*args == ' ')
-				args++;
-			return commands[i].fn(vm, args, &o);
-		}
+	struct mon m = {.vm = vm, .out = out, .arg = arg};
+	return run_line(&m, line);
+}
+
+int monitor_run_console(struct vm *vm, const char *line, gdb_output_fn out, void *arg)
+{
+	struct mon m = {.vm = vm, .out = out, .arg = arg, .console = true};
+	return run_line(&m, line);
+}
+
+/* ---- argument parsers ------------------------------------------------------ */
+
+struct reg_name {
+	const char *name;
+	size_t off;
+	bool sreg;
+};
+
+#define R(n) {#n, offsetof(struct kvm_regs, n), false}
+#define S(n) {#n, offsetof(struct kvm_sregs, n), true}
+static const struct reg_name reg_names[] = {
+	R(rax), R(rbx), R(rcx), R(rdx), R(rsi), R(rdi), R(rsp), R(rbp), R(r8),  R(r9),
+	R(r10), R(r11), R(r12), R(r13), R(r14), R(r15), R(rip), R(rflags), S(cr0), S(cr2),
+	S(cr3), S(cr4), S(cr8), S(efer),
+};
+#undef R
+#undef S
+
+static int parse_register(const struct mon *m, const char *name, uint64_t *out)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	for (size_t i = 0; i < sizeof(reg_names) / sizeof(reg_names[0]); i++) {
+		if (strcmp(reg_names[i].name, name))
+			continue;
+		if (vcpu_get_state(&m->vm->vcpus[0], &r, &s))
+			return mon_fail(m, -EIO, "cannot read the registers of vCPU 0");
+		const char *base = reg_names[i].sreg ? (const char *)&s : (const char *)&r;
+		memcpy(out, base + reg_names[i].off, 8);
+		return 0;
 	}
-	say(&o, "unknown command '%s'; try 'monitor help'\n", line);
-	return -EINVAL;
+	return mon_fail(m, -EINVAL, "unknown register '$%s'", name);
+}
+
+int mon_parse_value(const struct mon *m, const char *s, uint64_t *out)
+{
+	if (s[0] == '$')
+		return parse_register(m, s + 1, out);
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (!isdigit((unsigned char)s[0]) || errno || *end)
+		return mon_fail(m, -EINVAL, "'%s' is not a number (0x hex or decimal)", s);
+	*out = v;
+	return 0;
+}
+
+int mon_parse_cpu(const struct mon *m, const char *s, unsigned *cpu)
+{
+	uint64_t v = 0;
+	if (s && mon_parse_value(m, s, &v))
+		return -EINVAL;
+	if (v >= m->vm->ncpus)
+		return mon_fail(m, -EINVAL, "no vCPU %llu (this VM has %u)", (unsigned long long)v,
+				m->vm->ncpus);
+	*cpu = (unsigned)v;
+	return 0;
 }

@@ -20,7 +20,9 @@
 #include "debug.h"
 #include "hermit_abi.h"
 #include "log.h"
+#include "trace.h"
 #include "uart.h"
+#include "vmctl.h"
 
 #define MSR_IA32_MISC_ENABLE 0x1A0
 
@@ -179,11 +181,20 @@ static void handle_io(struct vcpu *v)
 		return;
 	}
 	const uint8_t *data = (const uint8_t *)run + run->io.data_offset;
+	struct port_handler *ph = (struct port_handler *)h;
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		uint32_t value = 0;
 		memcpy(&value, data, run->io.size < 4 ? run->io.size : 4);
-		((struct port_handler *)h)->count++;
+		struct trace_call tc;
+		if (v->vm->trace)
+			trace_before(v, ph, value, &tc);
+		uint64_t t0 = now_ns();
 		h->fn(v, port, value);
+		/* Several vCPUs may run the same handler: count atomically. */
+		__atomic_add_fetch(&ph->total_ns, now_ns() - t0, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&ph->count, 1, __ATOMIC_RELAXED);
+		if (v->vm->trace)
+			trace_after(v, &tc);
 	}
 }
 
@@ -265,10 +276,18 @@ static void run_loop(struct vcpu *v)
 			debug_park(v);
 			continue;
 		}
+		if (vm->ctl && vmctl_wants_park(v)) {
+			vmctl_park(v);
+			continue;
+		}
 		uint64_t t0 = now_ns();
+		if (v->id == 0 && v->exits == 0)
+			atomic_store(&vm->t_first_insn_ns, t0);
 		int rc = ioctl(v->fd, KVM_RUN, 0);
 		v->run_ns += now_ns() - t0;
 		v->exits++;
+		unsigned reason = rc < 0 ? KVM_EXIT_INTR : v->run->exit_reason;
+		v->exit_reasons[reason < VCPU_EXIT_REASONS ? reason : VCPU_EXIT_REASONS - 1]++;
 		if (rc < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;

@@ -21,6 +21,7 @@
 #include "hermit_abi.h"
 #include "debug.h"
 #include "log.h"
+#include "vmctl.h"
 
 uint64_t now_ns(void)
 {
@@ -107,13 +108,13 @@ void vm_register_port(struct vm *vm, uint16_t port, const char *name, port_handl
 {
 	for (unsigned i = 0; i < vm->nports; i++) {
 		if (vm->ports[i].port == port) {
-			vm->ports[i] = (struct port_handler){port, name, fn, 0};
+			vm->ports[i] = (struct port_handler){port, name, fn, 0, 0};
 			return;
 		}
 	}
 	if (vm->nports == VM_MAX_PORTS)
 		die("internal: too many port handlers (raise VM_MAX_PORTS)");
-	vm->ports[vm->nports++] = (struct port_handler){port, name, fn, 0};
+	vm->ports[vm->nports++] = (struct port_handler){port, name, fn, 0, 0};
 }
 
 const struct port_handler *vm_find_port(const struct vm *vm, uint16_t port)
@@ -162,6 +163,8 @@ void vm_end(struct vm *vm, int status)
 	vm_kick_all(vm);
 	if (vm->dbg)
 		debug_notify_end(vm);
+	if (vm->ctl)
+		vmctl_notify_end(vm);
 }
 
 void vm_fail(struct vcpu *v, int status, const char *fmt, ...)

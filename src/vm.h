@@ -33,14 +33,18 @@ struct port_handler {
 	const char *name;
 	port_handler_fn fn;
 	uint64_t count;      /* statistics */
+	uint64_t total_ns;   /* time spent in fn (info hypercalls, --stats) */
 };
 
 #define VM_MAX_PORTS 24
 #define VM_MAX_HOOKS 4
 #define GUEST_FD_MAX 1024
+#define VCPU_EXIT_REASONS 64 /* the last slot counts every larger exit reason */
 
 /* Which ABI the guest speaks (see abi.h). */
 struct guest_abi;
+struct tracer;
+struct vmctl;
 
 /* What this host's KVM can and cannot do (probed once at start). */
 struct host_caps {
@@ -64,6 +68,7 @@ struct vcpu {
 	_Atomic int state;     /* enum vcpu_state */
 	uint64_t exits;        /* KVM_RUN returns */
 	uint64_t run_ns;       /* time spent in KVM_RUN */
+	uint64_t exit_reasons[VCPU_EXIT_REASONS]; /* KVM_RUN returns by exit_reason (--stats) */
 	struct vcpu_debug *dbg;
 };
 
@@ -100,6 +105,8 @@ struct vm {
 	struct uart *uart;
 	struct net *net;
 	struct debugger *dbg;
+	struct tracer *trace;  /* hypercall tracing (trace.h), NULL when off */
+	struct vmctl *ctl;     /* pause/resume for the monitor console (vmctl.h), or NULL */
 
 	/* Lifecycle: the first vm_end() wins; end_fd (eventfd) wakes whoever waits. */
 	atomic_bool ending;

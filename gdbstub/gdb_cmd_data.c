@@ -1,0 +1,218 @@
+/* gdb_cmd_data.c: registers, memory and break/watchpoints of the current vCPU.
+ *
+ * Registers travel in target byte order, sized by the target's reg_size(); the `g`
+ * packet is all of them in regnum order (the order of target.xml). Memory goes through
+ * the guest-virtual view of the current vCPU: a read that stops at a hole returns the
+ * part before it, one that cannot read anything answers E14 (EFAULT).
+ */
+#include "gdb_session.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define GDB_REG_MAX_SIZE 16
+
+/* Size of a register the client may name, 0 for one that does not exist. */
+static int reg_size(struct gdb_session *s, uint64_t regno)
+{
+	int n;
+
+	if (regno >= GDB_REG_COUNT)
+		return 0;
+	n = s->tgt.ops->reg_size(s->tgt.ctx, (int)regno);
+	return n > 0 && n <= GDB_REG_MAX_SIZE ? n : 0;
+}
+
+/* Append one register; one GDB can't have is sent as `xx..` ("unavailable"). */
+static void reply_reg(struct gdb_session *s, int regno, int size)
+{
+	uint8_t buf[GDB_REG_MAX_SIZE];
+
+	if (s->tgt.ops->read_reg(s->tgt.ctx, s->g_cpu, regno, buf) == 0) {
+		gdb_reply_hex(s, buf, (size_t)size);
+		return;
+	}
+	for (int i = 0; i < size; i++)
+		gdb_reply_str(s, "xx");
+}
+
+enum gdb_reply gdb_cmd_read_regs(struct gdb_session *s, const struct rsp_args *a)
+{
+	(void)a;
+	for (int regno = 0; regno < GDB_REG_COUNT; regno++)
+		reply_reg(s, regno, reg_size(s, (uint64_t)regno));
+	return GDB_REPLY_SEND;
+}
+
+static size_t regs_total_size(struct gdb_session *s)
+{
+	size_t total = 0;
+
+	for (int regno = 0; regno < GDB_REG_COUNT; regno++)
+		total += (size_t)reg_size(s, (uint64_t)regno);
+	return total;
+}
+
+enum gdb_reply gdb_cmd_write_regs(struct gdb_session *s, const struct rsp_args *a)
+{
+	size_t total = regs_total_size(s);
+	const uint8_t *p = s->scratch;
+	int rc = 0;
+
+	if (total > GDB_MEM_MAX || a->v[0].len != 2 * total ||
+	    rsp_hex_decode(s->scratch, GDB_MEM_MAX, a->v[0].s, a->v[0].len) < 0) {
+		gdb_reply_str(s, "E01");
+		return GDB_REPLY_SEND;
+	}
+	for (int regno = 0; regno < GDB_REG_COUNT && rc == 0; regno++) {
+		int size = reg_size(s, (uint64_t)regno);
+
+		if (size)
+			rc = s->tgt.ops->write_reg(s->tgt.ctx, s->g_cpu, regno, p);
+		p += size;
+	}
+	if (rc)
+		gdb_reply_error(s, rc);
+	else
+		gdb_reply_str(s, "OK");
+	return GDB_REPLY_SEND;
+}
+
+enum gdb_reply gdb_cmd_read_reg(struct gdb_session *s, const struct rsp_args *a)
+{
+	int size = reg_size(s, a->v[0].u);
+
+	if (!size)
+		gdb_reply_str(s, "E01");
+	else
+		reply_reg(s, (int)a->v[0].u, size);
+	return GDB_REPLY_SEND;
+}
+
+enum gdb_reply gdb_cmd_write_reg(struct gdb_session *s, const struct rsp_args *a)
+{
+	int size = reg_size(s, a->v[0].u);
+	uint8_t buf[GDB_REG_MAX_SIZE];
+	int rc;
+
+	if (!size || a->v[1].len != 2 * (size_t)size ||
+	    rsp_hex_decode(buf, sizeof(buf), a->v[1].s, a->v[1].len) < 0) {
+		gdb_reply_str(s, "E01");
+		return GDB_REPLY_SEND;
+	}
+	rc = s->tgt.ops->write_reg(s->tgt.ctx, s->g_cpu, (int)a->v[0].u, buf);
+	if (rc)
+		gdb_reply_error(s, rc);
+	else
+		gdb_reply_str(s, "OK");
+	return GDB_REPLY_SEND;
+}
+
+/* Read up to GDB_MEM_MAX bytes into s->scratch: bytes read, or -1 if none could be. */
+static ssize_t read_mem(struct gdb_session *s, uint64_t addr, uint64_t len)
+{
+	ssize_t n;
+
+	if (len > GDB_MEM_MAX) /* GDB copes with a short read and asks for the rest */
+		len = GDB_MEM_MAX;
+	n = s->tgt.ops->read_mem(s->tgt.ctx, s->g_cpu, addr, s->scratch, (size_t)len);
+	return n > 0 && (uint64_t)n <= len ? n : -1;
+}
+
+enum gdb_reply gdb_cmd_read_mem(struct gdb_session *s, const struct rsp_args *a)
+{
+	ssize_t n;
+
+	if (a->v[1].u == 0) { /* nothing asked, nothing to fail; an empty reply would mean
+				 "m not supported" */
+		gdb_reply_str(s, "E01");
+		return GDB_REPLY_SEND;
+	}
+	n = read_mem(s, a->v[0].u, a->v[1].u);
+	if (n < 0)
+		gdb_reply_str(s, "E14");
+	else
+		gdb_reply_hex(s, s->scratch, (size_t)n);
+	return GDB_REPLY_SEND;
+}
+
+/* `x` is GDB 16's binary read (`b` + data); LLDB's `x` has another format, so only a
+ * client that announced binary-upload+ gets it. */
+enum gdb_reply gdb_cmd_read_mem_bin(struct gdb_session *s, const struct rsp_args *a)
+{
+	ssize_t n = 0;
+
+	if (!s->binary_upload)
+		return GDB_REPLY_SEND; /* empty: not supported */
+	if (a->v[1].u > 0 && (n = read_mem(s, a->v[0].u, a->v[1].u)) < 0) {
+		gdb_reply_str(s, "E14");
+		return GDB_REPLY_SEND;
+	}
+	gdb_reply_str(s, "b");
+	gdb_reply_bin(s, s->scratch, (size_t)n);
+	return GDB_REPLY_SEND;
+}
+
+static void write_mem(struct gdb_session *s, uint64_t addr, const uint8_t *data, size_t len)
+{
+	ssize_t n = len ? s->tgt.ops->write_mem(s->tgt.ctx, s->g_cpu, addr, data, len) : 0;
+
+	if (n < 0 || (size_t)n != len)
+		gdb_reply_str(s, "E14");
+	else
+		gdb_reply_str(s, "OK");
+}
+
+enum gdb_reply gdb_cmd_write_mem_hex(struct gdb_session *s, const struct rsp_args *a)
+{
+	uint64_t len = a->v[1].u;
+
+	if (len > GDB_MEM_MAX || a->v[2].len != 2 * len ||
+	    rsp_hex_decode(s->scratch, GDB_MEM_MAX, a->v[2].s, a->v[2].len) < 0)
+		gdb_reply_str(s, "E01");
+	else
+		write_mem(s, a->v[0].u, s->scratch, (size_t)len);
+	return GDB_REPLY_SEND;
+}
+
+/* The decoder has already undone the `}` escapes, so the data is raw bytes. */
+enum gdb_reply gdb_cmd_write_mem_bin(struct gdb_session *s, const struct rsp_args *a)
+{
+	if (a->v[2].len != a->v[1].u)
+		gdb_reply_str(s, "E01");
+	else
+		write_mem(s, a->v[0].u, (const uint8_t *)a->v[2].s, a->v[2].len);
+	return GDB_REPLY_SEND;
+}
+
+static enum gdb_reply breakpoint(struct gdb_session *s, const struct rsp_args *a, bool insert)
+{
+	uint64_t type = a->v[0].u;
+	int rc;
+
+	if (type > GDB_WP_ACCESS)
+		return GDB_REPLY_SEND; /* empty: a kind we do not know */
+	if (insert)
+		rc = s->tgt.ops->insert_bp(s->tgt.ctx, (enum gdb_bp_kind)type, a->v[1].u,
+					   (size_t)a->v[2].u);
+	else
+		rc = s->tgt.ops->remove_bp(s->tgt.ctx, (enum gdb_bp_kind)type, a->v[1].u,
+					   (size_t)a->v[2].u);
+	if (rc == -EOPNOTSUPP)
+		return GDB_REPLY_SEND; /* empty: GDB falls back (e.g. Z3 -> Z4) */
+	if (rc)
+		gdb_reply_error(s, rc);
+	else
+		gdb_reply_str(s, "OK");
+	return GDB_REPLY_SEND;
+}
+
+enum gdb_reply gdb_cmd_insert_bp(struct gdb_session *s, const struct rsp_args *a)
+{
+	return breakpoint(s, a, true);
+}
+
+enum gdb_reply gdb_cmd_remove_bp(struct gdb_session *s, const struct rsp_args *a)
+{
+	return breakpoint(s, a, false);
+}

@@ -1,0 +1,273 @@
+/* gdb_cmd_exec.c: stopping and resuming: stop replies, c/s/C/S, vCont, D and k.
+ *
+ * The VM is all-stop: a resume returns at once and the session loop waits for the
+ * target's stop_fd; gdb_handle_stop then reports the stop. Thread ids on the wire are
+ * vCPU + 1. Signals in C/S are ignored: a unikernel has no signal to deliver.
+ */
+#include "gdb_session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *stop_reason_name(enum gdb_stop_kind kind)
+{
+	switch (kind) {
+	case GDB_STOP_SWBREAK:
+		return "swbreak:";
+	case GDB_STOP_HWBREAK:
+		return "hwbreak:";
+	case GDB_STOP_WATCH:
+		return "watch:";
+	case GDB_STOP_RWATCH:
+		return "rwatch:";
+	case GDB_STOP_AWATCH:
+		return "awatch:";
+	default:
+		return "";
+	}
+}
+
+static bool is_watch(enum gdb_stop_kind kind)
+{
+	return kind == GDB_STOP_WATCH || kind == GDB_STOP_RWATCH || kind == GDB_STOP_AWATCH;
+}
+
+size_t gdb_format_stop(char *buf, size_t cap, const struct gdb_stop *st)
+{
+	int sig = st->kind == GDB_STOP_SIGNAL ? st->signal & 0xff : 5;
+	int n;
+
+	if (st->kind == GDB_STOP_EXITED)
+		n = snprintf(buf, cap, "W%02x", st->exit_code & 0xff);
+	else if (is_watch(st->kind))
+		n = snprintf(buf, cap, "T%02xthread:%02x;%s%llx;", sig, st->cpu + 1,
+			     stop_reason_name(st->kind), (unsigned long long)st->addr);
+	else
+		n = snprintf(buf, cap, "T%02xthread:%02x;%s%s", sig, st->cpu + 1,
+			     stop_reason_name(st->kind), st->kind == GDB_STOP_SIGNAL ? "" : ";");
+	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+static void send_stop(struct gdb_session *s, const struct gdb_stop *st)
+{
+	char buf[64];
+	size_t n = gdb_format_stop(buf, sizeof(buf), st);
+
+	gdb_send_packet(s, buf, n);
+}
+
+void gdb_handle_stop(struct gdb_session *s, const struct gdb_stop *st)
+{
+	s->running = false;
+	s->last_stop = *st;
+	if (st->kind != GDB_STOP_EXITED && st->cpu >= 0 && st->cpu < s->ncpu) {
+		s->g_cpu = st->cpu; /* `g` after a stop reads the thread that stopped */
+		s->c_cpu = st->cpu;
+	}
+	send_stop(s, st);
+	if (st->kind == GDB_STOP_EXITED && s->end == GDB_SESSION_ON)
+		s->end = GDBSTUB_EXITED;
+}
+
+enum gdb_reply gdb_cmd_stop_reason(struct gdb_session *s, const struct rsp_args *a)
+{
+	char buf[64];
+
+	(void)a;
+	gdb_reply_bin(s, buf, gdb_format_stop(buf, sizeof(buf), &s->last_stop));
+	return GDB_REPLY_SEND;
+}
+
+static enum gdb_reply resume(struct gdb_session *s, const enum gdb_resume_action *actions)
+{
+	int rc = s->tgt.ops->resume(s->tgt.ctx, actions);
+
+	if (rc < 0) {
+		gdb_reply_error(s, rc);
+		return GDB_REPLY_SEND;
+	}
+	s->running = true;
+	return GDB_REPLY_NONE; /* the stop reply comes when the VM stops */
+}
+
+/* Legacy c/s (GDB uses vCont): continue runs every vCPU, as all-stop has it; step
+ * steps the Hc thread (the one that last stopped, unless set) and leaves the others
+ * stopped. An address argument moves that thread's rip first. */
+static enum gdb_reply resume_legacy(struct gdb_session *s, enum gdb_resume_action what,
+				    bool has_addr, uint64_t addr)
+{
+	enum gdb_resume_action *actions = calloc((size_t)s->ncpu, sizeof(*actions));
+	int cpu = s->c_cpu >= 0 ? s->c_cpu : s->g_cpu;
+	enum gdb_reply r;
+
+	if (!actions) {
+		gdb_reply_error(s, ENOMEM);
+		return GDB_REPLY_SEND;
+	}
+	for (int i = 0; i < s->ncpu; i++)
+		if (i == cpu || what == GDB_RESUME_CONTINUE)
+			actions[i] = what;
+	if (has_addr && s->tgt.ops->write_reg(s->tgt.ctx, cpu, GDB_REG_RIP, (uint8_t *)&addr)) {
+		gdb_reply_str(s, "E01");
+		r = GDB_REPLY_SEND;
+	} else {
+		r = resume(s, actions);
+	}
+	free(actions);
+	return r;
+}
+
+enum gdb_reply gdb_cmd_continue(struct gdb_session *s, const struct rsp_args *a)
+{
+	return resume_legacy(s, GDB_RESUME_CONTINUE, a->count > 0, a->v[0].u);
+}
+
+enum gdb_reply gdb_cmd_step(struct gdb_session *s, const struct rsp_args *a)
+{
+	return resume_legacy(s, GDB_RESUME_STEP, a->count > 0, a->v[0].u);
+}
+
+enum gdb_reply gdb_cmd_continue_sig(struct gdb_session *s, const struct rsp_args *a)
+{
+	return resume_legacy(s, GDB_RESUME_CONTINUE, a->count > 1, a->v[1].u);
+}
+
+enum gdb_reply gdb_cmd_step_sig(struct gdb_session *s, const struct rsp_args *a)
+{
+	return resume_legacy(s, GDB_RESUME_STEP, a->count > 1, a->v[1].u);
+}
+
+enum gdb_reply gdb_cmd_vcont_query(struct gdb_session *s, const struct rsp_args *a)
+{
+	(void)a;
+	gdb_reply_str(s, "vCont;c;C;s;S");
+	return GDB_REPLY_SEND;
+}
+
+/* One action: `c`, `s`, `Cxx` or `Sxx`, with the signal skipped. */
+static bool parse_action(struct rsp_args *args, const char *p, size_t len,
+			 enum gdb_resume_action *act, const char **tid, size_t *tid_len)
+{
+	const char *colon = memchr(p, ':', len);
+	size_t alen = colon ? (size_t)(colon - p) : len;
+
+	*tid = colon ? colon + 1 : NULL;
+	*tid_len = colon ? len - alen - 1 : 0;
+	if (alen == 0)
+		return false;
+	if (p[0] == 'c' || p[0] == 'C')
+		*act = GDB_RESUME_CONTINUE;
+	else if (p[0] == 's' || p[0] == 'S')
+		*act = GDB_RESUME_STEP;
+	else
+		return false;
+	if (p[0] == 'c' || p[0] == 's')
+		return alen == 1;
+	return rsp_parse_args("L", p + 1, alen - 1, args);
+}
+
+/* Apply one action to the vCPUs it names that no earlier action claimed: the leftmost
+ * matching action wins, and an action without a thread id is the default. */
+static bool apply_action(enum gdb_resume_action act, const char *tid, size_t tid_len, int ncpu,
+			 int cur_cpu, enum gdb_resume_action *actions, bool *claimed)
+{
+	struct rsp_args args;
+	int64_t t = -1;
+
+	if (tid) {
+		if (!rsp_parse_args("t", tid, tid_len, &args))
+			return false;
+		t = args.v[0].tid;
+	}
+	if (t == 0) /* "any thread": the current one */
+		t = cur_cpu + 1;
+	if (t > ncpu)
+		return false;
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		if (claimed[cpu] || (t > 0 && cpu != t - 1))
+			continue;
+		claimed[cpu] = true;
+		actions[cpu] = act;
+	}
+	return true;
+}
+
+static int parse_vcont_list(const char *p, const char *end, int ncpu, int cur_cpu,
+			    enum gdb_resume_action *actions, bool *claimed)
+{
+	while (p < end) {
+		const char *semi = memchr(p, ';', (size_t)(end - p));
+		const char *stop = semi ? semi : end;
+		enum gdb_resume_action act;
+		struct rsp_args sig;
+		const char *tid;
+		size_t tid_len;
+
+		if (!parse_action(&sig, p, (size_t)(stop - p), &act, &tid, &tid_len) ||
+		    !apply_action(act, tid, tid_len, ncpu, cur_cpu, actions, claimed))
+			return -EINVAL;
+		p = semi ? semi + 1 : end;
+	}
+	return 0;
+}
+
+int gdb_parse_vcont(const char *p, size_t len, int ncpu, int cur_cpu,
+		    enum gdb_resume_action *actions)
+{
+	bool *claimed = calloc((size_t)ncpu, sizeof(*claimed));
+	int rc;
+
+	if (!claimed)
+		return -ENOMEM;
+	for (int i = 0; i < ncpu; i++)
+		actions[i] = GDB_RESUME_NONE;
+	rc = len == 0 ? -EINVAL : parse_vcont_list(p, p + len, ncpu, cur_cpu, actions, claimed);
+	free(claimed);
+	return rc;
+}
+
+static bool any_resumed(const enum gdb_resume_action *actions, int ncpu)
+{
+	for (int i = 0; i < ncpu; i++)
+		if (actions[i] != GDB_RESUME_NONE)
+			return true;
+	return false;
+}
+
+enum gdb_reply gdb_cmd_vcont(struct gdb_session *s, const struct rsp_args *a)
+{
+	enum gdb_resume_action *actions = calloc((size_t)s->ncpu, sizeof(*actions));
+	enum gdb_reply r = GDB_REPLY_SEND;
+
+	if (!actions) {
+		gdb_reply_error(s, ENOMEM);
+		return r;
+	}
+	/* Nothing to run would mean no stop ever comes: refuse rather than hang. */
+	if (gdb_parse_vcont(a->v[0].s, a->v[0].len, s->ncpu, s->g_cpu, actions) < 0 ||
+	    !any_resumed(actions, s->ncpu))
+		gdb_reply_str(s, "E01");
+	else
+		r = resume(s, actions);
+	free(actions);
+	return r;
+}
+
+enum gdb_reply gdb_cmd_detach(struct gdb_session *s, const struct rsp_args *a)
+{
+	(void)a;
+	s->tgt.ops->detach(s->tgt.ctx);
+	s->end = GDBSTUB_DETACHED;
+	gdb_reply_str(s, "OK");
+	return GDB_REPLY_SEND;
+}
+
+enum gdb_reply gdb_cmd_kill(struct gdb_session *s, const struct rsp_args *a)
+{
+	(void)a;
+	s->tgt.ops->kill(s->tgt.ctx);
+	s->end = GDBSTUB_KILLED;
+	return GDB_REPLY_NONE; /* GDB does not wait for an answer to `k` */
+}

@@ -1,0 +1,81 @@
+/* gdb_cmd_monitor.c: `qRcmd` (GDB's `monitor` command), answered by the target.
+ *
+ * The command arrives hex-encoded; the target prints through a callback that streams
+ * each piece to the client at once as `O<hex>` packets (GDB shows them as they come),
+ * then the command ends with OK or E<errno>. If the target has no `help`, the stub
+ * answers it, so `monitor help` always says something useful.
+ */
+#include "gdb_session.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bytes of text per `O` packet: small, so output shows up as it is produced. */
+#define MONITOR_CHUNK 512
+
+static const char builtin_help[] = "proxy gdbstub monitor commands:\n"
+				   "  help    this text\n"
+				   "The hypervisor offers no further monitor commands.\n";
+
+static void monitor_output(void *arg, const char *text)
+{
+	struct gdb_session *s = arg;
+	char pkt[1 + 2 * MONITOR_CHUNK];
+	size_t len = strlen(text);
+
+	while (len > 0 && s->end == GDB_SESSION_ON) {
+		size_t n = len < MONITOR_CHUNK ? len : MONITOR_CHUNK;
+
+		pkt[0] = 'O';
+		rsp_hex_encode(pkt + 1, text, n);
+		gdb_send_packet(s, pkt, 1 + 2 * n);
+		text += n;
+		len -= n;
+	}
+}
+
+/* The command text, NUL-terminated; NULL if the hex is bad or hides a NUL. */
+static char *decode_command(const struct rsp_arg *arg)
+{
+	char *cmd = malloc(arg->len / 2 + 1);
+	ssize_t n;
+
+	if (!cmd)
+		return NULL;
+	n = rsp_hex_decode((uint8_t *)cmd, arg->len / 2, arg->s, arg->len);
+	if (n < 0 || memchr(cmd, 0, (size_t)n)) {
+		free(cmd);
+		return NULL;
+	}
+	cmd[n] = 0;
+	return cmd;
+}
+
+static bool is_help(const char *cmd)
+{
+	return strcmp(cmd, "help") == 0 || strcmp(cmd, "") == 0;
+}
+
+enum gdb_reply gdb_cmd_monitor(struct gdb_session *s, const struct rsp_args *a)
+{
+	char *cmd = decode_command(&a->v[0]);
+	int rc = -ENOSYS;
+
+	if (!cmd) {
+		gdb_reply_str(s, "E01");
+		return GDB_REPLY_SEND;
+	}
+	if (s->tgt.ops->monitor)
+		rc = s->tgt.ops->monitor(s->tgt.ctx, cmd, monitor_output, s);
+	if (rc == -ENOSYS && is_help(cmd)) {
+		monitor_output(s, builtin_help);
+		rc = 0;
+	}
+	free(cmd);
+	if (rc)
+		gdb_reply_error(s, rc);
+	else
+		gdb_reply_str(s, "OK");
+	return GDB_REPLY_SEND;
+}

@@ -1,0 +1,160 @@
+/* gdb_cmd_query.c: the query packets: features, threads, target.xml and `monitor`.
+ *
+ * Threads are vCPUs, with GDB thread id = vCPU + 1 (GDB reserves 0 for "any" and -1
+ * for "all").
+ */
+#include "gdb_session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 0-based vCPU of a thread id, or -1 if it names none. */
+static int tid_to_cpu(const struct gdb_session *s, int64_t tid)
+{
+	return tid >= 1 && tid <= s->ncpu ? (int)(tid - 1) : -1;
+}
+
+/* `Hg`/`Hc`: 0 means "any" (keep the current one); -1 "all" (only for c). */
+enum gdb_reply gdb_cmd_set_thread(struct gdb_session *s, const struct rsp_args *a)
+{
+	int64_t tid = a->v[1].tid;
+	int cpu = tid_to_cpu(s, tid);
+	char op = a->v[0].c;
+
+	if ((op != 'g' && op != 'c') || (tid > 0 && cpu < 0) || (op == 'g' && tid < 0)) {
+		gdb_reply_str(s, "E01");
+		return GDB_REPLY_SEND;
+	}
+	if (op == 'g' && cpu >= 0)
+		s->g_cpu = cpu;
+	if (op == 'c')
+		s->c_cpu = cpu;
+	gdb_reply_str(s, "OK");
+	return GDB_REPLY_SEND;
+}
+
+enum gdb_reply gdb_cmd_thread_alive(struct gdb_session *s, const struct rsp_args *a)
+{
+	gdb_reply_str(s, tid_to_cpu(s, a->v[0].tid) >= 0 ? "OK" : "E01");
+	return GDB_REPLY_SEND;
+}
+
+enum gdb_reply gdb_cmd_thread_first(struct gdb_session *s, const struct rsp_args *a)
+{
+	(void)a;
+	gdb_reply_str(s, "m");
+	for (int cpu = 0; cpu < s->ncpu; cpu++)
+		gdb_reply_fmt(s, cpu ? ",%x" : "%x", cpu + 1);
+	return GDB_REPLY_SEND;
+}
+
+enum gdb_reply gdb_cmd_thread_next(struct gdb_session *s, const struct rsp_args *a)
+{
+	(void)a;
+	gdb_reply_str(s, "l"); /* qfThreadInfo already listed them all */
+	return GDB_REPLY_SEND;
+}
+
+enum gdb_reply gdb_cmd_current_thread(struct gdb_session *s, const struct rsp_args *a)
+{
+	(void)a;
+	gdb_reply_fmt(s, "QC%x", s->g_cpu + 1);
+	return GDB_REPLY_SEND;
+}
+
+enum gdb_reply gdb_cmd_thread_extra(struct gdb_session *s, const struct rsp_args *a)
+{
+	int cpu = tid_to_cpu(s, a->v[0].tid);
+	char info[128];
+
+	if (cpu < 0) {
+		gdb_reply_str(s, "E01");
+		return GDB_REPLY_SEND;
+	}
+	snprintf(info, sizeof(info), "vCPU %d", cpu);
+	if (s->tgt.ops->thread_info)
+		s->tgt.ops->thread_info(s->tgt.ctx, cpu, info, sizeof(info));
+	info[sizeof(info) - 1] = 0;
+	gdb_reply_hex(s, info, strlen(info));
+	return GDB_REPLY_SEND;
+}
+
+/* True if `feature` is one of the `;`-separated items of the client's list. */
+static bool has_feature(const char *list, size_t len, const char *feature)
+{
+	size_t flen = strlen(feature);
+	const char *p = list;
+	const char *end = list + len;
+
+	while (p < end) {
+		const char *semi = memchr(p, ';', (size_t)(end - p));
+		size_t item = semi ? (size_t)(semi - p) : (size_t)(end - p);
+
+		if (item == flen && memcmp(p, feature, flen) == 0)
+			return true;
+		p += item + 1;
+	}
+	return false;
+}
+
+enum gdb_reply gdb_cmd_supported(struct gdb_session *s, const struct rsp_args *a)
+{
+	s->binary_upload = a->count > 0 && has_feature(a->v[0].s, a->v[0].len, "binary-upload+");
+	gdb_reply_fmt(s,
+		      "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;swbreak+;hwbreak+;"
+		      "vContSupported+",
+		      RSP_PACKET_SIZE);
+	if (s->binary_upload)
+		gdb_reply_str(s, ";binary-upload+");
+	return GDB_REPLY_SEND;
+}
+
+/* qXfer:features:read:ANNEX:OFF,LEN: `m` + a chunk while more follows, `l` + the last
+ * one. Only target.xml exists (it includes nothing). */
+enum gdb_reply gdb_cmd_xfer_features(struct gdb_session *s, const struct rsp_args *a)
+{
+	uint64_t off = a->v[1].u;
+	uint64_t len = a->v[2].u;
+	size_t chunk;
+
+	if (a->v[0].len != strlen("target.xml") || memcmp(a->v[0].s, "target.xml", a->v[0].len)) {
+		gdb_reply_str(s, "E00"); /* no such annex */
+		return GDB_REPLY_SEND;
+	}
+	if (off >= s->xml_len) {
+		gdb_reply_str(s, "l");
+		return GDB_REPLY_SEND;
+	}
+	chunk = s->xml_len - (size_t)off;
+	if (len < chunk)
+		chunk = (size_t)len;
+	if (chunk > RSP_REPLY_MAX - 1)
+		chunk = RSP_REPLY_MAX - 1;
+	gdb_reply_str(s, off + chunk < s->xml_len ? "m" : "l");
+	gdb_reply_bin(s, s->xml + off, chunk);
+	return GDB_REPLY_SEND;
+}
+
+enum gdb_reply gdb_cmd_attached(struct gdb_session *s, const struct rsp_args *a)
+{
+	(void)a;
+	gdb_reply_str(s, "1"); /* the VM existed before us: quitting GDB must not kill it */
+	return GDB_REPLY_SEND;
+}
+
+enum gdb_reply gdb_cmd_symbol(struct gdb_session *s, const struct rsp_args *a)
+{
+	(void)a;
+	gdb_reply_str(s, "OK"); /* we never need symbol values */
+	return GDB_REPLY_SEND;
+}
+
+enum gdb_reply gdb_cmd_no_ack(struct gdb_session *s, const struct rsp_args *a)
+{
+	(void)a;
+	s->no_ack_pending = true; /* this OK still goes out in ack mode */
+	gdb_reply_str(s, "OK");
+	return GDB_REPLY_SEND;
+}

@@ -1,0 +1,116 @@
+/* gdb_session.h: one debugging session with one client, shared by the stub's files.
+ *
+ * gdb_session.c owns the socket I/O and the event loop; gdb_dispatch.c maps packets to
+ * handlers; gdb_cmd_*.c are the handlers. Nothing here knows about KVM.
+ */
+#ifndef GDB_SESSION_H
+#define GDB_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gdb_target.h"
+#include "gdbstub.h"
+#include "rsp_args.h"
+#include "rsp_packet.h"
+
+/* Largest memory transfer per packet: its hex reply must fit in RSP_REPLY_MAX. */
+#define GDB_MEM_MAX    (RSP_REPLY_MAX / 2 - 16)
+#define GDB_SESSION_ON (-1) /* end: session still going */
+
+struct gdb_session {
+	int fd;	       /* the client */
+	int listen_fd; /* to turn away a second client; -1 if none */
+	struct gdb_target tgt;
+	int ncpu;
+	int g_cpu;	     /* 0-based vCPU for g/p/m/...; the last one that stopped */
+	int c_cpu;	     /* vCPU for legacy c/s; -1: all */
+	bool no_ack;	     /* after QStartNoAckMode */
+	bool no_ack_pending; /* switch after the OK reply has gone out */
+	bool binary_upload;  /* client announced binary-upload+: `x` allowed */
+	bool running;	     /* resumed; waiting for stop_fd */
+	bool deferred;	     /* a packet arrived while running: in deferred_pkt */
+	int end;	     /* GDB_SESSION_ON or an enum gdbstub_end */
+	struct gdb_stop last_stop;
+	const char *xml;
+	size_t xml_len;
+	uint8_t in[4096];
+	size_t in_len, in_pos;
+	char *reply; /* payload being built, RSP_REPLY_MAX bytes */
+	size_t reply_len;
+	bool reply_overflow;
+	uint8_t *frame; /* the last frame sent, for a `-` retransmit */
+	size_t frame_len;
+	uint8_t *scratch;      /* GDB_MEM_MAX bytes for memory and register transfers */
+	uint8_t *deferred_pkt; /* RSP_PACKET_SIZE + 1 bytes */
+	size_t deferred_len;
+	struct rsp_decoder dec;
+};
+
+enum gdb_reply { GDB_REPLY_SEND, GDB_REPLY_NONE };
+
+typedef enum gdb_reply (*gdb_handler)(struct gdb_session *s, const struct rsp_args *a);
+
+/* Run a session on connected socket `fd` until it ends; returns an enum gdbstub_end.
+ * `initial` is the stop to report to `?` (NULL: SIGTRAP on vCPU 0). */
+int gdb_session_run(int fd, int listen_fd, struct gdb_target tgt, const char *xml, size_t xml_len,
+		    const struct gdb_stop *initial);
+
+/* Reply builders: append to s->reply. */
+void gdb_reply_str(struct gdb_session *s, const char *str);
+void gdb_reply_fmt(struct gdb_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void gdb_reply_hex(struct gdb_session *s, const void *data, size_t n);
+void gdb_reply_bin(struct gdb_session *s, const void *data, size_t n);
+void gdb_reply_error(struct gdb_session *s, int err); /* "Exx" from -errno or errno */
+/* Send one packet now (O output, stop replies). False if the client is gone. */
+bool gdb_send_packet(struct gdb_session *s, const void *payload, size_t len);
+
+/* Dispatch one decoded packet and send its reply. */
+void gdb_dispatch(struct gdb_session *s, const char *pkt, size_t len);
+
+/* Stop replies and resumption (gdb_cmd_exec.c). */
+size_t gdb_format_stop(char *buf, size_t cap, const struct gdb_stop *st);
+void gdb_handle_stop(struct gdb_session *s, const struct gdb_stop *st);
+/* Parse the action list of `vCont;...` (the text after `vCont;`) into one action per
+ * vCPU; vCPUs no action names stay GDB_RESUME_NONE. 0 or -EINVAL. */
+int gdb_parse_vcont(const char *p, size_t len, int ncpu, int cur_cpu,
+		    enum gdb_resume_action *actions);
+
+/* Handlers, by file. */
+enum gdb_reply gdb_cmd_stop_reason(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_continue(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_step(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_continue_sig(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_step_sig(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_vcont_query(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_vcont(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_detach(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_kill(struct gdb_session *s, const struct rsp_args *a);
+
+enum gdb_reply gdb_cmd_read_regs(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_write_regs(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_read_reg(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_write_reg(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_read_mem(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_read_mem_bin(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_write_mem_hex(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_write_mem_bin(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_insert_bp(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_remove_bp(struct gdb_session *s, const struct rsp_args *a);
+
+enum gdb_reply gdb_cmd_set_thread(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_thread_alive(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_thread_first(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_thread_next(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_current_thread(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_thread_extra(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_supported(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_xfer_features(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_attached(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_symbol(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_no_ack(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_monitor(struct gdb_session *s, const struct rsp_args *a);
+
+#endif

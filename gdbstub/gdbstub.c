@@ -1,0 +1,235 @@
+/* gdbstub.c: the stub's socket life cycle: listen, wait for a client, serve, close.
+ *
+ * Loopback by default (a debugger port on every interface lets anyone on the network
+ * take over the VM). While no client is connected the target's stop_fd is watched too,
+ * so a VM that ends before anyone attaches does not leave proxy waiting forever.
+ */
+#include "gdbstub.h"
+
+#include "gdb_session.h"
+#include "target_xml.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+struct gdbstub {
+	int listen_fd;
+	int port;
+	char *unix_path; /* to unlink at close */
+	struct gdb_target tgt;
+	char *xml;
+	size_t xml_len;
+	bool have_stop; /* a stop taken while waiting, for `?` */
+	struct gdb_stop stop;
+};
+
+static int fail(char *err, size_t errlen, int e, const char *what, const char *where)
+{
+	snprintf(err, errlen, "gdbstub: %s %s: %s", what, where, strerror(e));
+	return -e;
+}
+
+/* A target whose registers disagree with target.xml would garble every `g` packet. */
+static int check_target(struct gdb_target tgt, char *err, size_t errlen)
+{
+	for (int regno = 0; regno < GDB_REG_COUNT; regno++) {
+		int want = target_xml_reg_size(regno);
+		int got = tgt.ops->reg_size(tgt.ctx, regno);
+
+		if (got != want) {
+			snprintf(err, errlen,
+				 "gdbstub: target register %d (%s) is %d bytes, target.xml says %d",
+				 regno, target_xml_reg_name(regno), got, want);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int listen_unix(struct gdbstub *stub, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return fail(err, errlen, ENAMETOOLONG, "cannot listen on", path);
+	strcpy(sa.sun_path, path);
+	/* A socket left by an earlier run would make bind fail; anything else we keep. */
+	if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail(err, errlen, errno, "cannot create socket for", path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
+		int e = errno;
+
+		close(fd);
+		return fail(err, errlen, e, "cannot listen on", path);
+	}
+	stub->listen_fd = fd;
+	stub->unix_path = strdup(path);
+	return stub->unix_path ? 0 : fail(err, errlen, ENOMEM, "cannot listen on", path);
+}
+
+static int bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static int listen_tcp(struct gdbstub *stub, const char *addr, int port, char *err, size_t errlen)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE};
+	struct addrinfo *ai;
+	char where[128], service[16];
+	int one = 1, fd, rc, e;
+
+	snprintf(where, sizeof(where), "%s:%d", addr, port);
+	snprintf(service, sizeof(service), "%d", port);
+	if (port < 0 || port > 65535)
+		return fail(err, errlen, EINVAL, "invalid port", where);
+	rc = getaddrinfo(addr, service, &hints, &ai);
+	if (rc) {
+		snprintf(err, errlen, "gdbstub: invalid address %s: %s", where, gai_strerror(rc));
+		return -EINVAL;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	e = errno;
+	if (fd >= 0) {
+		/* Restarting proxy must not wait for TIME_WAIT of the previous session. */
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		rc = bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1) < 0;
+		e = errno;
+		if (rc) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(ai);
+	if (fd < 0)
+		return fail(err, errlen, e, "cannot listen on", where);
+	stub->listen_fd = fd;
+	stub->port = bound_port(fd);
+	return 0;
+}
+
+int gdbstub_open(struct gdbstub **out, const struct gdbstub_config *cfg, struct gdb_target target,
+		 char *err, size_t errlen)
+{
+	struct gdbstub *stub = calloc(1, sizeof(*stub));
+	int rc;
+
+	*out = NULL;
+	if (!stub)
+		return fail(err, errlen, ENOMEM, "cannot allocate", "the stub");
+	stub->listen_fd = -1;
+	stub->tgt = target;
+	rc = check_target(target, err, errlen);
+	if (rc == 0 && !(stub->xml = target_xml_build(&stub->xml_len)))
+		rc = fail(err, errlen, ENOMEM, "cannot build", "target.xml");
+	if (rc == 0 && cfg->unix_path)
+		rc = listen_unix(stub, cfg->unix_path, err, errlen);
+	else if (rc == 0)
+		rc = listen_tcp(stub, cfg->bind_addr ? cfg->bind_addr : "127.0.0.1", cfg->port, err,
+				errlen);
+	if (rc) {
+		gdbstub_close(stub);
+		return rc;
+	}
+	*out = stub;
+	return 0;
+}
+
+int gdbstub_port(const struct gdbstub *stub)
+{
+	return stub->port;
+}
+
+/* Take a stop that happened with no client. True if the guest has exited. */
+static bool take_early_stop(struct gdbstub *stub)
+{
+	struct gdb_stop st;
+
+	if (stub->tgt.ops->take_stop(stub->tgt.ctx, &st) != 0)
+		return false;
+	stub->stop = st;
+	stub->have_stop = true;
+	return st.kind == GDB_STOP_EXITED;
+}
+
+/* Wait until a client connects (*fd set, 0 returned) or the VM ends first (1);
+ * -errno if the listening socket fails. */
+static int wait_for_client(struct gdbstub *stub, int *fd)
+{
+	struct pollfd p[2] = {
+		{.fd = stub->listen_fd, .events = POLLIN},
+		{.fd = stub->tgt.ops->stop_fd(stub->tgt.ctx), .events = POLLIN},
+	};
+
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if ((p[1].revents & POLLIN) && take_early_stop(stub))
+			return 1;
+		if (p[0].revents & POLLIN) {
+			*fd = accept4(stub->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			if (*fd >= 0)
+				return 0;
+			if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
+				return -errno;
+		}
+	}
+}
+
+int gdbstub_serve(struct gdbstub *stub)
+{
+	int one = 1;
+	int fd = -1;
+	int rc = wait_for_client(stub, &fd);
+
+	if (rc == 1)
+		return GDBSTUB_EXITED;
+	if (rc < 0)
+		return rc;
+	/* Without it every `stepi` waits out Nagle against delayed ACKs (tens of ms). */
+	if (!stub->unix_path)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	rc = gdb_session_run(fd, stub->listen_fd, stub->tgt, stub->xml, stub->xml_len,
+			     stub->have_stop ? &stub->stop : NULL);
+	close(fd);
+	return rc;
+}
+
+void gdbstub_close(struct gdbstub *stub)
+{
+	if (!stub)
+		return;
+	if (stub->listen_fd >= 0)
+		close(stub->listen_fd);
+	if (stub->unix_path)
+		unlink(stub->unix_path);
+	free(stub->unix_path);
+	free(stub->xml);
+	free(stub);
+}

@@ -1,0 +1,76 @@
+/* monitor_cmds_vm.c: whole-VM commands: info vm, info hypercalls, dump-guest-core. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "abi.h"
+#include "coredump.h"
+#include "hermit_abi.h"
+#include "monitor_internal.h"
+
+static void say_boot_info(const struct mon *m)
+{
+	const struct hermit_boot_info *bi =
+		gpa_ptr(&m->vm->mem, HERMIT_BOOT_INFO_ADDR, sizeof(*bi));
+	if (m->vm->abi != &rusty_abi || !bi)
+		return;
+	mon_say(m, "boot info at 0x%llx: magic 0x%x version %u base 0x%llx limit 0x%llx "
+		   "image_size 0x%llx\n",
+		HERMIT_BOOT_INFO_ADDR, bi->magic_number, bi->version, (unsigned long long)bi->base,
+		(unsigned long long)bi->limit, (unsigned long long)bi->image_size);
+	mon_say(m, "  tls_start 0x%llx tls_filesz 0x%llx tls_memsz 0x%llx cpu_freq %u MHz "
+		   "uartport 0x%x\n",
+		(unsigned long long)bi->tls_start, (unsigned long long)bi->tls_filesz,
+		(unsigned long long)bi->tls_memsz, bi->cpu_freq, bi->uartport);
+	mon_say(m, "  cpu_online %u possible_cpus %u current_boot_id %u current_stack_address "
+		   "0x%llx\n",
+		__atomic_load_n(&bi->cpu_online, __ATOMIC_RELAXED), bi->possible_cpus,
+		bi->current_boot_id, (unsigned long long)bi->current_stack_address);
+}
+
+int cmd_info_vm(struct mon *m, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	struct vm *vm = m->vm;
+	const struct guest_mem *mem = &vm->mem;
+	mon_say(m, "image: %s (%s ABI), entry 0x%llx, base 0x%llx, size 0x%llx\n", vm->cfg->image,
+		vm->abi->name, (unsigned long long)vm->image.entry,
+		(unsigned long long)vm->image.base,
+		(unsigned long long)(vm->image.end - vm->image.base));
+	mon_say(m, "memory: %llu MiB, guest-physical top 0x%llx\n",
+		(unsigned long long)(mem->size >> 20), (unsigned long long)mem->limit);
+	mon_say(m, "  slot 0: guest-physical 0x0-0x%llx\n", (unsigned long long)mem->low_size);
+	if (mem->size > mem->low_size)
+		mon_say(m, "  slot 1: guest-physical 0x%llx-0x%llx (above the PCI hole)\n",
+			HERMIT_PCI_HOLE_END, (unsigned long long)mem->limit);
+	mon_say(m, "vCPUs: %u, cpu_freq %u MHz, host KVM: %s\n", vm->ncpus, vm->cpu_freq_mhz,
+		vm->caps.pvm ? "software (PVM)" : "hardware");
+	say_boot_info(m);
+	return 0;
+}
+
+int cmd_info_hypercalls(struct mon *m, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	mon_say(m, "%-10s %-6s %10s %14s %12s\n", "hypercall", "port", "calls", "total", "average");
+	for (unsigned i = 0; i < m->vm->nports; i++) {
+		const struct port_handler *h = &m->vm->ports[i];
+		uint64_t n = __atomic_load_n(&h->count, __ATOMIC_RELAXED);
+		uint64_t ns = __atomic_load_n(&h->total_ns, __ATOMIC_RELAXED);
+		mon_say(m, "%-10s 0x%04x %10llu %11.3f ms %9.3f us\n", h->name, h->port,
+			(unsigned long long)n, ns / 1e6, n ? ns / 1e3 / (double)n : 0.0);
+	}
+	return 0;
+}
+
+int cmd_dump_guest_core(struct mon *m, int argc, char **argv)
+{
+	(void)argc;
+	char err[512];
+	struct coredump_info info;
+	if (coredump_write(m->vm, argv[0], &info, err, sizeof(err)))
+		return mon_fail(m, -EIO, "dump-guest-core: %s", err);
+	mon_say(m, "wrote %s: %u vCPUs, %u memory segments, %llu MiB of guest memory\n", argv[0],
+		m->vm->ncpus, info.segments, (unsigned long long)(info.bytes >> 20));
+	return 0;
+}

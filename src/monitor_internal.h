@@ -1,0 +1,52 @@
+/* monitor_internal.h: what the monitor's command files share: the context a
+ * command runs in, output, argument parsers and the handlers of the table in
+ * monitor.c. */
+#ifndef PROXY_MONITOR_INTERNAL_H
+#define PROXY_MONITOR_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "monitor.h"
+
+#define MON_MAX_ARGS 8
+
+struct mon {
+	struct vm *vm;
+	gdb_output_fn out;
+	void *arg;
+	bool console;     /* the console front end (else GDB's `monitor`) */
+	bool was_running; /* the VM ran until this command stopped it */
+	const char *fmt;  /* x/FMT, xp/FMT: the text after '/', or "" */
+};
+
+void mon_say(const struct mon *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print the message and return err (a negative errno). */
+int mon_fail(const struct mon *m, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A number (0x hex, decimal) or a register of vCPU 0 ($rip, $rsp, $cr3, ...). */
+int mon_parse_value(const struct mon *m, const char *s, uint64_t *out);
+/* A vCPU index; NULL gives 0. Prints the error itself. */
+int mon_parse_cpu(const struct mon *m, const char *s, unsigned *cpu);
+
+/* monitor_cmds_cpu.c */
+int cmd_info_cpus(struct mon *m, int argc, char **argv);
+int cmd_info_registers(struct mon *m, int argc, char **argv);
+int cmd_stop(struct mon *m, int argc, char **argv);
+int cmd_cont(struct mon *m, int argc, char **argv);
+int cmd_step(struct mon *m, int argc, char **argv);
+int cmd_quit(struct mon *m, int argc, char **argv);
+
+/* monitor_cmds_mem.c */
+int cmd_info_mem(struct mon *m, int argc, char **argv);
+int cmd_translate(struct mon *m, int argc, char **argv);
+int cmd_x(struct mon *m, int argc, char **argv);
+int cmd_xp(struct mon *m, int argc, char **argv);
+
+/* monitor_cmds_vm.c */
+int cmd_info_vm(struct mon *m, int argc, char **argv);
+int cmd_info_hypercalls(struct mon *m, int argc, char **argv);
+int cmd_dump_guest_core(struct mon *m, int argc, char **argv);
+
+#endif

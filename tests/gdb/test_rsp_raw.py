@@ -1,0 +1,235 @@
+"""test_rsp_raw.py: malformed and boundary RSP traffic against a real proxy.
+
+Each test starts proxy with HERMIT_DEBUG=1 on the `gdbtarget` guest (stopped before
+its first instruction), speaks the GDB remote protocol over a plain socket, and
+checks that the stub refuses what it must, never acts on a corrupt packet, and keeps
+the session (and the VM) alive. Most tests end with `D`: the guest then runs to its
+end and proxy must exit 0, which proves the bad input left nothing broken behind.
+"""
+import socket
+import time
+
+from harness import Failure, Proxy, free_port, guest, test
+
+PACKET_SIZE = 0x20000  # what the stub advertises in qSupported
+IO_TIMEOUT = 10.0
+
+
+def checksum(data):
+    return b"%02x" % (sum(data) & 0xFF)
+
+
+def escape(payload):
+    """Binary escapes: `}` then the byte XOR 0x20, for `$ # } *`."""
+    out = bytearray()
+    for b in payload:
+        if b in b"$#}*":
+            out += bytes([0x7D, b ^ 0x20])
+        else:
+            out.append(b)
+    return bytes(out)
+
+
+def frame(payload):
+    body = escape(payload)
+    return b"$" + body + b"#" + checksum(body)
+
+
+class Client:
+    """A raw RSP client in acknowledgement mode."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def send(self, payload):
+        self.send_raw(frame(payload))
+
+    def _byte(self):
+        if not self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise Failure("proxy closed the connection")
+            self.buf = chunk
+        b, self.buf = self.buf[:1], self.buf[1:]
+        return b
+
+    def recv(self):
+        """Next packet's payload (unescaped); acks before it are kept in self.acks."""
+        self.acks = b""
+        while True:
+            c = self._byte()
+            if c in b"+-":
+                self.acks += c
+            elif c == b"$":
+                break
+        body = b""
+        while True:
+            c = self._byte()
+            if c == b"#":
+                break
+            body += c
+        got = self._byte() + self._byte()
+        if got != checksum(body):
+            raise Failure("bad checksum from stub: %r#%r" % (body, got))
+        self.send_raw(b"+")
+        out, esc = bytearray(), False
+        for b in body:
+            if esc:
+                out.append(b ^ 0x20)
+                esc = False
+            elif b == 0x7D:
+                esc = True
+            else:
+                out.append(b)
+        return bytes(out)
+
+    def ask(self, payload):
+        self.send(payload)
+        return self.recv()
+
+    def expect_ack(self, want, t, what):
+        c = self._byte()
+        t.eq(c, want, what)
+
+    def closed_by_peer(self, timeout=5.0):
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(1) == b""
+        except (ConnectionResetError, socket.timeout):
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
+def start():
+    """A stopped proxy waiting for a debugger, and a connected client."""
+    port = free_port()
+    p = Proxy(guest("gdbtarget"), env={"HERMIT_DEBUG": "1", "HERMIT_DEBUG_PORT": str(port)})
+    try:
+        p.wait_stderr(r"target remote")
+        return p, Client(port), port
+    except Exception:
+        p.close()
+        raise
+
+
+def finish(t, p, c):
+    """Detach: the guest runs to its end and proxy exits 0."""
+    t.eq(c.ask(b"D"), b"OK", "reply to D")
+    c.close()
+    t.eq(p.wait(), 0, "proxy exit code after detach")
+
+
+def still_stopped(t, p, c):
+    t.eq(c.ask(b"qC"), b"QC1", "qC")
+    t.true(p.p.poll() is None, "proxy is still running")
+
+
+@test
+def bad_checksum_is_refused_and_not_acted_on(t):
+    p, c, _ = start()
+    with p:
+        # A continue with a wrong checksum: acting on it would run the guest to its end.
+        c.send_raw(b"$vCont;c#00")
+        c.expect_ack(b"-", t, "answer to a bad checksum")
+        time.sleep(0.3)
+        t.eq(c.ask(b"?")[:3], b"T05", "stop reason: still the initial stop")
+        t.eq(c.acks, b"+", "ack of the good packet")
+        still_stopped(t, p, c)
+        finish(t, p, c)
+
+
+@test
+def truncated_packet_then_valid_one(t):
+    p, c, _ = start()
+    with p:
+        c.send_raw(b"$m0,4")  # no `#xx`: the next `$` starts over
+        t.eq(c.ask(b"qC"), b"QC1", "packet after a truncated one")
+        c.send_raw(b"$qC#")  # cut inside the checksum
+        c.send_raw(b"$qC#b4")
+        t.eq(c.recv(), b"QC1", "packet after one cut inside its checksum")
+        finish(t, p, c)
+
+
+@test
+def oversized_packet_is_refused(t):
+    p, c, _ = start()
+    with p:
+        reply = c.ask(b"qSupported:swbreak+;hwbreak+")
+        t.contains(reply.decode(), "PacketSize=%x" % PACKET_SIZE, "qSupported")
+        big = b"M0," + b"a" * (PACKET_SIZE + 64)
+        r = c.ask(big)
+        t.true(r.startswith(b"E"), "oversized packet refused with E.., got %r" % r[:20])
+        still_stopped(t, p, c)
+        # and a packet of exactly PacketSize is not refused as oversized
+        r = c.ask(b"qX" + b"a" * (PACKET_SIZE - 2))
+        t.eq(r, b"", "unknown packet of exactly PacketSize")
+        finish(t, p, c)
+
+
+@test
+def garbage_between_packets_is_ignored(t):
+    p, c, _ = start()
+    with p:
+        c.send_raw(b"\x00\xffhello\r\n}}**##")
+        t.eq(c.ask(b"qC"), b"QC1", "packet after garbage")
+        c.send_raw(bytes(range(0x04, 0x20)))  # control bytes (no 0x03: that is Ctrl-C)
+        t.eq(c.ask(b"qAttached"), b"1", "packet after control bytes")
+        finish(t, p, c)
+
+
+@test
+def unknown_packets_get_empty_replies(t):
+    p, c, _ = start()
+    with p:
+        for pkt in (b"vMustReplyEmpty", b"qNoSuchPacket", b"Q", b"vNope;1", b"!", b"qTStatus"):
+            t.eq(c.ask(pkt), b"", "reply to %r" % pkt)
+        t.eq(c.ask(b"m"), b"E01", "m without arguments")
+        t.eq(c.ask(b"p999"), b"E01", "unknown register")
+        finish(t, p, c)
+
+
+@test
+def binary_escapes_in_X(t):
+    p, c, _ = start()
+    with p:
+        rip = int.from_bytes(bytes.fromhex(c.ask(b"p10").decode()), "little")
+        addr = b"%x" % rip
+        orig = c.ask(b"m" + addr + b",4")
+        t.eq(len(orig), 8, "4 bytes at rip")
+        # every byte that must be escaped, written in binary through X
+        data = b"}#$*"
+        t.eq(c.ask(b"X" + addr + b",4:" + data), b"OK", "X with escaped bytes")
+        t.eq(c.ask(b"m" + addr + b",4"), b"7d23242a", "memory after X")
+        t.eq(c.ask(b"X" + addr + b",0:"), b"OK", "X probe")
+        t.eq(c.ask(b"M" + addr + b",4:" + orig), b"OK", "restore")
+        t.eq(c.ask(b"m" + addr + b",4"), orig, "memory restored")
+        finish(t, p, c)
+
+
+@test
+def second_client_is_refused(t):
+    p, c, port = start()
+    with p:
+        t.eq(c.ask(b"qC"), b"QC1", "first client")
+        second = Client(port)
+        t.true(second.closed_by_peer(), "second connection closed at once")
+        second.close()
+        t.eq(c.ask(b"qC"), b"QC1", "first client still served")
+        finish(t, p, c)
+
+
+@test
+def client_closing_mid_packet_lets_guest_run(t):
+    p, c, _ = start()
+    with p:
+        t.eq(c.ask(b"qC"), b"QC1", "session works")
+        c.send_raw(b"$m0,")
+        c.close()
+        t.eq(p.wait(), 0, "proxy exit code after the client vanished")

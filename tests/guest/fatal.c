@@ -1,0 +1,75 @@
+/* fatal.c: guests that misbehave on purpose, one way per argv[1].
+ *
+ *   triplefault  empty IDT, then ud2: #UD → #DF → shutdown (KVM_EXIT_SHUTDOWN)
+ *   badport      32-bit OUT to port 0x1234, which no hypercall uses
+ *   mmio         write to a guest-physical address that is not RAM
+ *   mmioread     read from such an address
+ *   hang         spin forever with PAUSE (for SIGINT/SIGTERM tests)
+ *   halt         cli; hlt forever (the vCPU sleeps in KVM; signals must still work)
+ *   exception    divide by zero: the runtime reports vector 0 and exits 99
+ * Each prints "fatal: <mode>" first so a test knows the guest got that far.
+ */
+#include "rt.h"
+
+#define UNUSED_PORT 0x1234
+#define GIB	    (1ULL << 30)
+
+/* An address that is mapped in the guest page tables but backed by no RAM. */
+static uint64_t non_ram_address(void)
+{
+	uint64_t limit = rt_limit();
+	if (limit + 0x1000 <= HERMIT_IDENTITY_MAP_SIZE)
+		return limit < GIB - 0x100000 ? GIB - 0x100000 : limit;
+	uint64_t in_hole = HERMIT_PCI_HOLE_START + 0x1000; /* never RAM */
+	rt_map_identity(in_hole, 0x1000);
+	return in_hole;
+}
+
+static void triple_fault(void)
+{
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) empty = {0, 0};
+	__asm__ volatile("lidt %0; ud2" : : "m"(empty) : "memory");
+}
+
+static int divide_by_zero(void)
+{
+	volatile int zero = 0;
+	int q;
+	__asm__ volatile("cltd; idivl %2" : "=a"(q) : "a"(1), "r"(zero) : "edx");
+	return q;
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	(void)envp;
+	const char *mode = argc > 1 ? argv[1] : "";
+	rt_printf("fatal: %s\n", mode);
+	if (!strcmp(mode, "triplefault")) {
+		triple_fault();
+	} else if (!strcmp(mode, "badport")) {
+		rt_outl(UNUSED_PORT, 0xDEADBEEF);
+	} else if (!strcmp(mode, "mmio")) {
+		uint64_t a = non_ram_address();
+		rt_printf("fatal: writing to 0x%lx\n", (unsigned long)a);
+		*(volatile uint32_t *)(uintptr_t)a = 0x12345678;
+	} else if (!strcmp(mode, "mmioread")) {
+		uint64_t a = non_ram_address();
+		rt_printf("fatal: reading from 0x%lx\n", (unsigned long)a);
+		rt_printf("fatal: read 0x%x\n", *(volatile uint32_t *)(uintptr_t)a);
+	} else if (!strcmp(mode, "hang")) {
+		for (;;)
+			rt_pause();
+	} else if (!strcmp(mode, "halt")) {
+		rt_halt_forever();
+	} else if (!strcmp(mode, "exception")) {
+		rt_printf("fatal: quotient %d\n", divide_by_zero());
+	} else {
+		rt_printf("usage: fatal triplefault|badport|mmio|mmioread|hang|halt|exception\n");
+		return 2;
+	}
+	rt_printf("fatal: the VM survived '%s'\n", mode);
+	return 3;
+}

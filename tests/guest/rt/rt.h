@@ -1,0 +1,161 @@
+/* rt.h: the test guests' freestanding runtime (hypercalls, printing, traps, paging, CPUs).
+ *
+ * A guest program provides main() (run on CPU 0 once every CPU is up) and may
+ * override ap_main() (run by every other CPU). The ABI values come from
+ * include/hermit_abi.h; this header adds only guest-side helpers.
+ */
+#ifndef RT_H
+#define RT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hermit_abi.h"
+
+#define RT_MAX_CPUS	    16
+#define RT_EXCEPTION_STATUS 99 /* exit status after an unhandled exception */
+#define RT_SETUP_STATUS	    98 /* exit status when the runtime itself cannot start */
+#define RT_NUM_VECTORS	    64 /* IDT stubs exist for vectors 0..63 */
+
+/* Linux errno and open/lseek values: the hypervisor speaks Linux's numbers. */
+#define RT_ENOENT	2
+#define RT_EBADF	9
+#define RT_EFAULT	14
+#define RT_EINVAL	22
+#define RT_ENAMETOOLONG 36
+#define RT_O_RDONLY	0
+#define RT_O_WRONLY	01
+#define RT_O_RDWR	02
+#define RT_O_CREAT	0100
+#define RT_O_TRUNC	01000
+#define RT_O_APPEND	02000
+#define RT_SEEK_SET	0
+#define RT_SEEK_CUR	1
+#define RT_SEEK_END	2
+
+/* ---- boot state ---- */
+extern uint64_t rt_entry_rflags; /* RFLAGS of CPU 0 at _start */
+extern uint64_t rt_entry_rsp;	 /* RSP of CPU 0 at _start (both ABIs say 0) */
+extern uint64_t rt_entry_rdx;	 /* RDX of CPU 0 at _start (the C ABI says 0) */
+extern uint64_t rt_entry_rdi;	 /* RDI of CPU 0 at _start (0x9000 Rusty, 0 C) */
+extern int rt_argc;
+extern char **rt_argv;
+extern char **rt_envp;
+
+/* linker symbols (guest.ld) */
+extern char __image_start[], __image_end[], __tls_start[], __tdata_end[], __tls_memsz[];
+
+/* ---- the boot contract: rt/abi_rusty.c or rt/abi_c.c, chosen at link time ----
+ * Programs use these instead of a header layout, so one program runs under both
+ * ABIs. ABI-specific programs (bootinfo, cbootinfo) reach the header directly:
+ * rt_boot_info (RustyHermit only) or rt_c_header (C only). */
+enum rt_abi_kind { RT_ABI_RUSTY, RT_ABI_C };
+extern const enum rt_abi_kind rt_abi_kind;
+extern const char rt_abi_name[];
+uint32_t rt_possible_cpus(void); /* vCPUs the hypervisor starts */
+uint32_t rt_cpu_online(void);	 /* the start gate counter */
+uint32_t rt_boot_id(void);	 /* current_boot_id: the id of the CPU starting now */
+uint16_t rt_uartport(void);	 /* kernel log port, 0 = log off */
+uint64_t rt_limit(void);	 /* end of guest RAM (counts the PCI hole) */
+uint32_t rt_cpu_freq(void);	 /* MHz */
+int rt_abi_has_unlink(void);	 /* UNLINK (0x840) is part of this ABI */
+/* start-up hooks for rt/start.c */
+int rt_abi_is_boot_cpu(void *header); /* cpu_online == 0 at entry */
+void rt_abi_init(void *header);	      /* on the boot CPU, first thing */
+void rt_abi_hand_over(uint32_t next); /* let CPU `next` start (cpu_online++) */
+
+struct c_hermit_header;
+extern struct hermit_boot_info *rt_boot_info;	/* RustyHermit flavour only */
+extern uint64_t rt_boot_stack_address;		/* idem: current_stack_address CPU 0 found */
+extern volatile struct c_hermit_header *rt_c_header; /* C flavour only: = __image_start */
+
+int main(int argc, char **argv, char **envp);
+void ap_main(uint32_t id); /* weak default in rt/start.c */
+
+/* ---- hypercalls (rt/hypercall.c): results are -errno on failure ---- */
+void rt_hypercall(uint16_t port, volatile void *args);
+int64_t rt_write(int fd, const void *buf, uint64_t len);
+int64_t rt_read(int fd, void *buf, uint64_t len);
+int rt_open(const char *name, int flags, int mode);
+int rt_close(int fd);
+int64_t rt_lseek(int fd, int64_t offset, int whence);
+int rt_unlink(const char *name);
+__attribute__((noreturn)) void rt_exit(int code);
+__attribute__((noreturn)) void rt_halt_forever(void);
+
+/* ---- port I/O and CPU helpers ---- */
+static inline void rt_outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port) : "memory");
+}
+static inline void rt_outl(uint16_t port, uint32_t v)
+{
+	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port) : "memory");
+}
+static inline void rt_pause(void)
+{
+	__asm__ volatile("pause" : : : "memory");
+}
+static inline uint64_t rt_rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+static inline void rt_wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+static inline void rt_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid"
+			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(sub));
+}
+
+/* ---- output (rt/print.c) ---- */
+int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int rt_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int rt_dprintf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int rt_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void rt_uart_puts(const char *s); /* kernel log: only when rt_uartport() != 0 */
+
+/* ---- strings (rt/string.c); gcc may call memcpy/memset itself ---- */
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+void *memmove(void *d, const void *s, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+char *rt_strcat3(char *dst, size_t size, const char *a, const char *b, const char *c);
+int rt_parse_int(const char *s, int64_t *out);	  /* decimal or 0x hex, optional '-' */
+int rt_parse_ipv4(const char *s, uint8_t out[4]); /* a.b.c.d */
+const char *rt_arg_value(const char *key);	  /* "key=value" in argv → value */
+int rt_has_arg(const char *word);		  /* some argv[i] (i ≥ 1) equals word */
+
+/* ---- traps (rt/trap.c) ---- */
+struct rt_trap_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error;
+	uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
+};
+typedef void (*rt_trap_handler)(struct rt_trap_frame *f);
+void rt_trap_init(void); /* build the IDT (CPU 0) */
+void rt_trap_load(void); /* lidt on this CPU */
+void rt_set_trap_handler(unsigned vector, rt_trap_handler h);
+
+/* ---- paging (rt/paging.c) ---- */
+#define RT_MAP_UNCACHED (0x10ULL | 0x08ULL) /* PCD | PWT, for MMIO such as the LAPIC */
+int rt_map_identity(uint64_t phys_start, uint64_t size);
+int rt_map_identity_flags(uint64_t phys_start, uint64_t size, uint64_t extra_flags);
+
+/* ---- CPUs (rt/start.c) ---- */
+void rt_start_aps(void);     /* CPU 0: bring up every vCPU, wait until all are online */
+uint32_t rt_cpu_count(void); /* = rt_possible_cpus() */
+extern uint8_t rt_ap_stacks[RT_MAX_CPUS - 1][HERMIT_BOOT_STACK_SIZE];
+extern volatile uint32_t rt_aps_in_ap_main; /* bumped by the default ap_main */
+
+#endif

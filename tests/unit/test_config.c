@@ -1,0 +1,338 @@
+/* test_config.c: the HERMIT_* value parsers and config_parse (environment, flags,
+ * guest argv, refusals that name the variable). */
+#include "config.h"
+#include "unit.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char err[4096];
+
+/* config_parse over a NULL-terminated argv (argv[0] = "proxy") and envp. */
+#define PARSE(c, envp, ...)                                                                        \
+	({                                                                                         \
+		static char *argv_[] = {"proxy", __VA_ARGS__, NULL};                               \
+		err[0] = 0;                                                                        \
+		config_parse((c), (int)(sizeof(argv_) / sizeof(argv_[0])) - 1, argv_, (envp), err, \
+			     sizeof(err));                                                         \
+	})
+
+#define CHECK_ERR_HAS(s) unit_result(strstr(err, (s)) != NULL, __FILE__, __LINE__, "err has " s)
+
+/* --help and --version print to stdout: catch it in a file instead. */
+static char out[8192];
+static int saved_stdout = -1;
+static FILE *out_file;
+
+static void capture_begin(void)
+{
+	fflush(stdout);
+	out_file = tmpfile();
+	saved_stdout = dup(1);
+	dup2(fileno(out_file), 1);
+}
+
+static void capture_end(void)
+{
+	fflush(stdout);
+	dup2(saved_stdout, 1);
+	close(saved_stdout);
+	rewind(out_file);
+	out[fread(out, 1, sizeof(out) - 1, out_file)] = 0;
+	fclose(out_file);
+}
+
+static void test_parse_mem_size(void)
+{
+	uint64_t v = 7;
+	CHECK_EQ(parse_mem_size("512M", &v), 0);
+	CHECK_EQ(v, 512ULL << 20);
+	CHECK_EQ(parse_mem_size("4g", &v), 0);
+	CHECK_EQ(v, 4ULL << 30);
+	CHECK_EQ(parse_mem_size("1T", &v), 0);
+	CHECK_EQ(v, 1ULL << 40);
+	CHECK_EQ(parse_mem_size("64K", &v), 0);
+	CHECK_EQ(v, 65536);
+	CHECK_EQ(parse_mem_size("4096", &v), 0);
+	CHECK_EQ(v, 4096);
+	CHECK_EQ(parse_mem_size("16777215T", &v), 0); /* the largest that fits */
+	CHECK_EQ(v, 16777215ULL << 40);
+	CHECK_EQ(parse_mem_size("12Q", &v), -1);
+	CHECK_EQ(parse_mem_size("", &v), -1);
+	CHECK_EQ(parse_mem_size("M", &v), -1);
+	CHECK_EQ(parse_mem_size("0", &v), -1);
+	CHECK_EQ(parse_mem_size("0M", &v), -1);
+	CHECK_EQ(parse_mem_size("512MB", &v), -1);
+	CHECK_EQ(parse_mem_size("-1M", &v), -1);
+	CHECK_EQ(parse_mem_size(" 1M", &v), -1);
+	CHECK_EQ(parse_mem_size("16777216T", &v), -1);
+	CHECK_EQ(parse_mem_size("99999999999T", &v), -1);
+	CHECK_EQ(parse_mem_size("99999999999999999999999", &v), -1);
+	CHECK_EQ(parse_mem_size(NULL, &v), -1);
+}
+
+static void test_parse_small(void)
+{
+	unsigned long u = 9;
+	CHECK_EQ(parse_uint("0", 10, &u), 0);
+	CHECK_EQ(u, 0);
+	CHECK_EQ(parse_uint("512", 512, &u), 0);
+	CHECK_EQ(u, 512);
+	CHECK_EQ(parse_uint("513", 512, &u), -1);
+	CHECK_EQ(parse_uint("abc", 512, &u), -1);
+	CHECK_EQ(parse_uint("12x", 512, &u), -1);
+	CHECK_EQ(parse_uint("-1", 512, &u), -1);
+	CHECK_EQ(parse_uint("", 512, &u), -1);
+	CHECK_EQ(parse_uint("99999999999999999999999", ~0UL, &u), -1);
+	CHECK_EQ(u, 512);
+
+	uint8_t ip[4] = {0};
+	CHECK_EQ(parse_ipv4("10.0.5.2", ip), 0);
+	CHECK_MEM(ip, ((uint8_t[]){10, 0, 5, 2}), 4);
+	CHECK_EQ(parse_ipv4("255.255.255.255", ip), 0);
+	CHECK_MEM(ip, ((uint8_t[]){255, 255, 255, 255}), 4);
+	CHECK_EQ(parse_ipv4("256.0.0.1", ip), -1);
+	CHECK_EQ(parse_ipv4("1.2.3", ip), -1);
+	CHECK_EQ(parse_ipv4("1.2.3.4x", ip), -1);
+	CHECK_EQ(parse_ipv4("1.2.3.4.5", ip), -1);
+	CHECK_EQ(parse_ipv4("", ip), -1);
+
+	uint8_t mac[6] = {0};
+	CHECK_EQ(parse_mac("52:54:00:ab:CD:ef", mac), 0);
+	CHECK_MEM(mac, ((uint8_t[]){0x52, 0x54, 0x00, 0xab, 0xcd, 0xef}), 6);
+	CHECK_EQ(parse_mac("52-54-00-ab-cd-ef", mac), -1);
+	CHECK_EQ(parse_mac("52:54:00:ab:cd", mac), -1);
+	CHECK_EQ(parse_mac("52:54:00:ab:cd:efa", mac), -1);
+	CHECK_EQ(parse_mac("5g:54:00:ab:cd:ef", mac), -1);
+
+	bool b = false;
+	const char *yes[] = {"1", "true", "YES", "On"};
+	const char *no[] = {"0", "false", "No", "OFF", ""};
+	for (size_t i = 0; i < 4; i++) {
+		b = false;
+		CHECK(parse_bool(yes[i], &b) == 0 && b);
+	}
+	for (size_t i = 0; i < 5; i++) {
+		b = true;
+		CHECK(parse_bool(no[i], &b) == 0 && !b);
+	}
+	CHECK_EQ(parse_bool("2", &b), -1);
+	CHECK_EQ(parse_bool("maybe", &b), -1);
+}
+
+static void test_defaults(void)
+{
+	struct config c;
+	char *env[] = {"PATH=/bin", NULL};
+	CHECK_EQ(PARSE(&c, env, "img"), CONFIG_OK);
+	CHECK_EQ(c.ncpus, 1);
+	CHECK_EQ(c.mem_size, 512ULL << 20);
+	CHECK_EQ(c.gdb_port, 1234);
+	CHECK_STR(c.gdb_bind, "127.0.0.1");
+	CHECK(c.hugepage);
+	CHECK(!c.verbose && !c.debug && !c.mergeable && !c.host_info);
+	CHECK(!c.ip_set && !c.gateway_set && !c.mask_set && !c.mac_set && !c.netif);
+	CHECK_EQ(c.abi, ABI_AUTO);
+	CHECK_STR(c.image, "img");
+	CHECK_EQ(c.guest_argc, 1);
+	CHECK_STR(c.guest_argv[0], "img");
+	CHECK(c.guest_argv[1] == NULL);
+	CHECK(c.environ == env);
+}
+
+static void test_env(void)
+{
+	struct config c;
+	char *env[] = {"HERMIT_CPUS=4",
+		       "HERMIT_MEM=2g",
+		       "HERMIT_VERBOSE=1",
+		       "HERMIT_DEBUG=yes",
+		       "HERMIT_DEBUG_PORT=4444",
+		       "HERMIT_DEBUG_ADDR=0.0.0.0",
+		       "HERMIT_HUGEPAGE=0",
+		       "HERMIT_MERGEABLE=1",
+		       "HERMIT_IP=10.0.5.2",
+		       "HERMIT_GATEWAY=10.0.5.1",
+		       "HERMIT_MASK=255.255.255.0",
+		       "HERMIT_NETIF=tap0",
+		       "HERMIT_NETIF_MAC=52:54:00:12:34:56",
+		       "HERMIT_CHECKPOINT=0",
+		       NULL};
+	CHECK_EQ(PARSE(&c, env, "img"), CONFIG_OK);
+	CHECK_EQ(c.ncpus, 4);
+	CHECK_EQ(c.mem_size, 2ULL << 30);
+	CHECK(c.verbose && c.debug && !c.hugepage && c.mergeable);
+	CHECK_EQ(c.gdb_port, 4444);
+	CHECK_STR(c.gdb_bind, "0.0.0.0");
+	CHECK(c.ip_set && c.gateway_set && c.mask_set && c.mac_set);
+	CHECK_MEM(c.ip, ((uint8_t[]){10, 0, 5, 2}), 4);
+	CHECK_MEM(c.gateway, ((uint8_t[]){10, 0, 5, 1}), 4);
+	CHECK_MEM(c.mask, ((uint8_t[]){255, 255, 255, 0}), 4);
+	CHECK_MEM(c.mac, ((uint8_t[]){0x52, 0x54, 0, 0x12, 0x34, 0x56}), 6);
+	CHECK_STR(c.netif, "tap0");
+
+	/* A variable whose name only starts like ours is not ours. */
+	char *env2[] = {"HERMIT_CPUSX=7", "XHERMIT_CPUS=7", NULL};
+	CHECK_EQ(PARSE(&c, env2, "img"), CONFIG_OK);
+	CHECK_EQ(c.ncpus, 1);
+}
+
+static void test_env_refused(void)
+{
+	struct config c;
+	static const struct {
+		const char *var, *name;
+	} bad[] = {
+		{"HERMIT_CPUS=0", "HERMIT_CPUS"},
+		{"HERMIT_CPUS=abc", "HERMIT_CPUS"},
+		{"HERMIT_CPUS=513", "HERMIT_CPUS"},
+		{"HERMIT_MEM=12Q", "HERMIT_MEM"},
+		{"HERMIT_MEM=0", "HERMIT_MEM"},
+		{"HERMIT_MEM=1M", "HERMIT_MEM"},		   /* below CONFIG_MIN_MEM */
+		{"HERMIT_MEM=18446744073709551615", "HERMIT_MEM"}, /* page rounding would wrap */
+		{"HERMIT_VERBOSE=2", "HERMIT_VERBOSE"},
+		{"HERMIT_DEBUG_PORT=65536", "HERMIT_DEBUG_PORT"},
+		{"HERMIT_HUGEPAGE=maybe", "HERMIT_HUGEPAGE"},
+		{"HERMIT_IP=10.0.5", "HERMIT_IP"},
+		{"HERMIT_MASK=1.2.3.400", "HERMIT_MASK"},
+		{"HERMIT_NETIF_MAC=52:54:00", "HERMIT_NETIF_MAC"},
+		{"HERMIT_CHECKPOINT=5", "HERMIT_CHECKPOINT"},
+		{"HERMIT_ABI=bogus", "HERMIT_ABI"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *env[] = {(char *)bad[i].var, NULL};
+		int rc = PARSE(&c, env, "img");
+		if (rc != CONFIG_ERROR || !strstr(err, bad[i].name))
+			fprintf(stderr, "    %s: rc %d, err \"%s\"\n", bad[i].var, rc, err);
+		CHECK(rc == CONFIG_ERROR && strstr(err, bad[i].name));
+	}
+	char *env[] = {"HERMIT_CPUS=513", NULL};
+	PARSE(&c, env, "img");
+	CHECK_ERR_HAS("513"); /* the value and the accepted range are named too */
+	CHECK_ERR_HAS("512");
+}
+
+static void test_abi(void)
+{
+	struct config c;
+	char *rusty[] = {"HERMIT_ABI=rusty", NULL}, *cabi[] = {"HERMIT_ABI=c", NULL};
+	char *autoabi[] = {"HERMIT_ABI=auto", NULL};
+	CHECK(PARSE(&c, rusty, "img") == CONFIG_OK && c.abi == ABI_RUSTY);
+	CHECK(PARSE(&c, cabi, "img") == CONFIG_OK && c.abi == ABI_C);
+	CHECK(PARSE(&c, autoabi, "img") == CONFIG_OK && c.abi == ABI_AUTO);
+	CHECK(PARSE(&c, rusty, "--abi", "c", "img") == CONFIG_OK && c.abi == ABI_C);
+	CHECK_EQ(PARSE(&c, NULL, "--abi=bogus", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("--abi");
+}
+
+static void test_flags(void)
+{
+	struct config c;
+	char *env[] = {"HERMIT_CPUS=2", "HERMIT_MEM=2G", "HERMIT_DEBUG_PORT=4444",
+		       "HERMIT_VERBOSE=0", NULL};
+	CHECK_EQ(PARSE(&c, env, "-c", "4", "--memory", "1G", "-v", "-s", "5555", "img"), CONFIG_OK);
+	CHECK_EQ(c.ncpus, 4);
+	CHECK_EQ(c.mem_size, 1ULL << 30);
+	CHECK(c.verbose);
+	CHECK_EQ(c.gdb_port, 5555);
+	CHECK_STR(c.image, "img");
+
+	CHECK_EQ(PARSE(&c, env, "--gdb-port=6000", "--gdb-addr", "::1", "-d", "img"), CONFIG_OK);
+	CHECK_EQ(c.gdb_port, 6000);
+	CHECK_STR(c.gdb_bind, "::1");
+	CHECK(c.debug);
+	CHECK_EQ(c.ncpus, 2); /* the environment still counts where no flag overrides it */
+
+	CHECK_EQ(PARSE(&c, NULL, "-m", "4194305", "img"), CONFIG_OK); /* whole pages */
+	CHECK_EQ(c.mem_size, (4ULL << 20) + 4096);
+
+	CHECK_EQ(PARSE(&c, NULL, "--cpus=0", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("--cpus");
+	CHECK_EQ(PARSE(&c, NULL, "-m", "12Q", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("--memory");
+	CHECK_EQ(PARSE(&c, NULL, "--gdb-port", "70000", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("--gdb-port");
+	CHECK_EQ(PARSE(&c, NULL, "--host-info"), CONFIG_OK); /* no image needed */
+	CHECK(c.host_info);
+}
+
+static void test_guest_argv(void)
+{
+	struct config c;
+	CHECK_EQ(PARSE(&c, NULL, "img", "-v", "x"), CONFIG_OK);
+	CHECK(!c.verbose);
+	CHECK_EQ(c.guest_argc, 3);
+	CHECK_STR(c.guest_argv[0], "img");
+	CHECK_STR(c.guest_argv[1], "-v");
+	CHECK_STR(c.guest_argv[2], "x");
+	CHECK(c.guest_argv[3] == NULL);
+
+	CHECK_EQ(PARSE(&c, NULL, "-c", "2", "img", "--memory", "1G", "--help"), CONFIG_OK);
+	CHECK_EQ(c.ncpus, 2);
+	CHECK_EQ(c.mem_size, 512ULL << 20);
+	CHECK_EQ(c.guest_argc, 4);
+	CHECK_STR(c.guest_argv[3], "--help");
+
+	CHECK_EQ(PARSE(&c, NULL, "--", "-img"), CONFIG_OK);
+	CHECK_STR(c.image, "-img");
+	CHECK_EQ(c.guest_argc, 1);
+}
+
+static void test_usage(void)
+{
+	struct config c;
+	CHECK_EQ(PARSE(&c, NULL, "-v"), CONFIG_USAGE);
+	CHECK_ERR_HAS("no unikernel image");
+	CHECK_EQ(PARSE(&c, NULL, "-q", "img"), CONFIG_USAGE);
+	CHECK_ERR_HAS("-q");
+	CHECK_EQ(PARSE(&c, NULL, "-qv", "img"), CONFIG_USAGE); /* inside a cluster */
+	CHECK_ERR_HAS("-q");
+	CHECK_EQ(PARSE(&c, NULL, "--bogus", "img"), CONFIG_USAGE);
+	CHECK_ERR_HAS("--bogus");
+	CHECK_EQ(PARSE(&c, NULL, "-c"), CONFIG_USAGE);
+	CHECK_ERR_HAS("needs a value");
+	capture_begin();
+	int rc = PARSE(&c, NULL, "--help");
+	capture_end();
+	CHECK_EQ(rc, CONFIG_EXIT_OK);
+	CHECK(strstr(out, "usage: proxy") && strstr(out, "HERMIT_MEM"));
+	capture_begin();
+	rc = PARSE(&c, NULL, "--version", "img");
+	capture_end();
+	CHECK_EQ(rc, CONFIG_EXIT_OK);
+	CHECK_STR(out, "proxy " PROXY_VERSION "\n");
+	CHECK(strstr(config_usage_text(), "HERMIT_MEM") != NULL);
+}
+
+/* getopt keeps state between calls (the position inside "-hv"); a second parse must
+ * start afresh and not pick up the rest of the first argv. */
+static void test_reparse(void)
+{
+	struct config c;
+	capture_begin();
+	int rc = PARSE(&c, NULL, "-hv", "img");
+	capture_end();
+	CHECK_EQ(rc, CONFIG_EXIT_OK);
+	CHECK_EQ(PARSE(&c, NULL, "img"), CONFIG_OK);
+	CHECK(!c.verbose);
+	CHECK_STR(c.image, "img");
+	CHECK_EQ(PARSE(&c, NULL, "-vq", "img"), CONFIG_USAGE);
+	CHECK_EQ(PARSE(&c, NULL, "img2"), CONFIG_OK);
+	CHECK_STR(c.image, "img2");
+}
+
+int main(void)
+{
+	test_parse_mem_size();
+	test_parse_small();
+	test_defaults();
+	test_env();
+	test_env_refused();
+	test_abi();
+	test_flags();
+	test_guest_argv();
+	test_usage();
+	test_reparse();
+	return unit_report();
+}
