@@ -198,7 +198,7 @@ struct hw_slot *debug_soft_watch_check(struct vcpu *v)
 	struct debugger *d = v->vm->dbg;
 	if (!debug_soft_watch_active(d))
 		return NULL;
-	uint64_t cr3 = vcpu_cr3(v);
+	uint64_t cr3 = vcpu_exit_cr3(v); /* on the vCPU thread, after a step */
 	for (int i = 0; i < DEBUG_HW_SLOTS; i++) {
 		struct hw_slot *s = &d->hw[i];
 		uint8_t now[8];

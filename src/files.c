@@ -31,7 +31,7 @@ void *hc_struct(struct vcpu *v, uint64_t gpa, size_t size)
 static int buffer_iovecs(struct vcpu *v, uint64_t gva, uint64_t len, struct iovec **out,
 			 int *count)
 {
-	uint64_t cr3 = vcpu_cr3(v);
+	uint64_t cr3 = vcpu_exit_cr3(v);
 	int n = 0, cap = 0;
 	struct iovec *iov = NULL;
 	uint64_t done = 0;

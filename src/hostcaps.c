@@ -142,6 +142,7 @@ void host_caps_probe(struct vm *vm)
 	c->blockirq = check_ext(vm->kvm_fd, KVM_CAP_SET_GUEST_DEBUG2) & KVM_GUESTDBG_BLOCKIRQ;
 	c->coalesced_pio = check_ext(vm->kvm_fd, KVM_CAP_COALESCED_PIO) > 0;
 	c->tsc_deadline = check_ext(vm->kvm_fd, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	c->sync_sregs = check_ext(vm->kvm_fd, KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_SREGS;
 	if (vm->cfg->debug || vm->cfg->host_info)
 		probe_debug_behaviour(vm);
 }

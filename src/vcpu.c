@@ -37,6 +37,10 @@ void vcpu_create(struct vm *vm, struct vcpu *v, unsigned id)
 	if (v->run == MAP_FAILED)
 		die_errno("mmap of vCPU %u's kvm_run", id);
 	atomic_store(&v->state, id == 0 ? VCPU_RUNNING : VCPU_GATED);
+	/* Hypercalls need CR3 to translate buffers: have KVM hand it over with every
+	 * exit instead of paying a KVM_GET_SREGS per call. */
+	if (vm->caps.sync_sregs)
+		v->run->kvm_valid_regs = KVM_SYNC_X86_SREGS;
 }
 
 /* CPUID as the ABI says: KVM's supported set plus hypervisor, TSC deadline, MSR
@@ -132,6 +136,13 @@ uint64_t vcpu_cr3(struct vcpu *v)
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return 0;
 	return s.cr3;
+}
+
+uint64_t vcpu_exit_cr3(struct vcpu *v)
+{
+	if (v->run->kvm_valid_regs & KVM_SYNC_X86_SREGS)
+		return v->run->s.regs.sregs.cr3;
+	return vcpu_cr3(v);
 }
 
 size_t vcpu_read_virt(struct vcpu *v, uint64_t gva, void *dst, size_t len)

@@ -21,6 +21,8 @@
 #include "hermit_abi.h"
 #include "debug.h"
 #include "log.h"
+
+#define HUGE_PAGE (2ULL << 20)
 #include "vmctl.h"
 
 uint64_t now_ns(void)
@@ -84,6 +86,21 @@ static void add_slot(struct vm *vm, unsigned slot, uint64_t gpa, uint64_t size, 
 			  (unsigned long long)size, (unsigned long long)gpa);
 }
 
+/* Transparent huge pages for the RAM the guest will use as heap. Not for the low
+ * region (fixed area, boot tables, image): boot writes a few small pieces there,
+ * and a huge page would make each first touch zero 2 MiB. */
+static void advise_huge_pages(struct vm *vm)
+{
+	struct guest_mem *m = &vm->mem;
+	uint64_t low = (vm->image.end + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	if (low > m->size)
+		low = m->size;
+	madvise(m->host, low, MADV_NOHUGEPAGE);
+	if (m->size > low)
+		madvise(m->host + low, m->size - low,
+			vm->cfg->hugepage ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+}
+
 /* One anonymous mapping; the part above the PCI hole becomes a second slot at 4 GiB.
  * Nothing here touches the pages, so guest RAM size costs no boot time. */
 void vm_setup_memory(struct vm *vm)
@@ -94,8 +111,7 @@ void vm_setup_memory(struct vm *vm)
 	if (m->host == MAP_FAILED)
 		die_errno("cannot map %llu MiB of guest memory (HERMIT_MEM)",
 			  (unsigned long long)(m->size >> 20));
-	if (vm->cfg->hugepage)
-		madvise(m->host, m->size, MADV_HUGEPAGE);
+	advise_huge_pages(vm);
 	if (vm->cfg->mergeable && madvise(m->host, m->size, MADV_MERGEABLE))
 		warnx_("HERMIT_MERGEABLE=1 but KSM is unavailable: %s", strerror(errno));
 	add_slot(vm, 0, 0, m->low_size, m->host);

@@ -53,6 +53,7 @@ struct host_caps {
 	bool coalesced_pio;    /* KVM_CAP_COALESCED_PIO */
 	bool hw_watchpoints;   /* data breakpoints in DR0-3 fire */
 	bool tsc_deadline;
+	bool sync_sregs;        /* KVM_CAP_SYNC_REGS: sregs copied into kvm_run on every exit */
 	int max_vcpus;
 };
 
@@ -140,6 +141,8 @@ void vcpu_set_boot_state(struct vcpu *v);
 void vcpu_start_threads(struct vm *vm);
 void vcpu_join_threads(struct vm *vm);
 uint64_t vcpu_cr3(struct vcpu *v);
+/* CR3 at the current exit, on the vCPU's own thread (cheap with sync regs). */
+uint64_t vcpu_exit_cr3(struct vcpu *v);
 void vcpu_dump_registers(struct vcpu *v);
 /* Read guest-virtual memory through this vCPU's page tables. */
 size_t vcpu_read_virt(struct vcpu *v, uint64_t gva, void *dst, size_t len);

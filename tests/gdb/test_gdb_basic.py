@@ -3,6 +3,7 @@
 Each test runs stock GDB in batch mode against proxy and asserts on its transcript
 and on what the guest did afterwards (proxy's exit status and output).
 """
+import gdbchecks
 from gdblib import debug_session, py, require_gdb
 from harness import guest, test
 
@@ -22,22 +23,7 @@ def attach_stops_at_the_first_instruction(t):
 
 @test
 def break_continue_backtrace_finish(t):
-    require_gdb()
-    s = debug_session(guest(TARGET), ["break leaf", "continue", "bt", "finish", "delete",
-                                      "continue"])
-    t.match(r"Breakpoint 1, leaf \(x=0\) at tests/guest/gdbtarget.c:\d+", s.transcript, "hit leaf")
-    t.match(r"#0\s+leaf \(x=0\) at tests/guest/gdbtarget.c:\d+", s.transcript, "frame 0")
-    t.match(r"#1\s+0x[0-9a-f]+ in compute \(x=0\) at tests/guest/gdbtarget.c:\d+", s.transcript,
-            "frame 1")
-    t.match(r"#2\s+0x[0-9a-f]+ in main \(.*\) at tests/guest/gdbtarget.c:\d+", s.transcript,
-            "frame 2")
-    t.match(r"0x[0-9a-f]+ in compute \(x=0\) at tests/guest/gdbtarget.c:\d+", s.transcript,
-            "finish returned to compute")
-    t.match(r"Value returned is \$\d+ = 1", s.transcript, "leaf(0) returns 1")
-    t.contains(s.transcript, "exited normally")
-    t.eq(s.proxy_rc, 0)
-    t.contains(s.stdout, "gdbtarget: counter=3")
-
+    gdbchecks.break_continue_backtrace_finish(t, guest(TARGET))
 
 @test
 def next_step_stepi_until(t):
@@ -81,15 +67,8 @@ def info_registers_shows_system_registers(t):
 
 @test
 def print_and_set_guest_variables(t):
-    require_gdb()
-    s = debug_session(guest(TARGET), ["break compute", "continue", "p origin", "p counter",
-                                      "set var origin.x = 7", "p origin", "delete", "continue"])
-    t.match(r"\$1 = \{x = 3, y = 4\}", s.transcript, "struct read")
-    t.match(r"\$2 = 0", s.transcript, "int read")
-    t.match(r"\$3 = \{x = 7, y = 4\}", s.transcript, "struct written")
-    t.contains(s.stdout, "origin=(7,4)", "the guest saw the written variable")
-    t.eq(s.proxy_rc, 0)
-
+    s = gdbchecks.print_and_set_guest_variables(t, guest(TARGET))
+    t.match(r"\$4 = 0x2[0-9a-f]{5}\b", s.transcript, "data lives in the 0x200000 image")
 
 @test
 def memory_across_a_page_boundary_and_unmapped(t):

@@ -5,6 +5,7 @@ subset of test_gdb_basic.py / test_gdb_watch.py / test_gdb_session.py against th
 C-contract build of the same program (linked at 0x800000; the entry is the
 `jmp start64` over the kernel header, RDI and RDX are 0).
 """
+import gdbchecks
 from gdblib import debug_session, require_gdb
 from harness import c_guest, test
 
@@ -37,46 +38,16 @@ def c_stepi_over_the_header_jump(t):
 
 @test
 def c_break_continue_backtrace_finish(t):
-    require_gdb()
-    s = debug_session(c_guest(TARGET), ["break leaf", "continue", "bt", "finish", "delete",
-                                        "continue"])
-    t.match(r"Breakpoint 1, leaf \(x=0\) at tests/guest/gdbtarget.c:\d+", s.transcript, "hit leaf")
-    t.match(r"#1\s+0x[0-9a-f]+ in compute \(x=0\) at tests/guest/gdbtarget.c:\d+", s.transcript,
-            "frame 1")
-    t.match(r"#2\s+0x[0-9a-f]+ in main \(.*\) at tests/guest/gdbtarget.c:\d+", s.transcript,
-            "frame 2")
-    t.match(r"Value returned is \$\d+ = 1", s.transcript, "leaf(0) returns 1")
-    t.contains(s.transcript, "exited normally")
-    t.eq(s.proxy_rc, 0)
-    t.contains(s.stdout, "gdbtarget: counter=3")
-
+    gdbchecks.break_continue_backtrace_finish(t, c_guest(TARGET))
 
 @test
 def c_print_and_set_guest_variables(t):
-    require_gdb()
-    s = debug_session(c_guest(TARGET), ["break compute", "continue", "p origin", "p counter",
-                                        "set var origin.x = 7", "p origin", "p/x &origin",
-                                        "delete", "continue"])
-    t.match(r"\$1 = \{x = 3, y = 4\}", s.transcript, "struct read")
-    t.match(r"\$2 = 0", s.transcript, "int read")
-    t.match(r"\$3 = \{x = 7, y = 4\}", s.transcript, "struct written")
+    s = gdbchecks.print_and_set_guest_variables(t, c_guest(TARGET))
     t.match(r"\$4 = 0x8[0-9a-f]{5}\b", s.transcript, "data lives in the 0x800000 image")
-    t.contains(s.stdout, "origin=(7,4)", "the guest saw the written variable")
-    t.eq(s.proxy_rc, 0)
-
 
 @test
 def c_watch_counter(t):
-    require_gdb()
-    s = debug_session(c_guest(TARGET), ["break main", "continue", "watch counter", "continue",
-                                        "continue", "delete", "continue"])
-    t.match(r"Hardware watchpoint 2: counter", s.transcript, "watchpoint set")
-    t.match(r"Old value = 0\s+New value = 1", s.transcript, "first change")
-    t.match(r"Old value = 1\s+New value = 2", s.transcript, "second change")
-    t.contains(s.transcript, "exited normally")
-    t.eq(s.proxy_rc, 0)
-    t.contains(s.stdout, "counter=3", "the guest ran on correctly")
-
+    gdbchecks.watch_reports_old_and_new_value(t, c_guest(TARGET))
 
 @test
 def c_detach_lets_the_guest_finish(t):

@@ -4,6 +4,7 @@ On hardware KVM they live in DR0-3; on software KVM (PVM) data breakpoints never
 fire, so proxy single-steps and compares the watched bytes. GDB must see the same
 stops either way; `proxy --host-info` says which path this host takes.
 """
+import gdbchecks
 from gdblib import debug_session, require_gdb
 from harness import guest, host_info, needs_hardware_kvm, skip, test
 
@@ -23,16 +24,7 @@ def hbreak_stops_on_a_function(t):
 
 @test
 def watch_reports_old_and_new_value(t):
-    require_gdb()
-    s = debug_session(guest(TARGET), ["break main", "continue", "watch counter", "continue",
-                                      "continue", "delete", "continue"])
-    t.match(r"Hardware watchpoint 2: counter", s.transcript, "watchpoint set")
-    t.match(r"Old value = 0\s+New value = 1", s.transcript, "first change")
-    t.match(r"Old value = 1\s+New value = 2", s.transcript, "second change")
-    t.contains(s.transcript, "exited normally")
-    t.eq(s.proxy_rc, 0)
-    t.contains(s.stdout, "counter=3", "the guest ran on correctly")
-
+    gdbchecks.watch_reports_old_and_new_value(t, guest(TARGET))
 
 @test
 def awatch_reports_an_access(t):

@@ -1,4 +1,7 @@
 """Command line and HERMIT_* configuration errors: refused at start, naming the culprit."""
+
+# Refused before any VM exists: the host's kind of KVM cannot matter (see run-tests).
+HOST_INDEPENDENT = True
 import os
 import sys
 
