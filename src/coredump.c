@@ -78,23 +78,10 @@ static int clip_to_ram(void *arg, const struct pw_range *r)
 	return c->segs->nomem ? -ENOMEM : 0;
 }
 
-/* The vCPU whose last exit ended the VM; vCPU 0 when none did (a dump on request). */
+/* The vCPU that ended the VM (vm_fail records it); vCPU 0 for a dump on request. */
 static unsigned crashed_vcpu(const struct vm *vm)
 {
-	for (unsigned i = 0; i < vm->ncpus; i++) {
-		const struct kvm_run *run = vm->vcpus[i].run;
-		switch (run->exit_reason) {
-		case KVM_EXIT_SHUTDOWN:
-		case KVM_EXIT_MMIO:
-		case KVM_EXIT_FAIL_ENTRY:
-		case KVM_EXIT_INTERNAL_ERROR:
-			return i;
-		case KVM_EXIT_IO:
-			if (!vm_find_port(vm, run->io.port) || run->io.direction != KVM_EXIT_IO_OUT)
-				return i;
-		}
-	}
-	return 0;
+	return vm->failed_cpu >= 0 ? (unsigned)vm->failed_cpu : 0;
 }
 
 static void to_user_regs(const struct kvm_regs *r, const struct kvm_sregs *s,

@@ -183,7 +183,7 @@ static void handle_io(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	uint16_t port = run->io.port;
-	const struct port_handler *h = vm_find_port(v->vm, port);
+	struct port_handler *h = vm_find_port(v->vm, port);
 	if (!h || run->io.direction != KVM_EXIT_IO_OUT) {
 		vm_fail(v, STATUS_UNHANDLED_IO,
 			"vCPU %u: unhandled port I/O: %s of %u byte(s) on port 0x%x at RIP 0x%llx",
@@ -192,18 +192,17 @@ static void handle_io(struct vcpu *v)
 		return;
 	}
 	const uint8_t *data = (const uint8_t *)run + run->io.data_offset;
-	struct port_handler *ph = (struct port_handler *)h;
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		uint32_t value = 0;
 		memcpy(&value, data, run->io.size < 4 ? run->io.size : 4);
 		struct trace_call tc;
 		if (v->vm->trace)
-			trace_before(v, ph, value, &tc);
+			trace_before(v, h, value, &tc);
 		uint64_t t0 = now_ns();
 		h->fn(v, port, value);
 		/* Several vCPUs may run the same handler: count atomically. */
-		__atomic_add_fetch(&ph->total_ns, now_ns() - t0, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&ph->count, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&h->total_ns, now_ns() - t0, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&h->count, 1, __ATOMIC_RELAXED);
 		if (v->vm->trace)
 			trace_after(v, &tc);
 	}

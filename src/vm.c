@@ -50,6 +50,7 @@ void vm_create(struct vm *vm, const struct config *cfg)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
+	vm->failed_cpu = -1;
 	vm->t_start_ns = now_ns();
 	pthread_mutex_init(&vm->lock, NULL);
 	vm->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -133,7 +134,7 @@ void vm_register_port(struct vm *vm, uint16_t port, const char *name, port_handl
 	vm->ports[vm->nports++] = (struct port_handler){port, name, fn, 0, 0};
 }
 
-const struct port_handler *vm_find_port(const struct vm *vm, uint16_t port)
+struct port_handler *vm_find_port(struct vm *vm, uint16_t port)
 {
 	for (unsigned i = 0; i < vm->nports; i++)
 		if (vm->ports[i].port == port)
@@ -191,6 +192,8 @@ void vm_fail(struct vcpu *v, int status, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	pthread_mutex_lock(&vm->lock);
+	if (vm->failed_cpu < 0)
+		vm->failed_cpu = (int)v->id;
 	vlog_prefixed(fmt, ap);
 	fputc('\n', stderr);
 	if (vm->cfg->verbose)

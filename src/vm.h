@@ -112,6 +112,7 @@ struct vm {
 	/* Lifecycle: the first vm_end() wins; end_fd (eventfd) wakes whoever waits. */
 	atomic_bool ending;
 	int exit_status;
+	int failed_cpu;        /* the vCPU whose misbehaviour ended the VM, or -1 */
 	int end_fd;
 	pthread_mutex_t lock;
 	uint64_t t_start_ns;
@@ -125,7 +126,7 @@ void vm_setup_memory(struct vm *vm);
 void vm_load_cpuid(struct vm *vm);
 void vm_register_port(struct vm *vm, uint16_t port, const char *name, port_handler_fn fn);
 void vm_register_exit_hook(struct vm *vm, exit_hook_fn fn, void *arg);
-const struct port_handler *vm_find_port(const struct vm *vm, uint16_t port);
+struct port_handler *vm_find_port(struct vm *vm, uint16_t port);
 /* End the VM with `status`; the first caller wins. Safe from any thread. */
 void vm_end(struct vm *vm, int status);
 /* Guest misbehaviour: print the reason (and registers under verbose), end the VM. */
