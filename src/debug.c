@@ -114,6 +114,34 @@ bool debug_soft_watch_active(const struct debugger *d)
 	return false;
 }
 
+/* GDB's signal numbers (not the host's) for the ways a guest can fail. */
+static int fatal_signal(int status)
+{
+	switch (status) {
+	case STATUS_TRIPLE_FAULT:
+		return 11; /* SIGSEGV */
+	case STATUS_UNHANDLED_IO:
+		return 10; /* SIGBUS */
+	default:
+		return 4; /* SIGILL: entry failure, internal error, unrunnable instruction */
+	}
+}
+
+bool debug_stop_on_fatal(struct vcpu *v, int status)
+{
+	struct debugger *d = v->vm->dbg;
+	pthread_mutex_lock(&d->lock);
+	bool attached = !d->detached;
+	if (attached && !d->fatal_status)
+		d->fatal_status = status;
+	pthread_mutex_unlock(&d->lock);
+	if (!attached)
+		return false;
+	struct gdb_stop s = {.kind = GDB_STOP_SIGNAL, .cpu = (int)v->id, .signal = fatal_signal(status)};
+	debug_record_stop(v, &s);
+	return true;
+}
+
 /* Program KVM's guest debug for this vCPU: breakpoints always armed; single-step
  * for `step` and, on hosts without data breakpoints, to check watchpoints. */
 int debug_apply_guest_debug(struct vcpu *v, bool step, bool inject_bp)

@@ -25,6 +25,10 @@ bool debug_wants_park(struct vcpu *v);
 void debug_park(struct vcpu *v);
 /* The vCPU thread is leaving (VM ending). */
 void debug_vcpu_done(struct vcpu *v);
+/* The guest misbehaved (status as in log.h): report it to GDB as a signal at the
+ * crash site and end the VM with `status` when GDB resumes. false when no
+ * debugger is attached (detached). */
+bool debug_stop_on_fatal(struct vcpu *v, int status);
 /* The VM is ending: wake parked vCPUs and the stub. */
 void debug_notify_end(struct vm *vm);
 

@@ -53,6 +53,7 @@ struct debugger {
 	bool stop_signalled; /* stop_fd was written for the current stop */
 	uint64_t resume_gen;
 	bool detached;
+	int fatal_status;    /* a guest failure was reported as a stop; resuming ends the VM */
 	int stop_fd;         /* eventfd for the stub */
 	bool soft_watch;     /* watchpoints by single-stepping (no data breakpoints here) */
 	int current_cpu;     /* the vCPU memory accesses and breakpoints translate through */

@@ -236,6 +236,11 @@ static int t_resume(void *ctx, const enum gdb_resume_action *actions)
 	struct vm *vm = ctx;
 	struct debugger *d = vm->dbg;
 	int rc = 0;
+	if (d->fatal_status) {
+		/* The guest cannot go on past its failure: the VM ends as it would have. */
+		vm_end(vm, d->fatal_status);
+		return 0;
+	}
 	pthread_mutex_lock(&d->lock);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];

@@ -200,6 +200,9 @@ void vm_fail(struct vcpu *v, int status, const char *fmt, ...)
 		vcpu_dump_registers(v);
 	pthread_mutex_unlock(&vm->lock);
 	va_end(ap);
+	/* With a debugger attached, stop there first so the crash can be inspected. */
+	if (vm->dbg && debug_stop_on_fatal(v, status))
+		return;
 	vm_end(vm, status);
 }
 

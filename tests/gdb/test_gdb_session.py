@@ -99,3 +99,26 @@ def lldb_reads_the_target_description(t):
         t.match(r"fs_base = 0x0", out, "LLDB sees fs_base")
     finally:
         p.close()
+
+
+@test
+def unhandled_port_stops_in_gdb_before_the_vm_ends(t):
+    """A guest failure under GDB is a signal stop at the crash site; continuing ends
+    the VM with the documented status."""
+    require_gdb()
+    s = debug_session(guest("fatal"), ["continue", "bt", "continue"], args=["badport"])
+    t.contains(s.transcript, "Program received signal SIGBUS")
+    t.match(r"#\d+\s+.*main \(.*\) at tests/guest/fatal.c:\d+", s.transcript, "bt reaches main")
+    t.contains(s.transcript, "exited with code 0175", "then the VM ends with status 125")
+    t.eq(s.proxy_rc, 125)
+    t.match(r"unhandled port I/O: write of 4 byte\(s\) on port 0x1234", s.stderr)
+
+
+@test
+def triple_fault_stops_in_gdb_before_the_vm_ends(t):
+    require_gdb()
+    s = debug_session(guest("fatal"), ["continue", "p $pc", "continue"], args=["triplefault"])
+    t.contains(s.transcript, "Program received signal SIGSEGV")
+    t.contains(s.transcript, "exited with code 0174", "then the VM ends with status 124")
+    t.eq(s.proxy_rc, 124)
+    t.contains(s.stderr, "triple fault")
