@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h> /* before linux/if.h: glibc's libc-compat keeps them apart */
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <poll.h>
@@ -40,6 +41,8 @@ static int open_tap(const char *name)
 	if (strlen(name) >= IFNAMSIZ)
 		die("HERMIT_NETIF=%s: interface name too long", name);
 	strcpy(ifr.ifr_name, name);
+	if (!if_nametoindex(name)) /* TUNSETIFF would create it, as a tap nobody set up */
+		die("HERMIT_NETIF=%s: no such network interface (expected an existing tap)", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
 		die_errno("HERMIT_NETIF=%s: cannot attach to the tap device", name);
 	return fd;
