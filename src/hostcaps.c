@@ -3,7 +3,7 @@
  * Software KVM (PVM) and hardware KVM (VT-x/SVM) differ exactly where the debugger
  * lives: whether int3 gives KVM_EXIT_DEBUG and whether data watchpoints in the
  * debug registers fire. A tiny throw-away VM answers both (about a millisecond);
- * it runs only when the debugger or --host-info needs the answer.
+ * it runs only when the debugger, the monitor console or --host-info needs the answer.
  */
 #include "vm.h"
 
@@ -143,7 +143,8 @@ void host_caps_probe(struct vm *vm)
 	c->coalesced_pio = check_ext(vm->kvm_fd, KVM_CAP_COALESCED_PIO) > 0;
 	c->tsc_deadline = check_ext(vm->kvm_fd, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	c->sync_sregs = check_ext(vm->kvm_fd, KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_SREGS;
-	if (vm->cfg->debug || vm->cfg->host_info)
+	/* The monitor's `info vm` names the host's KVM, so its console needs it too. */
+	if (vm->cfg->debug || vm->cfg->host_info || vm->cfg->monitor)
 		probe_debug_behaviour(vm);
 }
 

@@ -216,8 +216,10 @@ static void report_internal_error(struct vcpu *v)
 		uint8_t insn[15];
 		size_t n = vcpu_read_virt(v, rip, insn, sizeof(insn));
 		char bytes[64] = "";
+		size_t len = 0;
 		for (size_t i = 0; i < n && i < 8; i++)
-			snprintf(bytes + 3 * i, sizeof(bytes) - 3 * i, "%02x ", insn[i]);
+			len += (size_t)snprintf(bytes + len, sizeof(bytes) - len, i ? " %02x" : "%02x",
+						insn[i]);
 		vm_fail(v, STATUS_INTERNAL_ERROR,
 			"vCPU %u: the host's KVM could not execute the instruction at RIP 0x%llx "
 			"(bytes %s) (emulation failure; on software KVM such as PVM, guest ring 0 "

@@ -12,6 +12,7 @@ covers the hardware ones. CPUID filtering is checked on both.
 import re
 import subprocess
 
+import gdbchecks
 from gdblib import debug_session, py, require_gdb
 from harness import (c_guest, guest, host_info, needs_hardware_kvm, needs_pvm, run_proxy, skip,
                      test)
@@ -68,7 +69,7 @@ def int3_addresses(image, function):
 HANDLER_CHECK = py(
     "import gdb\n"
     "rip = int(gdb.parse_and_eval('f->rip'))\n"
-    "byte = int(gdb.selected_inferior().read_memory(rip - 1, 1)[0][0])\n"
+    "byte = bytes(gdb.selected_inferior().read_memory(rip - 1, 1))[0]\n"
     "print('HANDLER_RIP %#x BYTE_BEFORE %#x' % (rip, byte))\n")
 
 
@@ -171,14 +172,7 @@ def watch_sessions_host_check(t, want_mode, want_message):
 
 
 def check_write_watch(t):
-    s = debug_session(guest(TARGET), ["break main", "continue", "watch counter", "continue",
-                                      "continue", "delete", "continue"])
-    t.match(r"Hardware watchpoint 2: counter", s.transcript, "watchpoint set")
-    t.match(r"Old value = 0\s+New value = 1", s.transcript, "first change")
-    t.match(r"Old value = 1\s+New value = 2", s.transcript, "second change")
-    t.contains(s.transcript, "exited normally")
-    t.eq(s.proxy_rc, 0)
-    t.contains(s.stdout, "counter=3", "the guest ran on correctly")
+    gdbchecks.watch_reports_old_and_new_value(t, guest(TARGET))
 
 
 def check_access_watch(t):

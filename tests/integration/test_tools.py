@@ -62,6 +62,8 @@ def console_info_commands(t):
     t.contains(err, "(proxy) info vm\n", "the transcript echoes each command")
     t.match(r"image: \S+fatal\.elf \(rusty ABI\), entry 0x200000", err, "info vm")
     t.match(r"memory: 512 MiB", err, "info vm memory")
+    want_kvm = "software (PVM)" if harness.host_info()["kvm"] == "pvm" else "hardware"
+    t.contains(err, "host KVM: %s\n" % want_kvm, "info vm names this host's KVM")
     t.match(r"cpu_online 1 possible_cpus 1", err, "info vm boot info")
     t.match(r"vCPU 0: (running|halted|stopped), RIP 0x[0-9a-f]+, 64-bit mode", err, "info cpus")
     t.match(r"rip  0x[0-9a-f]{16}  rflags", err, "info registers rip")
@@ -160,20 +162,35 @@ def console_help(t):
             "help x shows only x")
 
 
-def _pty_session(keys, history, timeout=20):
-    """Run the console on a pseudo-terminal, typing `keys` (a list of strings)."""
+def _pty_session(keys, history, timeout=None):
+    """Run the console on a pseudo-terminal, typing `keys` (a list of strings, each one
+    command line ending in \\r: the i-th is typed at the i-th prompt)."""
+    timeout = timeout or harness.TIMEOUT
     master, slave = pty.openpty()
-    err = tempfile.TemporaryFile()
+    err = harness.output_file()
     env = harness.proxy_env({"HERMIT_MONITOR": "1", "HERMIT_MONITOR_HISTORY": history,
                              "TERM": "dumb"})
     p = subprocess.Popen([harness.PROXY, harness.guest("fatal"), "hang"], stdin=slave,
                          stdout=subprocess.PIPE, stderr=err, env=env)
     os.close(slave)
+
+    def prompts():
+        err.seek(0)
+        return err.read().decode(errors="replace").count("(proxy) ")
+
     try:
-        for k in keys:
-            time.sleep(0.3)
+        # Type each line only once readline shows the prompt for it: keys typed before
+        # readline owns the terminal would meet the line discipline (no completion, no
+        # history). A fixed delay would be a guess at how fast this machine is.
+        deadline = time.monotonic() + timeout
+        for i, k in enumerate(keys):
+            while prompts() <= i:
+                if p.poll() is not None or time.monotonic() > deadline:
+                    raise harness.Failure("console prompt %d never came (status %r)" %
+                                          (i + 1, p.poll()))
+                time.sleep(0.02)
             os.write(master, k.encode())
-        rc = p.wait(timeout=timeout)
+        rc = p.wait(timeout=max(1, deadline - time.monotonic()))
     finally:
         if p.poll() is None:
             p.kill()
@@ -323,22 +340,46 @@ def _crash_core(t, d, cpus):
     return core
 
 
+# Where a vCPU stands when its port write ends the VM depends on the host: hardware
+# KVM reports the RIP of the OUT itself (KVM advances RIP only when user space
+# completes the I/O), so GDB puts the inlined rt_outl() in frame #0 with crash_inner
+# as its caller; PVM reports the RIP after the OUT, inside crash_inner. Both are
+# right; the chain below must be crash_inner, crash_middle, crash_outer, main.
+CRASH_CHAIN = [("crash_inner", "3"), ("crash_middle", "2"), ("crash_outer", "1"), ("main", None)]
+
+
+def backtrace_frames(text):
+    """[(name, args)] of the frames in a GDB `bt` listing, in order."""
+    return re.findall(r"(?m)^#\d+ +(?:0x[0-9a-f]+ in )?(\w+) \(([^)]*)\)", text)
+
+
 @test
 def coredump_on_crash_loads_in_gdb(t):
     needs_gdb()
     with tempfile.TemporaryDirectory() as d:
         core = _crash_core(t, d, 2)
-        out = gdb_batch(harness.guest("crash"), core, "bt", "info threads", "p/x crash_marker",
-                        "p crash_depth", "thread 2", "bt")
-        t.match(r"#0 +crash_inner \(depth=[^)]*3\) at tests/guest/crash\.c", out, "crash site")
-        t.match(r"#1 +0x[0-9a-f]+ in crash_middle \(depth=[^)]*2\)", out, "caller")
-        t.match(r"#2 +0x[0-9a-f]+ in crash_outer \(depth=[^)]*1\)", out, "its caller")
-        t.match(r"#3 +0x[0-9a-f]+ in main ", out, "main")
-        t.match(r"\* 1 +LWP 1 +crash_inner", out, "thread 1 = vCPU 0, current")
-        t.match(r"  2 +LWP 2 ", out, "thread 2 = vCPU 1")
-        t.contains(out, "= 0xfeedf00d", "crash_marker")
-        t.contains(out, "$2 = 3", "crash_depth")
-        t.match(r"#0 +rt_halt_forever", out, "vCPU 1 sits in its halt loop")
+        out = gdb_batch(harness.guest("crash"), core, "echo @@bt@@\\n", "bt",
+                        "echo @@end-bt@@\\n", "info threads", "p/x crash_marker", "p crash_depth",
+                        "thread 2", "bt")
+        bt, _, rest = out.partition("@@bt@@")[2].partition("@@end-bt@@")
+        frames = backtrace_frames(bt)
+        t.true(frames, "a backtrace of vCPU 0: %r" % out)
+        if frames[0][0] == "rt_outl":  # hardware KVM: stopped on the OUT, inlined
+            t.match(r"#0 +(0x[0-9a-f]+ in )?rt_outl \([^)]*port=4660\) at tests/guest/rt/rt\.h",
+                    bt, "frame #0: the inlined port write")
+            frames = frames[1:]
+        t.eq([f[0] for f in frames[:4]], [c[0] for c in CRASH_CHAIN],
+             "the call chain (bt: %r)" % bt)
+        for (name, args), (_, depth) in zip(frames, CRASH_CHAIN):
+            if depth:
+                t.match(r"depth=(depth@entry=)?%s$" % depth, args, name + "'s depth")
+        t.match(r"#0 +(0x[0-9a-f]+ in )?(rt_outl|crash_inner) \(", bt, "crash site")
+        t.match(r"\* 1 +LWP 1 +(0x[0-9a-f]+ in )?(rt_outl|crash_inner) ", rest,
+                "thread 1 = vCPU 0, current")
+        t.match(r"  2 +LWP 2 ", rest, "thread 2 = vCPU 1")
+        t.contains(rest, "= 0xfeedf00d", "crash_marker")
+        t.contains(rest, "$2 = 3", "crash_depth")
+        t.match(r"#0 +rt_halt_forever", rest, "vCPU 1 sits in its halt loop")
 
 
 @test

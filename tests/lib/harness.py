@@ -5,6 +5,7 @@ asserts real outcomes through it (exit codes, bytes, register values).
 Tests are independent: each starts its own proxy and must clean it up, which
 `run_proxy` / `Proxy` do for you (kill on timeout, never leave a process).
 """
+import fcntl
 import os
 import re
 import signal
@@ -65,7 +66,7 @@ def needs_hardware_kvm():
 
 def needs_pvm():
     if host_info().get("kvm") != "pvm":
-        skip("needs a KVM host that cannot intercept int3 (PVM)")
+        skip("needs software KVM (PVM)")
 
 
 def guest(name):
@@ -107,13 +108,24 @@ def run_proxy(image, args=(), env=None, timeout=None, stdin=None, cwd=None, extr
     return Result(p.returncode, p.stdout, p.stderr)
 
 
+def output_file():
+    """A temporary file to give a child process as its stdout or stderr, readable while
+    the child writes. The file description (and so its offset) is shared with the
+    child: without O_APPEND, our seek(0) before a read would make the child's next
+    write land at offset 0, over its earlier output. With O_APPEND every write of the
+    child goes to the end, wherever our offset is."""
+    f = tempfile.TemporaryFile()
+    fcntl.fcntl(f.fileno(), fcntl.F_SETFL, fcntl.fcntl(f.fileno(), fcntl.F_GETFL) | os.O_APPEND)
+    return f
+
+
 class Proxy:
     """A proxy running in the background (for debugger and signal tests)."""
 
     def __init__(self, image, args=(), env=None, extra=(), stdin=subprocess.DEVNULL):
         self.cmd = [PROXY] + list(extra) + [image] + list(args)
-        self.out = tempfile.TemporaryFile()
-        self.err = tempfile.TemporaryFile()
+        self.out = output_file()
+        self.err = output_file()
         self.p = subprocess.Popen(self.cmd, env=proxy_env(env), stdout=self.out, stderr=self.err, stdin=stdin)
 
     def wait_stderr(self, pattern, timeout=None):
