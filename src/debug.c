@@ -23,8 +23,6 @@
 #include "log.h"
 
 #define DR6_BS (1u << 14)
-#define GDB_SIGTRAP 5
-#define GDB_SIGINT 2
 
 static void signal_stub(struct debugger *d)
 {
@@ -34,14 +32,14 @@ static void signal_stub(struct debugger *d)
 }
 
 /* Every vCPU parked or gone: the stop is complete, tell the stub (once). */
-static void maybe_signal_stop_locked(struct debugger *d)
+void debug_stop_complete_locked(struct debugger *d)
 {
 	struct vm *vm = d->vm;
 	if (!d->stop_requested || d->stop_signalled)
 		return;
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
-		if (!v->dbg->parked && atomic_load(&v->state) != VCPU_DONE)
+		if (!v->dbg->parked && !v->dbg->blocked && atomic_load(&v->state) != VCPU_DONE)
 			return;
 	}
 	d->stop_signalled = true;
@@ -60,7 +58,7 @@ void debug_park(struct vcpu *v)
 	struct debugger *d = v->vm->dbg;
 	pthread_mutex_lock(&d->lock);
 	v->dbg->parked = true;
-	maybe_signal_stop_locked(d);
+	debug_stop_complete_locked(d);
 	while (!atomic_load(&v->vm->ending) &&
 	       (d->stop_requested || v->dbg->action == GDB_RESUME_NONE))
 		pthread_cond_wait(&d->cond, &d->lock);
@@ -76,11 +74,21 @@ void debug_park(struct vcpu *v)
 	pthread_mutex_unlock(&d->lock);
 }
 
+void debug_vcpu_blocked(struct vcpu *v, bool blocked)
+{
+	struct debugger *d = v->vm->dbg;
+	pthread_mutex_lock(&d->lock);
+	v->dbg->blocked = blocked;
+	if (blocked)
+		debug_stop_complete_locked(d);
+	pthread_mutex_unlock(&d->lock);
+}
+
 void debug_vcpu_done(struct vcpu *v)
 {
 	struct debugger *d = v->vm->dbg;
 	pthread_mutex_lock(&d->lock);
-	maybe_signal_stop_locked(d);
+	debug_stop_complete_locked(d);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -98,6 +106,7 @@ void debug_record_stop(struct vcpu *v, const struct gdb_stop *stop)
 		d->have_stop = true;
 	}
 	__atomic_store_n(&d->stop_requested, true, __ATOMIC_RELEASE);
+	debug_stop_complete_locked(d); /* the other vCPUs may all be stopped already */
 	pthread_mutex_unlock(&d->lock);
 	for (unsigned i = 0; i < v->vm->ncpus; i++)
 		if (&v->vm->vcpus[i] != v)

@@ -23,6 +23,8 @@ void debug_serve(struct vm *vm);
 
 bool debug_wants_park(struct vcpu *v);
 void debug_park(struct vcpu *v);
+/* The vCPU waits in a blocking hypercall (not in KVM_RUN): it counts as stopped. */
+void debug_vcpu_blocked(struct vcpu *v, bool blocked);
 /* The vCPU thread is leaving (VM ending). */
 void debug_vcpu_done(struct vcpu *v);
 /* The guest misbehaved (status as in log.h): report it to GDB as a signal at the

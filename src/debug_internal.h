@@ -9,6 +9,9 @@
 
 #include "debug.h"
 
+#define GDB_SIGTRAP 5 /* GDB's signal numbers, as stop replies carry them */
+#define GDB_SIGINT 2
+
 #define DEBUG_MAX_SW_BP 256
 #define DEBUG_HW_SLOTS 4
 
@@ -25,6 +28,7 @@ struct regcache {
 struct vcpu_debug {
 	enum gdb_resume_action action;
 	bool parked;
+	bool blocked; /* waiting for a blocking hypercall: not in KVM_RUN, parks after it */
 	struct regcache rc;
 };
 
@@ -62,6 +66,9 @@ struct debugger {
 };
 
 /* debug.c */
+/* With d->lock held: if a stop is requested and every vCPU is parked, blocked in a
+ * hypercall or gone, tell the stub (once per stop). */
+void debug_stop_complete_locked(struct debugger *d);
 void debug_record_stop(struct vcpu *v, const struct gdb_stop *stop);
 int debug_apply_guest_debug(struct vcpu *v, bool step, bool inject_bp);
 bool debug_soft_watch_active(const struct debugger *d);

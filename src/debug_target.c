@@ -294,10 +294,11 @@ static void t_interrupt(void *ctx)
 	pthread_mutex_lock(&d->lock);
 	if (!d->have_stop) {
 		d->stop = (struct gdb_stop){.kind = GDB_STOP_SIGNAL, .cpu = d->current_cpu,
-					    .signal = 2};
+					    .signal = GDB_SIGINT};
 		d->have_stop = true;
 	}
 	__atomic_store_n(&d->stop_requested, true, __ATOMIC_RELEASE);
+	debug_stop_complete_locked(d);
 	pthread_mutex_unlock(&d->lock);
 	vm_kick_all(vm);
 }

@@ -7,9 +7,22 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hypercall.h"
+
+/* Regular files and block devices are always ready; anything else may wait forever. */
+static bool fd_can_block(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+}
+
+bool fd_may_block(struct vm *vm, int guest_fd)
+{
+	return guest_fd >= 0 && guest_fd < GUEST_FD_MAX && vm->fds.may_block[guest_fd];
+}
 
 void fd_table_init(struct vm *vm)
 {
@@ -19,8 +32,10 @@ void fd_table_init(struct vm *vm)
 		vm->fds.refs[i] = 0;
 		vm->fds.closing[i] = 0;
 	}
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		vm->fds.host[i] = i;
+		vm->fds.may_block[i] = fd_can_block(i);
+	}
 }
 
 int fd_get(struct vm *vm, int guest_fd)
@@ -61,6 +76,7 @@ int fd_install(struct vm *vm, int host_fd)
 	for (int i = 3; i < GUEST_FD_MAX; i++) {
 		if (vm->fds.host[i] < 0) {
 			vm->fds.host[i] = host_fd;
+			vm->fds.may_block[i] = fd_can_block(host_fd);
 			guest_fd = i;
 			break;
 		}

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "hermit_abi.h"
+#include "debug.h"
 #include "hypercall.h"
 #include "log.h"
 
@@ -60,14 +62,45 @@ static int buffer_iovecs(struct vcpu *v, uint64_t gva, uint64_t len, struct iove
 	return 0;
 }
 
+/* A pipe or terminal can leave read(2) waiting forever, and a vCPU stuck there would
+ * keep the VM from ending (SIGTERM, an exit on another vCPU) and a debugger stop from
+ * completing. So wait in poll() for the fd or the VM's end; while waiting, the
+ * vCPU counts as stopped for the debugger. */
+static int wait_ready(struct vcpu *v, int fd, int is_write)
+{
+	struct vm *vm = v->vm;
+	struct pollfd p[2] = {{fd, is_write ? POLLOUT : POLLIN, 0}, {vm->end_fd, POLLIN, 0}};
+	int rc = 0;
+	if (vm->dbg)
+		debug_vcpu_blocked(v, true);
+	for (;;) {
+		int r = poll(p, 2, -1);
+		if (atomic_load(&vm->ending)) {
+			rc = -EINTR;
+			break;
+		}
+		if (r > 0 && p[0].revents)
+			break;
+		if (r < 0 && errno != EINTR)
+			break; /* let the read or write itself report the error */
+	}
+	if (vm->dbg)
+		debug_vcpu_blocked(v, false);
+	return rc;
+}
+
 /* writev/readv over many iovecs, IOV_MAX at a time. Writes go on until done or an
  * error; reads stop at the first short read, like read(2). */
-static int64_t transfer(int fd, struct iovec *iov, int n, int is_write)
+static int64_t transfer(struct vcpu *v, int fd, bool may_block, struct iovec *iov, int n,
+			int is_write)
 {
 	int64_t total = 0;
 	int i = 0;
 	while (i < n) {
 		int batch = n - i > IOV_MAX ? IOV_MAX : n - i;
+		int w = may_block ? wait_ready(v, fd, is_write) : 0;
+		if (w < 0)
+			return total ? total : w;
 		ssize_t r = is_write ? writev(fd, iov + i, batch) : readv(fd, iov + i, batch);
 		if (r < 0) {
 			if (errno == EINTR)
@@ -103,7 +136,7 @@ static int64_t guest_io(struct vcpu *v, int guest_fd, uint64_t gva, uint64_t len
 	int n;
 	int64_t r = buffer_iovecs(v, gva, len, &iov, &n);
 	if (r == 0) {
-		r = transfer(fd, iov, n, is_write);
+		r = transfer(v, fd, fd_may_block(v->vm, guest_fd), iov, n, is_write);
 		free(iov);
 	}
 	fd_put(v->vm, guest_fd);

@@ -23,6 +23,8 @@ void *hc_struct(struct vcpu *v, uint64_t gpa, size_t size);
 int fd_get(struct vm *vm, int guest_fd);
 void fd_put(struct vm *vm, int guest_fd);
 int fd_install(struct vm *vm, int host_fd);
+/* Whether I/O on it can wait indefinitely (pipe, terminal, socket). */
+bool fd_may_block(struct vm *vm, int guest_fd);
 int fd_close(struct vm *vm, int guest_fd);
 void fd_table_init(struct vm *vm);
 void fd_table_close_all(struct vm *vm);

@@ -78,6 +78,7 @@ struct fd_table {
 	int host[GUEST_FD_MAX];    /* -1: free */
 	int refs[GUEST_FD_MAX];    /* hypercalls using it right now */
 	int closing[GUEST_FD_MAX]; /* closed by the guest, host fd closed at refs == 0 */
+	bool may_block[GUEST_FD_MAX]; /* not a regular file or block device */
 };
 
 struct vm {

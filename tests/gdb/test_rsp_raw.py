@@ -233,3 +233,23 @@ def client_closing_mid_packet_lets_guest_run(t):
         c.send_raw(b"$m0,")
         c.close()
         t.eq(p.wait(), 0, "proxy exit code after the client vanished")
+
+
+@test
+def interrupt_while_the_guest_waits_in_a_read_hypercall(t):
+    """Ctrl-C stops the VM even when a vCPU sits in a blocking READ (not in KVM_RUN)."""
+    import subprocess
+    port = free_port()
+    with Proxy(guest("bench_file"), args=["in=/dev/stdin", "out=/dev/null"],
+               env={"HERMIT_DEBUG": "1", "HERMIT_DEBUG_PORT": str(port)},
+               stdin=subprocess.PIPE) as p:
+        p.wait_stderr(r"target remote")
+        c = Client(port)
+        c.send(b"vCont;c")
+        time.sleep(0.5)  # any moment works: before or during the read
+        c.send_raw(b"\x03")
+        reply = c.recv()
+        if not reply.startswith(b"T02"):
+            raise Failure("expected a T02 stop reply, got %r" % reply)
+        c.send(b"k")
+        t.eq(p.wait(30), 137, "proxy ends after k")

@@ -5,9 +5,25 @@ exception the guest runtime reported itself, 130/143 SIGINT/SIGTERM. The cases
 are in abi_cases.py (group "fatal"), run here against the RustyHermit guests.
 """
 import os
+import signal
+import subprocess
 import sys
+import time
+
+import harness
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flavours  # noqa: E402
 
 flavours.instantiate(globals(), flavours.RUSTY, groups=["fatal"])
+
+
+@harness.test
+def sigterm_while_the_guest_waits_in_a_read_hypercall(t):
+    """A READ on a pipe that never gets data must not keep proxy from ending."""
+    with harness.Proxy(harness.guest("bench_file"), args=["in=/dev/stdin", "out=/dev/null"],
+                       stdin=subprocess.PIPE) as p:
+        time.sleep(0.5)  # any moment works: before or during the read
+        p.signal(signal.SIGTERM)
+        t.eq(p.wait(30), 143, "status after SIGTERM")
+        t.contains(p.stderr_text(), "SIGTERM received")
