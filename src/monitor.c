@@ -156,8 +156,11 @@ static int split_words(const char *line, char *buf, size_t buflen, char **words,
 		words[n++] = buf + o;
 		bool quoted = *p == '"';
 		p += quoted;
-		while (*p && (quoted ? *p != '"' : !isspace((unsigned char)*p)) && o + 1 < buflen)
+		while (*p && (quoted ? *p != '"' : !isspace((unsigned char)*p))) {
+			if (o + 1 >= buflen)
+				return -1; /* the line is longer than any command */
 			buf[o++] = *p++;
+		}
 		if (quoted && *p++ != '"')
 			return -1;
 		buf[o++] = 0;
@@ -228,7 +231,7 @@ static int run_line(struct mon *m, const char *line)
 	char *words[MON_MAX_ARGS + 2];
 	int n = split_words(line, buf, sizeof(buf), words, MON_MAX_ARGS + 2);
 	if (n < 0)
-		return mon_fail(m, -EINVAL, "cannot parse '%s' (too many words or an open quote)",
+		return mon_fail(m, -EINVAL, "cannot parse '%.60s' (too long, too many words or an open quote)",
 				line);
 	if (n == 0)
 		return 0;

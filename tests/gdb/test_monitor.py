@@ -108,3 +108,15 @@ def monitor_console_beside_gdb_refuses_execution(t):
                             "target remote :%d" % port, "-ex", "kill"],
                            capture_output=True, text=True, timeout=harness.TIMEOUT)
         p.wait()
+
+
+@test
+def overlong_monitor_command_is_an_error_not_a_crash(t):
+    """A command line longer than the interpreter's buffer is refused; the session goes on."""
+    from gdblib import debug_session
+    s = debug_session(harness.guest("gdbtarget"), ["monitor " + "a" * 3000, "monitor info vm",
+                                           "continue"])
+    t.contains(s.transcript, "cannot parse")
+    t.match(r"image: .*gdbtarget.elf", s.transcript, "the next command still works")
+    t.contains(s.transcript, "exited normally")
+    t.eq(s.proxy_rc, 0)
