@@ -8,6 +8,7 @@
  * every single step instead.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -241,16 +242,19 @@ static int t_resume(void *ctx, const enum gdb_resume_action *actions)
 		vm_end(vm, d->fatal_status);
 		return 0;
 	}
-	pthread_mutex_lock(&d->lock);
-	for (unsigned i = 0; i < vm->ncpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
-		if (actions[i] != GDB_RESUME_NONE && !d->have_stop)
-			d->current_cpu = (int)i;
-		rc = regcache_flush(v) ?: rc;
-		v->dbg->action = actions[i];
+	/* Everything that can fail happens before any vCPU is released: on an error the
+	 * VM stays stopped, as the E.. reply tells GDB. */
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		rc = regcache_flush(&vm->vcpus[i]) ?: rc;
+	for (unsigned i = 0; i < vm->ncpus && !rc; i++)
 		if (actions[i] != GDB_RESUME_NONE)
-			rc = debug_apply_guest_debug(v, actions[i] == GDB_RESUME_STEP, false) ?: rc;
-	}
+			rc = debug_apply_guest_debug(&vm->vcpus[i], actions[i] == GDB_RESUME_STEP,
+						     false);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&d->lock);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vm->vcpus[i].dbg->action = actions[i];
 	d->have_stop = false;
 	d->interrupt = false;
 	d->stop_signalled = false;
@@ -324,10 +328,36 @@ static int t_monitor(void *ctx, const char *cmd, gdb_output_fn out, void *arg)
 	return monitor_run(ctx, cmd, out, arg);
 }
 
+/* Stop every vCPU (if running) and wait until all are parked: breakpoints may only
+ * change under a stopped VM, or a vCPU could trap on one that is being removed. */
+static void stop_all_and_wait(struct vm *vm)
+{
+	struct debugger *d = vm->dbg;
+	pthread_mutex_lock(&d->lock);
+	bool running = !d->stop_requested;
+	if (running) {
+		__atomic_store_n(&d->stop_requested, true, __ATOMIC_RELEASE);
+		debug_stop_complete_locked(d);
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (running)
+		vm_kick_all(vm);
+	struct pollfd p = {.fd = d->stop_fd, .events = POLLIN};
+	for (;;) {
+		pthread_mutex_lock(&d->lock);
+		bool stopped = d->stop_signalled;
+		pthread_mutex_unlock(&d->lock);
+		if (stopped || atomic_load(&vm->ending))
+			return;
+		poll(&p, 1, 100);
+	}
+}
+
 static void t_detach(void *ctx)
 {
 	struct vm *vm = ctx;
 	struct debugger *d = vm->dbg;
+	stop_all_and_wait(vm); /* GDB may vanish while the VM runs */
 	for (int i = 0; i < DEBUG_MAX_SW_BP; i++)
 		if (d->sw[i].used)
 			remove_sw(vm, d->sw[i].addr);

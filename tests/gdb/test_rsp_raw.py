@@ -253,3 +253,49 @@ def interrupt_while_the_guest_waits_in_a_read_hypercall(t):
             raise Failure("expected a T02 stop reply, got %r" % reply)
         c.send(b"k")
         t.eq(p.wait(30), 137, "proxy ends after k")
+
+
+def symbol_address(image, name):
+    import subprocess
+    out = subprocess.run(["nm", image], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == name:
+            return int(parts[0], 16)
+    raise Failure("no symbol %s in %s" % (name, image))
+
+
+@test
+def client_vanishing_while_the_vm_runs_into_a_breakpoint(t):
+    """Detach must stop the VM before it removes breakpoints: whether the vCPU hits
+    the breakpoint before, during or after the disconnect, the guest runs on to its
+    normal end (no stray #BP, no hang). Repeated to meet the race more than once."""
+    leaf = symbol_address(guest("gdbtarget"), "leaf")
+    for _ in range(5):
+        port = free_port()
+        with Proxy(guest("gdbtarget"), env={"HERMIT_DEBUG": "1",
+                                            "HERMIT_DEBUG_PORT": str(port)}) as p:
+            p.wait_stderr(r"target remote")
+            c = Client(port)
+            t.eq(c.ask(b"Z0,%x,1" % leaf), b"OK", "breakpoint inserted")
+            c.send(b"vCont;c")
+            c.close()
+            t.eq(p.wait(60), 0, "the guest ran to its end")
+            t.contains(p.stdout_text(), "gdbtarget: counter=3")
+
+
+@test
+def failed_resume_leaves_the_vm_stopped(t):
+    """KVM refuses an impossible CR4; the resume then fails with E.. and the VM must
+    stay stopped (GDB believes it is), until a later resume succeeds."""
+    port = free_port()
+    with Proxy(guest("gdbtarget"), env={"HERMIT_DEBUG": "1", "HERMIT_DEBUG_PORT": str(port)}) as p:
+        p.wait_stderr(r"target remote")
+        c = Client(port)
+        t.eq(c.ask(b"P3f=ffffffffffffffff"), b"OK", "CR4 written to the register cache")
+        reply = c.ask(b"vCont;c")
+        t.true(reply.startswith(b"E"), "resume refused, got %r" % reply)
+        t.eq(c.ask(b"?")[:3], b"T05", "still stopped at the first instruction")
+        t.eq(p.stdout_text(), "", "the guest did not run")
+        t.eq(c.ask(b"D"), b"OK")
+        t.eq(p.wait(60), 0, "after detach the guest runs to its end")
