@@ -220,7 +220,8 @@ static void handle_debug_exit(struct vcpu *v)
 	/* #DB: DR6 says which slot fired or that a step finished; trust no single bit. */
 	for (int i = 0; i < DEBUG_HW_SLOTS; i++) {
 		struct hw_slot *s = &d->hw[i];
-		if (!(a->dr6 & (1u << i)) || !s->used || d->soft_watch)
+		/* With single-step watchpoints only exec slots are armed in DR7. */
+		if (!(a->dr6 & (1u << i)) || !s->used || (d->soft_watch && s->kind != GDB_BP_HW))
 			continue;
 		if (s->kind == GDB_BP_HW)
 			stop_here(v, GDB_STOP_HWBREAK, 0);
@@ -263,7 +264,7 @@ static enum hook_result debug_hook(struct vcpu *v, void *arg)
 	return HOOK_NOT_MINE;
 }
 
-void debug_register_hook(struct vm *vm)
+static void debug_register_hook(struct vm *vm)
 {
 	vm_register_exit_hook(vm, debug_hook, NULL);
 }

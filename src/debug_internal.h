@@ -72,7 +72,6 @@ void debug_stop_complete_locked(struct debugger *d);
 void debug_record_stop(struct vcpu *v, const struct gdb_stop *stop);
 int debug_apply_guest_debug(struct vcpu *v, bool step, bool inject_bp);
 bool debug_soft_watch_active(const struct debugger *d);
-void debug_register_hook(struct vm *vm);
 
 /* debug_regs.c */
 int regcache_load(struct vcpu *v);

@@ -12,7 +12,9 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -23,6 +25,9 @@
 #include "log.h"
 
 #define IOV_BATCH 64
+/* One READ/WRITE moves at most this much (a short count, as read(2) may give): a guest
+ * aliasing one page at many addresses cannot make us build a huge iovec array. */
+#define MAX_TRANSFER (1ULL << 30)
 
 void *hc_struct(struct vcpu *v, uint64_t gpa, size_t size)
 {
@@ -129,6 +134,8 @@ static int64_t guest_io(struct vcpu *v, int guest_fd, uint64_t gva, uint64_t len
 		return 0;
 	if (gva + len < gva)
 		return -EFAULT;
+	if (len > MAX_TRANSFER)
+		len = MAX_TRANSFER;
 	int fd = fd_get(v->vm, guest_fd);
 	if (fd < 0)
 		return fd;
@@ -166,12 +173,21 @@ static void hc_read(struct vcpu *v, uint16_t port, uint32_t gpa)
 	a->ret = guest_io(v, rd.fd, rd.buf, rd.len, 0);
 }
 
-/* The guest must not reach /dev/kvm through the file hypercalls. */
 static int is_kvm_device(int fd)
 {
 	struct stat st, kvm;
 	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && stat("/dev/kvm", &kvm) == 0 &&
 	       st.st_rdev == kvm.st_rdev;
+}
+
+/* The guest must not reach the hypervisor through the file hypercalls: not /dev/kvm,
+ * and nothing in procfs (/proc/self/mem and /proc/self/fd/N are proxy's own). */
+static int is_forbidden(int fd)
+{
+	struct statfs fs;
+	if (fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC)
+		return 1;
+	return is_kvm_device(fd);
 }
 
 static void hc_open(struct vcpu *v, uint16_t port, uint32_t gpa)
@@ -193,7 +209,7 @@ static void hc_open(struct vcpu *v, uint16_t port, uint32_t gpa)
 		a->ret = -errno;
 		return;
 	}
-	if (is_kvm_device(fd)) {
+	if (is_forbidden(fd)) {
 		close(fd);
 		a->ret = -EACCES;
 		return;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "hermit_abi.h"
+#include "pagewalk.h"
 
 void guest_mem_layout(struct guest_mem *m, uint64_t size)
 {
@@ -54,35 +55,16 @@ long gpa_strncpy(const struct guest_mem *m, uint64_t gpa, char *dst, size_t max)
 	return -ENAMETOOLONG;
 }
 
-static bool canonical(uint64_t va)
-{
-	uint64_t top = va >> 47;
-	return top == 0 || top == 0x1FFFF;
-}
-
 int gva_to_gpa(const struct guest_mem *m, uint64_t cr3, uint64_t gva, uint64_t *gpa,
 	       uint64_t *page_left)
 {
-	if (!canonical(gva))
+	struct pw_step steps[4];
+	uint64_t page_size;
+	pw_walk(m, cr3, gva, steps, gpa, &page_size);
+	if (*gpa == ~0ULL)
 		return -EFAULT;
-	uint64_t table = cr3 & PTE_ADDR_MASK;
-	for (int level = 3; level >= 0; level--) {
-		unsigned shift = 12 + 9 * (unsigned)level;
-		uint64_t *entry = gpa_ptr(m, table + ((gva >> shift) & 511) * 8, 8);
-		if (!entry || !(*entry & PTE_PRESENT))
-			return -EFAULT;
-		uint64_t e = *entry;
-		/* 1 GiB (level 2) and 2 MiB (level 1) pages end the walk early. */
-		if (level == 0 || ((level == 1 || level == 2) && (e & PTE_PAGE_SIZE))) {
-			uint64_t page_size = 1ULL << shift;
-			uint64_t offset = gva & (page_size - 1);
-			*gpa = (e & PTE_ADDR_MASK & ~(page_size - 1)) + offset;
-			*page_left = page_size - offset;
-			return 0;
-		}
-		table = e & PTE_ADDR_MASK;
-	}
-	return -EFAULT; /* not reached */
+	*page_left = page_size - (gva & (page_size - 1));
+	return 0;
 }
 
 int gva_to_iovec(const struct guest_mem *m, uint64_t cr3, uint64_t gva, uint64_t len,
@@ -119,6 +101,8 @@ static size_t gva_copy(const struct guest_mem *m, uint64_t cr3, uint64_t gva, vo
 		       size_t len, bool to_guest)
 {
 	size_t done = 0;
+	if (len && gva + (len - 1) < gva)
+		len = -gva; /* stop at the top of the address space, do not wrap to 0 */
 	while (done < len) {
 		uint64_t gpa, left;
 		if (gva_to_gpa(m, cr3, gva + done, &gpa, &left))

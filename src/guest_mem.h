@@ -32,7 +32,8 @@ void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
  * Returns its length, -EFAULT for a bad address, -ENAMETOOLONG without a NUL. */
 long gpa_strncpy(const struct guest_mem *m, uint64_t gpa, char *dst, size_t max);
 
-/* Walk the 4-level page tables rooted at cr3 for the guest-virtual address gva.
+/* Walk the 4-level page tables rooted at cr3 for the guest-virtual address gva
+ * (pagewalk.c's walker, without the steps).
  * On success stores the physical address and how many bytes remain in that page
  * (so callers can go page by page) and returns 0; -EFAULT when not mapped. */
 int gva_to_gpa(const struct guest_mem *m, uint64_t cr3, uint64_t gva, uint64_t *gpa,

@@ -7,9 +7,8 @@
 
 #include "vm.h"
 
-/* Register WRITE, OPEN, CLOSE, READ, EXIT, LSEEK, UNLINK (files.c), CMDSIZE,
- * CMDVAL (args.c) and UART (uart.c). */
-void hypercalls_register(struct vm *vm);
+/* Register WRITE, OPEN, CLOSE, READ, EXIT, LSEEK (files.c); UNLINK separately,
+ * RustyHermit only. CMDSIZE/CMDVAL: args_register (args.c). */
 void files_register(struct vm *vm);
 void files_register_unlink(struct vm *vm);
 void args_register(struct vm *vm);

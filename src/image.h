@@ -36,7 +36,8 @@ int image_open(struct image *img, const char *path, char *err, size_t errlen);
 int image_check_layout(const struct image *img, const struct guest_mem *mem, char *err,
 		       size_t errlen);
 
-/* Copy the segments into guest RAM (zero-filling p_memsz beyond p_filesz). */
+/* Copy the segments into guest RAM. The bytes from p_filesz to p_memsz are left as
+ * they are: guest RAM is a fresh anonymous mapping, already zero. */
 int image_load(const struct image *img, struct guest_mem *mem, char *err, size_t errlen);
 
 void image_close(struct image *img);

@@ -107,6 +107,10 @@ void net_start(struct vm *vm, void *(*rx_thread)(void *))
 	struct kvm_irqfd irqfd = {.fd = (uint32_t)n->irq_fd, .gsi = HERMIT_NET_IRQ};
 	if (n->irq_fd < 0 || ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
 		warnx_("network: cannot set up the interrupt (irqfd): %s", strerror(errno));
+		if (n->irq_fd >= 0)
+			close(n->irq_fd);
+		n->irq_fd = -1;
+		n->started = true; /* do not retry at every NETINFO */
 		return;
 	}
 	if (pthread_create(&n->rx_thread, NULL, rx_thread, vm) == 0)

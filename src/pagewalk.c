@@ -95,6 +95,9 @@ int pw_walk(const struct guest_mem *m, uint64_t cr3, uint64_t gva, struct pw_ste
 	uint64_t table = cr3 & PTE_ADDR_MASK;
 	*gpa = ~0ULL;
 	*page_size = 0;
+	uint64_t top = gva >> 47;
+	if (top != 0 && top != 0x1FFFF)
+		return 0; /* not canonical: the CPU would raise #GP, no table is read */
 	for (int level = 4, n = 0; level >= 1; level--, n++) {
 		unsigned shift = 12 + 9 * (unsigned)(level - 1);
 		struct pw_step *s = &steps[n];
@@ -103,7 +106,8 @@ int pw_walk(const struct guest_mem *m, uint64_t cr3, uint64_t gva, struct pw_ste
 		s->entry_gpa = table + s->index * 8;
 		const uint64_t *e = gpa_ptr(m, s->entry_gpa, 8);
 		s->readable = e != NULL;
-		s->entry = e ? *e : 0;
+		/* One read: another vCPU may rewrite the entry while we look at it. */
+		s->entry = e ? __atomic_load_n(e, __ATOMIC_RELAXED) : 0;
 		if (!e || !(s->entry & PTE_PRESENT))
 			return n + 1;
 		if (level == 1 || ((level == 2 || level == 3) && (s->entry & PTE_PAGE_SIZE))) {

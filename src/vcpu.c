@@ -314,13 +314,13 @@ static void run_loop(struct vcpu *v)
 }
 
 /* vCPU i (i >= 1) may start once the guest's cpu_online reaches i. The guest
- * cannot notify us, so poll; only the next vCPU to start polls at a time. */
+ * cannot notify us, so poll: often for the next vCPU in line, rarely for the rest. */
 static bool wait_start_gate(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	volatile uint32_t *online = gpa_ptr(&vm->mem, vm->abi->cpu_online_gpa(vm), 4);
 	volatile uint32_t *boot_id = gpa_ptr(&vm->mem, vm->abi->boot_id_gpa(vm), 4);
-	const struct timespec nap = {0, 20000};
+	const struct timespec next_nap = {0, 20000}, later_nap = {0, 1000000};
 	prctl(PR_SET_TIMERSLACK, 1000UL);
 	for (;;) {
 		if (atomic_load(&vm->ending))
@@ -329,9 +329,10 @@ static bool wait_start_gate(struct vcpu *v)
 			debug_park(v);
 			continue;
 		}
-		if (__atomic_load_n(online, __ATOMIC_ACQUIRE) >= v->id)
+		uint32_t now_online = __atomic_load_n(online, __ATOMIC_ACQUIRE);
+		if (now_online >= v->id)
 			break;
-		nanosleep(&nap, NULL);
+		nanosleep(now_online + 1 == v->id ? &next_nap : &later_nap, NULL);
 	}
 	__atomic_store_n(boot_id, v->id, __ATOMIC_RELEASE);
 	atomic_store(&v->state, VCPU_RUNNING);

@@ -170,9 +170,11 @@ void vm_kick_all(struct vm *vm)
 void vm_end(struct vm *vm, int status)
 {
 	bool expected = false;
-	if (!atomic_compare_exchange_strong(&vm->ending, &expected, true))
+	if (!atomic_compare_exchange_strong(&vm->end_claimed, &expected, true))
 		return;
+	/* The status is in place before anyone can see `ending`. */
 	vm->exit_status = status;
+	atomic_store(&vm->ending, true);
 	uint64_t one = 1;
 	if (write(vm->end_fd, &one, sizeof(one)) < 0) {
 		/* cannot fail for an eventfd below its maximum; nothing to do */

@@ -111,6 +111,7 @@ struct vm {
 	struct vmctl *ctl;     /* pause/resume for the monitor console (vmctl.h), or NULL */
 
 	/* Lifecycle: the first vm_end() wins; end_fd (eventfd) wakes whoever waits. */
+	atomic_bool end_claimed; /* the first vm_end() caller owns the exit status */
 	atomic_bool ending;
 	int exit_status;
 	int failed_cpu;        /* the vCPU whose misbehaviour ended the VM, or -1 */
