@@ -27,7 +27,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 PROXY_BIN := $(if $(filter build,$(BUILD)),proxy,$(BUILD)/proxy)
 
-.PHONY: all guests unit check check-fast check-asan bench check-realkvm format clean
+.PHONY: all guests unit check bench check-realkvm format format-check clean
 all: $(PROXY_BIN) guests unit
 
 $(PROXY_BIN): $(BUILD)/src/main.o $(BUILD)/libproxy.a
@@ -51,6 +51,8 @@ include tests/guest/guest.mk
 include bench/bench.mk
 
 check: all
+	@if command -v clang-format >/dev/null; then $(MAKE) --no-print-directory -s format-check \
+		&& echo "format: ok"; else echo "format: clang-format not installed, not checked"; fi
 	$(MAKE) --no-print-directory BUILD=build/asan SAN=1 build/asan/proxy
 	tests/run-tests
 	@echo "== the same integration and GDB tests against the ASan/UBSan build =="
@@ -63,8 +65,13 @@ bench: all
 check-realkvm: all
 	scripts/check-realkvm
 
+# scripts/realkvm/kvmprobe.c is the probe from shared/realkvm, kept as it came.
+FORMAT_FILES = $(filter-out scripts/realkvm/kvmprobe.c,$(shell git ls-files '*.c' '*.h'))
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf build proxy

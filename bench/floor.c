@@ -31,8 +31,8 @@
 #define PDPT_ADDR 0x2000ULL
 #define PD_ADDR	  0x3000ULL
 #define CODE_ADDR 0x8000ULL
-#define EXIT_PORT 0x500	   /* any port: the floor has no handlers */
-#define COAL_PORT 0x800	   /* the UART port proxy coalesces */
+#define EXIT_PORT 0x500 /* any port: the floor has no handlers */
+#define COAL_PORT 0x800 /* the UART port proxy coalesces */
 
 struct floor {
 	int kvm, vm, vcpu;
@@ -86,16 +86,28 @@ static void setup_long_mode(struct floor *f)
 	struct kvm_sregs s;
 	if (ioctl(f->vcpu, KVM_GET_SREGS, &s) < 0)
 		die("KVM_GET_SREGS");
-	struct kvm_segment code = {.base = 0, .limit = 0xFFFFFFFF, .selector = 8, .type = 11,
-				   .present = 1, .s = 1, .l = 1, .g = 1};
-	struct kvm_segment data = {.base = 0, .limit = 0xFFFFFFFF, .selector = 16, .type = 3,
-				   .present = 1, .s = 1, .db = 1, .g = 1};
+	struct kvm_segment code = {.base = 0,
+				   .limit = 0xFFFFFFFF,
+				   .selector = 8,
+				   .type = 11,
+				   .present = 1,
+				   .s = 1,
+				   .l = 1,
+				   .g = 1};
+	struct kvm_segment data = {.base = 0,
+				   .limit = 0xFFFFFFFF,
+				   .selector = 16,
+				   .type = 3,
+				   .present = 1,
+				   .s = 1,
+				   .db = 1,
+				   .g = 1};
 	s.cs = code;
 	s.ds = s.es = s.fs = s.gs = s.ss = data;
 	s.cr0 = 0x80000031; /* PE | ET | NE | PG */
 	s.cr3 = PML4_ADDR;
-	s.cr4 = 0x20;	    /* PAE */
-	s.efer = 0xD00;	    /* LME | LMA | NXE */
+	s.cr4 = 0x20;	/* PAE */
+	s.efer = 0xD00; /* LME | LMA | NXE */
 	if (ioctl(f->vcpu, KVM_SET_SREGS, &s) < 0)
 		die("KVM_SET_SREGS");
 	struct kvm_regs r = {.rip = CODE_ADDR, .rflags = 2};
@@ -116,9 +128,10 @@ static void floor_create(struct floor *f, uint16_t port, int byte_out)
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (f->mem == MAP_FAILED)
 		die("mmap guest memory");
-	struct kvm_userspace_memory_region region = {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = f->mem_size,
-		.userspace_addr = (uint64_t)(uintptr_t)f->mem};
+	struct kvm_userspace_memory_region region = {.slot = 0,
+						     .guest_phys_addr = 0,
+						     .memory_size = f->mem_size,
+						     .userspace_addr = (uint64_t)(uintptr_t)f->mem};
 	if (ioctl(f->vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		die("KVM_SET_USER_MEMORY_REGION");
 	f->vcpu = ioctl(f->vm, KVM_CREATE_VCPU, 0);

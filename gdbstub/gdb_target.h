@@ -15,35 +15,67 @@
 
 /* GDB's amd64 register numbers, the order of target.xml and of the `g` packet. */
 enum gdb_x86_64_reg {
-	GDB_REG_RAX = 0, GDB_REG_RBX, GDB_REG_RCX, GDB_REG_RDX, GDB_REG_RSI, GDB_REG_RDI,
-	GDB_REG_RBP, GDB_REG_RSP, GDB_REG_R8, GDB_REG_R9, GDB_REG_R10, GDB_REG_R11,
-	GDB_REG_R12, GDB_REG_R13, GDB_REG_R14, GDB_REG_R15,
-	GDB_REG_RIP = 16, GDB_REG_EFLAGS,
-	GDB_REG_CS = 18, GDB_REG_SS, GDB_REG_DS, GDB_REG_ES, GDB_REG_FS, GDB_REG_GS,
+	GDB_REG_RAX = 0,
+	GDB_REG_RBX,
+	GDB_REG_RCX,
+	GDB_REG_RDX,
+	GDB_REG_RSI,
+	GDB_REG_RDI,
+	GDB_REG_RBP,
+	GDB_REG_RSP,
+	GDB_REG_R8,
+	GDB_REG_R9,
+	GDB_REG_R10,
+	GDB_REG_R11,
+	GDB_REG_R12,
+	GDB_REG_R13,
+	GDB_REG_R14,
+	GDB_REG_R15,
+	GDB_REG_RIP = 16,
+	GDB_REG_EFLAGS,
+	GDB_REG_CS = 18,
+	GDB_REG_SS,
+	GDB_REG_DS,
+	GDB_REG_ES,
+	GDB_REG_FS,
+	GDB_REG_GS,
 	GDB_REG_ST0 = 24, /* st0..st7: 10 bytes each */
-	GDB_REG_FCTRL = 32, GDB_REG_FSTAT, GDB_REG_FTAG, GDB_REG_FISEG, GDB_REG_FIOFF,
-	GDB_REG_FOSEG, GDB_REG_FOOFF, GDB_REG_FOP,
+	GDB_REG_FCTRL = 32,
+	GDB_REG_FSTAT,
+	GDB_REG_FTAG,
+	GDB_REG_FISEG,
+	GDB_REG_FIOFF,
+	GDB_REG_FOSEG,
+	GDB_REG_FOOFF,
+	GDB_REG_FOP,
 	GDB_REG_XMM0 = 40, /* xmm0..xmm15: 16 bytes each */
 	GDB_REG_MXCSR = 56,
-	GDB_REG_FS_BASE = 57, GDB_REG_GS_BASE, GDB_REG_K_GS_BASE,
-	GDB_REG_CR0, GDB_REG_CR2, GDB_REG_CR3, GDB_REG_CR4, GDB_REG_CR8, GDB_REG_EFER,
+	GDB_REG_FS_BASE = 57,
+	GDB_REG_GS_BASE,
+	GDB_REG_K_GS_BASE,
+	GDB_REG_CR0,
+	GDB_REG_CR2,
+	GDB_REG_CR3,
+	GDB_REG_CR4,
+	GDB_REG_CR8,
+	GDB_REG_EFER,
 	GDB_REG_COUNT /* 66 */
 };
 
 /* Z/z packet types. */
 enum gdb_bp_kind {
-	GDB_BP_SW = 0,       /* Z0 */
-	GDB_BP_HW = 1,       /* Z1 */
-	GDB_WP_WRITE = 2,    /* Z2 */
-	GDB_WP_READ = 3,     /* Z3 */
-	GDB_WP_ACCESS = 4,   /* Z4 */
+	GDB_BP_SW = 0,	   /* Z0 */
+	GDB_BP_HW = 1,	   /* Z1 */
+	GDB_WP_WRITE = 2,  /* Z2 */
+	GDB_WP_READ = 3,   /* Z3 */
+	GDB_WP_ACCESS = 4, /* Z4 */
 };
 
 enum gdb_stop_kind {
 	GDB_STOP_SIGNAL,  /* plain stop (step done, interrupt): T<signal> */
 	GDB_STOP_SWBREAK, /* software breakpoint: T05...swbreak:; */
 	GDB_STOP_HWBREAK, /* hardware exec breakpoint: T05...hwbreak:; */
-	GDB_STOP_WATCH,   /* write watchpoint at addr */
+	GDB_STOP_WATCH,	  /* write watchpoint at addr */
 	GDB_STOP_RWATCH,  /* read watchpoint at addr */
 	GDB_STOP_AWATCH,  /* access watchpoint at addr */
 	GDB_STOP_EXITED,  /* the guest ended: W<exit_code> */
@@ -51,14 +83,14 @@ enum gdb_stop_kind {
 
 struct gdb_stop {
 	enum gdb_stop_kind kind;
-	int cpu;         /* the vCPU that stopped (0-based) */
-	int signal;      /* GDB signal number: 5 SIGTRAP, 2 SIGINT, ... */
-	uint64_t addr;   /* watchpoint address */
-	int exit_code;   /* for GDB_STOP_EXITED */
+	int cpu;       /* the vCPU that stopped (0-based) */
+	int signal;    /* GDB signal number: 5 SIGTRAP, 2 SIGINT, ... */
+	uint64_t addr; /* watchpoint address */
+	int exit_code; /* for GDB_STOP_EXITED */
 };
 
 enum gdb_resume_action {
-	GDB_RESUME_NONE,     /* stays stopped */
+	GDB_RESUME_NONE, /* stays stopped */
 	GDB_RESUME_CONTINUE,
 	GDB_RESUME_STEP,
 };

@@ -12,34 +12,34 @@
 #include <stdint.h>
 
 struct __attribute__((packed)) c_hermit_header {
-	uint8_t jmp[8];               /* 0x00: jmp start64; nop fill */
-	uint64_t base;                /* 0x08 */
-	uint64_t limit;               /* 0x10 */
-	uint32_t cpu_freq;            /* 0x18 */
-	uint32_t boot_processor;      /* 0x1C: image default 0xFFFFFFFF */
-	uint32_t cpu_online;          /* 0x20 */
-	uint32_t possible_cpus;       /* 0x24 */
-	uint64_t phy_rcce_internals;  /* 0x28 */
-	uint32_t current_boot_id;     /* 0x30 */
-	uint32_t isle;                /* 0x34: image default 0xFFFFFFFF */
-	uint64_t image_size;          /* 0x38 */
-	uint8_t multi_kernel[0x20];   /* 0x40-0x5F: multi-kernel only */
-	uint32_t possible_isles;      /* 0x60: image default 1 */
-	uint64_t heap_start_address;  /* 0x64 */
+	uint8_t jmp[8];		       /* 0x00: jmp start64; nop fill */
+	uint64_t base;		       /* 0x08 */
+	uint64_t limit;		       /* 0x10 */
+	uint32_t cpu_freq;	       /* 0x18 */
+	uint32_t boot_processor;       /* 0x1C: image default 0xFFFFFFFF */
+	uint32_t cpu_online;	       /* 0x20 */
+	uint32_t possible_cpus;	       /* 0x24 */
+	uint64_t phy_rcce_internals;   /* 0x28 */
+	uint32_t current_boot_id;      /* 0x30 */
+	uint32_t isle;		       /* 0x34: image default 0xFFFFFFFF */
+	uint64_t image_size;	       /* 0x38 */
+	uint8_t multi_kernel[0x20];    /* 0x40-0x5F: multi-kernel only */
+	uint32_t possible_isles;       /* 0x60: image default 1 */
+	uint64_t heap_start_address;   /* 0x64 */
 	uint64_t header_start_address; /* 0x6C */
-	uint32_t disable_x2apic;      /* 0x74: image default 1 */
-	uint32_t single_kernel;       /* 0x78: image default 1 */
-	uint64_t mb_info;             /* 0x7C */
-	uint64_t hbmem_base;          /* 0x84 */
-	uint64_t hbmem_size;          /* 0x8C */
-	uint32_t uhyve;               /* 0x94 */
-	uint64_t uartport;            /* 0x98 */
-	uint64_t cmdline;             /* 0xA0 */
-	uint64_t cmdsize;             /* 0xA8 */
-	uint8_t hcip[4];              /* 0xB0: image default 10.0.5.2 */
-	uint8_t hcgateway[4];         /* 0xB4: image default 10.0.5.1 */
-	uint8_t hcmask[4];            /* 0xB8: image default 255.255.255.0 */
-	uint64_t host_logical_addr;   /* 0xBC */
+	uint32_t disable_x2apic;       /* 0x74: image default 1 */
+	uint32_t single_kernel;	       /* 0x78: image default 1 */
+	uint64_t mb_info;	       /* 0x7C */
+	uint64_t hbmem_base;	       /* 0x84 */
+	uint64_t hbmem_size;	       /* 0x8C */
+	uint32_t uhyve;		       /* 0x94 */
+	uint64_t uartport;	       /* 0x98 */
+	uint64_t cmdline;	       /* 0xA0 */
+	uint64_t cmdsize;	       /* 0xA8 */
+	uint8_t hcip[4];	       /* 0xB0: image default 10.0.5.2 */
+	uint8_t hcgateway[4];	       /* 0xB4: image default 10.0.5.1 */
+	uint8_t hcmask[4];	       /* 0xB8: image default 255.255.255.0 */
+	uint64_t host_logical_addr;    /* 0xBC */
 };
 
 #define CH_OFF(f, o) _Static_assert(offsetof(struct c_hermit_header, f) == (o), #f)
@@ -72,12 +72,12 @@ CH_OFF(host_logical_addr, 0xBC);
 _Static_assert(sizeof(struct c_hermit_header) == 0xC4, "C header size");
 
 /* Ports that only the C ABI has (all others are shared with hermit_abi.h). */
-#define C_HERMIT_PORT_NETINFO 0x600  /* struct c_hermit_netinfo */
-#define C_HERMIT_PORT_NETWRITE 0x640 /* struct c_hermit_netio */
-#define C_HERMIT_PORT_NETREAD 0x680  /* struct c_hermit_netio */
-#define C_HERMIT_PORT_NETSTAT 0x700  /* struct c_hermit_netstat */
-#define C_HERMIT_NET_IRQ 11
-#define C_HERMIT_IOAPIC_PINS 24
+#define C_HERMIT_PORT_NETINFO	 0x600 /* struct c_hermit_netinfo */
+#define C_HERMIT_PORT_NETWRITE	 0x640 /* struct c_hermit_netio */
+#define C_HERMIT_PORT_NETREAD	 0x680 /* struct c_hermit_netio */
+#define C_HERMIT_PORT_NETSTAT	 0x700 /* struct c_hermit_netstat */
+#define C_HERMIT_NET_IRQ	 11
+#define C_HERMIT_IOAPIC_PINS	 24
 #define C_HERMIT_IRQ_VECTOR_BASE 0x20
 
 struct __attribute__((packed)) c_hermit_netinfo {

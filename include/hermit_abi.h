@@ -14,42 +14,42 @@
 #define HERMIT_ELFOSABI 0xFF
 
 /* ---- 3. Guest-physical memory map -------------------------------------- */
-#define HERMIT_GDT_ADDR 0x1000ULL
-#define HERMIT_BOOT_INFO_ADDR 0x9000ULL
-#define HERMIT_PML4_ADDR 0x10000ULL
-#define HERMIT_PDPT_ADDR 0x11000ULL
-#define HERMIT_PD_ADDR 0x12000ULL
-#define HERMIT_FIXED_AREA_END 0x13000ULL /* images must not start below this */
-#define HERMIT_BOOT_STACK_SIZE 0x8000ULL /* boot stack = [base - 0x8000, base) */
-#define HERMIT_IDENTITY_MAP_SIZE (1ULL << 30)
-#define HERMIT_PCI_HOLE_START 0xD0000000ULL
-#define HERMIT_PCI_HOLE_END 0x100000000ULL
+#define HERMIT_GDT_ADDR		  0x1000ULL
+#define HERMIT_BOOT_INFO_ADDR	  0x9000ULL
+#define HERMIT_PML4_ADDR	  0x10000ULL
+#define HERMIT_PDPT_ADDR	  0x11000ULL
+#define HERMIT_PD_ADDR		  0x12000ULL
+#define HERMIT_FIXED_AREA_END	  0x13000ULL /* images must not start below this */
+#define HERMIT_BOOT_STACK_SIZE	  0x8000ULL  /* boot stack = [base - 0x8000, base) */
+#define HERMIT_IDENTITY_MAP_SIZE  (1ULL << 30)
+#define HERMIT_PCI_HOLE_START	  0xD0000000ULL
+#define HERMIT_PCI_HOLE_END	  0x100000000ULL
 #define HERMIT_IDENTITY_PAGE_ADDR 0xFEFFC000ULL
-#define HERMIT_TSS_ADDR 0xFEFFD000ULL
-#define HERMIT_LAPIC_ADDR 0xFEE00000ULL
+#define HERMIT_TSS_ADDR		  0xFEFFD000ULL
+#define HERMIT_LAPIC_ADDR	  0xFEE00000ULL
 
-#define HERMIT_GDT_ENTRIES 3
+#define HERMIT_GDT_ENTRIES  3
 #define HERMIT_GDT_CODE_SEL 0x08
 #define HERMIT_GDT_DATA_SEL 0x10
-#define HERMIT_GDT_CODE 0x00AF9B000000FFFFULL /* access 0x9B, G=1 L=1 */
-#define HERMIT_GDT_DATA 0x00CF93000000FFFFULL /* access 0x93, G=1 DB=1 */
+#define HERMIT_GDT_CODE	    0x00AF9B000000FFFFULL /* access 0x9B, G=1 L=1 */
+#define HERMIT_GDT_DATA	    0x00CF93000000FFFFULL /* access 0x93, G=1 DB=1 */
 
-#define HERMIT_CR0 0x80000031ULL /* PE|ET|NE|PG */
-#define HERMIT_CR4 0x20ULL       /* PAE */
-#define HERMIT_EFER 0xD00ULL     /* LME|LMA|NXE */
+#define HERMIT_CR0  0x80000031ULL /* PE|ET|NE|PG */
+#define HERMIT_CR4  0x20ULL	  /* PAE */
+#define HERMIT_EFER 0xD00ULL	  /* LME|LMA|NXE */
 
 /* page-table entry bits */
-#define PTE_PRESENT 0x1ULL
-#define PTE_WRITABLE 0x2ULL
-#define PTE_USER 0x4ULL
+#define PTE_PRESENT   0x1ULL
+#define PTE_WRITABLE  0x2ULL
+#define PTE_USER      0x4ULL
 #define PTE_PAGE_SIZE 0x80ULL
-#define PTE_NX (1ULL << 63)
+#define PTE_NX	      (1ULL << 63)
 #define PTE_ADDR_MASK 0x000FFFFFFFFFF000ULL
 
 /* ---- 2. Boot info at 0x9000 -------------------------------------------- */
-#define HERMIT_BOOT_MAGIC 0xC0DECAFEU
+#define HERMIT_BOOT_MAGIC   0xC0DECAFEU
 #define HERMIT_BOOT_VERSION 1U
-#define HERMIT_UART_PORT 0x800
+#define HERMIT_UART_PORT    0x800
 
 struct hermit_boot_info {
 	uint32_t magic_number;
@@ -113,18 +113,18 @@ BI_OFF(padding, 0x94);
 _Static_assert(sizeof(struct hermit_boot_info) == 152, "boot info is 152 bytes");
 
 /* ---- 5. Hypercall ports and argument structs --------------------------- */
-#define HERMIT_PORT_WRITE 0x400
-#define HERMIT_PORT_OPEN 0x440
-#define HERMIT_PORT_CLOSE 0x480
-#define HERMIT_PORT_READ 0x500
-#define HERMIT_PORT_EXIT 0x540
-#define HERMIT_PORT_LSEEK 0x580
-#define HERMIT_PORT_NETINFO 0x600
+#define HERMIT_PORT_WRITE    0x400
+#define HERMIT_PORT_OPEN     0x440
+#define HERMIT_PORT_CLOSE    0x480
+#define HERMIT_PORT_READ     0x500
+#define HERMIT_PORT_EXIT     0x540
+#define HERMIT_PORT_LSEEK    0x580
+#define HERMIT_PORT_NETINFO  0x600
 #define HERMIT_PORT_NETWRITE 0x640
-#define HERMIT_PORT_CMDSIZE 0x740
-#define HERMIT_PORT_CMDVAL 0x780
-#define HERMIT_PORT_UART 0x800
-#define HERMIT_PORT_UNLINK 0x840
+#define HERMIT_PORT_CMDSIZE  0x740
+#define HERMIT_PORT_CMDVAL   0x780
+#define HERMIT_PORT_UART     0x800
+#define HERMIT_PORT_UNLINK   0x840
 
 #define HERMIT_MAX_ARGC 128
 #define HERMIT_MAX_ENVC 127
@@ -208,12 +208,12 @@ _Static_assert(sizeof(struct hermit_cmdsize) == 1032, "cmdsize struct");
 _Static_assert(sizeof(struct hermit_unlink) == 12, "unlink struct");
 
 /* ---- 6. Network rings --------------------------------------------------- */
-#define HERMIT_NET_RX_RING 0x80000ULL
-#define HERMIT_NET_TX_RING 0x83080ULL
+#define HERMIT_NET_RX_RING   0x80000ULL
+#define HERMIT_NET_TX_RING   0x83080ULL
 #define HERMIT_NET_RING_SIZE 0x3080
-#define HERMIT_NET_SLOTS 8
+#define HERMIT_NET_SLOTS     8
 #define HERMIT_NET_SLOT_DATA 1534
-#define HERMIT_NET_IRQ 11
+#define HERMIT_NET_IRQ	     11
 
 struct hermit_net_slot {
 	uint16_t len;

@@ -61,7 +61,8 @@ const struct guest_abi *abi_select(const struct vm *vm)
 	case ABI_C:
 		/* Forcing may override the entry-point shape, not write a header over code. */
 		if (!has_c_header_defaults(img))
-			die("%s: HERMIT_ABI=c, but the image has no C HermitCore kernel header at the "
+			die("%s: HERMIT_ABI=c, but the image has no C HermitCore kernel header at "
+			    "the "
 			    "start of its first segment (its image defaults are missing); proxy "
 			    "will not write one over what is there",
 			    img->path);
@@ -78,7 +79,8 @@ const struct guest_abi *abi_select(const struct vm *vm)
 		die("%s: neither a RustyHermit nor a C HermitCore image (entry 0x%llx %s); set "
 		    "HERMIT_ABI=rusty or HERMIT_ABI=c to force one",
 		    img->path, (unsigned long long)img->entry,
-		    entry_inside_image(img) ? "jumps over a header that lacks the C kernel's defaults"
-					    : "lies outside every loadable segment");
+		    entry_inside_image(img)
+			    ? "jumps over a header that lacks the C kernel's defaults"
+			    : "lies outside every loadable segment");
 	}
 }

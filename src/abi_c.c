@@ -28,7 +28,8 @@ static void program_ioapic(const struct vm *vm)
 		die_errno("KVM_GET_IRQCHIP (IOAPIC)");
 	for (int pin = 0; pin < C_HERMIT_IOAPIC_PINS && pin < KVM_IOAPIC_NUM_PINS; pin++) {
 		chip.chip.ioapic.redirtbl[pin].bits = 0;
-		chip.chip.ioapic.redirtbl[pin].fields.vector = (uint8_t)(C_HERMIT_IRQ_VECTOR_BASE + pin);
+		chip.chip.ioapic.redirtbl[pin].fields.vector =
+			(uint8_t)(C_HERMIT_IRQ_VECTOR_BASE + pin);
 		chip.chip.ioapic.redirtbl[pin].fields.mask = pin == 2;
 		chip.chip.ioapic.redirtbl[pin].fields.dest_id = 0;
 	}

@@ -228,8 +228,7 @@ static void set_trace(struct config *c, const char *v)
 		c->trace = v;
 }
 
-static int set_coredump(struct config *c, const char *what, const char *v, char *err,
-			size_t errlen)
+static int set_coredump(struct config *c, const char *what, const char *v, char *err, size_t errlen)
 {
 	if (!*v || !strcmp(v, "0")) {
 		c->coredump = NULL;
@@ -314,8 +313,16 @@ static int config_from_env(struct config *c, char **envp, char *err, size_t errl
 	return rc;
 }
 
-enum { OPT_VERSION = 256, OPT_HOST_INFO, OPT_ABI, OPT_GDB_ADDR, OPT_MONITOR, OPT_TRACE,
-       OPT_STATS, OPT_COREDUMP };
+enum {
+	OPT_VERSION = 256,
+	OPT_HOST_INFO,
+	OPT_ABI,
+	OPT_GDB_ADDR,
+	OPT_MONITOR,
+	OPT_TRACE,
+	OPT_STATS,
+	OPT_COREDUMP
+};
 
 static const struct option long_options[] = {
 	{"cpus", required_argument, NULL, 'c'},

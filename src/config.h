@@ -10,19 +10,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_CPUS 512
-#define CONFIG_DEFAULT_MEM (512ULL << 20)
-#define CONFIG_MAX_MEM (64ULL << 40)
-#define CONFIG_MIN_MEM (4ULL << 20) /* fixed area, boot stack, a small image */
+#define CONFIG_MAX_CPUS		512
+#define CONFIG_DEFAULT_MEM	(512ULL << 20)
+#define CONFIG_MAX_MEM		(64ULL << 40)
+#define CONFIG_MIN_MEM		(4ULL << 20) /* fixed area, boot stack, a small image */
 #define CONFIG_DEFAULT_GDB_PORT 1234
 
 enum abi_choice { ABI_AUTO, ABI_RUSTY, ABI_C };
 
 struct config {
-	const char *image;     /* path of the unikernel */
-	int guest_argc;        /* guest argv: image path, then the arguments */
+	const char *image; /* path of the unikernel */
+	int guest_argc;	   /* guest argv: image path, then the arguments */
 	char **guest_argv;
-	char **environ;        /* forwarded to the guest */
+	char **environ; /* forwarded to the guest */
 
 	unsigned ncpus;
 	uint64_t mem_size;
@@ -33,7 +33,7 @@ struct config {
 
 	bool debug;
 	int gdb_port;
-	const char *gdb_bind;  /* address to listen on; loopback unless asked */
+	const char *gdb_bind; /* address to listen on; loopback unless asked */
 
 	uint8_t ip[4], gateway[4], mask[4];
 	bool ip_set, gateway_set, mask_set;
@@ -41,14 +41,14 @@ struct config {
 	uint8_t mac[6];
 	bool mac_set;
 
-	bool host_info;        /* --host-info: print what this host's KVM can do */
+	bool host_info; /* --host-info: print what this host's KVM can do */
 
 	/* developer tools (docs/tools.md) */
-	bool monitor;                /* the monitor console on stdin */
+	bool monitor;		     /* the monitor console on stdin */
 	const char *monitor_history; /* its history file, NULL: none */
-	const char *trace;           /* hypercall trace: NULL off, "-" stderr, else a file */
-	const char *coredump;        /* core file written when the guest fails, or NULL */
-	bool stats;                  /* statistics on stderr at exit */
+	const char *trace;	     /* hypercall trace: NULL off, "-" stderr, else a file */
+	const char *coredump;	     /* core file written when the guest fails, or NULL */
+	bool stats;		     /* statistics on stderr at exit */
 };
 
 enum config_result { CONFIG_OK = 0, CONFIG_ERROR = -1, CONFIG_EXIT_OK = 1, CONFIG_USAGE = -2 };

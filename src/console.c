@@ -19,8 +19,8 @@
 #include "log.h"
 #include "monitor.h"
 
-#define PROMPT "(proxy) "
-#define HISTORY_LINES 1000
+#define PROMPT		"(proxy) "
+#define HISTORY_LINES	1000
 #define SCRIPT_LINE_MAX 4096
 
 struct console {
@@ -55,7 +55,7 @@ static char *complete_command(const char *text, int state)
 	size_t typed = (size_t)completion_start, tlen = strlen(text);
 	if (!state)
 		i = 0;
-	for (const char *name; (name = monitor_command_name(i)); ) {
+	for (const char *name; (name = monitor_command_name(i));) {
 		i++;
 		if (strlen(name) < typed + tlen || strncmp(name, rl_line_buffer, typed) ||
 		    (typed && name[typed - 1] != ' ') || strncmp(name + typed, text, tlen))

@@ -38,8 +38,7 @@ struct segments {
 	bool nomem;
 };
 
-static void add_segment(struct segments *s, uint64_t va, uint64_t pa, uint64_t size,
-			unsigned flags)
+static void add_segment(struct segments *s, uint64_t va, uint64_t pa, uint64_t size, unsigned flags)
 {
 	if (s->total >= s->budget)
 		return;
@@ -88,12 +87,32 @@ static void to_user_regs(const struct kvm_regs *r, const struct kvm_sregs *s,
 			 struct user_regs_struct *u)
 {
 	*u = (struct user_regs_struct){
-		.r15 = r->r15, .r14 = r->r14, .r13 = r->r13, .r12 = r->r12, .rbp = r->rbp,
-		.rbx = r->rbx, .r11 = r->r11, .r10 = r->r10, .r9 = r->r9, .r8 = r->r8,
-		.rax = r->rax, .rcx = r->rcx, .rdx = r->rdx, .rsi = r->rsi, .rdi = r->rdi,
-		.orig_rax = ~0ULL, .rip = r->rip, .cs = s->cs.selector, .eflags = r->rflags,
-		.rsp = r->rsp, .ss = s->ss.selector, .fs_base = s->fs.base, .gs_base = s->gs.base,
-		.ds = s->ds.selector, .es = s->es.selector, .fs = s->fs.selector,
+		.r15 = r->r15,
+		.r14 = r->r14,
+		.r13 = r->r13,
+		.r12 = r->r12,
+		.rbp = r->rbp,
+		.rbx = r->rbx,
+		.r11 = r->r11,
+		.r10 = r->r10,
+		.r9 = r->r9,
+		.r8 = r->r8,
+		.rax = r->rax,
+		.rcx = r->rcx,
+		.rdx = r->rdx,
+		.rsi = r->rsi,
+		.rdi = r->rdi,
+		.orig_rax = ~0ULL,
+		.rip = r->rip,
+		.cs = s->cs.selector,
+		.eflags = r->rflags,
+		.rsp = r->rsp,
+		.ss = s->ss.selector,
+		.fs_base = s->fs.base,
+		.gs_base = s->gs.base,
+		.ds = s->ds.selector,
+		.es = s->es.selector,
+		.fs = s->fs.selector,
 		.gs = s->gs.selector,
 	};
 }
@@ -169,8 +188,8 @@ static uint8_t *build_notes(struct vm *vm, size_t *len, char *err, size_t errlen
 }
 
 /* ELF header and program headers through libelf; the layout is ours (ELF_F_LAYOUT). */
-static int write_headers(int fd, const struct segments *segs, uint64_t note_off,
-			 size_t note_len, uint64_t data_off, char *err, size_t errlen)
+static int write_headers(int fd, const struct segments *segs, uint64_t note_off, size_t note_len,
+			 uint64_t data_off, char *err, size_t errlen)
 {
 	if (elf_version(EV_CURRENT) == EV_NONE) {
 		snprintf(err, errlen, "libelf: %s", elf_errmsg(-1));
@@ -189,16 +208,21 @@ static int write_headers(int fd, const struct segments *segs, uint64_t note_off,
 	eh.e_phoff = sizeof(Elf64_Ehdr);
 	if (!gelf_update_ehdr(e, &eh))
 		goto fail;
-	GElf_Phdr note = {.p_type = PT_NOTE, .p_offset = note_off, .p_filesz = note_len,
-			  .p_align = 4};
+	GElf_Phdr note = {
+		.p_type = PT_NOTE, .p_offset = note_off, .p_filesz = note_len, .p_align = 4};
 	if (!gelf_update_phdr(e, 0, &note))
 		goto fail;
 	uint64_t off = data_off;
 	for (unsigned i = 0; i < segs->n; i++) {
 		const struct pw_range *r = &segs->v[i];
 		GElf_Phdr ph = {
-			.p_type = PT_LOAD, .p_offset = off, .p_vaddr = r->va, .p_paddr = r->pa,
-			.p_filesz = r->size, .p_memsz = r->size, .p_align = CORE_PAGE,
+			.p_type = PT_LOAD,
+			.p_offset = off,
+			.p_vaddr = r->va,
+			.p_paddr = r->pa,
+			.p_filesz = r->size,
+			.p_memsz = r->size,
+			.p_align = CORE_PAGE,
 			.p_flags = PF_R | (r->flags & PW_WRITE ? PF_W : 0) |
 				   (r->flags & PW_EXEC ? PF_X : 0),
 		};
@@ -263,7 +287,8 @@ static int collect_segments(struct vm *vm, struct segments *segs, char *err, siz
 	*segs = (struct segments){.budget = vm->mem.size};
 	struct collect c = {segs, &vm->mem};
 	bool nx = s.efer & (1ULL << 11);
-	if ((s.cr0 & (1ULL << 31)) && pw_for_each_range(&vm->mem, s.cr3, nx, clip_to_ram, &c) == -ENOMEM) {
+	if ((s.cr0 & (1ULL << 31)) &&
+	    pw_for_each_range(&vm->mem, s.cr3, nx, clip_to_ram, &c) == -ENOMEM) {
 		snprintf(err, errlen, "out of memory");
 		free(segs->v);
 		return -1;
@@ -290,7 +315,8 @@ int coredump_write(struct vm *vm, const char *path, struct coredump_info *info, 
 	if (fd < 0)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 	else if (!write_headers(fd, &segs, note_off, note_len, data_off, err, errlen)) {
-		if (pwrite_all(fd, notes, note_len, note_off) || write_memory(fd, vm, &segs, data_off))
+		if (pwrite_all(fd, notes, note_len, note_off) ||
+		    write_memory(fd, vm, &segs, data_off))
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		else
 			rc = 0;

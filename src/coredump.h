@@ -9,7 +9,7 @@
 
 struct coredump_info {
 	unsigned segments; /* PT_LOAD segments written */
-	uint64_t bytes;    /* guest memory they cover */
+	uint64_t bytes;	   /* guest memory they cover */
 };
 
 /* Write the core of a VM whose vCPUs are not running (stopped, or their threads

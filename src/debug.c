@@ -67,7 +67,8 @@ void debug_park(struct vcpu *v)
 	if (v->dbg->action == GDB_RESUME_STEP && atomic_load(&v->state) == VCPU_GATED) {
 		v->dbg->action = GDB_RESUME_CONTINUE;
 		pthread_mutex_unlock(&d->lock);
-		struct gdb_stop s = {.kind = GDB_STOP_SIGNAL, .cpu = (int)v->id, .signal = GDB_SIGTRAP};
+		struct gdb_stop s = {
+			.kind = GDB_STOP_SIGNAL, .cpu = (int)v->id, .signal = GDB_SIGTRAP};
 		debug_record_stop(v, &s);
 		return;
 	}
@@ -146,7 +147,8 @@ bool debug_stop_on_fatal(struct vcpu *v, int status)
 	pthread_mutex_unlock(&d->lock);
 	if (!attached)
 		return false;
-	struct gdb_stop s = {.kind = GDB_STOP_SIGNAL, .cpu = (int)v->id, .signal = fatal_signal(status)};
+	struct gdb_stop s = {
+		.kind = GDB_STOP_SIGNAL, .cpu = (int)v->id, .signal = fatal_signal(status)};
 	debug_record_stop(v, &s);
 	return true;
 }
@@ -316,7 +318,8 @@ static void print_listening(struct vm *vm, int port)
 		"breakpoints: %s, watchpoints: %s)\n"
 		"proxy: connect with: gdb %s -ex 'target remote %s:%d'\n",
 		cfg->gdb_bind, port,
-		vm->caps.pvm ? "int3 via emulation failure (software KVM)" : "int3 via KVM_EXIT_DEBUG",
+		vm->caps.pvm ? "int3 via emulation failure (software KVM)"
+			     : "int3 via KVM_EXIT_DEBUG",
 		vm->dbg->soft_watch ? "single-step emulation (this KVM ignores data breakpoints)"
 				    : "debug registers",
 		cfg->image, strcmp(cfg->gdb_bind, "0.0.0.0") ? cfg->gdb_bind : "localhost", port);

@@ -10,10 +10,10 @@
 #include "debug.h"
 
 #define GDB_SIGTRAP 5 /* GDB's signal numbers, as stop replies carry them */
-#define GDB_SIGINT 2
+#define GDB_SIGINT  2
 
 #define DEBUG_MAX_SW_BP 256
-#define DEBUG_HW_SLOTS 4
+#define DEBUG_HW_SLOTS	4
 
 /* Registers of a stopped vCPU, read once per stop and written back before it runs. */
 struct regcache {
@@ -51,16 +51,16 @@ struct debugger {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stop_requested; /* all vCPUs park */
-	bool have_stop;      /* a stop has been recorded since the last resume */
+	bool have_stop;	     /* a stop has been recorded since the last resume */
 	struct gdb_stop stop;
-	bool interrupt;      /* Ctrl-C asked for the stop */
+	bool interrupt;	     /* Ctrl-C asked for the stop */
 	bool stop_signalled; /* stop_fd was written for the current stop */
 	uint64_t resume_gen;
 	bool detached;
-	int fatal_status;    /* a guest failure was reported as a stop; resuming ends the VM */
-	int stop_fd;         /* eventfd for the stub */
-	bool soft_watch;     /* watchpoints by single-stepping (no data breakpoints here) */
-	int current_cpu;     /* the vCPU memory accesses and breakpoints translate through */
+	int fatal_status; /* a guest failure was reported as a stop; resuming ends the VM */
+	int stop_fd;	  /* eventfd for the stub */
+	bool soft_watch;  /* watchpoints by single-stepping (no data breakpoints here) */
+	int current_cpu;  /* the vCPU memory accesses and breakpoints translate through */
 	struct sw_breakpoint sw[DEBUG_MAX_SW_BP];
 	struct hw_slot hw[DEBUG_HW_SLOTS];
 };

@@ -38,8 +38,8 @@ int regcache_load(struct vcpu *v)
 	struct regcache *c = &v->dbg->rc;
 	if (c->valid)
 		return 0;
-	if (ioctl(v->fd, KVM_GET_REGS, &c->regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &c->sregs) < 0 ||
-	    ioctl(v->fd, KVM_GET_FPU, &c->fpu) < 0)
+	if (ioctl(v->fd, KVM_GET_REGS, &c->regs) < 0 ||
+	    ioctl(v->fd, KVM_GET_SREGS, &c->sregs) < 0 || ioctl(v->fd, KVM_GET_FPU, &c->fpu) < 0)
 		return -errno;
 	if (get_msr(v->fd, MSR_KERNEL_GS_BASE, &c->kernel_gs_base))
 		c->kernel_gs_base = 0;
@@ -86,15 +86,14 @@ int debug_reg_size(int regno)
 struct reg_ref {
 	void *p;
 	bool *dirty;
-	int size;      /* bytes GDB sees */
-	int kvm_size;  /* bytes of the cache field (writes zero-extend) */
+	int size;     /* bytes GDB sees */
+	int kvm_size; /* bytes of the cache field (writes zero-extend) */
 };
 
 static __u64 *gpr(struct kvm_regs *r, int regno)
 {
-	__u64 *order[16] = {&r->rax, &r->rbx, &r->rcx, &r->rdx, &r->rsi, &r->rdi,
-			       &r->rbp, &r->rsp, &r->r8,  &r->r9,  &r->r10, &r->r11,
-			       &r->r12, &r->r13, &r->r14, &r->r15};
+	__u64 *order[16] = {&r->rax, &r->rbx, &r->rcx, &r->rdx, &r->rsi, &r->rdi, &r->rbp, &r->rsp,
+			    &r->r8,  &r->r9,  &r->r10, &r->r11, &r->r12, &r->r13, &r->r14, &r->r15};
 	return order[regno];
 }
 

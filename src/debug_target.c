@@ -297,8 +297,8 @@ static void t_interrupt(void *ctx)
 	struct debugger *d = vm->dbg;
 	pthread_mutex_lock(&d->lock);
 	if (!d->have_stop) {
-		d->stop = (struct gdb_stop){.kind = GDB_STOP_SIGNAL, .cpu = d->current_cpu,
-					    .signal = GDB_SIGINT};
+		d->stop = (struct gdb_stop){
+			.kind = GDB_STOP_SIGNAL, .cpu = d->current_cpu, .signal = GDB_SIGINT};
 		d->have_stop = true;
 	}
 	__atomic_store_n(&d->stop_requested, true, __ATOMIC_RELEASE);

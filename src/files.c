@@ -35,8 +35,7 @@ void *hc_struct(struct vcpu *v, uint64_t gpa, size_t size)
 }
 
 /* The guest buffer as iovecs (grown as needed); -EFAULT if any page is unmapped. */
-static int buffer_iovecs(struct vcpu *v, uint64_t gva, uint64_t len, struct iovec **out,
-			 int *count)
+static int buffer_iovecs(struct vcpu *v, uint64_t gva, uint64_t len, struct iovec **out, int *count)
 {
 	uint64_t cr3 = vcpu_exit_cr3(v);
 	int n = 0, cap = 0;
@@ -53,8 +52,8 @@ static int buffer_iovecs(struct vcpu *v, uint64_t gva, uint64_t len, struct iove
 			iov = grown;
 		}
 		uint64_t covered;
-		int got = gva_to_iovec(&v->vm->mem, cr3, gva + done, len - done, iov + n,
-				       IOV_BATCH, &covered);
+		int got = gva_to_iovec(&v->vm->mem, cr3, gva + done, len - done, iov + n, IOV_BATCH,
+				       &covered);
 		if (got < 0) {
 			free(iov);
 			return got;

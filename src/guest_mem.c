@@ -125,8 +125,7 @@ size_t gva_read(const struct guest_mem *m, uint64_t cr3, uint64_t gva, void *dst
 	return gva_copy(m, cr3, gva, dst, len, false);
 }
 
-size_t gva_write(const struct guest_mem *m, uint64_t cr3, uint64_t gva, const void *src,
-		 size_t len)
+size_t gva_write(const struct guest_mem *m, uint64_t cr3, uint64_t gva, const void *src, size_t len)
 {
 	return gva_copy(m, cr3, gva, (void *)src, len, true);
 }

@@ -13,10 +13,10 @@
 #include <sys/uio.h>
 
 struct guest_mem {
-	uint8_t *host;     /* the mapping */
-	uint64_t size;     /* bytes of RAM */
+	uint8_t *host;	   /* the mapping */
+	uint64_t size;	   /* bytes of RAM */
 	uint64_t low_size; /* RAM below the hole: min(size, 0xD0000000) */
-	uint64_t limit;    /* top of RAM in guest-physical space (counts the hole) */
+	uint64_t limit;	   /* top of RAM in guest-physical space (counts the hole) */
 };
 
 /* Lay out (not map) `size` bytes of RAM. */

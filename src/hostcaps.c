@@ -16,10 +16,10 @@
 
 #include "log.h"
 
-#define PROBE_MEM (2u << 20)
+#define PROBE_MEM  (2u << 20)
 #define PROBE_PML4 0x1000
 #define PROBE_PDPT 0x2000
-#define PROBE_PD 0x3000
+#define PROBE_PD   0x3000
 #define PROBE_CODE 0x10000
 #define PROBE_DATA 0x20000
 
@@ -65,10 +65,20 @@ static int probe_vm_open(int kvm_fd, int run_size, struct probe_vm *p)
 	struct kvm_sregs s;
 	if (ioctl(p->vcpu_fd, KVM_GET_SREGS, &s) < 0)
 		return -1;
-	struct kvm_segment code = {.limit = 0xFFFFFFFF, .selector = 8, .type = 11, .present = 1,
-				   .s = 1, .l = 1, .g = 1};
-	struct kvm_segment data = {.limit = 0xFFFFFFFF, .selector = 16, .type = 3, .present = 1,
-				   .s = 1, .db = 1, .g = 1};
+	struct kvm_segment code = {.limit = 0xFFFFFFFF,
+				   .selector = 8,
+				   .type = 11,
+				   .present = 1,
+				   .s = 1,
+				   .l = 1,
+				   .g = 1};
+	struct kvm_segment data = {.limit = 0xFFFFFFFF,
+				   .selector = 16,
+				   .type = 3,
+				   .present = 1,
+				   .s = 1,
+				   .db = 1,
+				   .g = 1};
 	s.cs = code;
 	s.ds = s.es = s.fs = s.gs = s.ss = data;
 	s.cr0 = 0x80000031;

@@ -164,17 +164,21 @@ int image_check_layout(const struct image *img, const struct guest_mem *mem, cha
 		const struct image_segment *s = &img->seg[i];
 		if (s->paddr < img->base || s->paddr + s->memsz > img->end)
 			continue; /* cannot happen: base/end are the extremes */
-		if (s->paddr < stack_low + HERMIT_BOOT_STACK_SIZE && s->paddr + s->memsz > stack_low)
-			FAIL("segment at 0x%llx overlaps the boot stack", (unsigned long long)s->paddr);
+		if (s->paddr < stack_low + HERMIT_BOOT_STACK_SIZE &&
+		    s->paddr + s->memsz > stack_low)
+			FAIL("segment at 0x%llx overlaps the boot stack",
+			     (unsigned long long)s->paddr);
 		if (!gpa_valid(mem, s->paddr, s->memsz))
 			FAIL("segment [0x%llx, 0x%llx) lies outside guest memory (RAM ends at "
 			     "0x%llx; raise HERMIT_MEM)",
-			     (unsigned long long)s->paddr, (unsigned long long)(s->paddr + s->memsz),
+			     (unsigned long long)s->paddr,
+			     (unsigned long long)(s->paddr + s->memsz),
 			     (unsigned long long)mem->limit);
 		if (s->paddr + s->memsz > HERMIT_IDENTITY_MAP_SIZE)
 			FAIL("segment [0x%llx, 0x%llx) lies outside guest memory the boot page "
 			     "tables map (first 1 GiB)",
-			     (unsigned long long)s->paddr, (unsigned long long)(s->paddr + s->memsz));
+			     (unsigned long long)s->paddr,
+			     (unsigned long long)(s->paddr + s->memsz));
 	}
 	return 0;
 fail:
@@ -195,7 +199,8 @@ int image_load(const struct image *img, struct guest_mem *mem, char *err, size_t
 					  (off_t)(s->offset + done));
 			if (n <= 0)
 				FAIL("truncated: cannot read segment at 0x%llx: %s",
-				     (unsigned long long)s->paddr, n ? strerror(errno) : "end of file");
+				     (unsigned long long)s->paddr,
+				     n ? strerror(errno) : "end of file");
 			done += (uint64_t)n;
 		}
 		/* The bytes up to p_memsz stay as they are: guest RAM is a fresh anonymous

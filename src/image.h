@@ -18,8 +18,8 @@ struct image {
 	int fd;
 	uint64_t file_size;
 	uint64_t entry;
-	uint64_t base;       /* lowest p_paddr of the PT_LOAD segments */
-	uint64_t end;        /* highest p_paddr + p_memsz */
+	uint64_t base; /* lowest p_paddr of the PT_LOAD segments */
+	uint64_t end;  /* highest p_paddr + p_memsz */
 	uint64_t tls_start, tls_filesz, tls_memsz;
 	size_t nseg;
 	struct image_segment seg[IMAGE_MAX_SEGMENTS];

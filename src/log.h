@@ -11,13 +11,13 @@
 
 /* Exit statuses of proxy itself (guest exit codes are `code & 0xff`). */
 enum proxy_status {
-	STATUS_SETUP_ERROR = 1,     /* host set-up failure or invalid configuration */
-	STATUS_USAGE = 2,           /* wrong command line */
-	STATUS_TRIPLE_FAULT = 124,  /* KVM_EXIT_SHUTDOWN */
-	STATUS_UNHANDLED_IO = 125,  /* unknown port, unexpected MMIO */
+	STATUS_SETUP_ERROR = 1,	     /* host set-up failure or invalid configuration */
+	STATUS_USAGE = 2,	     /* wrong command line */
+	STATUS_TRIPLE_FAULT = 124,   /* KVM_EXIT_SHUTDOWN */
+	STATUS_UNHANDLED_IO = 125,   /* unknown port, unexpected MMIO */
 	STATUS_INTERNAL_ERROR = 126, /* entry failure, internal/emulation error, KVM_RUN failure */
 	STATUS_GUEST_BAD_EXIT = 127, /* EXIT hypercall with an unreadable argument */
-	STATUS_KILLED = 137,        /* the debugger sent `k` */
+	STATUS_KILLED = 137,	     /* the debugger sent `k` */
 	STATUS_SIGINT = 130,
 	STATUS_SIGTERM = 143,
 };

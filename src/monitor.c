@@ -18,9 +18,9 @@
 #include "vmctl.h"
 
 enum {
-	MON_NEEDS_STOP = 1,    /* reads vCPU state: no vCPU may be inside KVM_RUN */
-	MON_CONSOLE_ONLY = 2,  /* changes execution: GDB does that itself */
-	MON_FMT_SUFFIX = 4,    /* name/FMT, like GDB's x */
+	MON_NEEDS_STOP = 1,   /* reads vCPU state: no vCPU may be inside KVM_RUN */
+	MON_CONSOLE_ONLY = 2, /* changes execution: GDB does that itself */
+	MON_FMT_SUFFIX = 4,   /* name/FMT, like GDB's x */
 };
 
 struct monitor_command {
@@ -43,13 +43,15 @@ static const struct monitor_command commands[] = {
 	{"info registers", "[CPU]",
 	 "general, segment and control registers, EFER, APIC base, pending events", 0, 1,
 	 MON_NEEDS_STOP, cmd_info_registers},
-	{"info mem", "[CPU]", "page-table mappings: virtual -> physical ranges, size, rwxu", 0,
-	 1, MON_NEEDS_STOP, cmd_info_mem},
+	{"info mem", "[CPU]", "page-table mappings: virtual -> physical ranges, size, rwxu", 0, 1,
+	 MON_NEEDS_STOP, cmd_info_mem},
 	{"info tlb", "ADDR [CPU]", "page-walk of one virtual address, level by level", 1, 2,
 	 MON_NEEDS_STOP, cmd_translate},
 	{"translate", "ADDR [CPU]", "same as info tlb", 1, 2, MON_NEEDS_STOP, cmd_translate},
-	{"x", "/FMT ADDR", "guest-virtual memory (vCPU 0's page tables); FMT: count, "
-	 "b/h/w/g, x/d/u/c/s (as GDB's x)", 1, 1, MON_NEEDS_STOP | MON_FMT_SUFFIX, cmd_x},
+	{"x", "/FMT ADDR",
+	 "guest-virtual memory (vCPU 0's page tables); FMT: count, "
+	 "b/h/w/g, x/d/u/c/s (as GDB's x)",
+	 1, 1, MON_NEEDS_STOP | MON_FMT_SUFFIX, cmd_x},
 	{"xp", "/FMT ADDR", "guest-physical memory; FMT as for x", 1, 1,
 	 MON_NEEDS_STOP | MON_FMT_SUFFIX, cmd_xp},
 	{"info hypercalls", "", "count and total time of each hypercall port", 0, 0, 0,
@@ -59,8 +61,10 @@ static const struct monitor_command commands[] = {
 	 cmd_stop},
 	{"cont", "", "resume the stopped VM (console; under GDB use continue)", 0, 0,
 	 MON_CONSOLE_ONLY, cmd_cont},
-	{"step", "[CPU]", "execute one instruction on a vCPU, the others stay stopped "
-	 "(console; under GDB use stepi)", 0, 1, MON_CONSOLE_ONLY, cmd_step},
+	{"step", "[CPU]",
+	 "execute one instruction on a vCPU, the others stay stopped "
+	 "(console; under GDB use stepi)",
+	 0, 1, MON_CONSOLE_ONLY, cmd_step},
 	{"dump-guest-core", "FILE", "write an ELF core file of the guest (load with gdb APP FILE)",
 	 1, 1, MON_NEEDS_STOP, cmd_dump_guest_core},
 	{"quit", "", "end the VM (exit status 137, as GDB's kill) (console)", 0, 0,
@@ -190,8 +194,7 @@ static int match_name(const struct monitor_command *c, char **words, int n, cons
 	return used;
 }
 
-static const struct monitor_command *find_command(char **words, int n, int *used,
-						  const char **fmt)
+static const struct monitor_command *find_command(char **words, int n, int *used, const char **fmt)
 {
 	const struct monitor_command *best = NULL;
 	*used = 0;
@@ -214,8 +217,9 @@ static int run_stopped(struct mon *m, const struct monitor_command *c, int argc,
 	if (vm_is_quiescent(m->vm))
 		return c->fn(m, argc, argv);
 	if (!m->vm->ctl)
-		return mon_fail(m, -EBUSY, "the VM is running under GDB's control: interrupt it in "
-					   "GDB first (Ctrl-C), then ask again");
+		return mon_fail(m, -EBUSY,
+				"the VM is running under GDB's control: interrupt it in "
+				"GDB first (Ctrl-C), then ask again");
 	int rc = vmctl_stop(m->vm, false, err, sizeof(err));
 	if (rc)
 		return mon_fail(m, rc, "%s", err);
@@ -231,7 +235,8 @@ static int run_line(struct mon *m, const char *line)
 	char *words[MON_MAX_ARGS + 2];
 	int n = split_words(line, buf, sizeof(buf), words, MON_MAX_ARGS + 2);
 	if (n < 0)
-		return mon_fail(m, -EINVAL, "cannot parse '%.60s' (too long, too many words or an open quote)",
+		return mon_fail(m, -EINVAL,
+				"cannot parse '%.60s' (too long, too many words or an open quote)",
 				line);
 	if (n == 0)
 		return 0;
@@ -248,8 +253,10 @@ static int run_line(struct mon *m, const char *line)
 	}
 	m->fmt = fmt;
 	if ((c->flags & MON_CONSOLE_ONLY) && !m->console)
-		return mon_fail(m, -EPERM, "'%s': GDB controls execution here: use continue, "
-					   "Ctrl-C, stepi or kill", c->name);
+		return mon_fail(m, -EPERM,
+				"'%s': GDB controls execution here: use continue, "
+				"Ctrl-C, stepi or kill",
+				c->name);
 	if ((c->flags & MON_NEEDS_STOP) && m->console)
 		return run_stopped(m, c, argc, words + used);
 	return c->fn(m, argc, words + used);
@@ -275,12 +282,18 @@ struct reg_name {
 	bool sreg;
 };
 
-#define R(n) {#n, offsetof(struct kvm_regs, n), false}
-#define S(n) {#n, offsetof(struct kvm_sregs, n), true}
+#define R(n)                                                                                       \
+	{                                                                                          \
+#n, offsetof(struct kvm_regs, n), false                                            \
+	}
+#define S(n)                                                                                       \
+	{                                                                                          \
+#n, offsetof(struct kvm_sregs, n), true                                            \
+	}
 static const struct reg_name reg_names[] = {
-	R(rax), R(rbx), R(rcx), R(rdx), R(rsi), R(rdi), R(rsp), R(rbp), R(r8),  R(r9),
-	R(r10), R(r11), R(r12), R(r13), R(r14), R(r15), R(rip), R(rflags), S(cr0), S(cr2),
-	S(cr3), S(cr4), S(cr8), S(efer),
+	R(rax), R(rbx),	   R(rcx), R(rdx), R(rsi), R(rdi), R(rsp), R(rbp),
+	R(r8),	R(r9),	   R(r10), R(r11), R(r12), R(r13), R(r14), R(r15),
+	R(rip), R(rflags), S(cr0), S(cr2), S(cr3), S(cr4), S(cr8), S(efer),
 };
 #undef R
 #undef S

@@ -57,15 +57,14 @@ int cmd_info_cpus(struct mon *m, int argc, char **argv)
 
 static void say_rip_flags(const struct mon *m, uint64_t rip, uint64_t rflags)
 {
-	static const char *const names[] = {"CF", "", "PF", "", "AF", "", "ZF", "SF",
-					    "TF", "IF", "DF", "OF"};
+	static const char *const names[] = {"CF", "",	"PF", "",   "AF", "",
+					    "ZF", "SF", "TF", "IF", "DF", "OF"};
 	char buf[64] = "";
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (*names[i] && (rflags & (1ULL << i)))
 			strcat(strcat(buf, " "), names[i]);
 	mon_say(m, "rip  0x%016llx  rflags 0x%08llx [%s ]\n", (unsigned long long)rip,
-		(unsigned long long)rflags,
-		buf);
+		(unsigned long long)rflags, buf);
 }
 
 static void say_gprs(const struct mon *m, const struct kvm_regs *r)
@@ -74,7 +73,7 @@ static void say_gprs(const struct mon *m, const struct kvm_regs *r)
 					  r->rbp, r->rsp, r->r8,  r->r9,  r->r10, r->r11,
 					  r->r12, r->r13, r->r14, r->r15};
 	static const char *const n[16] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
-					  "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+					  "r8",	 "r9",	"r10", "r11", "r12", "r13", "r14", "r15"};
 	for (int i = 0; i < 16; i += 4)
 		mon_say(m, "%-4s 0x%016llx  %-4s 0x%016llx  %-4s 0x%016llx  %-4s 0x%016llx\n", n[i],
 			g[i], n[i + 1], g[i + 1], n[i + 2], g[i + 2], n[i + 3], g[i + 3]);

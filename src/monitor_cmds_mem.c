@@ -15,7 +15,7 @@
 #include "pagewalk.h"
 #include "vmctl.h"
 
-#define X_MAX_UNITS 4096
+#define X_MAX_UNITS  4096
 #define X_MAX_STRING 256
 
 static int cpu_paging(const struct mon *m, unsigned cpu, uint64_t *cr3, bool *nx)
@@ -149,8 +149,10 @@ static int parse_xfmt(const struct mon *m, const char *s, struct xfmt *f)
 		else if (strchr("xduocs", *s))
 			f->fmt = *s;
 		else
-			return mon_fail(m, -EINVAL, "unknown format letter '%c' (sizes b h w g, "
-						    "formats x d u o c s)", *s);
+			return mon_fail(m, -EINVAL,
+					"unknown format letter '%c' (sizes b h w g, "
+					"formats x d u o c s)",
+					*s);
 	}
 	if (f->fmt == 'c' || f->fmt == 's')
 		f->size = 1;
@@ -241,12 +243,14 @@ static int dump_strings(const struct mon *m, const struct memsrc *src, uint64_t 
 		unsigned char c = 1;
 		for (; n < X_MAX_STRING; n++) {
 			if (src_read(src, addr + n, &c, 1) != 1)
-				return mon_fail(m, -EFAULT, "Cannot access memory at address 0x%llx",
+				return mon_fail(m, -EFAULT,
+						"Cannot access memory at address 0x%llx",
 						(unsigned long long)(addr + n));
 			if (!c)
 				break;
-			o += (size_t)snprintf(out + o, sizeof(out) - o,
-					      isprint(c) && c != '"' && c != '\\' ? "%c" : "\\x%02x", c);
+			o += (size_t)snprintf(
+				out + o, sizeof(out) - o,
+				isprint(c) && c != '"' && c != '\\' ? "%c" : "\\x%02x", c);
 		}
 		mon_say(m, "0x%llx:\t\"%s\"%s\n", (unsigned long long)addr, out, c ? "..." : "");
 		addr += n + 1;

@@ -14,16 +14,19 @@ static void say_boot_info(const struct mon *m)
 		gpa_ptr(&m->vm->mem, HERMIT_BOOT_INFO_ADDR, sizeof(*bi));
 	if (m->vm->abi != &rusty_abi || !bi)
 		return;
-	mon_say(m, "boot info at 0x%llx: magic 0x%x version %u base 0x%llx limit 0x%llx "
-		   "image_size 0x%llx\n",
+	mon_say(m,
+		"boot info at 0x%llx: magic 0x%x version %u base 0x%llx limit 0x%llx "
+		"image_size 0x%llx\n",
 		HERMIT_BOOT_INFO_ADDR, bi->magic_number, bi->version, (unsigned long long)bi->base,
 		(unsigned long long)bi->limit, (unsigned long long)bi->image_size);
-	mon_say(m, "  tls_start 0x%llx tls_filesz 0x%llx tls_memsz 0x%llx cpu_freq %u MHz "
-		   "uartport 0x%x\n",
+	mon_say(m,
+		"  tls_start 0x%llx tls_filesz 0x%llx tls_memsz 0x%llx cpu_freq %u MHz "
+		"uartport 0x%x\n",
 		(unsigned long long)bi->tls_start, (unsigned long long)bi->tls_filesz,
 		(unsigned long long)bi->tls_memsz, bi->cpu_freq, bi->uartport);
-	mon_say(m, "  cpu_online %u possible_cpus %u current_boot_id %u current_stack_address "
-		   "0x%llx\n",
+	mon_say(m,
+		"  cpu_online %u possible_cpus %u current_boot_id %u current_stack_address "
+		"0x%llx\n",
 		__atomic_load_n(&bi->cpu_online, __ATOMIC_RELAXED), bi->possible_cpus,
 		bi->current_boot_id, (unsigned long long)bi->current_stack_address);
 }

@@ -15,7 +15,7 @@ struct mon {
 	struct vm *vm;
 	gdb_output_fn out;
 	void *arg;
-	bool console;     /* the console front end (else GDB's `monitor`) */
+	bool console;	  /* the console front end (else GDB's `monitor`) */
 	bool was_running; /* the VM ran until this command stopped it */
 	const char *fmt;  /* x/FMT, xp/FMT: the text after '/', or "" */
 };

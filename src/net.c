@@ -62,7 +62,8 @@ void net_open(struct vm *vm)
 	} else {
 		if (getrandom(n->mac, 6, 0) != 6)
 			die_errno("getrandom for the guest MAC address");
-		n->mac[0] = (uint8_t)((n->mac[0] & 0xFE) | 0x02); /* unicast, locally administered */
+		n->mac[0] =
+			(uint8_t)((n->mac[0] & 0xFE) | 0x02); /* unicast, locally administered */
 	}
 	if (vm->cfg->netif)
 		n->tap = open_tap(vm->cfg->netif);
@@ -83,7 +84,8 @@ static void *rx_loop(void *arg)
 	while (!atomic_load(&vm->ending)) {
 		uint64_t w = __atomic_load_n(&rx->written, __ATOMIC_ACQUIRE);
 		if (w - __atomic_load_n(&rx->read, __ATOMIC_ACQUIRE) >= HERMIT_NET_SLOTS) {
-			nanosleep(&nap, NULL); /* ring full; the guest does not tell us when it frees */
+			nanosleep(&nap,
+				  NULL); /* ring full; the guest does not tell us when it frees */
 			continue;
 		}
 		struct pollfd p = {.fd = n->tap, .events = POLLIN};

@@ -9,8 +9,8 @@
 #include "vm.h"
 
 struct net {
-	int tap;         /* -1 without HERMIT_NETIF */
-	int irq_fd;      /* eventfd bound to GSI 11 */
+	int tap;    /* -1 without HERMIT_NETIF */
+	int irq_fd; /* eventfd bound to GSI 11 */
 	uint8_t mac[6];
 	pthread_t rx_thread;
 	bool started;

@@ -2,9 +2,9 @@
  *
  * Every table entry is read through gpa_ptr(), so wild tables (an entry pointing
  * outside RAM) never make a host fault; a budget of tables bounds the work when a
- * guest points many entries at the same tables (recursive slots). Permissions combine across levels as the CPU
- * combines them: writable and user only if every level says so, executable
- * unless some level sets NX.
+ * guest points many entries at the same tables (recursive slots). Permissions combine across levels
+ * as the CPU combines them: writable and user only if every level says so, executable unless some
+ * level sets NX.
  */
 #include "pagewalk.h"
 
@@ -79,8 +79,7 @@ static int walk_table(const struct guest_mem *m, uint64_t table, int level, uint
 	return 0;
 }
 
-int pw_for_each_range(const struct guest_mem *m, uint64_t cr3, bool nx, pw_range_fn fn,
-		      void *arg)
+int pw_for_each_range(const struct guest_mem *m, uint64_t cr3, bool nx, pw_range_fn fn, void *arg)
 {
 	struct merger mg = {.fn = fn, .arg = arg};
 	int rc = walk_table(m, cr3, 4, 0, PW_WRITE | PW_EXEC | PW_USER, nx, &mg);

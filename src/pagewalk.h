@@ -26,15 +26,14 @@ typedef int (*pw_range_fn)(void *arg, const struct pw_range *r);
 
 /* Walk every mapping under cr3 (nx: EFER.NXE, so bit 63 means no-execute).
  * Returns what fn returned to stop, PW_TRUNCATED, else 0. */
-int pw_for_each_range(const struct guest_mem *m, uint64_t cr3, bool nx, pw_range_fn fn,
-		      void *arg);
+int pw_for_each_range(const struct guest_mem *m, uint64_t cr3, bool nx, pw_range_fn fn, void *arg);
 
 struct pw_step {
-	int level;          /* 4 = PML4 ... 1 = PT */
+	int level; /* 4 = PML4 ... 1 = PT */
 	unsigned index;
 	uint64_t entry_gpa; /* where the entry lives */
 	uint64_t entry;
-	bool readable;      /* entry_gpa is RAM */
+	bool readable; /* entry_gpa is RAM */
 };
 
 /* Walk one address: fills up to 4 steps; returns the number of steps, and *gpa,

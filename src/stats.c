@@ -79,8 +79,8 @@ static void print_hypercalls(const struct vm *vm, FILE *out)
 	for (unsigned i = 0; i < vm->nports; i++) {
 		const struct port_handler *h = &vm->ports[i];
 		if (h->count)
-			fprintf(out, "proxy: stats:   %-10s 0x%04x %10llu calls %10.3f ms\n", h->name,
-				h->port, (unsigned long long)h->count, ms(h->total_ns));
+			fprintf(out, "proxy: stats:   %-10s 0x%04x %10llu calls %10.3f ms\n",
+				h->name, h->port, (unsigned long long)h->count, ms(h->total_ns));
 	}
 }
 

@@ -40,8 +40,8 @@ static void dump_core(struct vm *vm)
 	if (coredump_write(vm, path, &info, err, sizeof(err)))
 		warnx_("HERMIT_COREDUMP: %s", err);
 	else
-		warnx_("guest core dumped to %s (%u vCPUs, %u segments, %llu MiB)", path,
-		       vm->ncpus, info.segments, (unsigned long long)(info.bytes >> 20));
+		warnx_("guest core dumped to %s (%u vCPUs, %u segments, %llu MiB)", path, vm->ncpus,
+		       info.segments, (unsigned long long)(info.bytes >> 20));
 }
 
 void tools_finish(struct vm *vm)

@@ -61,8 +61,12 @@ void trace_quote(char *out, size_t outlen, const uint8_t *buf, size_t len, size_
 	out[o++] = '"';
 	for (size_t i = 0; i < len && i < max && o + 6 < outlen; i++) {
 		uint8_t c = buf[i];
-		const char *esc = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r"
-				: c == '"'  ? "\\\"" : c == '\\' ? "\\\\" : NULL;
+		const char *esc = c == '\n'   ? "\\n"
+				  : c == '\t' ? "\\t"
+				  : c == '\r' ? "\\r"
+				  : c == '"'  ? "\\\""
+				  : c == '\\' ? "\\\\"
+					      : NULL;
 		if (esc)
 			o += (size_t)snprintf(out + o, outlen - o, "%s", esc);
 		else if (c >= 0x20 && c < 0x7f)
@@ -79,15 +83,19 @@ void trace_open_flags(char *out, size_t outlen, int flags)
 		int bit;
 		const char *name;
 	} names[] = {
-		{O_CREAT, "O_CREAT"},	  {O_EXCL, "O_EXCL"},	     {O_NOCTTY, "O_NOCTTY"},
-		{O_TRUNC, "O_TRUNC"},	  {O_APPEND, "O_APPEND"},    {O_NONBLOCK, "O_NONBLOCK"},
-		{O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"}, {O_CLOEXEC, "O_CLOEXEC"},
-		{O_SYNC, "O_SYNC"},	  {O_DSYNC, "O_DSYNC"},
+		{O_CREAT, "O_CREAT"},	      {O_EXCL, "O_EXCL"},
+		{O_NOCTTY, "O_NOCTTY"},	      {O_TRUNC, "O_TRUNC"},
+		{O_APPEND, "O_APPEND"},	      {O_NONBLOCK, "O_NONBLOCK"},
+		{O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"},
+		{O_CLOEXEC, "O_CLOEXEC"},     {O_SYNC, "O_SYNC"},
+		{O_DSYNC, "O_DSYNC"},
 	};
 	int acc = flags & O_ACCMODE;
 	size_t o = (size_t)snprintf(out, outlen, "%s",
-				    acc == O_RDONLY ? "O_RDONLY" : acc == O_WRONLY ? "O_WRONLY"
-				    : acc == O_RDWR ? "O_RDWR" : "O_ACCMODE");
+				    acc == O_RDONLY   ? "O_RDONLY"
+				    : acc == O_WRONLY ? "O_WRONLY"
+				    : acc == O_RDWR   ? "O_RDWR"
+						      : "O_ACCMODE");
 	int rest = flags & ~O_ACCMODE;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && o < outlen; i++)
 		if ((rest & names[i].bit) == names[i].bit) {
@@ -185,16 +193,26 @@ static void decode_args(struct vcpu *v, struct trace_call *tc)
 static size_t struct_size(uint16_t port)
 {
 	switch (port) {
-	case HERMIT_PORT_WRITE: return sizeof(struct hermit_write);
-	case HERMIT_PORT_READ: return sizeof(struct hermit_read);
-	case HERMIT_PORT_OPEN: return sizeof(struct hermit_open);
-	case HERMIT_PORT_CLOSE: return sizeof(struct hermit_close);
-	case HERMIT_PORT_LSEEK: return sizeof(struct hermit_lseek);
-	case HERMIT_PORT_UNLINK: return sizeof(struct hermit_unlink);
-	case HERMIT_PORT_EXIT: return sizeof(struct hermit_exit);
-	case HERMIT_PORT_CMDSIZE: return sizeof(struct hermit_cmdsize);
-	case HERMIT_PORT_CMDVAL: return sizeof(struct hermit_cmdval);
-	default: return 0; /* the value is not a struct address */
+	case HERMIT_PORT_WRITE:
+		return sizeof(struct hermit_write);
+	case HERMIT_PORT_READ:
+		return sizeof(struct hermit_read);
+	case HERMIT_PORT_OPEN:
+		return sizeof(struct hermit_open);
+	case HERMIT_PORT_CLOSE:
+		return sizeof(struct hermit_close);
+	case HERMIT_PORT_LSEEK:
+		return sizeof(struct hermit_lseek);
+	case HERMIT_PORT_UNLINK:
+		return sizeof(struct hermit_unlink);
+	case HERMIT_PORT_EXIT:
+		return sizeof(struct hermit_exit);
+	case HERMIT_PORT_CMDSIZE:
+		return sizeof(struct hermit_cmdsize);
+	case HERMIT_PORT_CMDVAL:
+		return sizeof(struct hermit_cmdval);
+	default:
+		return 0; /* the value is not a struct address */
 	}
 }
 

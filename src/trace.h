@@ -17,9 +17,9 @@
 struct trace_call {
 	const struct port_handler *h;
 	uint32_t value; /* what the guest wrote to the port */
-	void *args;     /* the guest's struct (host pointer), NULL if not RAM */
+	void *args;	/* the guest's struct (host pointer), NULL if not RAM */
 	char text[320]; /* "name(decoded arguments" */
-	union {         /* the arguments as they were before the call */
+	union {		/* the arguments as they were before the call */
 		struct hermit_write write;
 		struct hermit_read read;
 		struct hermit_lseek lseek;

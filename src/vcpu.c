@@ -82,12 +82,28 @@ static void set_sregs(struct vcpu *v)
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		die_errno("KVM_GET_SREGS on vCPU %u", v->id);
 	struct kvm_segment code = {
-		.base = 0, .limit = 0xFFFFFFFF, .selector = HERMIT_GDT_CODE_SEL,
-		.type = 11, .present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+		.base = 0,
+		.limit = 0xFFFFFFFF,
+		.selector = HERMIT_GDT_CODE_SEL,
+		.type = 11,
+		.present = 1,
+		.dpl = 0,
+		.db = 0,
+		.s = 1,
+		.l = 1,
+		.g = 1,
 	};
 	struct kvm_segment data = {
-		.base = 0, .limit = 0xFFFFFFFF, .selector = HERMIT_GDT_DATA_SEL,
-		.type = 3, .present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+		.base = 0,
+		.limit = 0xFFFFFFFF,
+		.selector = HERMIT_GDT_DATA_SEL,
+		.type = 3,
+		.present = 1,
+		.dpl = 0,
+		.db = 1,
+		.s = 1,
+		.l = 0,
+		.g = 1,
 	};
 	s.cs = code;
 	s.ds = s.es = s.fs = s.gs = s.ss = data;
@@ -218,8 +234,8 @@ static void report_internal_error(struct vcpu *v)
 		char bytes[64] = "";
 		size_t len = 0;
 		for (size_t i = 0; i < n && i < 8; i++)
-			len += (size_t)snprintf(bytes + len, sizeof(bytes) - len, i ? " %02x" : "%02x",
-						insn[i]);
+			len += (size_t)snprintf(bytes + len, sizeof(bytes) - len,
+						i ? " %02x" : "%02x", insn[i]);
 		vm_fail(v, STATUS_INTERNAL_ERROR,
 			"vCPU %u: the host's KVM could not execute the instruction at RIP 0x%llx "
 			"(bytes %s) (emulation failure; on software KVM such as PVM, guest ring 0 "
@@ -237,13 +253,15 @@ static void report_unhandled_exit(struct vcpu *v)
 	switch (run->exit_reason) {
 	case KVM_EXIT_SHUTDOWN:
 		vm_fail(v, STATUS_TRIPLE_FAULT,
-			"vCPU %u: triple fault (KVM_EXIT_SHUTDOWN) at RIP 0x%llx: the guest took an "
+			"vCPU %u: triple fault (KVM_EXIT_SHUTDOWN) at RIP 0x%llx: the guest took "
+			"an "
 			"exception it could not handle",
 			v->id, (unsigned long long)vcpu_rip(v));
 		break;
 	case KVM_EXIT_MMIO:
 		vm_fail(v, STATUS_UNHANDLED_IO,
-			"vCPU %u: unhandled MMIO %s of %u byte(s) at guest-physical 0x%llx (no RAM or "
+			"vCPU %u: unhandled MMIO %s of %u byte(s) at guest-physical 0x%llx (no RAM "
+			"or "
 			"device there), RIP 0x%llx",
 			v->id, run->mmio.is_write ? "write" : "read", run->mmio.len,
 			(unsigned long long)run->mmio.phys_addr, (unsigned long long)vcpu_rip(v));
@@ -258,8 +276,9 @@ static void report_unhandled_exit(struct vcpu *v)
 		report_internal_error(v);
 		break;
 	default:
-		vm_fail(v, STATUS_INTERNAL_ERROR, "vCPU %u: unexpected KVM exit reason %u at RIP 0x%llx",
-			v->id, run->exit_reason, (unsigned long long)vcpu_rip(v));
+		vm_fail(v, STATUS_INTERNAL_ERROR,
+			"vCPU %u: unexpected KVM exit reason %u at RIP 0x%llx", v->id,
+			run->exit_reason, (unsigned long long)vcpu_rip(v));
 	}
 }
 

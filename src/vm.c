@@ -39,8 +39,7 @@ static void open_kvm(struct vm *vm)
 		die_errno("cannot open /dev/kvm (is KVM enabled and are you in the kvm group?)");
 	int version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (version != KVM_API_VERSION)
-		die("/dev/kvm speaks KVM API version %d, proxy needs %d", version,
-		    KVM_API_VERSION);
+		die("/dev/kvm speaks KVM API version %d, proxy needs %d", version, KVM_API_VERSION);
 	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (vm->run_size <= 0)
 		die_errno("KVM_GET_VCPU_MMAP_SIZE");
@@ -117,8 +116,7 @@ void vm_setup_memory(struct vm *vm)
 		warnx_("HERMIT_MERGEABLE=1 but KSM is unavailable: %s", strerror(errno));
 	add_slot(vm, 0, 0, m->low_size, m->host);
 	if (m->size > m->low_size)
-		add_slot(vm, 1, HERMIT_PCI_HOLE_END, m->size - m->low_size,
-			 m->host + m->low_size);
+		add_slot(vm, 1, HERMIT_PCI_HOLE_END, m->size - m->low_size, m->host + m->low_size);
 }
 
 void vm_register_port(struct vm *vm, uint16_t port, const char *name, port_handler_fn fn)
@@ -212,8 +210,7 @@ void vm_fail(struct vcpu *v, int status, const char *fmt, ...)
 void vm_load_cpuid(struct vm *vm)
 {
 	for (unsigned n = 128; n <= 4096; n *= 2) {
-		struct kvm_cpuid2 *c =
-			calloc(1, sizeof(*c) + n * sizeof(struct kvm_cpuid_entry2));
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(struct kvm_cpuid_entry2));
 		if (!c)
 			die("out of memory");
 		c->nent = n;

@@ -32,13 +32,13 @@ struct port_handler {
 	uint16_t port;
 	const char *name;
 	port_handler_fn fn;
-	uint64_t count;      /* statistics */
-	uint64_t total_ns;   /* time spent in fn (info hypercalls, --stats) */
+	uint64_t count;	   /* statistics */
+	uint64_t total_ns; /* time spent in fn (info hypercalls, --stats) */
 };
 
-#define VM_MAX_PORTS 24
-#define VM_MAX_HOOKS 4
-#define GUEST_FD_MAX 1024
+#define VM_MAX_PORTS	  24
+#define VM_MAX_HOOKS	  4
+#define GUEST_FD_MAX	  1024
 #define VCPU_EXIT_REASONS 64 /* the last slot counts every larger exit reason */
 
 /* Which ABI the guest speaks (see abi.h). */
@@ -48,12 +48,12 @@ struct vmctl;
 
 /* What this host's KVM can and cannot do (probed once at start). */
 struct host_caps {
-	bool pvm;              /* software KVM: int3/SSE/xgetbv end KVM_RUN with emulation failure */
-	bool blockirq;         /* KVM_GUESTDBG_BLOCKIRQ available */
-	bool coalesced_pio;    /* KVM_CAP_COALESCED_PIO */
-	bool hw_watchpoints;   /* data breakpoints in DR0-3 fire */
+	bool pvm;	     /* software KVM: int3/SSE/xgetbv end KVM_RUN with emulation failure */
+	bool blockirq;	     /* KVM_GUESTDBG_BLOCKIRQ available */
+	bool coalesced_pio;  /* KVM_CAP_COALESCED_PIO */
+	bool hw_watchpoints; /* data breakpoints in DR0-3 fire */
 	bool tsc_deadline;
-	bool sync_sregs;        /* KVM_CAP_SYNC_REGS: sregs copied into kvm_run on every exit */
+	bool sync_sregs; /* KVM_CAP_SYNC_REGS: sregs copied into kvm_run on every exit */
 	int max_vcpus;
 };
 
@@ -66,18 +66,18 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
-	_Atomic int state;     /* enum vcpu_state */
-	uint64_t exits;        /* KVM_RUN returns */
-	uint64_t run_ns;       /* time spent in KVM_RUN */
+	_Atomic int state;			  /* enum vcpu_state */
+	uint64_t exits;				  /* KVM_RUN returns */
+	uint64_t run_ns;			  /* time spent in KVM_RUN */
 	uint64_t exit_reasons[VCPU_EXIT_REASONS]; /* KVM_RUN returns by exit_reason (--stats) */
 	struct vcpu_debug *dbg;
 };
 
 struct fd_table {
 	pthread_mutex_t lock;
-	int host[GUEST_FD_MAX];    /* -1: free */
-	int refs[GUEST_FD_MAX];    /* hypercalls using it right now */
-	int closing[GUEST_FD_MAX]; /* closed by the guest, host fd closed at refs == 0 */
+	int host[GUEST_FD_MAX];	      /* -1: free */
+	int refs[GUEST_FD_MAX];	      /* hypercalls using it right now */
+	int closing[GUEST_FD_MAX];    /* closed by the guest, host fd closed at refs == 0 */
 	bool may_block[GUEST_FD_MAX]; /* not a regular file or block device */
 };
 
@@ -107,14 +107,14 @@ struct vm {
 	struct uart *uart;
 	struct net *net;
 	struct debugger *dbg;
-	struct tracer *trace;  /* hypercall tracing (trace.h), NULL when off */
-	struct vmctl *ctl;     /* pause/resume for the monitor console (vmctl.h), or NULL */
+	struct tracer *trace; /* hypercall tracing (trace.h), NULL when off */
+	struct vmctl *ctl;    /* pause/resume for the monitor console (vmctl.h), or NULL */
 
 	/* Lifecycle: the first vm_end() wins; end_fd (eventfd) wakes whoever waits. */
 	atomic_bool end_claimed; /* the first vm_end() caller owns the exit status */
 	atomic_bool ending;
 	int exit_status;
-	int failed_cpu;        /* the vCPU whose misbehaviour ended the VM, or -1 */
+	int failed_cpu; /* the vCPU whose misbehaviour ended the VM, or -1 */
 	int end_fd;
 	pthread_mutex_t lock;
 	uint64_t t_start_ns;
@@ -132,7 +132,8 @@ struct port_handler *vm_find_port(struct vm *vm, uint16_t port);
 /* End the VM with `status`; the first caller wins. Safe from any thread. */
 void vm_end(struct vm *vm, int status);
 /* Guest misbehaviour: print the reason (and registers under verbose), end the VM. */
-void vm_fail(struct vcpu *v, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void vm_fail(struct vcpu *v, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Kick every vCPU out of KVM_RUN. */
 void vm_kick_all(struct vm *vm);
 void vcpu_kick(struct vcpu *v);

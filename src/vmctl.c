@@ -25,9 +25,9 @@ struct vmctl {
 	pthread_cond_t cond;
 	atomic_bool requested; /* every vCPU parks before KVM_RUN */
 	bool user_stopped;     /* by `stop`, until `cont` */
-	bool *parked;          /* per vCPU */
+	bool *parked;	       /* per vCPU */
 	/* Read by the vCPUs before they take the lock, hence atomic. */
-	_Atomic int step_cpu;  /* the vCPU allowed one instruction, or -1 */
+	_Atomic int step_cpu; /* the vCPU allowed one instruction, or -1 */
 	atomic_bool step_done;
 };
 
@@ -233,7 +233,7 @@ int vmctl_step(struct vm *vm, unsigned cpu, char *err, size_t errlen)
  * marked parked for a moment. The stop must still be requested. */
 bool vm_is_quiescent(const struct vm *vm)
 {
-	bool stopping = vm->ctl ? atomic_load(&vm->ctl->requested)
+	bool stopping = vm->ctl	  ? atomic_load(&vm->ctl->requested)
 			: vm->dbg ? __atomic_load_n(&vm->dbg->stop_requested, __ATOMIC_ACQUIRE)
 				  : false;
 	if (!stopping)

@@ -118,8 +118,8 @@ static void bad_names(uint64_t limit)
 		memset(top, 'a', 4);
 		expect("OPEN name running past the end of RAM", open_call(limit - 4), E, E);
 		if (unlink)
-			expect("UNLINK name running past the end of RAM", unlink_call(limit - 4),
-			       E, E);
+			expect("UNLINK name running past the end of RAM", unlink_call(limit - 4), E,
+			       E);
 	}
 }
 
@@ -132,14 +132,13 @@ static void bad_net_buffers(uint64_t limit)
 	       netio_call(C_HERMIT_PORT_NETWRITE, BEYOND_RAM, 64), -RT_EFAULT, -RT_EFAULT);
 	expect("NETWRITE data running past the end of RAM",
 	       netio_call(C_HERMIT_PORT_NETWRITE, limit - 8, 64), -RT_EFAULT, -RT_EFAULT);
-	expect("NETWRITE len 1 TiB", netio_call(C_HERMIT_PORT_NETWRITE, (uint64_t)(uintptr_t)scratch,
-						HUGE_LEN),
+	expect("NETWRITE len 1 TiB",
+	       netio_call(C_HERMIT_PORT_NETWRITE, (uint64_t)(uintptr_t)scratch, HUGE_LEN),
 	       -RT_EFAULT, -RT_EFAULT);
 	expect("NETREAD data beyond RAM (0xfffff000)",
 	       netio_call(C_HERMIT_PORT_NETREAD, BEYOND_RAM, 64), -1, -1);
-	expect("NETREAD len 1 TiB", netio_call(C_HERMIT_PORT_NETREAD, (uint64_t)(uintptr_t)scratch,
-					       HUGE_LEN),
-	       -1, -1);
+	expect("NETREAD len 1 TiB",
+	       netio_call(C_HERMIT_PORT_NETREAD, (uint64_t)(uintptr_t)scratch, HUGE_LEN), -1, -1);
 }
 
 /* Struct addresses the hypervisor cannot read: nothing to check but survival. */
@@ -150,9 +149,9 @@ static void bad_structs(uint64_t limit)
 		HERMIT_PORT_READ,   HERMIT_PORT_LSEEK,	HERMIT_PORT_CMDSIZE,
 		HERMIT_PORT_CMDVAL, HERMIT_PORT_UNLINK, HERMIT_PORT_NETINFO};
 	static const uint16_t c_ports[] = {
-		HERMIT_PORT_WRITE,	   HERMIT_PORT_OPEN,	       HERMIT_PORT_CLOSE,
-		HERMIT_PORT_READ,	   HERMIT_PORT_LSEEK,	       HERMIT_PORT_CMDSIZE,
-		HERMIT_PORT_CMDVAL,	   C_HERMIT_PORT_NETINFO,      C_HERMIT_PORT_NETWRITE,
+		HERMIT_PORT_WRITE,     HERMIT_PORT_OPEN,      HERMIT_PORT_CLOSE,
+		HERMIT_PORT_READ,      HERMIT_PORT_LSEEK,     HERMIT_PORT_CMDSIZE,
+		HERMIT_PORT_CMDVAL,    C_HERMIT_PORT_NETINFO, C_HERMIT_PORT_NETWRITE,
 		C_HERMIT_PORT_NETREAD, C_HERMIT_PORT_NETSTAT};
 	const int c_abi = rt_abi_kind == RT_ABI_C;
 	const uint16_t *ports = c_abi ? c_ports : rusty_ports;

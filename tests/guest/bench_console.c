@@ -26,7 +26,8 @@ static int by_write(int64_t bytes, int64_t chunk)
 		int64_t len = bytes - done < chunk ? bytes - done : chunk;
 		int64_t got = rt_write(1, text, (uint64_t)len);
 		if (got != len) {
-			rt_dprintf(2, "console: FAIL write of %ld returned %ld\n", (long)len, (long)got);
+			rt_dprintf(2, "console: FAIL write of %ld returned %ld\n", (long)len,
+				   (long)got);
 			return 1;
 		}
 	}
@@ -47,7 +48,8 @@ int main(int argc, char **argv, char **envp)
 	int64_t chunk = bench_arg_int("chunk", 4096);
 	int report = (int)bench_arg_int("report", 1);
 	if (bytes < 0 || chunk <= 0 || chunk > (int64_t)sizeof(text)) {
-		rt_dprintf(report, "console: need bytes >= 0 and 0 < chunk <= %d\n", (int)sizeof(text));
+		rt_dprintf(report, "console: need bytes >= 0 and 0 < chunk <= %d\n",
+			   (int)sizeof(text));
 		return 2;
 	}
 	fill_text();
@@ -57,7 +59,8 @@ int main(int argc, char **argv, char **envp)
 			return 1;
 	} else if (!strcmp(mode, "uart")) {
 		if (!rt_boot_info->uartport) {
-			rt_dprintf(report, "console: FAIL uartport is 0 (run with HERMIT_VERBOSE=1)\n");
+			rt_dprintf(report,
+				   "console: FAIL uartport is 0 (run with HERMIT_VERBOSE=1)\n");
 			return 1;
 		}
 		by_outb(rt_boot_info->uartport, bytes);

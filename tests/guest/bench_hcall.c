@@ -50,7 +50,8 @@ int main(int argc, char **argv, char **envp)
 	}
 	rt_close(fd);
 	if (bad) {
-		rt_printf("hcall: FAIL %ld of %ld writes returned a short count\n", (long)bad, (long)n);
+		rt_printf("hcall: FAIL %ld of %ld writes returned a short count\n", (long)bad,
+			  (long)n);
 		return 1;
 	}
 	rt_printf("hcall: loop=%s n=%ld cycles=%lu mhz=%u\n", loop, (long)n,

@@ -16,14 +16,14 @@
 #define PTE_ACCESSED_DIRTY    0x60ULL
 #define ENTRY_RFLAGS	      0x2
 
-#define IOAPIC_ADDR	      0xFEC00000ULL
-#define IOAPIC_REGSEL	      0x00
-#define IOAPIC_WIN	      0x10
-#define IOAPIC_REG_VERSION    0x01
-#define IOAPIC_REG_REDIR      0x10 /* entry i: low 0x10+2i, high 0x11+2i */
-#define IOAPIC_PINS	      24
-#define IOAPIC_MASKED	      (1u << 16)
-#define C_VECTOR_BASE	      0x20
+#define IOAPIC_ADDR	   0xFEC00000ULL
+#define IOAPIC_REGSEL	   0x00
+#define IOAPIC_WIN	   0x10
+#define IOAPIC_REG_VERSION 0x01
+#define IOAPIC_REG_REDIR   0x10 /* entry i: low 0x10+2i, high 0x11+2i */
+#define IOAPIC_PINS	   24
+#define IOAPIC_MASKED	   (1u << 16)
+#define C_VECTOR_BASE	   0x20
 
 static int failed;
 
@@ -176,8 +176,9 @@ static void check_ioapic(int programmed)
 	for (unsigned pin = 0; pin < IOAPIC_PINS && !bad; pin++) {
 		uint32_t lo = ioapic_read(IOAPIC_REG_REDIR + 2 * pin);
 		uint32_t hi = ioapic_read(IOAPIC_REG_REDIR + 2 * pin + 1);
-		uint32_t want_lo = programmed ? (C_VECTOR_BASE + pin) | (pin == 2 ? IOAPIC_MASKED : 0)
-					      : IOAPIC_MASKED;
+		uint32_t want_lo = programmed
+					   ? (C_VECTOR_BASE + pin) | (pin == 2 ? IOAPIC_MASKED : 0)
+					   : IOAPIC_MASKED;
 		if (programmed ? lo != want_lo : !(lo & IOAPIC_MASKED)) {
 			char what[64];
 			rt_snprintf(what, sizeof(what), "IOAPIC pin %u low word", pin);
@@ -186,7 +187,8 @@ static void check_ioapic(int programmed)
 		}
 		if (programmed && hi != 0) {
 			char what[64];
-			rt_snprintf(what, sizeof(what), "IOAPIC pin %u high word (destination)", pin);
+			rt_snprintf(what, sizeof(what), "IOAPIC pin %u high word (destination)",
+				    pin);
 			check(what, hi, 0);
 			bad = 1;
 		}

@@ -2,7 +2,8 @@
  *
  * Each secondary CPU records current_boot_id (as read by the runtime before it
  * went online) and checks that it runs on rt_ap_stacks[id-1] (RustyHermit: its
- * predecessor handed it over; C HermitCore: the entry code picked it by id). CPU 0 waits for all of them and checks each id 1..N-1 appears once.
+ * predecessor handed it over; C HermitCore: the entry code picked it by id). CPU 0 waits for all of
+ * them and checks each id 1..N-1 appears once.
  */
 #include "rt.h"
 

@@ -11,11 +11,11 @@
  */
 #include "rt.h"
 
-#define CR0_MP	     (1ULL << 1)
-#define CR0_EM	     (1ULL << 2)
-#define CR0_TS	     (1ULL << 3)
-#define CR4_OSFXSR   (1ULL << 9)
-#define CR4_OSXMMEXC (1ULL << 10)
+#define CR0_MP		(1ULL << 1)
+#define CR0_EM		(1ULL << 2)
+#define CR0_TS		(1ULL << 3)
+#define CR4_OSFXSR	(1ULL << 9)
+#define CR4_OSXMMEXC	(1ULL << 10)
 #define CPUID1_EDX_SSE2 (1u << 26)
 
 static const uint64_t a[2] __attribute__((aligned(16))) = {0x1111111122222222ULL, 40};
@@ -50,7 +50,7 @@ int main(int argc, char **argv, char **envp)
 			 : [lo] "=r"(lo), [hi] "=r"(hi)
 			 : [a] "r"(a), [b] "r"(b), [sum] "r"(sum)
 			 : "memory"); /* xmm0/xmm1: gcc may not name them under
-					* -mgeneral-regs-only, and it never uses them */
+				       * -mgeneral-regs-only, and it never uses them */
 	uint64_t want_lo = a[0] + b[0], want_hi = a[1] + b[1];
 	rt_printf("sse: paddq gives 0x%lx 0x%lx\n", (unsigned long)lo, (unsigned long)hi);
 	if (lo != want_lo || hi != want_hi || sum[0] != want_lo || sum[1] != want_hi) {

@@ -22,7 +22,7 @@ uint8_t rt_c_bsp_stack[HERMIT_BOOT_STACK_SIZE] __attribute__((aligned(16)));
 
 /* The gate counters are naturally aligned u32s inside the packed header; atomics
  * need their address, which a packed member does not give without a warning. */
-#define GATE(field)                                                                          \
+#define GATE(field)                                                                                \
 	((uint32_t *)(uintptr_t)(__image_start + offsetof(struct c_hermit_header, field)))
 
 uint32_t rt_possible_cpus(void)

@@ -66,8 +66,8 @@ void rt_abi_init(void *header);	      /* on the boot CPU, first thing */
 void rt_abi_hand_over(uint32_t next); /* let CPU `next` start (cpu_online++) */
 
 struct c_hermit_header;
-extern struct hermit_boot_info *rt_boot_info;	/* RustyHermit flavour only */
-extern uint64_t rt_boot_stack_address;		/* idem: current_stack_address CPU 0 found */
+extern struct hermit_boot_info *rt_boot_info;	     /* RustyHermit flavour only */
+extern uint64_t rt_boot_stack_address;		     /* idem: current_stack_address CPU 0 found */
 extern volatile struct c_hermit_header *rt_c_header; /* C flavour only: = __image_start */
 
 int main(int argc, char **argv, char **envp);
