@@ -240,7 +240,7 @@ def interrupt_while_the_guest_waits_in_a_read_hypercall(t):
     """Ctrl-C stops the VM even when a vCPU sits in a blocking READ (not in KVM_RUN)."""
     import subprocess
     port = free_port()
-    with Proxy(guest("bench_file"), args=["in=/dev/stdin", "out=/dev/null"],
+    with Proxy(guest("bench_file"), args=["in=/proc/self/fd/0", "out=/dev/null"],
                env={"HERMIT_DEBUG": "1", "HERMIT_DEBUG_PORT": str(port)},
                stdin=subprocess.PIPE) as p:
         p.wait_stderr(r"target remote")

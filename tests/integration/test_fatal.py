@@ -21,7 +21,7 @@ flavours.instantiate(globals(), flavours.RUSTY, groups=["fatal"])
 @harness.test
 def sigterm_while_the_guest_waits_in_a_read_hypercall(t):
     """A READ on a pipe that never gets data must not keep proxy from ending."""
-    with harness.Proxy(harness.guest("bench_file"), args=["in=/dev/stdin", "out=/dev/null"],
+    with harness.Proxy(harness.guest("bench_file"), args=["in=/proc/self/fd/0", "out=/dev/null"],
                        stdin=subprocess.PIPE) as p:
         time.sleep(0.5)  # any moment works: before or during the read
         p.signal(signal.SIGTERM)
