@@ -3,6 +3,7 @@
 #ifndef PROXY_BOOT_H
 #define PROXY_BOOT_H
 
+#include <linux/kvm.h>
 #include <stdint.h>
 
 #include "guest_mem.h"
@@ -10,6 +11,9 @@
 /* GDT at 0x1000 and the identity map of the first 1 GiB at 0x10000 (section 3). */
 void boot_write_gdt(struct guest_mem *m);
 void boot_write_page_tables(struct guest_mem *m);
+
+/* The hidden parts of CS (64-bit code) and DS/ES/FS/GS/SS (data) matching the GDT. */
+void boot_long_mode_segments(struct kvm_sregs *s);
 
 /* Host TSC frequency in MHz: never 0, fits in 16 bits. vcpu_fd may be -1. */
 uint32_t boot_cpu_freq_mhz(int vcpu_fd);

@@ -53,9 +53,7 @@ struct debugger {
 	bool stop_requested; /* all vCPUs park */
 	bool have_stop;	     /* a stop has been recorded since the last resume */
 	struct gdb_stop stop;
-	bool interrupt;	     /* Ctrl-C asked for the stop */
 	bool stop_signalled; /* stop_fd was written for the current stop */
-	uint64_t resume_gen;
 	bool detached;
 	int fatal_status; /* a guest failure was reported as a stop; resuming ends the VM */
 	int stop_fd;	  /* eventfd for the stub */

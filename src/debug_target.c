@@ -256,7 +256,6 @@ static int t_resume(void *ctx, const enum gdb_resume_action *actions)
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vm->vcpus[i].dbg->action = actions[i];
 	d->have_stop = false;
-	d->interrupt = false;
 	d->stop_signalled = false;
 	__atomic_store_n(&d->stop_requested, false, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&d->cond);
@@ -310,17 +309,7 @@ static void t_interrupt(void *ctx)
 static void t_thread_info(void *ctx, int cpu, char *buf, size_t len)
 {
 	struct vcpu *v = cpu_of(ctx, cpu);
-	const char *state;
-	struct kvm_mp_state mp;
-	if (atomic_load(&v->state) == VCPU_GATED)
-		state = "not started";
-	else if (atomic_load(&v->state) == VCPU_DONE)
-		state = "ended";
-	else if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == KVM_MP_STATE_HALTED)
-		state = "halted";
-	else
-		state = "stopped";
-	snprintf(buf, len, "vCPU %u, %s", v->id, state);
+	snprintf(buf, len, "vCPU %u, %s", v->id, vcpu_state_name(v, false));
 }
 
 static int t_monitor(void *ctx, const char *cmd, gdb_output_fn out, void *arg)

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "boot.h"
 #include "log.h"
 
 #define PROBE_MEM  (2u << 20)
@@ -65,22 +66,7 @@ static int probe_vm_open(int kvm_fd, int run_size, struct probe_vm *p)
 	struct kvm_sregs s;
 	if (ioctl(p->vcpu_fd, KVM_GET_SREGS, &s) < 0)
 		return -1;
-	struct kvm_segment code = {.limit = 0xFFFFFFFF,
-				   .selector = 8,
-				   .type = 11,
-				   .present = 1,
-				   .s = 1,
-				   .l = 1,
-				   .g = 1};
-	struct kvm_segment data = {.limit = 0xFFFFFFFF,
-				   .selector = 16,
-				   .type = 3,
-				   .present = 1,
-				   .s = 1,
-				   .db = 1,
-				   .g = 1};
-	s.cs = code;
-	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	boot_long_mode_segments(&s);
 	s.cr0 = 0x80000031;
 	s.cr3 = PROBE_PML4;
 	s.cr4 = 0x20;

@@ -21,25 +21,6 @@ static const char *cpu_mode(const struct kvm_sregs *s)
 	return (s->cr0 & 1) ? "protected" : "real";
 }
 
-static bool is_halted(struct vcpu *v)
-{
-	struct kvm_mp_state mp;
-	return ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == KVM_MP_STATE_HALTED;
-}
-
-static const char *state_name(const struct mon *m, struct vcpu *v)
-{
-	switch (atomic_load(&v->state)) {
-	case VCPU_GATED:
-		return "not started";
-	case VCPU_DONE:
-		return "ended";
-	}
-	if (is_halted(v))
-		return "halted";
-	return m->was_running ? "running" : "stopped";
-}
-
 int cmd_info_cpus(struct mon *m, int argc, char **argv)
 {
 	(void)argc, (void)argv;
@@ -49,8 +30,9 @@ int cmd_info_cpus(struct mon *m, int argc, char **argv)
 		struct kvm_sregs s;
 		if (vcpu_get_state(v, &r, &s))
 			return mon_fail(m, -EIO, "vCPU %u: cannot read its registers", i);
-		mon_say(m, "vCPU %u: %s, RIP 0x%llx, %s mode\n", i, state_name(m, v),
-			(unsigned long long)r.rip, cpu_mode(&s));
+		mon_say(m, "vCPU %u: %s, RIP 0x%llx, %s mode\n", i,
+			vcpu_state_name(v, m->was_running), (unsigned long long)r.rip,
+			cpu_mode(&s));
 	}
 	return 0;
 }
@@ -137,7 +119,8 @@ int cmd_info_registers(struct mon *m, int argc, char **argv)
 	struct kvm_sregs s;
 	if (vcpu_get_state(v, &r, &s))
 		return mon_fail(m, -EIO, "vCPU %u: cannot read its registers", cpu);
-	mon_say(m, "vCPU %u (%s, %s mode)\n", cpu, state_name(m, v), cpu_mode(&s));
+	mon_say(m, "vCPU %u (%s, %s mode)\n", cpu, vcpu_state_name(v, m->was_running),
+		cpu_mode(&s));
 	say_gprs(m, &r);
 	say_rip_flags(m, r.rip, r.rflags);
 	say_sregs(m, &s);

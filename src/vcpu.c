@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "abi.h"
+#include "boot.h"
 #include "debug.h"
 #include "hermit_abi.h"
 #include "log.h"
@@ -81,32 +82,7 @@ static void set_sregs(struct vcpu *v)
 	struct kvm_sregs s;
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		die_errno("KVM_GET_SREGS on vCPU %u", v->id);
-	struct kvm_segment code = {
-		.base = 0,
-		.limit = 0xFFFFFFFF,
-		.selector = HERMIT_GDT_CODE_SEL,
-		.type = 11,
-		.present = 1,
-		.dpl = 0,
-		.db = 0,
-		.s = 1,
-		.l = 1,
-		.g = 1,
-	};
-	struct kvm_segment data = {
-		.base = 0,
-		.limit = 0xFFFFFFFF,
-		.selector = HERMIT_GDT_DATA_SEL,
-		.type = 3,
-		.present = 1,
-		.dpl = 0,
-		.db = 1,
-		.s = 1,
-		.l = 0,
-		.g = 1,
-	};
-	s.cs = code;
-	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	boot_long_mode_segments(&s);
 	s.gdt.base = HERMIT_GDT_ADDR;
 	s.gdt.limit = HERMIT_GDT_ENTRIES * 8 - 1;
 	s.cr0 = HERMIT_CR0;
@@ -144,6 +120,20 @@ void vcpu_set_boot_state(struct vcpu *v)
 	set_msrs(v);
 	set_sregs(v);
 	set_regs(v);
+}
+
+const char *vcpu_state_name(struct vcpu *v, bool running)
+{
+	struct kvm_mp_state mp;
+	switch (atomic_load(&v->state)) {
+	case VCPU_GATED:
+		return "not started";
+	case VCPU_DONE:
+		return "ended";
+	}
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == KVM_MP_STATE_HALTED)
+		return "halted";
+	return running ? "running" : "stopped";
 }
 
 uint64_t vcpu_cr3(struct vcpu *v)

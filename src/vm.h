@@ -144,6 +144,8 @@ void vcpu_create(struct vm *vm, struct vcpu *v, unsigned id);
 void vcpu_set_boot_state(struct vcpu *v);
 void vcpu_start_threads(struct vm *vm);
 void vcpu_join_threads(struct vm *vm);
+/* "not started", "ended", "halted", else "running" or "stopped" as the caller knows. */
+const char *vcpu_state_name(struct vcpu *v, bool running);
 uint64_t vcpu_cr3(struct vcpu *v);
 /* CR3 at the current exit, on the vCPU's own thread (cheap with sync regs). */
 uint64_t vcpu_exit_cr3(struct vcpu *v);
