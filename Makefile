@@ -5,6 +5,7 @@
 #   make bench      benchmarks (see scripts/bench)
 #   make check-realkvm   the integration suite on real (SVM) KVM nested in QEMU
 #   make format     clang-format every C file
+#   make check-layout   the layering of src/ (src/README.md): includes and calls
 
 VERSION := 0.1.0
 CC ?= gcc
@@ -13,21 +14,32 @@ SAN ?=
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DPROXY_VERSION=\"$(VERSION)\" \
-	-Iinclude -Isrc -Igdbstub -MMD -MP
+BASE_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DPROXY_VERSION=\"$(VERSION)\" -MMD -MP
+
+# Each folder of src/ sees the headers of its own layer and the layers below it,
+# nothing above (src/README.md): the compiler keeps the architecture.
+INC_core := -Iinclude -Isrc/core
+INC_hypercall := $(INC_core) -Isrc/hypercall
+INC_abi := $(INC_hypercall) -Isrc/abi
+INC_debug := $(INC_core) -Isrc/debug -Igdbstub
+INC_tools := $(INC_abi) -Isrc/debug -Igdbstub -Isrc/tools
+INC_main := $(INC_tools)
+INC_gdbstub := -Igdbstub
+ALL_CFLAGS = $(BASE_CFLAGS) $(INC_main)
 ifneq ($(SAN),)
-ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+BASE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
 LDLIBS := -lelf -lreadline -lpthread
 
-LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard gdbstub/*.c)
+SRC_LAYERS := core hypercall abi debug tools
+LIB_SRCS := $(foreach l,$(SRC_LAYERS),$(wildcard src/$(l)/*.c)) $(wildcard gdbstub/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 PROXY_BIN := $(if $(filter build,$(BUILD)),proxy,$(BUILD)/proxy)
 
-.PHONY: all guests unit check bench check-realkvm format format-check clean
+.PHONY: all guests unit check check-layout bench check-realkvm format format-check clean
 all: $(PROXY_BIN) guests unit
 
 $(PROXY_BIN): $(BUILD)/src/main.o $(BUILD)/libproxy.a
@@ -37,9 +49,14 @@ $(BUILD)/libproxy.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/%.o: %.c
+# src/<layer>/x.c and src/main.c: the include path of that layer.
+$(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(INC_$(firstword $(subst /, ,$*))) -c -o $@ $<
+
+$(BUILD)/gdbstub/%.o: gdbstub/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(INC_gdbstub) -c -o $@ $<
 
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libproxy.a
 	@mkdir -p $(dir $@)
@@ -53,11 +70,15 @@ include bench/bench.mk
 check: all
 	@if command -v clang-format >/dev/null; then $(MAKE) --no-print-directory -s format-check \
 		&& echo "format: ok"; else echo "format: clang-format not installed, not checked"; fi
+	scripts/check-layout $(BUILD)
 	$(MAKE) --no-print-directory BUILD=build/asan SAN=1 build/asan/proxy
 	tests/run-tests
 	@echo "== the same integration and GDB tests against the ASan/UBSan build =="
 	PROXY=$(CURDIR)/build/asan/proxy ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 tests/run-tests integration gdb
+
+check-layout: all
+	scripts/check-layout $(BUILD)
 
 bench: all
 	scripts/bench

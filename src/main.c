@@ -19,6 +19,7 @@
 #include "emulate.h"
 #include "hypercall.h"
 #include "log.h"
+#include "monitor.h"
 #include "tools.h"
 #include "uart.h"
 #include "vm.h"
@@ -63,7 +64,8 @@ static void register_modules(struct vm *vm)
 	uart_register(vm);
 	vm->abi->register_ports(vm);
 	if (vm->cfg->debug)
-		debug_init(vm); /* its exit hook must see planted int3s before emulate's */
+		debug_init(vm,
+			   monitor_run); /* its exit hook must see planted int3s before emulate's */
 	emulate_register(vm);
 }
 

@@ -1,6 +1,6 @@
 /* cpuid.c: the CPUID proxy programs with KVM_SET_CPUID2 is the CPUID the guest sees.
  *
- * proxy's CPUID (src/vcpu.c set_cpuid) promises, on every vCPU:
+ * proxy's CPUID (src/core/vcpu.c set_cpuid) promises, on every vCPU:
  *   leaf 1 ECX bit 31   hypervisor present
  *   leaf 1 EDX bit 5    MSR (RDMSR/WRMSR)
  *   leaf 1 EBX[31:24]   initial APIC id = the vCPU id

@@ -142,7 +142,7 @@ def guest_int3_reinjected_with_inject_bp_under_gdb(t):
 @test
 def guest_int3_injected_by_proxy_under_gdb(t):
     """PVM with GDB attached: the guest's int3 is an emulation failure that is not a
-    planted breakpoint; proxy injects #BP itself (src/emulate.c)."""
+    planted breakpoint; proxy injects #BP itself (src/core/emulate.c)."""
     needs_pvm()
     require_gdb()
     guest_int3_under_gdb(t)

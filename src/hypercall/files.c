@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "hermit_abi.h"
-#include "debug.h"
 #include "hypercall.h"
 #include "log.h"
 
@@ -75,8 +74,7 @@ static int wait_ready(struct vcpu *v, int fd, int is_write)
 	struct vm *vm = v->vm;
 	struct pollfd p[2] = {{fd, is_write ? POLLOUT : POLLIN, 0}, {vm->end_fd, POLLIN, 0}};
 	int rc = 0;
-	if (vm->dbg)
-		debug_vcpu_blocked(v, true);
+	vcpu_set_blocked(v, true);
 	for (;;) {
 		int r = poll(p, 2, -1);
 		if (atomic_load(&vm->ending)) {
@@ -88,8 +86,7 @@ static int wait_ready(struct vcpu *v, int fd, int is_write)
 		if (r < 0 && errno != EINTR)
 			break; /* let the read or write itself report the error */
 	}
-	if (vm->dbg)
-		debug_vcpu_blocked(v, false);
+	vcpu_set_blocked(v, false);
 	return rc;
 }
 

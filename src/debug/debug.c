@@ -46,16 +46,17 @@ void debug_stop_complete_locked(struct debugger *d)
 	signal_stub(d);
 }
 
-bool debug_wants_park(struct vcpu *v)
+/* Park hook: run only when no stop is requested and GDB gave this vCPU an action. */
+static bool debug_wants_park(struct vcpu *v, void *arg)
 {
-	struct debugger *d = v->vm->dbg;
+	struct debugger *d = arg;
 	return __atomic_load_n(&d->stop_requested, __ATOMIC_ACQUIRE) ||
 	       v->dbg->action == GDB_RESUME_NONE;
 }
 
-void debug_park(struct vcpu *v)
+static void debug_park(struct vcpu *v, void *arg)
 {
-	struct debugger *d = v->vm->dbg;
+	struct debugger *d = arg;
 	pthread_mutex_lock(&d->lock);
 	v->dbg->parked = true;
 	debug_stop_complete_locked(d);
@@ -75,9 +76,10 @@ void debug_park(struct vcpu *v)
 	pthread_mutex_unlock(&d->lock);
 }
 
-void debug_vcpu_blocked(struct vcpu *v, bool blocked)
+/* A vCPU waiting in a blocking hypercall (not in KVM_RUN) counts as stopped. */
+static void debug_vcpu_blocked(struct vcpu *v, bool blocked, void *arg)
 {
-	struct debugger *d = v->vm->dbg;
+	struct debugger *d = arg;
 	pthread_mutex_lock(&d->lock);
 	v->dbg->blocked = blocked;
 	if (blocked)
@@ -85,9 +87,11 @@ void debug_vcpu_blocked(struct vcpu *v, bool blocked)
 	pthread_mutex_unlock(&d->lock);
 }
 
-void debug_vcpu_done(struct vcpu *v)
+/* The vCPU thread is leaving (VM ending): one fewer to wait for. */
+static void debug_vcpu_done(struct vcpu *v, void *arg)
 {
-	struct debugger *d = v->vm->dbg;
+	struct debugger *d = arg;
+	(void)v;
 	pthread_mutex_lock(&d->lock);
 	debug_stop_complete_locked(d);
 	pthread_mutex_unlock(&d->lock);
@@ -137,9 +141,12 @@ static int fatal_signal(int status)
 	}
 }
 
-bool debug_stop_on_fatal(struct vcpu *v, int status)
+/* Fatal hook: the guest misbehaved (status as in log.h): report it to GDB as a
+ * signal at the crash site and end the VM with `status` when GDB resumes. false
+ * when no debugger is attached (detached). */
+static bool debug_stop_on_fatal(struct vcpu *v, int status, void *arg)
 {
-	struct debugger *d = v->vm->dbg;
+	struct debugger *d = arg;
 	pthread_mutex_lock(&d->lock);
 	bool attached = !d->detached;
 	if (attached && !d->fatal_status)
@@ -266,17 +273,32 @@ static enum hook_result debug_hook(struct vcpu *v, void *arg)
 	return HOOK_NOT_MINE;
 }
 
-static void debug_register_hook(struct vm *vm)
+static void debug_notify_end(struct vm *vm, void *arg);
+
+/* The debugger's places in the core: its exit hook must see planted int3s before
+ * the emulation's hook (main.c registers that one after this). */
+static void debug_register_hooks(struct debugger *d)
 {
-	vm_register_exit_hook(vm, debug_hook, NULL);
+	const struct park_hook park = {
+		.wants_park = debug_wants_park,
+		.park = debug_park,
+		.vcpu_blocked = debug_vcpu_blocked,
+		.vcpu_done = debug_vcpu_done,
+		.arg = d,
+	};
+	vm_register_exit_hook(d->vm, debug_hook, NULL);
+	vm_register_park_hook(d->vm, &park);
+	vm_register_end_notifier(d->vm, debug_notify_end, d);
+	vm_register_fatal_hook(d->vm, debug_stop_on_fatal, d);
 }
 
-void debug_init(struct vm *vm)
+void debug_init(struct vm *vm, debug_monitor_fn monitor)
 {
 	struct debugger *d = calloc(1, sizeof(*d));
 	if (!d)
 		die("out of memory");
 	d->vm = vm;
+	d->monitor = monitor;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
 	d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -297,13 +319,14 @@ void debug_init(struct vm *vm)
 		if (debug_apply_guest_debug(v, false, false))
 			die_errno("KVM_SET_GUEST_DEBUG on vCPU %u", i);
 	}
-	debug_register_hook(vm);
+	debug_register_hooks(d);
 }
 
-/* The VM ended: wake parked vCPUs and the stub. */
-void debug_notify_end(struct vm *vm)
+/* End notifier: the VM ended: wake parked vCPUs and the stub. */
+static void debug_notify_end(struct vm *vm, void *arg)
 {
-	struct debugger *d = vm->dbg;
+	struct debugger *d = arg;
+	(void)vm;
 	pthread_mutex_lock(&d->lock);
 	pthread_cond_broadcast(&d->cond);
 	pthread_mutex_unlock(&d->lock);

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "abi.h"
+#include "guest_abi.h"
 #include "hermit_abi.h"
 #include "hypercall.h"
 

@@ -1,8 +1,15 @@
 /* vm.h: the virtual machine and its vCPUs: the state every module works on.
  *
- * The core (vm.c, vcpu.c) owns KVM, guest RAM and the vCPU loop. Features plug in
- * through two registries: port handlers (hypercall.h) and exit hooks, offered
- * every KVM exit the core does not handle itself (emulation, debugger).
+ * The core (src/core/) owns KVM, guest RAM and the vCPU loop, and knows the
+ * modules above it only through the registries declared here (hooks.c), which
+ * main.c and the modules' set-up functions fill in:
+ *   port handlers   a guest write to port N (hypercalls, UART, network)
+ *   exit hooks      a KVM exit the core does not handle itself (emulation, debugger)
+ *   park hooks      "may this vCPU run?" before every KVM_RUN (debugger, console)
+ *   exit observers  around every exit and port handler (UART drain, trace)
+ *   end notifiers   the VM is ending (wake whoever waits)
+ *   fatal hooks     the guest misbehaved: stop in a debugger before the VM ends
+ * The guest's contract reaches the core as a struct guest_abi (guest_abi.h).
  */
 #ifndef PROXY_VM_H
 #define PROXY_VM_H
@@ -36,12 +43,41 @@ struct port_handler {
 	uint64_t total_ns; /* time spent in fn (info hypercalls, --stats) */
 };
 
+/* Park hooks. wants_park is asked before every KVM_RUN and while a vCPU waits at
+ * the start gate; when it says yes, park runs and the question is asked again.
+ * vcpu_blocked (optional) tells that the vCPU waits in a blocking hypercall, out of
+ * KVM_RUN (it counts as stopped); vcpu_done (optional) that its thread is leaving. */
+struct park_hook {
+	bool (*wants_park)(struct vcpu *v, void *arg);
+	void (*park)(struct vcpu *v, void *arg);
+	void (*vcpu_blocked)(struct vcpu *v, bool blocked, void *arg);
+	void (*vcpu_done)(struct vcpu *v, void *arg);
+	void *arg;
+};
+
+/* Exit observers: on_exit before every KVM exit is handled; before_port and
+ * after_port around each port handler call (value: what the guest wrote). Any of
+ * them may be NULL. They watch; they do not handle. */
+struct exit_observer {
+	void (*on_exit)(struct vcpu *v, void *arg);
+	void (*before_port)(struct vcpu *v, const struct port_handler *h, uint32_t value,
+			    void *arg);
+	void (*after_port)(struct vcpu *v, const struct port_handler *h, void *arg);
+	void *arg;
+};
+
+/* The VM is ending (from vm_end, any thread, once). */
+typedef void (*end_notifier_fn)(struct vm *vm, void *arg);
+/* The guest misbehaved with `status`: true when the hook takes over (it will end
+ * the VM itself, e.g. after a debugger has looked at the crash). */
+typedef bool (*fatal_hook_fn)(struct vcpu *v, int status, void *arg);
+
 #define VM_MAX_PORTS	  24
 #define VM_MAX_HOOKS	  4
 #define GUEST_FD_MAX	  1024
 #define VCPU_EXIT_REASONS 64 /* the last slot counts every larger exit reason */
 
-/* Which ABI the guest speaks (see abi.h). */
+/* Which contract the guest speaks (guest_abi.h). */
 struct guest_abi;
 struct tracer;
 struct vmctl;
@@ -102,13 +138,28 @@ struct vm {
 		void *arg;
 	} hooks[VM_MAX_HOOKS];
 	unsigned nhooks;
+	struct park_hook park_hooks[VM_MAX_HOOKS];
+	unsigned npark_hooks;
+	struct exit_observer observers[VM_MAX_HOOKS];
+	unsigned nobservers;
+	struct {
+		end_notifier_fn fn;
+		void *arg;
+	} end_notifiers[VM_MAX_HOOKS];
+	unsigned nend_notifiers;
+	struct {
+		fatal_hook_fn fn;
+		void *arg;
+	} fatal_hooks[VM_MAX_HOOKS];
+	unsigned nfatal_hooks;
 
-	struct fd_table fds;
-	struct uart *uart;
-	struct net *net;
-	struct debugger *dbg;
-	struct tracer *trace; /* hypercall tracing (trace.h), NULL when off */
-	struct vmctl *ctl;    /* pause/resume for the monitor console (vmctl.h), or NULL */
+	/* Modules' state, opaque to the core; NULL when the module is off. */
+	struct fd_table fds;  /* the guest's descriptors (operations: hypercall/fdtable.c) */
+	struct uart *uart;    /* hypercall/uart.c */
+	struct net *net;      /* hypercall/net.c */
+	struct debugger *dbg; /* debug/ */
+	struct tracer *trace; /* hypercall tracing (tools/trace.c) */
+	struct vmctl *ctl;    /* pause/resume for the monitor console (tools/vmctl.c) */
 
 	/* Lifecycle: the first vm_end() wins; end_fd (eventfd) wakes whoever waits. */
 	atomic_bool end_claimed; /* the first vm_end() caller owns the exit status */
@@ -121,14 +172,21 @@ struct vm {
 	atomic_uint_fast64_t t_first_insn_ns;
 };
 
+/* hooks.c: the registries (see the top of this file), filled before the vCPU
+ * threads start; hooks run in the order they were registered. */
+void vm_register_port(struct vm *vm, uint16_t port, const char *name, port_handler_fn fn);
+void vm_register_exit_hook(struct vm *vm, exit_hook_fn fn, void *arg);
+void vm_register_park_hook(struct vm *vm, const struct park_hook *h);
+void vm_register_exit_observer(struct vm *vm, const struct exit_observer *o);
+void vm_register_end_notifier(struct vm *vm, end_notifier_fn fn, void *arg);
+void vm_register_fatal_hook(struct vm *vm, fatal_hook_fn fn, void *arg);
+struct port_handler *vm_find_port(struct vm *vm, uint16_t port);
+
 /* vm.c */
 void vm_create(struct vm *vm, const struct config *cfg);
 /* Map guest RAM for the layout in vm->mem (guest_mem_layout first). */
 void vm_setup_memory(struct vm *vm);
 void vm_load_cpuid(struct vm *vm);
-void vm_register_port(struct vm *vm, uint16_t port, const char *name, port_handler_fn fn);
-void vm_register_exit_hook(struct vm *vm, exit_hook_fn fn, void *arg);
-struct port_handler *vm_find_port(struct vm *vm, uint16_t port);
 /* End the VM with `status`; the first caller wins. Safe from any thread. */
 void vm_end(struct vm *vm, int status);
 /* Guest misbehaviour: print the reason (and registers under verbose), end the VM. */
@@ -152,6 +210,12 @@ uint64_t vcpu_exit_cr3(struct vcpu *v);
 void vcpu_dump_registers(struct vcpu *v);
 /* Read guest-virtual memory through this vCPU's page tables. */
 size_t vcpu_read_virt(struct vcpu *v, uint64_t gva, void *dst, size_t len);
+/* The vCPU starts or stops waiting in a blocking hypercall, out of KVM_RUN: the
+ * park hooks count it as stopped meanwhile. */
+void vcpu_set_blocked(struct vcpu *v, bool blocked);
+/* The hidden parts of CS (64-bit code) and DS/ES/FS/GS/SS (data) matching the
+ * GDT of include/hermit_abi.h (every vCPU and the probe VM start with them). */
+void vcpu_long_mode_segments(struct kvm_sregs *s);
 
 /* hostcaps.c */
 void host_caps_probe(struct vm *vm);

@@ -18,7 +18,6 @@
 
 #define ENOTSUP_READ_WATCH EPERM /* any error but EOPNOTSUPP: the stub answers E.. */
 #include "log.h"
-#include "monitor.h"
 
 static struct vcpu *cpu_of(struct vm *vm, int cpu)
 {
@@ -314,7 +313,8 @@ static void t_thread_info(void *ctx, int cpu, char *buf, size_t len)
 
 static int t_monitor(void *ctx, const char *cmd, gdb_output_fn out, void *arg)
 {
-	return monitor_run(ctx, cmd, out, arg);
+	struct vm *vm = ctx;
+	return vm->dbg->monitor(vm, cmd, out, arg);
 }
 
 /* Stop every vCPU (if running) and wait until all are parked: breakpoints may only

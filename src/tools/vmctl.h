@@ -1,7 +1,7 @@
 /* vmctl.h: stop, resume and single-step the whole VM from the monitor console.
  *
  * Without a debugger nobody parks the vCPUs, so the console has its own all-stop:
- * a flag checked before every KVM_RUN, a kick to leave KVM_RUN, and a condition
+ * a park hook checked before every KVM_RUN, a kick to leave KVM_RUN, and a condition
  * variable the vCPUs wait on. Under HERMIT_DEBUG, GDB owns execution and the
  * console only looks at a VM that GDB has stopped.
  */
@@ -13,15 +13,9 @@
 
 #include "vm.h"
 
-/* Set up vm->ctl and its single-step exit hook (before the vCPU threads start;
- * only without HERMIT_DEBUG). */
+/* Set up vm->ctl and register its park hook, single-step exit hook and end
+ * notifier (before the vCPU threads start; only without HERMIT_DEBUG). */
 void vmctl_init(struct vm *vm);
-
-/* vCPU side, from the run loop. */
-bool vmctl_wants_park(struct vcpu *v);
-void vmctl_park(struct vcpu *v);
-/* The VM is ending: wake parked vCPUs. */
-void vmctl_notify_end(struct vm *vm);
 
 /* Console side. Each returns 0 or -errno with a message in err. `hold`: stay
  * stopped until vmctl_resume (the `stop` command), not just for one command. */

@@ -16,14 +16,9 @@
 #include <sys/prctl.h>
 #include <time.h>
 
-#include "abi.h"
-#include "boot.h"
-#include "debug.h"
+#include "guest_abi.h"
 #include "hermit_abi.h"
 #include "log.h"
-#include "trace.h"
-#include "uart.h"
-#include "vmctl.h"
 
 #define MSR_IA32_MISC_ENABLE 0x1A0
 
@@ -77,12 +72,36 @@ static void set_msrs(struct vcpu *v)
 		die_errno("KVM_SET_MSRS (IA32_MISC_ENABLE) on vCPU %u", v->id);
 }
 
+void vcpu_long_mode_segments(struct kvm_sregs *s)
+{
+	const struct kvm_segment code = {
+		.limit = 0xFFFFFFFF,
+		.selector = HERMIT_GDT_CODE_SEL,
+		.type = 11, /* exec/read, accessed */
+		.present = 1,
+		.s = 1,
+		.l = 1,
+		.g = 1,
+	};
+	const struct kvm_segment data = {
+		.limit = 0xFFFFFFFF,
+		.selector = HERMIT_GDT_DATA_SEL,
+		.type = 3, /* read/write, accessed */
+		.present = 1,
+		.s = 1,
+		.db = 1,
+		.g = 1,
+	};
+	s->cs = code;
+	s->ds = s->es = s->fs = s->gs = s->ss = data;
+}
+
 static void set_sregs(struct vcpu *v)
 {
 	struct kvm_sregs s;
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		die_errno("KVM_GET_SREGS on vCPU %u", v->id);
-	boot_long_mode_segments(&s);
+	vcpu_long_mode_segments(&s);
 	s.gdt.base = HERMIT_GDT_ADDR;
 	s.gdt.limit = HERMIT_GDT_ENTRIES * 8 - 1;
 	s.cr0 = HERMIT_CR0;
@@ -185,6 +204,26 @@ void vcpu_dump_registers(struct vcpu *v)
 
 /* ---- exits --------------------------------------------------------------- */
 
+static void observe_port(struct vcpu *v, const struct port_handler *h, uint32_t value, bool before)
+{
+	struct vm *vm = v->vm;
+	for (unsigned i = 0; i < vm->nobservers; i++) {
+		const struct exit_observer *o = &vm->observers[i];
+		if (before && o->before_port)
+			o->before_port(v, h, value, o->arg);
+		else if (!before && o->after_port)
+			o->after_port(v, h, o->arg);
+	}
+}
+
+static void observe_exit(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	for (unsigned i = 0; i < vm->nobservers; i++)
+		if (vm->observers[i].on_exit)
+			vm->observers[i].on_exit(v, vm->observers[i].arg);
+}
+
 static void handle_io(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -201,16 +240,13 @@ static void handle_io(struct vcpu *v)
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		uint32_t value = 0;
 		memcpy(&value, data, run->io.size < 4 ? run->io.size : 4);
-		struct trace_call tc;
-		if (v->vm->trace)
-			trace_before(v, h, value, &tc);
+		observe_port(v, h, value, true);
 		uint64_t t0 = now_ns();
 		h->fn(v, port, value);
 		/* Several vCPUs may run the same handler: count atomically. */
 		__atomic_add_fetch(&h->total_ns, now_ns() - t0, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&h->count, 1, __ATOMIC_RELAXED);
-		if (v->vm->trace)
-			trace_after(v, &tc);
+		observe_port(v, h, value, false);
 	}
 }
 
@@ -275,7 +311,7 @@ static void report_unhandled_exit(struct vcpu *v)
 static void handle_exit(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
-	uart_drain(vm); /* log bytes KVM batched since the last exit come first */
+	observe_exit(v); /* e.g. log bytes KVM batched since the last exit come first */
 	switch (v->run->exit_reason) {
 	case KVM_EXIT_IO:
 		handle_io(v);
@@ -289,18 +325,34 @@ static void handle_exit(struct vcpu *v)
 	report_unhandled_exit(v);
 }
 
+/* Ask the park hooks whether this vCPU may run; park in the first that says no. */
+static bool parked_by_hook(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	for (unsigned i = 0; i < vm->npark_hooks; i++) {
+		const struct park_hook *h = &vm->park_hooks[i];
+		if (h->wants_park(v, h->arg)) {
+			h->park(v, h->arg);
+			return true;
+		}
+	}
+	return false;
+}
+
+void vcpu_set_blocked(struct vcpu *v, bool blocked)
+{
+	struct vm *vm = v->vm;
+	for (unsigned i = 0; i < vm->npark_hooks; i++)
+		if (vm->park_hooks[i].vcpu_blocked)
+			vm->park_hooks[i].vcpu_blocked(v, blocked, vm->park_hooks[i].arg);
+}
+
 static void run_loop(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	while (!atomic_load(&vm->ending)) {
-		if (vm->dbg && debug_wants_park(v)) {
-			debug_park(v);
+		if (parked_by_hook(v))
 			continue;
-		}
-		if (vm->ctl && vmctl_wants_park(v)) {
-			vmctl_park(v);
-			continue;
-		}
 		uint64_t t0 = now_ns();
 		if (v->id == 0 && v->exits == 0)
 			atomic_store(&vm->t_first_insn_ns, t0);
@@ -334,10 +386,8 @@ static bool wait_start_gate(struct vcpu *v)
 	for (;;) {
 		if (atomic_load(&vm->ending))
 			return false;
-		if (vm->dbg && debug_wants_park(v)) {
-			debug_park(v);
+		if (parked_by_hook(v))
 			continue;
-		}
 		uint32_t now_online = __atomic_load_n(online, __ATOMIC_ACQUIRE);
 		if (now_online >= v->id)
 			break;
@@ -358,8 +408,10 @@ static void *vcpu_thread(void *arg)
 	if (v->id == 0 || wait_start_gate(v))
 		run_loop(v);
 	atomic_store(&v->state, VCPU_DONE);
-	if (v->vm->dbg)
-		debug_vcpu_done(v);
+	struct vm *vm = v->vm;
+	for (unsigned i = 0; i < vm->npark_hooks; i++)
+		if (vm->park_hooks[i].vcpu_done)
+			vm->park_hooks[i].vcpu_done(v, vm->park_hooks[i].arg);
 	return NULL;
 }
 

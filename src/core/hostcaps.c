@@ -14,7 +14,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "boot.h"
 #include "log.h"
 
 #define PROBE_MEM  (2u << 20)
@@ -66,7 +65,7 @@ static int probe_vm_open(int kvm_fd, int run_size, struct probe_vm *p)
 	struct kvm_sregs s;
 	if (ioctl(p->vcpu_fd, KVM_GET_SREGS, &s) < 0)
 		return -1;
-	boot_long_mode_segments(&s);
+	vcpu_long_mode_segments(&s);
 	s.cr0 = 0x80000031;
 	s.cr3 = PROBE_PML4;
 	s.cr4 = 0x20;

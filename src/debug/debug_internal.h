@@ -61,6 +61,7 @@ struct debugger {
 	int current_cpu;  /* the vCPU memory accesses and breakpoints translate through */
 	struct sw_breakpoint sw[DEBUG_MAX_SW_BP];
 	struct hw_slot hw[DEBUG_HW_SLOTS];
+	debug_monitor_fn monitor; /* GDB's `monitor` commands */
 };
 
 /* debug.c */

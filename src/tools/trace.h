@@ -1,9 +1,9 @@
 /* trace.h: strace-like hypercall tracing (HERMIT_TRACE, --trace).
  *
- * The vCPU loop calls trace_before() just before a port handler runs (the
- * arguments are decoded from a copy of the guest's struct, since the handler
- * overwrites result fields) and trace_after() once it returned; the line is
- * printed then, with the result:
+ * trace_init registers an exit observer: trace_before() runs just before a port
+ * handler (the arguments are decoded from a copy of the guest's struct, since the
+ * handler overwrites result fields) and trace_after() once it returned; the line
+ * is printed then, with the result:
  *   [vCPU 0] open("data.txt", O_RDONLY, 0) = 3
  */
 #ifndef PROXY_TRACE_H

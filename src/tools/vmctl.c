@@ -32,6 +32,9 @@ struct vmctl {
 };
 
 static enum hook_result step_hook(struct vcpu *v, void *arg);
+static bool vmctl_wants_park(struct vcpu *v, void *arg);
+static void vmctl_park(struct vcpu *v, void *arg);
+static void vmctl_notify_end(struct vm *vm, void *arg);
 
 void vmctl_init(struct vm *vm)
 {
@@ -42,7 +45,11 @@ void vmctl_init(struct vm *vm)
 	pthread_cond_init(&c->cond, NULL);
 	c->step_cpu = -1;
 	vm->ctl = c;
+	const struct park_hook park = {
+		.wants_park = vmctl_wants_park, .park = vmctl_park, .arg = c};
 	vm_register_exit_hook(vm, step_hook, NULL);
+	vm_register_park_hook(vm, &park);
+	vm_register_end_notifier(vm, vmctl_notify_end, c);
 }
 
 static bool may_step(struct vmctl *c, const struct vcpu *v)
@@ -50,15 +57,16 @@ static bool may_step(struct vmctl *c, const struct vcpu *v)
 	return atomic_load(&c->step_cpu) == (int)v->id && !atomic_load(&c->step_done);
 }
 
-bool vmctl_wants_park(struct vcpu *v)
+/* Park hook: the console asked for a stop and this vCPU is not the one stepping. */
+static bool vmctl_wants_park(struct vcpu *v, void *arg)
 {
-	struct vmctl *c = v->vm->ctl;
+	struct vmctl *c = arg;
 	return atomic_load(&c->requested) && !may_step(c, v);
 }
 
-void vmctl_park(struct vcpu *v)
+static void vmctl_park(struct vcpu *v, void *arg)
 {
-	struct vmctl *c = v->vm->ctl;
+	struct vmctl *c = arg;
 	pthread_mutex_lock(&c->lock);
 	c->parked[v->id] = true;
 	pthread_cond_broadcast(&c->cond);
@@ -68,9 +76,11 @@ void vmctl_park(struct vcpu *v)
 	pthread_mutex_unlock(&c->lock);
 }
 
-void vmctl_notify_end(struct vm *vm)
+/* End notifier: wake parked vCPUs. */
+static void vmctl_notify_end(struct vm *vm, void *arg)
 {
-	struct vmctl *c = vm->ctl;
+	struct vmctl *c = arg;
+	(void)vm;
 	pthread_mutex_lock(&c->lock);
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);

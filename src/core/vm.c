@@ -1,7 +1,8 @@
-/* vm.c: the KVM virtual machine: creation, guest RAM, registries and lifecycle.
+/* vm.c: the KVM virtual machine: creation, guest RAM and lifecycle.
  *
  * Set-up failures here are host problems (no /dev/kvm, no memory) and end the
- * process with a message that says what failed and why.
+ * process with a message that says what failed and why. The registries the
+ * lifecycle runs (end notifiers, fatal hooks) are in hooks.c.
  */
 #include "vm.h"
 
@@ -19,11 +20,9 @@
 #include <unistd.h>
 
 #include "hermit_abi.h"
-#include "debug.h"
 #include "log.h"
 
 #define HUGE_PAGE (2ULL << 20)
-#include "vmctl.h"
 
 uint64_t now_ns(void)
 {
@@ -119,36 +118,6 @@ void vm_setup_memory(struct vm *vm)
 		add_slot(vm, 1, HERMIT_PCI_HOLE_END, m->size - m->low_size, m->host + m->low_size);
 }
 
-void vm_register_port(struct vm *vm, uint16_t port, const char *name, port_handler_fn fn)
-{
-	for (unsigned i = 0; i < vm->nports; i++) {
-		if (vm->ports[i].port == port) {
-			vm->ports[i] = (struct port_handler){port, name, fn, 0, 0};
-			return;
-		}
-	}
-	if (vm->nports == VM_MAX_PORTS)
-		die("internal: too many port handlers (raise VM_MAX_PORTS)");
-	vm->ports[vm->nports++] = (struct port_handler){port, name, fn, 0, 0};
-}
-
-struct port_handler *vm_find_port(struct vm *vm, uint16_t port)
-{
-	for (unsigned i = 0; i < vm->nports; i++)
-		if (vm->ports[i].port == port)
-			return &vm->ports[i];
-	return NULL;
-}
-
-void vm_register_exit_hook(struct vm *vm, exit_hook_fn fn, void *arg)
-{
-	if (vm->nhooks == VM_MAX_HOOKS)
-		die("internal: too many exit hooks (raise VM_MAX_HOOKS)");
-	vm->hooks[vm->nhooks].fn = fn;
-	vm->hooks[vm->nhooks].arg = arg;
-	vm->nhooks++;
-}
-
 void vcpu_kick(struct vcpu *v)
 {
 	/* immediate_exit covers the window before the thread enters KVM_RUN; the
@@ -178,10 +147,8 @@ void vm_end(struct vm *vm, int status)
 		/* cannot fail for an eventfd below its maximum; nothing to do */
 	}
 	vm_kick_all(vm);
-	if (vm->dbg)
-		debug_notify_end(vm);
-	if (vm->ctl)
-		vmctl_notify_end(vm);
+	for (unsigned i = 0; i < vm->nend_notifiers; i++)
+		vm->end_notifiers[i].fn(vm, vm->end_notifiers[i].arg);
 }
 
 void vm_fail(struct vcpu *v, int status, const char *fmt, ...)
@@ -201,8 +168,9 @@ void vm_fail(struct vcpu *v, int status, const char *fmt, ...)
 	pthread_mutex_unlock(&vm->lock);
 	va_end(ap);
 	/* With a debugger attached, stop there first so the crash can be inspected. */
-	if (vm->dbg && debug_stop_on_fatal(v, status))
-		return;
+	for (unsigned i = 0; i < vm->nfatal_hooks; i++)
+		if (vm->fatal_hooks[i].fn(v, status, vm->fatal_hooks[i].arg))
+			return;
 	vm_end(vm, status);
 }
 

@@ -24,12 +24,16 @@ struct tracer {
 	FILE *out;
 	bool own; /* opened by us, closed at the end */
 	pthread_mutex_t lock;
+	struct trace_call *calls; /* per vCPU: the call in progress (one at a time) */
 };
+
+static void observe_before(struct vcpu *v, const struct port_handler *h, uint32_t value, void *arg);
+static void observe_after(struct vcpu *v, const struct port_handler *h, void *arg);
 
 void trace_init(struct vm *vm, const char *path)
 {
 	struct tracer *t = calloc(1, sizeof(*t));
-	if (!t)
+	if (!t || !(t->calls = calloc(vm->ncpus, sizeof(*t->calls))))
 		die("out of memory");
 	pthread_mutex_init(&t->lock, NULL);
 	t->out = stderr;
@@ -40,6 +44,8 @@ void trace_init(struct vm *vm, const char *path)
 		t->own = true;
 	}
 	vm->trace = t;
+	const struct exit_observer o = {.before_port = observe_before, .after_port = observe_after};
+	vm_register_exit_observer(vm, &o);
 }
 
 void trace_close(struct vm *vm)
@@ -52,6 +58,7 @@ void trace_close(struct vm *vm)
 		fclose(t->out);
 	else
 		fflush(t->out);
+	free(t->calls);
 	free(t);
 }
 
@@ -293,4 +300,19 @@ void trace_after(struct vcpu *v, struct trace_call *tc)
 	fprintf(t->out, "[vCPU %u] %s)%s\n", v->id, tc->text, res);
 	fflush(t->out);
 	pthread_mutex_unlock(&t->lock);
+}
+
+/* The exit observer around every port handler call. */
+static void observe_before(struct vcpu *v, const struct port_handler *h, uint32_t value, void *arg)
+{
+	(void)arg;
+	if (v->vm->trace)
+		trace_before(v, h, value, &v->vm->trace->calls[v->id]);
+}
+
+static void observe_after(struct vcpu *v, const struct port_handler *h, void *arg)
+{
+	(void)h, (void)arg;
+	if (v->vm->trace)
+		trace_after(v, &v->vm->trace->calls[v->id]);
 }

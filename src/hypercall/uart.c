@@ -70,6 +70,14 @@ void uart_drain(struct vm *vm)
 	pthread_mutex_unlock(&u->lock);
 }
 
+/* Exit observer: log bytes KVM batched since the last exit come before the exit's
+ * own effects. */
+static void drain_at_exit(struct vcpu *v, void *arg)
+{
+	(void)arg;
+	uart_drain(v->vm);
+}
+
 void uart_flush(struct vm *vm)
 {
 	struct uart *u = vm->uart;
@@ -118,4 +126,6 @@ void uart_register(struct vm *vm)
 	vm->uart = u;
 	setup_coalescing(vm, u);
 	vm_register_port(vm, HERMIT_PORT_UART, "uart", hc_uart);
+	const struct exit_observer drain = {.on_exit = drain_at_exit};
+	vm_register_exit_observer(vm, &drain);
 }

@@ -39,30 +39,6 @@ void boot_write_page_tables(struct guest_mem *m)
 		pd[i] = (i << 21) | PTE_PRESENT | PTE_WRITABLE | PTE_PAGE_SIZE;
 }
 
-void boot_long_mode_segments(struct kvm_sregs *s)
-{
-	const struct kvm_segment code = {
-		.limit = 0xFFFFFFFF,
-		.selector = HERMIT_GDT_CODE_SEL,
-		.type = 11, /* exec/read, accessed */
-		.present = 1,
-		.s = 1,
-		.l = 1,
-		.g = 1,
-	};
-	const struct kvm_segment data = {
-		.limit = 0xFFFFFFFF,
-		.selector = HERMIT_GDT_DATA_SEL,
-		.type = 3, /* read/write, accessed */
-		.present = 1,
-		.s = 1,
-		.db = 1,
-		.g = 1,
-	};
-	s->cs = code;
-	s->ds = s->es = s->fs = s->gs = s->ss = data;
-}
-
 uint32_t cpu_mhz_from_cpuinfo(const char *text)
 {
 	const char *p = strstr(text, "cpu MHz");

@@ -12,9 +12,6 @@
 void boot_write_gdt(struct guest_mem *m);
 void boot_write_page_tables(struct guest_mem *m);
 
-/* The hidden parts of CS (64-bit code) and DS/ES/FS/GS/SS (data) matching the GDT. */
-void boot_long_mode_segments(struct kvm_sregs *s);
-
 /* Host TSC frequency in MHz: never 0, fits in 16 bits. vcpu_fd may be -1. */
 uint32_t boot_cpu_freq_mhz(int vcpu_fd);
 /* Parse "cpu MHz : 2994.375" lines; 0 when absent (exposed for tests). */

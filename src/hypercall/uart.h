@@ -5,7 +5,7 @@
 #include "vm.h"
 
 /* Register the port; with coalescing, log bytes are batched by KVM without a VM
- * exit each and drained at the next exit. */
+ * exit each and drained at the next exit (an exit observer). */
 void uart_register(struct vm *vm);
 /* Drain batched bytes and flush the line buffer (at every exit / at the end). */
 void uart_drain(struct vm *vm);

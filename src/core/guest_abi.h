@@ -1,0 +1,29 @@
+/* guest_abi.h: the guest contract as the core and the hypercalls see it.
+ *
+ * One instance per contract lives in src/abi/ (abi.h: detection and selection);
+ * the core reads the start gate and the start registers from it, main.c calls
+ * the set-up functions, and the argument hypercalls follow its quirks.
+ */
+#ifndef PROXY_GUEST_ABI_H
+#define PROXY_GUEST_ABI_H
+
+#include <stdint.h>
+
+struct vm;
+
+struct guest_abi {
+	const char *name;
+	/* Write the boot info / kernel header (after the image is loaded). */
+	void (*write_boot_info)(struct vm *vm);
+	/* Guest-physical addresses of the cpu_online gate and current_boot_id. */
+	uint64_t (*cpu_online_gpa)(const struct vm *vm);
+	uint64_t (*boot_id_gpa)(const struct vm *vm);
+	/* Initial RDI (boot info pointer) for every vCPU. */
+	uint64_t boot_rdi;
+	/* Register the ports that only this ABI has. */
+	void (*register_ports)(struct vm *vm);
+	/* Guest counts the NULL slot in envc (C HermitCore quirk). */
+	int env_count_includes_null;
+};
+
+#endif
