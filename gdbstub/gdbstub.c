@@ -97,7 +97,7 @@ static int bound_port(int fd)
 static int listen_tcp(struct gdbstub *stub, const char *addr, int port, char *err, size_t errlen)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE};
+				 .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
 	struct addrinfo *ai;
 	char where[128], service[16];
 	int one = 1, fd, rc, e;

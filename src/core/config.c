@@ -22,22 +22,26 @@ static const char usage_text[] =
 	"  -m, --memory SIZE     guest RAM, suffix K/M/G/T [HERMIT_MEM, default 512M]\n"
 	"  -v, --verbose         show the kernel log on stderr [HERMIT_VERBOSE=1]\n"
 	"  -d, --debug           wait for GDB before the first instruction [HERMIT_DEBUG=1]\n"
-	"  -s, --gdb-port PORT   GDB port, default 1234 [HERMIT_DEBUG_PORT]\n"
-	"      --gdb-addr ADDR   address the GDB stub listens on, default 127.0.0.1\n"
-	"                        [HERMIT_DEBUG_ADDR]\n"
-	"      --abi rusty|c     guest ABI instead of detecting it [HERMIT_ABI]\n"
+	"  -s, --gdb-port PORT   GDB port, default 1234, 0: any free one [HERMIT_DEBUG_PORT]\n"
+	"      --gdb-addr ADDR   address or host name the GDB stub listens on, default\n"
+	"                        127.0.0.1; needs -d [HERMIT_DEBUG_ADDR]\n"
+	"      --abi rusty|c|auto  guest ABI: RustyHermit, C HermitCore, or detect it\n"
+	"                        (default) [HERMIT_ABI]\n"
 	"      --host-info       print what this host's KVM supports and exit\n"
 	"      --monitor         monitor console on stdin, output on stderr [HERMIT_MONITOR=1]\n"
-	"      --trace[=FILE]    trace hypercalls to stderr or FILE [HERMIT_TRACE=1|FILE]\n"
+	"      --trace[=FILE]    trace hypercalls to stderr, or to FILE (only with '=')\n"
+	"                        [HERMIT_TRACE=1|FILE]\n"
 	"      --stats           print run statistics at exit [HERMIT_STATS=1]\n"
 	"      --coredump FILE   write a guest core file if the guest fails [HERMIT_COREDUMP]\n"
 	"  -h, --help            this help\n"
-	"      --version         print the version\n"
+	"      --version         print the version and the build's features\n"
 	"\n"
-	"environment: HERMIT_CPUS HERMIT_MEM HERMIT_VERBOSE HERMIT_DEBUG HERMIT_DEBUG_PORT\n"
-	"  HERMIT_DEBUG_ADDR HERMIT_HUGEPAGE HERMIT_MERGEABLE HERMIT_IP HERMIT_GATEWAY\n"
-	"  HERMIT_MASK HERMIT_NETIF HERMIT_NETIF_MAC HERMIT_ABI HERMIT_MONITOR\n"
-	"  HERMIT_MONITOR_HISTORY HERMIT_TRACE HERMIT_STATS HERMIT_COREDUMP (see README.md)\n";
+	"environment (boolean ones take " CONFIG_BOOL_VALUES "):\n"
+	"  HERMIT_CPUS HERMIT_MEM HERMIT_VERBOSE HERMIT_DEBUG HERMIT_DEBUG_PORT\n"
+	"  HERMIT_DEBUG_ADDR HERMIT_ABI HERMIT_HUGEPAGE HERMIT_MERGEABLE\n"
+	"  HERMIT_IP HERMIT_GATEWAY HERMIT_MASK HERMIT_NETIF HERMIT_NETIF_MAC\n"
+	"  HERMIT_MONITOR HERMIT_MONITOR_HISTORY HERMIT_TRACE HERMIT_STATS HERMIT_COREDUMP\n"
+	"  HERMIT_CHECKPOINT (only 0: not supported)   (see proxy(1) or README.md)\n";
 
 const char *config_usage_text(void)
 {
@@ -183,7 +187,7 @@ static int set_mem(struct config *c, const char *what, const char *v, char *err,
 static int set_bool(bool *dst, const char *what, const char *v, char *err, size_t errlen)
 {
 	if (parse_bool(v, dst))
-		FAIL("%s=%s is invalid: expected 0 or 1", what, v);
+		FAIL("%s=%s is invalid: expected " CONFIG_BOOL_VALUES, what, v);
 	return 0;
 }
 
@@ -218,7 +222,8 @@ static int set_ip(uint8_t dst[4], bool *set, const char *what, const char *v, ch
 	return 0;
 }
 
-/* HERMIT_TRACE / --trace: 1 or "-" is stderr, 0 or empty is off, else a file. */
+/* HERMIT_TRACE / --trace=: a true value or "-" is stderr, a false one (or empty) is
+ * off, anything else a file. */
 static void set_trace(struct config *c, const char *v)
 {
 	bool on;
@@ -237,6 +242,7 @@ static int set_coredump(struct config *c, const char *what, const char *v, char 
 	if (!strcmp(v, "1"))
 		FAIL("%s=%s is invalid: expected the name of the core file to write", what, v);
 	c->coredump = v;
+	c->coredump_source = what[0] == '-' ? "--coredump " : "HERMIT_COREDUMP=";
 	return 0;
 }
 
@@ -276,8 +282,10 @@ static int config_from_env(struct config *c, char **envp, char *err, size_t errl
 		rc = rc ?: set_bool(&c->debug, "HERMIT_DEBUG", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_DEBUG_PORT")))
 		rc = rc ?: set_port(c, "HERMIT_DEBUG_PORT", v, err, errlen);
-	if ((v = env_get(envp, "HERMIT_DEBUG_ADDR")) && *v)
+	if ((v = env_get(envp, "HERMIT_DEBUG_ADDR")) && *v) {
 		c->gdb_bind = v;
+		c->gdb_bind_source = "HERMIT_DEBUG_ADDR=";
+	}
 	if ((v = env_get(envp, "HERMIT_HUGEPAGE")))
 		rc = rc ?: set_bool(&c->hugepage, "HERMIT_HUGEPAGE", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_MERGEABLE")))
@@ -355,6 +363,25 @@ static const char *option_name(char **argv, int opt)
 	return argv[optind - 1];
 }
 
+/* A long option that takes no value but got one (--verbose=1) is named by its long
+ * name; anything else getopt did not know is unknown. */
+static void unknown_option(char **argv, int opt, char *err, size_t errlen)
+{
+	const char *word = argv[optind - 1];
+	if (!strncmp(word, "--", 2)) {
+		size_t len = strcspn(word + 2, "=");
+		for (const struct option *o = long_options; o->name; o++)
+			if (o->has_arg == no_argument && strlen(o->name) == len &&
+			    !strncmp(o->name, word + 2, len) && word[2 + len] == '=') {
+				snprintf(err, errlen,
+					 "option --%s takes no value (see proxy --help)\n",
+					 o->name);
+				return;
+			}
+	}
+	snprintf(err, errlen, "unknown option %s (see proxy --help)\n", option_name(argv, opt));
+}
+
 static int config_from_flags(struct config *c, int argc, char **argv, char *err, size_t errlen)
 {
 	int opt, rc = 0;
@@ -380,6 +407,7 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 			break;
 		case OPT_GDB_ADDR:
 			c->gdb_bind = optarg;
+			c->gdb_bind_source = "--gdb-addr ";
 			break;
 		case OPT_ABI:
 			rc = set_abi(c, "--abi", optarg, err, errlen);
@@ -391,7 +419,12 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 			c->monitor = true;
 			break;
 		case OPT_TRACE:
-			c->trace = optarg && *optarg ? optarg : "-";
+			/* The file only with '=': a bare --trace must not eat the image. */
+			if (optarg)
+				set_trace(c, optarg);
+			else
+				c->trace = "-";
+			c->trace_bare = !optarg;
 			break;
 		case OPT_STATS:
 			c->stats = true;
@@ -403,15 +436,14 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 			fputs(usage_text, stdout);
 			return CONFIG_EXIT_OK;
 		case OPT_VERSION:
-			printf("proxy %s\n", PROXY_VERSION);
+			printf("proxy %s\nfeatures: %s\n", PROXY_VERSION, config_features());
 			return CONFIG_EXIT_OK;
 		case ':':
 			snprintf(err, errlen, "option %s needs a value (see proxy --help)\n",
 				 option_name(argv, optopt));
 			return CONFIG_USAGE;
 		default:
-			snprintf(err, errlen, "unknown option %s (see proxy --help)\n",
-				 option_name(argv, optopt));
+			unknown_option(argv, optopt, err, errlen);
 			return CONFIG_USAGE;
 		}
 	}
@@ -437,5 +469,5 @@ int config_parse(struct config *c, int argc, char **argv, char **envp, char *err
 	c->image = argv[optind];
 	c->guest_argv = &argv[optind];
 	c->guest_argc = argc - optind;
-	return CONFIG_OK;
+	return config_check(c, err, errlen);
 }

@@ -33,7 +33,8 @@ struct config {
 
 	bool debug;
 	int gdb_port;
-	const char *gdb_bind; /* address to listen on; loopback unless asked */
+	const char *gdb_bind;	     /* address to listen on; loopback unless asked */
+	const char *gdb_bind_source; /* "--gdb-addr " or "HERMIT_DEBUG_ADDR="; NULL: default */
 
 	uint8_t ip[4], gateway[4], mask[4];
 	bool ip_set, gateway_set, mask_set;
@@ -47,9 +48,14 @@ struct config {
 	bool monitor;		     /* the monitor console on stdin */
 	const char *monitor_history; /* its history file, NULL: none */
 	const char *trace;	     /* hypercall trace: NULL off, "-" stderr, else a file */
+	bool trace_bare;	     /* --trace without '=FILE' (config_check looks behind it) */
 	const char *coredump;	     /* core file written when the guest fails, or NULL */
+	const char *coredump_source; /* "--coredump " or "HERMIT_COREDUMP=" (messages) */
 	bool stats;		     /* statistics on stderr at exit */
 };
+
+/* What a boolean variable accepts (parse_bool), as messages and --help say it. */
+#define CONFIG_BOOL_VALUES "1, true, yes or on; 0, false, no, off or empty"
 
 enum config_result { CONFIG_OK = 0, CONFIG_ERROR = -1, CONFIG_EXIT_OK = 1, CONFIG_USAGE = -2 };
 
@@ -66,4 +72,11 @@ int parse_mac(const char *s, uint8_t out[6]);
 int parse_bool(const char *s, bool *out);
 
 const char *config_usage_text(void);
+
+/* config_check.c: what can only be checked once everything is parsed (limits of
+ * the guest ABI, files named, option combinations). CONFIG_OK or CONFIG_ERROR /
+ * CONFIG_USAGE with the message in err. */
+int config_check(struct config *c, char *err, size_t errlen);
+/* The build's features, one line (--version). */
+const char *config_features(void);
 #endif

@@ -9,16 +9,18 @@
 
 #include <stdarg.h>
 
-/* Exit statuses of proxy itself (guest exit codes are `code & 0xff`). */
+/* Exit statuses of proxy itself (guest exit codes are `code & 0xff`). proxy's own
+ * block is 119-123, below what timeout(1) (124) and the shell (126, 127, 128+N)
+ * reserve, so `timeout 60 proxy app` tells a hang from a guest failure. */
 enum proxy_status {
 	STATUS_SETUP_ERROR = 1,	     /* host set-up failure or invalid configuration */
 	STATUS_USAGE = 2,	     /* wrong command line */
-	STATUS_TRIPLE_FAULT = 124,   /* KVM_EXIT_SHUTDOWN */
-	STATUS_UNHANDLED_IO = 125,   /* unknown port, unexpected MMIO */
-	STATUS_INTERNAL_ERROR = 126, /* entry failure, internal/emulation error, KVM_RUN failure */
-	STATUS_GUEST_BAD_EXIT = 127, /* EXIT hypercall with an unreadable argument */
-	STATUS_KILLED = 137,	     /* the debugger sent `k` */
-	STATUS_SIGINT = 130,
+	STATUS_KILLED = 119,	     /* the debugger sent `k` (or the console's quit) */
+	STATUS_TRIPLE_FAULT = 120,   /* KVM_EXIT_SHUTDOWN */
+	STATUS_UNHANDLED_IO = 121,   /* unknown port, unexpected MMIO */
+	STATUS_INTERNAL_ERROR = 122, /* entry failure, internal/emulation error, KVM_RUN failure */
+	STATUS_GUEST_BAD_EXIT = 123, /* EXIT hypercall with an unreadable argument */
+	STATUS_SIGINT = 130,	     /* the signals proxy received: 128 + N */
 	STATUS_SIGTERM = 143,
 };
 

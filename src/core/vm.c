@@ -16,13 +16,17 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 #include <time.h>
+#include <cpuid.h>
 #include <unistd.h>
 
 #include "hermit_abi.h"
 #include "log.h"
 
 #define HUGE_PAGE (2ULL << 20)
+/* KVM_MEM_MAX_NR_PAGES: the most one memory slot can hold. */
+#define KVM_MAX_SLOT_BYTES ((((uint64_t)1 << 31) - 1) << 12)
 
 uint64_t now_ns(void)
 {
@@ -100,11 +104,48 @@ static void advise_huge_pages(struct vm *vm)
 			vm->cfg->hugepage ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 }
 
+/* Guest-physical address width of this host (CPUID 0x80000008), 0 if unknown. */
+static unsigned host_phys_bits(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(0x80000000, &a, &b, &c, &d) || a < 0x80000008)
+		return 0;
+	__get_cpuid(0x80000008, &a, &b, &c, &d);
+	return a & 0xff;
+}
+
+/* Refuse a size KVM cannot map with a message instead of KVM's EINVAL; warn about
+ * one above the host's RAM (overcommit is the user's choice: nothing is touched). */
+static void check_memory_size(const struct vm *vm)
+{
+	const struct guest_mem *m = &vm->mem;
+	uint64_t max = HERMIT_PCI_HOLE_START + KVM_MAX_SLOT_BYTES;
+	unsigned bits = host_phys_bits();
+	if (bits >= 33 && bits < 64) {
+		uint64_t addressable =
+			(1ULL << bits) - (HERMIT_PCI_HOLE_END - HERMIT_PCI_HOLE_START);
+		if (addressable < max)
+			max = addressable;
+	}
+	if (m->size > max)
+		die("HERMIT_MEM/--memory: %llu GiB is more than KVM can map on this host: at most "
+		    "%llu GiB (one memory slot holds at most 8 TiB; guest-physical addresses have "
+		    "%u bits here)",
+		    (unsigned long long)(m->size >> 30), (unsigned long long)(max >> 30), bits);
+	struct sysinfo si;
+	if (!sysinfo(&si) && m->size > (uint64_t)si.totalram * si.mem_unit)
+		warnx_("HERMIT_MEM/--memory: %llu MiB is more than this host's RAM (%llu MiB); the "
+		       "guest may be killed if it uses it all",
+		       (unsigned long long)(m->size >> 20),
+		       (unsigned long long)((uint64_t)si.totalram * si.mem_unit >> 20));
+}
+
 /* One anonymous mapping; the part above the PCI hole becomes a second slot at 4 GiB.
  * Nothing here touches the pages, so guest RAM size costs no boot time. */
 void vm_setup_memory(struct vm *vm)
 {
 	struct guest_mem *m = &vm->mem;
+	check_memory_size(vm);
 	m->host = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m->host == MAP_FAILED)

@@ -354,7 +354,9 @@ void debug_serve(struct vm *vm)
 	struct gdbstub *stub;
 	char err[512];
 	if (gdbstub_open(&stub, &sc, debug_target(vm), err, sizeof(err)) < 0) {
-		warnx_("HERMIT_DEBUG_PORT=%d: %s", vm->cfg->gdb_port, err);
+		warnx_("cannot start the GDB stub (port %d from -s/HERMIT_DEBUG_PORT, address %s "
+		       "from --gdb-addr/HERMIT_DEBUG_ADDR): %s",
+		       vm->cfg->gdb_port, vm->cfg->gdb_bind, err);
 		vm_end(vm, STATUS_SETUP_ERROR);
 		return;
 	}

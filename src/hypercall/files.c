@@ -261,7 +261,13 @@ static void hc_exit(struct vcpu *v, uint16_t port, uint32_t gpa)
 	(void)port;
 	struct hermit_exit *a = hc_struct(v, gpa, sizeof(*a));
 	/* A bad struct address still ends the guest: it asked to exit. */
-	vm_end(v->vm, a ? (a->code & 0xff) : STATUS_GUEST_BAD_EXIT);
+	if (!a) {
+		vm_fail(v, STATUS_GUEST_BAD_EXIT,
+			"vCPU %u: exit hypercall with its argument at 0x%x, which is not guest RAM",
+			v->id, gpa);
+		return;
+	}
+	vm_end(v->vm, a->code & 0xff);
 }
 
 void files_register(struct vm *vm)

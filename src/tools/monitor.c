@@ -67,7 +67,7 @@ static const struct monitor_command commands[] = {
 	 0, 1, MON_CONSOLE_ONLY, cmd_step},
 	{"dump-guest-core", "FILE", "write an ELF core file of the guest (load with gdb APP FILE)",
 	 1, 1, MON_NEEDS_STOP, cmd_dump_guest_core},
-	{"quit", "", "end the VM (exit status 137, as GDB's kill) (console)", 0, 0,
+	{"quit", "", "end the VM (exit status 119, as GDB's kill) (console)", 0, 0,
 	 MON_CONSOLE_ONLY, cmd_quit},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

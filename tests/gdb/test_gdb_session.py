@@ -23,7 +23,7 @@ def detach_lets_the_guest_finish(t):
 def kill_ends_proxy(t):
     require_gdb()
     s = debug_session(guest(TARGET), ["break compute", "continue", "kill"])
-    t.eq(s.proxy_rc, 137, "proxy ends with the documented status")
+    t.eq(s.proxy_rc, 119, "proxy ends with the documented status")
     t.not_contains(s.stdout, "counter=", "the guest did not run on")
 
 
@@ -109,8 +109,8 @@ def unhandled_port_stops_in_gdb_before_the_vm_ends(t):
     s = debug_session(guest("fatal"), ["continue", "bt", "continue"], args=["badport"])
     t.contains(s.transcript, "Program received signal SIGBUS")
     t.match(r"#\d+\s+.*main \(.*\) at tests/guest/fatal.c:\d+", s.transcript, "bt reaches main")
-    t.contains(s.transcript, "exited with code 0175", "then the VM ends with status 125")
-    t.eq(s.proxy_rc, 125)
+    t.contains(s.transcript, "exited with code 0171", "then the VM ends with status 121")
+    t.eq(s.proxy_rc, 121)
     t.match(r"unhandled port I/O: write of 4 byte\(s\) on port 0x1234", s.stderr)
 
 
@@ -119,6 +119,6 @@ def triple_fault_stops_in_gdb_before_the_vm_ends(t):
     require_gdb()
     s = debug_session(guest("fatal"), ["continue", "p $pc", "continue"], args=["triplefault"])
     t.contains(s.transcript, "Program received signal SIGSEGV")
-    t.contains(s.transcript, "exited with code 0174", "then the VM ends with status 124")
-    t.eq(s.proxy_rc, 124)
+    t.contains(s.transcript, "exited with code 0170", "then the VM ends with status 120")
+    t.eq(s.proxy_rc, 120)
     t.contains(s.stderr, "triple fault")

@@ -252,7 +252,7 @@ def interrupt_while_the_guest_waits_in_a_read_hypercall(t):
         if not reply.startswith(b"T02"):
             raise Failure("expected a T02 stop reply, got %r" % reply)
         c.send(b"k")
-        t.eq(p.wait(30), 137, "proxy ends after k")
+        t.eq(p.wait(30), 119, "proxy ends after k")
 
 
 def symbol_address(image, name):

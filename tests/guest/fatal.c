@@ -7,6 +7,7 @@
  *   hang         spin forever with PAUSE (for SIGINT/SIGTERM tests)
  *   halt         cli; hlt forever (the vCPU sleeps in KVM; signals must still work)
  *   exception    divide by zero: the runtime reports vector 0 and exits 99
+ *   badexit      EXIT hypercall whose argument address is not guest RAM
  * Each prints "fatal: <mode>" first so a test knows the guest got that far.
  */
 #include "rt.h"
@@ -64,10 +65,13 @@ int main(int argc, char **argv, char **envp)
 			rt_pause();
 	} else if (!strcmp(mode, "halt")) {
 		rt_halt_forever();
+	} else if (!strcmp(mode, "badexit")) {
+		rt_outl(HERMIT_PORT_EXIT, 0xFFFFF000u); /* the top page of 4 GiB: never RAM */
 	} else if (!strcmp(mode, "exception")) {
 		rt_printf("fatal: quotient %d\n", divide_by_zero());
 	} else {
-		rt_printf("usage: fatal triplefault|badport|mmio|mmioread|hang|halt|exception\n");
+		rt_printf("usage: fatal "
+			  "triplefault|badport|mmio|mmioread|hang|halt|exception|badexit\n");
 		return 2;
 	}
 	rt_printf("fatal: the VM survived '%s'\n", mode);

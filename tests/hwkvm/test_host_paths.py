@@ -18,7 +18,7 @@ from harness import (c_guest, guest, host_info, needs_hardware_kvm, needs_pvm, r
                      test)
 
 TARGET = "gdbtarget"
-STATUS_INTERNAL_ERROR = 126
+STATUS_INTERNAL_ERROR = 122
 
 
 # ---- helpers ----
@@ -244,8 +244,8 @@ def sse_in_ring0_runs_on_hardware_kvm(t):
 
 
 @test
-def sse_in_ring0_is_reported_with_status_126_on_pvm(t):
-    """PVM cannot execute SSE in guest ring 0: proxy must end the VM with status 126
+def sse_in_ring0_is_reported_with_status_122_on_pvm(t):
+    """PVM cannot execute SSE in guest ring 0: proxy must end the VM with status 122
     and a message naming the RIP (inside the guest's main) and the bytes there."""
     needs_pvm()
     img = guest("sse")

@@ -323,31 +323,37 @@ def _fatal(t, fl, mode, status, pattern, env=None):
 
 
 @case("fatal")
-def fatal_triple_fault_exits_124(t, fl):
+def fatal_triple_fault_exits_120(t, fl):
     r = _fatal(t, fl, "triplefault", guestrun.STATUS_TRIPLE_FAULT, r"triple fault")
     expect_stderr(t, r, r"cpu\s*0", "names the vCPU")
 
 
 @case("fatal")
-def fatal_unhandled_port_exits_125(t, fl):
+def fatal_unhandled_port_exits_121(t, fl):
     r = _fatal(t, fl, "badport", guestrun.STATUS_UNHANDLED_IO, r"port 0x1234")
     expect_stderr(t, r, RIP, "names RIP")
     expect_stderr(t, r, r"cpu\s*0", "names the vCPU")
 
 
 @case("fatal")
-def fatal_unhandled_mmio_write_exits_125(t, fl):
+def fatal_exit_with_argument_outside_ram_exits_123(t, fl):
+    r = _fatal(t, fl, "badexit", guestrun.STATUS_BAD_EXIT, r"exit hypercall.*0xfffff000.*not guest RAM")
+    expect_stderr(t, r, r"cpu\s*0", "names the vCPU")
+
+
+@case("fatal")
+def fatal_unhandled_mmio_write_exits_121(t, fl):
     r = _fatal(t, fl, "mmio", guestrun.STATUS_UNHANDLED_IO, r"mmio.*0x0*3ff00000")
     expect_stderr(t, r, RIP, "names RIP")
 
 
 @case("fatal")
-def fatal_unhandled_mmio_read_exits_125(t, fl):
+def fatal_unhandled_mmio_read_exits_121(t, fl):
     _fatal(t, fl, "mmioread", guestrun.STATUS_UNHANDLED_IO, r"mmio.*0x0*3ff00000")
 
 
 @case("fatal", is_slow=True)
-def fatal_unhandled_mmio_in_pci_hole_exits_125(t, fl):
+def fatal_unhandled_mmio_in_pci_hole_exits_121(t, fl):
     _fatal(t, fl, "mmio", guestrun.STATUS_UNHANDLED_IO, r"mmio.*0x0*d0001000",
            env={"HERMIT_MEM": "4G"})
 

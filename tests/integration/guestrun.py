@@ -14,9 +14,11 @@ import harness
 # proxy's exit statuses (guest EXIT codes are reported as code & 0xff).
 STATUS_SETUP = 1          # host set-up failure or invalid configuration / image
 STATUS_USAGE = 2          # bad command line
-STATUS_TRIPLE_FAULT = 124  # KVM_EXIT_SHUTDOWN
-STATUS_UNHANDLED_IO = 125  # unknown port I/O or MMIO outside RAM
-STATUS_INTERNAL = 126      # KVM internal error, entry failure, emulation failure
+STATUS_TRIPLE_FAULT = 120  # KVM_EXIT_SHUTDOWN
+STATUS_UNHANDLED_IO = 121  # unknown port I/O or MMIO outside RAM
+STATUS_INTERNAL = 122      # KVM internal error, entry failure, emulation failure
+STATUS_BAD_EXIT = 123      # EXIT hypercall whose argument is not guest RAM
+STATUS_KILLED = 119        # ended by the debugger's kill (or the console's quit)
 STATUS_SIGINT = 130
 STATUS_SIGTERM = 143
 # statuses the test runtime (tests/guest/rt) uses itself

@@ -3,6 +3,7 @@
 # Refused before any VM exists: the host's kind of KVM cannot matter (see run-tests).
 HOST_INDEPENDENT = True
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -88,3 +89,188 @@ def config_no_arguments_prints_usage(t):
     r = harness.Result(p.returncode, guestrun.text(p.stdout), guestrun.text(p.stderr))
     expect_status(t, r, guestrun.STATUS_USAGE, "no arguments")
     expect_stderr(t, r, r"usage", "usage text")
+
+
+# ---- command-line behaviour that must never surprise ----
+
+def _usage_error(t, r, pattern, what):
+    expect_status(t, r, guestrun.STATUS_USAGE, what)
+    expect_stderr(t, r, pattern, what)
+    t.not_contains(r.stdout, "Hello", "the guest must not run")
+
+
+@test
+def config_more_than_128_guest_arguments_refused(t):
+    r = run("hello", ["a%d" % i for i in range(128)])  # + argv[0] = 129
+    _usage_error(t, r, r"129 guest arguments.*at most 128", "129 arguments")
+
+
+@test
+def config_more_than_127_environment_variables_refused(t):
+    env = {"V%03d" % i: "x" for i in range(128)}
+    r = guestrun.run_exact_env(harness.guest("hello"), [], env)
+    expect_status(t, r, guestrun.STATUS_SETUP, "128 variables")
+    expect_stderr(t, r, r"128 variables.*at most 127", "128 variables")
+    t.not_contains(r.stdout, "Hello", "the guest must not run")
+
+
+@test
+def config_gdb_addr_takes_a_host_name(t):
+    import socket
+    port = harness.free_port()
+    with harness.Proxy(harness.guest("hello"),
+                       extra=["-d", "--gdb-addr", "localhost", "-s", str(port)]) as p:
+        p.wait_stderr(r"waiting for GDB on localhost:%d" % port)
+        with socket.create_connection(("localhost", port), timeout=harness.TIMEOUT) as s:
+            s.sendall(b"$?#3f")
+            reply = b""
+            while b"#" not in reply:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                reply += chunk
+        t.match(r"\$[TS]05", reply, "the stub answers '?' on localhost")
+
+
+@test
+def config_gdb_addr_errors_name_gdb_addr(t):
+    r = run("hello", extra=["-d", "--gdb-addr", "no-such-host.invalid"])
+    expect_status(t, r, guestrun.STATUS_SETUP, "unresolvable --gdb-addr")
+    expect_stderr(t, r, r"--gdb-addr no-such-host\.invalid: cannot resolve", "names the flag")
+    t.not_contains(r.stderr, "HERMIT_DEBUG_PORT", "not the port's variable")
+    r = run("hello", env={"HERMIT_DEBUG": "1", "HERMIT_DEBUG_ADDR": "no-such-host.invalid"})
+    expect_status(t, r, guestrun.STATUS_SETUP, "unresolvable HERMIT_DEBUG_ADDR")
+    expect_stderr(t, r, r"HERMIT_DEBUG_ADDR=no-such-host\.invalid", "names the variable")
+
+
+@test
+def config_gdb_addr_refused_without_a_debugging_mode(t):
+    r = run("hello", extra=["--gdb-addr", "127.0.0.1"])
+    _usage_error(t, r, r"--gdb-addr needs a debugging mode", "--gdb-addr without -d")
+    r = run("hello", env={"HERMIT_DEBUG_ADDR": "127.0.0.1"})
+    expect_status(t, r, guestrun.STATUS_SETUP, "HERMIT_DEBUG_ADDR without HERMIT_DEBUG")
+    expect_stderr(t, r, r"HERMIT_DEBUG_ADDR=127\.0\.0\.1 is set but no debugging mode", "message")
+
+
+def _trace_run(t, tmp, extra=(), env=None):
+    r = run("hello", extra=list(extra), env=env, cwd=tmp)
+    t.ok(r, "trace run %r %r" % (extra, env))
+    return r
+
+
+@test
+def config_trace_1_means_stderr_as_the_variable_does(t):
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        by_flag = _trace_run(t, tmp, ["--trace=1"])
+        by_var = _trace_run(t, tmp, env={"HERMIT_TRACE": "1"})
+        t.eq(os.listdir(tmp), [], "no file named '1' was created")
+    for r, what in ((by_flag, "--trace=1"), (by_var, "HERMIT_TRACE=1")):
+        t.match(r"\[vCPU 0\] write\(1, \"Hello", r.stderr, what + " traces to stderr")
+
+
+@test
+def config_trace_with_a_space_is_refused_not_taken_as_the_image(t):
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        r = harness.run_proxy("out.txt", [harness.guest("hello")], extra=["--trace"], cwd=tmp)
+        r = harness.Result(r.returncode, guestrun.text(r.stdout), guestrun.text(r.stderr))
+        _usage_error(t, r, r"write --trace=out\.txt", "--trace FILE")
+        t.not_contains(r.stderr, "cannot open the image", "out.txt was not taken as the image")
+        t.eq(os.listdir(tmp), [], "nothing written")
+        _trace_run(t, tmp, ["--trace=out.txt"])
+        with open(os.path.join(tmp, "out.txt")) as f:
+            t.match(r"\[vCPU 0\] write\(1, \"Hello", f.read(), "--trace=FILE writes the file")
+
+
+@test
+def config_long_options_without_value_named_by_long_name(t):
+    for opt in ("verbose", "debug", "monitor", "stats", "host-info", "help", "version"):
+        r = run("hello", extra=["--%s=1" % opt])
+        _usage_error(t, r, r"option --%s takes no value" % opt, "--%s=1" % opt)
+
+
+@test
+def config_coredump_directory_checked_at_start(t):
+    r = run("fatal", ["triplefault"], extra=["--coredump", "/nonexistent-dir/core"])
+    expect_status(t, r, guestrun.STATUS_SETUP, "core dump into a missing directory")
+    expect_stderr(t, r, r"--coredump /nonexistent-dir/core: the directory /nonexistent-dir "
+                  r"does not exist", "message")
+    t.not_contains(r.stdout, "fatal:", "the guest must not run")
+    r = run("fatal", ["triplefault"], env={"HERMIT_COREDUMP": "/nonexistent-dir/core"})
+    expect_stderr(t, r, r"HERMIT_COREDUMP=/nonexistent-dir/core: the directory", "variable")
+    r = run("fatal", ["triplefault"], env={"HERMIT_COREDUMP": "/tmp"})
+    expect_stderr(t, r, r"HERMIT_COREDUMP=/tmp: is a directory", "a directory as the file")
+
+
+def _bool_words(message):
+    """'expected 1, true, yes or on; 0, false, no, off or empty' -> the words."""
+    m = re.search(r"expected (.*)$", message.strip().splitlines()[-1])
+    words = re.split(r",\s*|\s+or\s+|;\s*", m.group(1))
+    return [("" if w == "empty" else w) for w in (w.strip() for w in words) if w]
+
+
+@test
+def config_booleans_accept_exactly_what_the_message_lists(t):
+    r = run("hello", env={"HERMIT_STATS": "2"})
+    expect_status(t, r, guestrun.STATUS_SETUP, "HERMIT_STATS=2")
+    words = _bool_words(r.stderr)
+    t.eq(sorted(words), sorted(["1", "true", "yes", "on", "0", "false", "no", "off", ""]),
+         "the accepted values the message lists")
+    for w in words:
+        r = run("hello", env={"HERMIT_STATS": w})
+        t.ok(r, "HERMIT_STATS=%r, listed as accepted" % w)
+        t.eq("exits" in r.stderr, w in ("1", "true", "yes", "on"), "HERMIT_STATS=%r" % w)
+    for w in ("2", "y", "enable", "10"):
+        expect_status(t, run("hello", env={"HERMIT_STATS": w}), guestrun.STATUS_SETUP,
+                      "HERMIT_STATS=%r, not listed" % w)
+    t.contains(harness.run_proxy("--help", extra=[]).stdout.decode(), "1, true, yes or on",
+               "--help lists them too")
+
+
+@test
+def config_memory_beyond_kvm_gets_a_clear_message(t):
+    r = run("hello", extra=["-m", "10T"])
+    expect_status(t, r, guestrun.STATUS_SETUP, "-m 10T")
+    expect_stderr(t, r, r"HERMIT_MEM/--memory: 10240 GiB is more than KVM can map", "message")
+    t.not_contains(r.stderr, "KVM_SET_USER_MEMORY_REGION", "no raw ioctl error")
+
+
+@test
+def config_memory_beyond_host_ram_warns_and_runs(t):
+    with open("/proc/meminfo") as f:
+        total_kib = int(re.search(r"MemTotal:\s+(\d+)", f.read()).group(1))
+    size = "%dM" % ((total_kib >> 10) + 1024)
+    r = run("hello", env={"HERMIT_MEM": size})
+    t.ok(r, "HERMIT_MEM=%s (overcommit is the user's choice)" % size)
+    t.contains(r.stdout, "Hello", "the guest ran")
+    expect_stderr(t, r, r"more than this host's RAM", "a warning")
+
+
+def _readme_variables():
+    readme = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")
+    with open(readme) as f:
+        text = f.read()
+    table = text[text.index("### Configuration"):text.index("### Exit status")]
+    return sorted(set(re.findall(r"`(HERMIT_[A-Z_]+)`", table)))
+
+
+@test
+def config_help_lists_every_abi_value_and_variable(t):
+    r = harness.run_proxy("--help")
+    out = guestrun.text(r.stdout)
+    t.eq(r.returncode, 0, "--help exits 0")
+    t.contains(out, "--abi rusty|c|auto", "every --abi value")
+    variables = _readme_variables()
+    t.true(len(variables) > 15, "README's table parsed: %r" % variables)
+    for v in variables:
+        t.match(r"\b%s\b" % v, out, "--help names " + v)
+
+
+@test
+def config_version_prints_version_and_features(t):
+    r = harness.run_proxy("--version")
+    out = guestrun.text(r.stdout)
+    t.eq(r.returncode, 0, "--version exits 0")
+    t.match(r"^proxy \d+\.\d+\.\d+\n", out, "the version")
+    t.match(r"features: .*gdb-stub.*abi=rusty,c", out, "the build's features")

@@ -1,7 +1,8 @@
 """Guests that crash the VM on purpose: each fatal reason has its own status and message.
 
-Statuses (guestrun.py): 124 triple fault, 125 unhandled port or MMIO, 99 an
-exception the guest runtime reported itself, 130/143 SIGINT/SIGTERM. The cases
+Statuses (guestrun.py): 120 triple fault, 121 unhandled port or MMIO, 123 an EXIT
+whose argument is not RAM, 99 an exception the guest runtime reported itself,
+130/143 SIGINT/SIGTERM. The cases
 are in abi_cases.py (group "fatal"), run here against the RustyHermit guests.
 """
 import os

@@ -15,7 +15,7 @@ from harness import test  # noqa: E402
 import guestrun  # noqa: E402
 from guestrun import run, expect_status  # noqa: E402
 
-STATUS_QUIT = 137  # `quit` ends the VM like GDB's kill
+STATUS_QUIT = 119  # `quit` ends the VM like GDB's kill
 
 
 def console(script, guest="fatal", args=("hang",), env=None, **kw):
@@ -413,7 +413,7 @@ def coredump_on_triple_fault(t):
         core = os.path.join(d, "core")
         r = run("fatal", ["triplefault"], extra=["--coredump", core])
         expect_status(t, r, guestrun.STATUS_TRIPLE_FAULT, "triple fault")
-        t.true(os.path.exists(core), "core written for status 124")
+        t.true(os.path.exists(core), "core written for status 120")
 
 
 @test

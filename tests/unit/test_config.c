@@ -301,7 +301,9 @@ static void test_usage(void)
 	rc = PARSE(&c, NULL, "--version", "img");
 	capture_end();
 	CHECK_EQ(rc, CONFIG_EXIT_OK);
-	CHECK_STR(out, "proxy " PROXY_VERSION "\n");
+	CHECK(!strncmp(out, "proxy " PROXY_VERSION "\nfeatures: ",
+		       strlen("proxy " PROXY_VERSION "\nfeatures: ")));
+	CHECK(strstr(out, config_features()) != NULL);
 	CHECK(strstr(config_usage_text(), "HERMIT_MEM") != NULL);
 }
 

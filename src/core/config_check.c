@@ -1,0 +1,139 @@
+/* config_check.c: checks that need the whole configuration, done before any VM.
+ *
+ * Each refusal names the variable or flag, the value and what would be accepted,
+ * so a wrong setting never costs a boot (or a guest run that ends without the
+ * core dump the user asked for).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hermit_abi.h"
+
+#define REFUSE(rc, ...)                                                                            \
+	do {                                                                                       \
+		snprintf(err, errlen, __VA_ARGS__);                                                \
+		return rc;                                                                         \
+	} while (0)
+
+static int count_env(char **env)
+{
+	int n = 0;
+	while (env && env[n])
+		n++;
+	return n;
+}
+
+/* The guest ABI has room for 128 arguments and 127 variables: refuse more rather
+ * than drop some silently. */
+static int check_abi_limits(const struct config *c, char *err, size_t errlen)
+{
+	if (c->guest_argc > HERMIT_MAX_ARGC)
+		REFUSE(CONFIG_USAGE,
+		       "%d guest arguments (the image path and %d more): the guest ABI passes at "
+		       "most %d\n",
+		       c->guest_argc, c->guest_argc - 1, HERMIT_MAX_ARGC);
+	int envc = count_env(c->environ);
+	if (envc > HERMIT_MAX_ENVC)
+		REFUSE(CONFIG_ERROR,
+		       "the environment has %d variables, which the guest receives: the guest ABI "
+		       "passes at most %d (start proxy with fewer, e.g. env -i VAR=value ... proxy)",
+		       envc, HERMIT_MAX_ENVC);
+	return CONFIG_OK;
+}
+
+static int check_gdb_addr(const struct config *c, char *err, size_t errlen)
+{
+	if (!c->gdb_bind_source)
+		return CONFIG_OK;
+	if (!c->debug) {
+		if (c->gdb_bind_source[0] == '-')
+			REFUSE(CONFIG_USAGE,
+			       "option --gdb-addr needs a debugging mode: add -d (or set "
+			       "HERMIT_DEBUG=1)\n");
+		REFUSE(CONFIG_ERROR,
+		       "HERMIT_DEBUG_ADDR=%s is set but no debugging mode is: set HERMIT_DEBUG=1 "
+		       "(or -d), or unset HERMIT_DEBUG_ADDR",
+		       c->gdb_bind);
+	}
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai;
+	int rc = getaddrinfo(c->gdb_bind, NULL, &hints, &ai);
+	if (rc)
+		REFUSE(CONFIG_ERROR, "%s%s: cannot resolve this address: %s", c->gdb_bind_source,
+		       c->gdb_bind, gai_strerror(rc));
+	freeaddrinfo(ai);
+	return CONFIG_OK;
+}
+
+static bool is_elf(const char *path)
+{
+	unsigned char magic[4] = {0};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool elf = read(fd, magic, 4) == 4 && !memcmp(magic, "\177ELF", 4);
+	close(fd);
+	return elf;
+}
+
+/* `--trace out.txt app`: getopt takes out.txt as the image. When that word is no
+ * ELF file and more words follow, the user meant a trace file: say how. */
+static int check_trace(const struct config *c, char *err, size_t errlen)
+{
+	if (c->trace_bare && c->guest_argc > 1 && !is_elf(c->image))
+		REFUSE(CONFIG_USAGE,
+		       "a bare --trace traces to stderr, and '%s' (not an ELF image) would be "
+		       "taken as the image: to trace to that file, write --trace=%s\n",
+		       c->image, c->image);
+	return CONFIG_OK;
+}
+
+/* The core file is written after the guest failed: its directory must be there
+ * now, not after a long run. */
+static int check_coredump(const struct config *c, char *err, size_t errlen)
+{
+	if (!c->coredump)
+		return CONFIG_OK;
+	char copy[4096];
+	struct stat st;
+	snprintf(copy, sizeof(copy), "%s", c->coredump);
+	const char *dir = dirname(copy);
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+		REFUSE(CONFIG_ERROR, "%s%s: the directory %s %s", c->coredump_source,
+		       c->coredump, dir, errno == ENOENT ? "does not exist" : "is not a directory");
+	if (access(dir, W_OK))
+		REFUSE(CONFIG_ERROR, "%s%s: cannot write in %s: %s", c->coredump_source,
+		       c->coredump, dir, strerror(errno));
+	if (!stat(c->coredump, &st) && S_ISDIR(st.st_mode))
+		REFUSE(CONFIG_ERROR, "%s%s: is a directory, expected the name of the core file",
+		       c->coredump_source, c->coredump);
+	return CONFIG_OK;
+}
+
+int config_check(struct config *c, char *err, size_t errlen)
+{
+	int rc = check_abi_limits(c, err, errlen);
+	rc = rc ?: check_gdb_addr(c, err, errlen);
+	rc = rc ?: check_trace(c, err, errlen);
+	rc = rc ?: check_coredump(c, err, errlen);
+	return rc;
+}
+
+const char *config_features(void)
+{
+	return "gdb-stub monitor-console(readline) core-dumps trace stats tap-network "
+	       "abi=rusty,c"
+#if defined(__SANITIZE_ADDRESS__)
+	       " sanitizers=address,undefined"
+#endif
+		;
+}
