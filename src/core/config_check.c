@@ -46,7 +46,8 @@ static int check_abi_limits(const struct config *c, char *err, size_t errlen)
 	if (envc > HERMIT_MAX_ENVC)
 		REFUSE(CONFIG_ERROR,
 		       "the environment has %d variables, which the guest receives: the guest ABI "
-		       "passes at most %d (start proxy with fewer, e.g. env -i VAR=value ... proxy)",
+		       "passes at most %d (start proxy with fewer, e.g. env -i VAR=value ... "
+		       "proxy)",
 		       envc, HERMIT_MAX_ENVC);
 	return CONFIG_OK;
 }
@@ -108,8 +109,8 @@ static int check_coredump(const struct config *c, char *err, size_t errlen)
 	snprintf(copy, sizeof(copy), "%s", c->coredump);
 	const char *dir = dirname(copy);
 	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
-		REFUSE(CONFIG_ERROR, "%s%s: the directory %s %s", c->coredump_source,
-		       c->coredump, dir, errno == ENOENT ? "does not exist" : "is not a directory");
+		REFUSE(CONFIG_ERROR, "%s%s: the directory %s %s", c->coredump_source, c->coredump,
+		       dir, errno == ENOENT ? "does not exist" : "is not a directory");
 	if (access(dir, W_OK))
 		REFUSE(CONFIG_ERROR, "%s%s: cannot write in %s: %s", c->coredump_source,
 		       c->coredump, dir, strerror(errno));
