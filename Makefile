@@ -6,6 +6,7 @@
 #   make check-realkvm   the integration suite on real (SVM) KVM nested in QEMU
 #   make format     clang-format every C file
 #   make check-layout   the layering of src/ (src/README.md): includes and calls
+#   make install    proxy, proxy-gdb, manual pages, bash completion (PREFIX, DESTDIR)
 
 VERSION := 0.1.0
 CC ?= gcc
@@ -93,6 +94,33 @@ format:
 
 format-check:
 	@clang-format --dry-run --Werror $(FORMAT_FILES)
+
+# make install / make uninstall, honouring PREFIX (default /usr/local) and DESTDIR:
+# proxy and proxy-gdb, their manual pages, bash completion and the README, laid out
+# as a Debian tool. proxy needs no data files, so it runs from any directory.
+PREFIX ?= /usr/local
+INSTALL ?= install
+BINDIR = $(PREFIX)/bin
+MAN1DIR = $(PREFIX)/share/man/man1
+COMPLETIONDIR = $(PREFIX)/share/bash-completion/completions
+DOCDIR = $(PREFIX)/share/doc/proxy
+INSTALLED_FILES = $(BINDIR)/proxy $(BINDIR)/proxy-gdb $(MAN1DIR)/proxy.1 $(MAN1DIR)/proxy-gdb.1 \
+	$(COMPLETIONDIR)/proxy $(COMPLETIONDIR)/proxy-gdb $(DOCDIR)/README.md
+
+.PHONY: install uninstall
+install: $(PROXY_BIN)
+	$(INSTALL) -D -m 755 $(PROXY_BIN) $(DESTDIR)$(BINDIR)/proxy
+	$(INSTALL) -D -m 755 scripts/proxy-gdb $(DESTDIR)$(BINDIR)/proxy-gdb
+	$(INSTALL) -D -m 644 doc/proxy.1 $(DESTDIR)$(MAN1DIR)/proxy.1
+	$(INSTALL) -D -m 644 doc/proxy-gdb.1 $(DESTDIR)$(MAN1DIR)/proxy-gdb.1
+	$(INSTALL) -D -m 644 scripts/bash-completion/proxy $(DESTDIR)$(COMPLETIONDIR)/proxy
+	$(INSTALL) -D -m 644 scripts/bash-completion/proxy $(DESTDIR)$(COMPLETIONDIR)/proxy-gdb
+	$(INSTALL) -D -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+
+# Exactly the files above (and share/doc/proxy itself once it is empty).
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES))
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 clean:
 	rm -rf build proxy
