@@ -274,3 +274,23 @@ def config_version_prints_version_and_features(t):
     t.eq(r.returncode, 0, "--version exits 0")
     t.match(r"^proxy \d+\.\d+\.\d+\n", out, "the version")
     t.match(r"features: .*gdb-stub.*abi=rusty,c", out, "the build's features")
+
+
+@test
+def config_long_flags_debug_and_monitor_and_short_help(t):
+    """The flags of the README's table that no other test spells out."""
+    import subprocess
+    port = harness.free_port()
+    with harness.Proxy(harness.guest("hello"), extra=["--debug", "--gdb-port", str(port)]) as p:
+        p.wait_stderr(r"waiting for GDB on 127\.0\.0\.1:%d" % port)
+        t.eq(p.p.poll(), None, "--debug waits for GDB before the first instruction")
+    with harness.Proxy(harness.guest("fatal"), ["hang"], extra=["--monitor"],
+                       env={"HERMIT_MONITOR_HISTORY": ""}, stdin=subprocess.PIPE) as p:
+        guestrun.wait_stdout(p, "fatal: hang\n")
+        p.p.stdin.write(b"info cpus\nquit\n")
+        p.p.stdin.close()
+        t.eq(p.wait(), guestrun.STATUS_KILLED, "--monitor: the console's quit ends the VM")
+        t.contains(p.stderr_text(), "(proxy) info cpus", "--monitor runs the console")
+    r = harness.run_proxy("-h")
+    t.eq(r.returncode, 0, "-h exits 0")
+    t.contains(guestrun.text(r.stdout), "usage: proxy", "-h prints the usage")
