@@ -247,21 +247,13 @@ def config_memory_beyond_host_ram_warns_and_runs(t):
     expect_stderr(t, r, r"more than this host's RAM", "a warning")
 
 
-def _readme_variables():
-    readme = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")
-    with open(readme) as f:
-        text = f.read()
-    table = text[text.index("### Configuration"):text.index("### Exit status")]
-    return sorted(set(re.findall(r"`(HERMIT_[A-Z_]+)`", table)))
-
-
 @test
 def config_help_lists_every_abi_value_and_variable(t):
     r = harness.run_proxy("--help")
     out = guestrun.text(r.stdout)
     t.eq(r.returncode, 0, "--help exits 0")
     t.contains(out, "--abi rusty|c|auto", "every --abi value")
-    variables = _readme_variables()
+    variables = harness.readme_config_variables()
     t.true(len(variables) > 15, "README's table parsed: %r" % variables)
     for v in variables:
         t.match(r"\b%s\b" % v, out, "--help names " + v)

@@ -186,10 +186,7 @@ def man_page_renders_with_every_section_and_option(t):
         t.match(r"(?<![\w-])%s," % re.escape(opt), sections["OPTIONS"],
                 "proxy(1) OPTIONS documents %s" % opt)
     t.contains(sections["OPTIONS"], "--trace=FILE", "--trace takes its file after '='")
-    with open(os.path.join(ROOT, "README.md")) as f:
-        readme = f.read()
-    table = readme[readme.index("### Configuration"):readme.index("### Exit status")]
-    variables = set(re.findall(r"`(HERMIT_[A-Z_]+)`", table))
+    variables = set(harness.readme_config_variables())
     t.true(len(variables) > 15, "README's configuration table parsed: %r" % variables)
     for var in sorted(variables | set(re.findall(r"\bHERMIT_[A-Z_]+\b", help_text()))):
         t.match(r"(?m)^\s+(\S+, )*%s\b" % var, sections["ENVIRONMENT"],

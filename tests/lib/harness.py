@@ -207,6 +207,14 @@ class T:
             raise Failure("%s failed: %r" % (what, result))
 
 
+def readme_config_variables():
+    """The HERMIT_* variables of the README's configuration table."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    table = text[text.index("### Configuration"):text.index("### Exit status")]
+    return sorted(set(re.findall(r"`(HERMIT_[A-Z_]+)`", table)))
+
+
 def free_port():
     import socket
     s = socket.socket()
