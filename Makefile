@@ -31,7 +31,7 @@ ifneq ($(SAN),)
 BASE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
-LDLIBS := -lelf -lreadline -lpthread
+LDLIBS := -lelf -lreadline -lcapstone -lpthread
 
 SRC_LAYERS := core hypercall abi debug tools
 LIB_SRCS := $(foreach l,$(SRC_LAYERS),$(wildcard src/$(l)/*.c)) $(wildcard gdbstub/*.c)

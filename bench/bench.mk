@@ -16,7 +16,8 @@ $(BENCH_OUT)/floor: bench/floor.c bench/bench.mk
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -O2 -g -D_GNU_SOURCE -o $@ $<
 
-$(BENCH_OUT)/first.elf: bench/first.S tests/guest/guest.ld bench/bench.mk
+$(BENCH_OUT)/first.elf: bench/first.S tests/guest/guest.ld tests/guest/guest-text.ld \
+		tests/guest/guest-data.ld bench/bench.mk
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) $(GUEST_BASE_CFLAGS) $(GUEST_LDFLAGS) -o $@.tmp $<
 	printf '\377' | dd of=$@.tmp bs=1 seek=7 conv=notrunc status=none  # EI_OSABI = HermitCore

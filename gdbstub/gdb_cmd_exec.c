@@ -2,7 +2,9 @@
  *
  * The VM is all-stop: a resume returns at once and the session loop waits for the
  * target's stop_fd; gdb_handle_stop then reports the stop. Thread ids on the wire are
- * vCPU + 1. Signals in C/S are ignored: a unikernel has no signal to deliver.
+ * vCPU + 1. Signals in C/S are ignored: a unikernel has no signal to deliver. A
+ * resume the target refuses keeps the VM stopped and gets an E reply; one for a
+ * thread that has not started gets a text GDB prints.
  */
 #include "gdb_session.h"
 
@@ -80,10 +82,46 @@ enum gdb_reply gdb_cmd_stop_reason(struct gdb_session *s, const struct rsp_args 
 	return GDB_REPLY_SEND;
 }
 
+/* The thread a refused resume is about: the one to step, else the first resumed. */
+static int refused_cpu(const struct gdb_session *s, const enum gdb_resume_action *actions)
+{
+	int first = -1;
+
+	for (int i = 0; i < s->ncpu; i++) {
+		if (actions[i] == GDB_RESUME_STEP)
+			return i;
+		if (actions[i] != GDB_RESUME_NONE && first < 0)
+			first = i;
+	}
+	return first < 0 ? 0 : first;
+}
+
+/* resume() fails with -ESRCH when a thread GDB resumed has not started yet (a vCPU
+ * the guest has not brought up): stepping it, or running nothing but such threads,
+ * would leave GDB waiting for a stop that never comes. GDB prints an `E.text` reply
+ * as "Remote failure reply: E.text", so the user learns which thread and why (the
+ * target's thread_info says what state it is in). */
+static void reply_not_started(struct gdb_session *s, const enum gdb_resume_action *actions)
+{
+	int cpu = refused_cpu(s, actions);
+	bool step = actions[cpu] == GDB_RESUME_STEP;
+	char info[64] = "";
+
+	s->tgt.ops->thread_info(s->tgt.ctx, cpu, info, sizeof(info));
+	gdb_reply_fmt(s, "E.cannot %s Thread %d (%s): it has not started running yet; %s",
+		      step ? "step" : "continue", cpu + 1, info,
+		      step ? "continue the other threads until it has"
+			   : "resume it together with threads that run");
+}
+
 static enum gdb_reply resume(struct gdb_session *s, const enum gdb_resume_action *actions)
 {
 	int rc = s->tgt.ops->resume(s->tgt.ctx, actions);
 
+	if (rc == -ESRCH) {
+		reply_not_started(s, actions);
+		return GDB_REPLY_SEND;
+	}
 	if (rc < 0) {
 		gdb_reply_error(s, rc);
 		return GDB_REPLY_SEND;
@@ -260,6 +298,7 @@ enum gdb_reply gdb_cmd_detach(struct gdb_session *s, const struct rsp_args *a)
 	(void)a;
 	s->tgt.ops->detach(s->tgt.ctx);
 	s->end = GDBSTUB_DETACHED;
+	gdb_session_event(s, GDBSTUB_EV_DETACHED, s->peer);
 	gdb_reply_str(s, "OK");
 	return GDB_REPLY_SEND;
 }
@@ -269,5 +308,6 @@ enum gdb_reply gdb_cmd_kill(struct gdb_session *s, const struct rsp_args *a)
 	(void)a;
 	s->tgt.ops->kill(s->tgt.ctx);
 	s->end = GDBSTUB_KILLED;
+	gdb_session_event(s, GDBSTUB_EV_KILLED, s->peer);
 	return GDB_REPLY_NONE; /* GDB does not wait for an answer to `k` */
 }

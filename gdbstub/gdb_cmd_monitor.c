@@ -2,12 +2,17 @@
  *
  * The command arrives hex-encoded; the target prints through a callback that streams
  * each piece to the client at once as `O<hex>` packets (GDB shows them as they come),
- * then the command ends with OK or E<errno>. If the target has no `help`, the stub
+ * then the command ends with OK. A command that fails ends with OK too, after its
+ * message: GDB turns an `E..` reply into "Protocol error with Rcmd", an error that
+ * hides the message and aborts a `gdb -x` script, while QEMU's monitor prints the
+ * error as console output and says OK, so a script goes on. Only a packet that is
+ * not a command at all (bad hex) gets `E01`. If the target has no `help`, the stub
  * answers it, so `monitor help` always says something useful.
  */
 #include "gdb_session.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,18 +23,26 @@ static const char builtin_help[] = "proxy gdbstub monitor commands:\n"
 				   "  help    this text\n"
 				   "The hypervisor offers no further monitor commands.\n";
 
+/* One running command: the session its output goes to, and whether it said anything
+ * (a failure that printed nothing still gets a message). */
+struct monitor_call {
+	struct gdb_session *s;
+	bool said;
+};
+
 static void monitor_output(void *arg, const char *text)
 {
-	struct gdb_session *s = arg;
+	struct monitor_call *call = arg;
 	char pkt[1 + 2 * MONITOR_CHUNK];
 	size_t len = strlen(text);
 
-	while (len > 0 && s->end == GDB_SESSION_ON) {
+	call->said |= len > 0;
+	while (len > 0 && call->s->end == GDB_SESSION_ON) {
 		size_t n = len < MONITOR_CHUNK ? len : MONITOR_CHUNK;
 
 		pkt[0] = 'O';
 		rsp_hex_encode(pkt + 1, text, n);
-		gdb_send_packet(s, pkt, 1 + 2 * n);
+		gdb_send_packet(call->s, pkt, 1 + 2 * n);
 		text += n;
 		len -= n;
 	}
@@ -57,9 +70,24 @@ static bool is_help(const char *cmd)
 	return strcmp(cmd, "help") == 0 || strcmp(cmd, "") == 0;
 }
 
+/* A failed command that printed nothing: say why, so the user sees more than OK. */
+static void say_failure(struct monitor_call *call, const char *cmd, int rc)
+{
+	char msg[256];
+
+	if (rc == -ENOSYS)
+		snprintf(msg, sizeof(msg), "unknown monitor command '%.80s'; try 'monitor help'\n",
+			 cmd);
+	else
+		snprintf(msg, sizeof(msg), "monitor command '%.80s' failed: %s\n", cmd,
+			 strerror(rc < 0 ? -rc : rc));
+	monitor_output(call, msg);
+}
+
 enum gdb_reply gdb_cmd_monitor(struct gdb_session *s, const struct rsp_args *a)
 {
 	char *cmd = decode_command(&a->v[0]);
+	struct monitor_call call = {.s = s};
 	int rc = -ENOSYS;
 
 	if (!cmd) {
@@ -67,15 +95,14 @@ enum gdb_reply gdb_cmd_monitor(struct gdb_session *s, const struct rsp_args *a)
 		return GDB_REPLY_SEND;
 	}
 	if (s->tgt.ops->monitor)
-		rc = s->tgt.ops->monitor(s->tgt.ctx, cmd, monitor_output, s);
+		rc = s->tgt.ops->monitor(s->tgt.ctx, cmd, monitor_output, &call);
 	if (rc == -ENOSYS && is_help(cmd)) {
-		monitor_output(s, builtin_help);
+		monitor_output(&call, builtin_help);
 		rc = 0;
 	}
+	if (rc && !call.said)
+		say_failure(&call, cmd, rc);
 	free(cmd);
-	if (rc)
-		gdb_reply_error(s, rc);
-	else
-		gdb_reply_str(s, "OK");
+	gdb_reply_str(s, "OK");
 	return GDB_REPLY_SEND;
 }

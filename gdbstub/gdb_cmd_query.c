@@ -103,7 +103,8 @@ enum gdb_reply gdb_cmd_supported(struct gdb_session *s, const struct rsp_args *a
 {
 	s->binary_upload = a->count > 0 && has_feature(a->v[0].s, a->v[0].len, "binary-upload+");
 	gdb_reply_fmt(s,
-		      "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;swbreak+;hwbreak+;"
+		      "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;"
+		      "swbreak+;hwbreak+;"
 		      "vContSupported+",
 		      RSP_PACKET_SIZE);
 	if (s->binary_upload)
@@ -113,34 +114,61 @@ enum gdb_reply gdb_cmd_supported(struct gdb_session *s, const struct rsp_args *a
 
 /* qXfer:features:read:ANNEX:OFF,LEN: `m` + a chunk while more follows, `l` + the last
  * one. Only target.xml exists (it includes nothing). */
-enum gdb_reply gdb_cmd_xfer_features(struct gdb_session *s, const struct rsp_args *a)
+static enum gdb_reply reply_xfer_chunk(struct gdb_session *s, const void *data, size_t size,
+				       uint64_t off, uint64_t len)
 {
-	uint64_t off = a->v[1].u;
-	uint64_t len = a->v[2].u;
-	size_t chunk;
-
-	if (a->v[0].len != strlen("target.xml") || memcmp(a->v[0].s, "target.xml", a->v[0].len)) {
-		gdb_reply_str(s, "E00"); /* no such annex */
-		return GDB_REPLY_SEND;
-	}
-	if (off >= s->xml_len) {
+	if (off >= size) {
 		gdb_reply_str(s, "l");
 		return GDB_REPLY_SEND;
 	}
-	chunk = s->xml_len - (size_t)off;
+	size_t chunk = size - (size_t)off;
 	if (len < chunk)
 		chunk = (size_t)len;
 	if (chunk > RSP_REPLY_MAX - 1)
 		chunk = RSP_REPLY_MAX - 1;
-	gdb_reply_str(s, off + chunk < s->xml_len ? "m" : "l");
-	gdb_reply_bin(s, s->xml + off, chunk);
+	gdb_reply_str(s, off + chunk < size ? "m" : "l");
+	gdb_reply_bin(s, (const uint8_t *)data + off, chunk);
 	return GDB_REPLY_SEND;
+}
+
+enum gdb_reply gdb_cmd_xfer_features(struct gdb_session *s, const struct rsp_args *a)
+{
+	if (a->v[0].len != strlen("target.xml") || memcmp(a->v[0].s, "target.xml", a->v[0].len)) {
+		gdb_reply_str(s, "E00"); /* no such annex */
+		return GDB_REPLY_SEND;
+	}
+	return reply_xfer_chunk(s, s->xml, s->xml_len, a->v[1].u, a->v[2].u);
+}
+
+/* qXfer:auxv:read::OFF,LEN: AT_ENTRY (the running image's entry) and AT_NULL.
+ * GDB keeps AT_ENTRY in the core files `gcore` writes, and a core of a relocated
+ * image needs it to find the load bias again. */
+enum gdb_reply gdb_cmd_xfer_auxv(struct gdb_session *s, const struct rsp_args *a)
+{
+	const struct gdb_target_ops *ops = s->tgt.ops;
+	if (a->v[0].len) {
+		gdb_reply_str(s, "E00"); /* auxv has no annexes */
+		return GDB_REPLY_SEND;
+	}
+	uint64_t entry = ops->entry_point ? ops->entry_point(s->tgt.ctx) : 0;
+	const uint64_t auxv[4] = {9 /* AT_ENTRY */, entry, 0 /* AT_NULL */, 0};
+	return reply_xfer_chunk(s, auxv, sizeof(auxv), a->v[1].u, a->v[2].u);
 }
 
 enum gdb_reply gdb_cmd_attached(struct gdb_session *s, const struct rsp_args *a)
 {
 	(void)a;
 	gdb_reply_str(s, "1"); /* the VM existed before us: quitting GDB must not kill it */
+	return GDB_REPLY_SEND;
+}
+
+/* One bias for the whole image: GDB and LLDB slide every section by it. */
+enum gdb_reply gdb_cmd_offsets(struct gdb_session *s, const struct rsp_args *a)
+{
+	(void)a;
+	const struct gdb_target_ops *ops = s->tgt.ops;
+	unsigned long long bias = ops->load_bias ? ops->load_bias(s->tgt.ctx) : 0;
+	gdb_reply_fmt(s, "Text=%llx;Data=%llx;Bss=%llx", bias, bias, bias);
 	return GDB_REPLY_SEND;
 }
 

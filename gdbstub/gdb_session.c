@@ -6,11 +6,14 @@
  * decoder; each complete packet is acknowledged and dispatched. A
  * packet that arrives while the VM runs (GDB never sends one in all-stop) is kept and
  * handled after the next stop, while reading goes on so a Ctrl-C behind it still
- * works. A client that goes away is a detach.
+ * works. A client that goes away is a detach. Whoever embeds the stub hears of a
+ * client that detached, vanished, killed the VM or was turned away (on_event).
  */
 #include "gdb_session.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +21,34 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+void gdb_peer_name(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+		snprintf(buf, len, "a Unix socket");
+		return;
+	}
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(a->sin6_port));
+		return;
+	}
+	inet_ntop(AF_INET, &((const struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
+	snprintf(buf, len, "%s:%u", host, ntohs(((const struct sockaddr_in *)&ss)->sin_port));
+}
+
+void gdb_session_event(const struct gdb_session *s, enum gdbstub_event ev, const char *peer)
+{
+	if (s->on_event)
+		s->on_event(s->event_arg, ev, peer);
+}
 
 static bool send_all(struct gdb_session *s, const void *buf, size_t len)
 {
@@ -43,6 +74,7 @@ static void client_gone(struct gdb_session *s)
 		return;
 	s->tgt.ops->detach(s->tgt.ctx);
 	s->end = GDBSTUB_DETACHED;
+	gdb_session_event(s, GDBSTUB_EV_LOST, s->peer);
 }
 
 bool gdb_send_packet(struct gdb_session *s, const void *payload, size_t len)
@@ -208,12 +240,16 @@ static void take_stop(struct gdb_session *s)
 	}
 }
 
-static void refuse_client(int listen_fd)
+static void refuse_client(struct gdb_session *s)
 {
-	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	char peer[GDB_PEER_MAX];
 
-	if (fd >= 0)
-		close(fd); /* one client at a time; the first session goes on */
+	if (fd < 0)
+		return;
+	gdb_peer_name(fd, peer, sizeof(peer));
+	close(fd); /* one client at a time; the first session goes on */
+	gdb_session_event(s, GDBSTUB_EV_REFUSED, peer);
 }
 
 enum { PFD_CLIENT, PFD_STOP, PFD_LISTEN, PFD_COUNT };
@@ -230,28 +266,31 @@ static void wait_and_handle(struct gdb_session *s)
 	if (poll(p, PFD_COUNT, -1) < 0)
 		return; /* EINTR: vCPU kicks may land here; just wait again */
 	if (p[PFD_LISTEN].revents & POLLIN)
-		refuse_client(s->listen_fd);
+		refuse_client(s);
 	if (p[PFD_STOP].revents & POLLIN)
 		take_stop(s);
 	if (s->end == GDB_SESSION_ON && (p[PFD_CLIENT].revents & (POLLIN | POLLHUP | POLLERR)))
 		read_client(s);
 }
 
-static bool session_init(struct gdb_session *s, int fd, int listen_fd, struct gdb_target tgt,
-			 const char *xml, size_t xml_len, const struct gdb_stop *initial)
+static bool session_init(struct gdb_session *s, int fd, struct gdb_target tgt,
+			 const struct gdb_session_env *env)
 {
 	memset(s, 0, sizeof(*s));
 	s->fd = fd;
-	s->listen_fd = listen_fd;
+	s->listen_fd = env->listen_fd;
 	s->tgt = tgt;
-	s->xml = xml;
-	s->xml_len = xml_len;
+	s->on_event = env->on_event;
+	s->event_arg = env->event_arg;
+	snprintf(s->peer, sizeof(s->peer), "%s", env->peer ? env->peer : "the client");
+	s->xml = env->xml;
+	s->xml_len = env->xml_len;
 	s->ncpu = tgt.ops->cpu_count(tgt.ctx);
 	s->c_cpu = -1;
 	s->end = GDB_SESSION_ON;
 	s->last_stop = (struct gdb_stop){.kind = GDB_STOP_SIGNAL, .signal = 5};
-	if (initial)
-		s->last_stop = *initial;
+	if (env->initial)
+		s->last_stop = *env->initial;
 	if (s->last_stop.cpu >= 0 && s->last_stop.cpu < s->ncpu)
 		s->g_cpu = s->last_stop.cpu;
 	rsp_decoder_init(&s->dec);
@@ -273,6 +312,14 @@ static void session_free(struct gdb_session *s)
 int gdb_session_run(int fd, int listen_fd, struct gdb_target tgt, const char *xml, size_t xml_len,
 		    const struct gdb_stop *initial)
 {
+	const struct gdb_session_env env = {
+		.listen_fd = listen_fd, .xml = xml, .xml_len = xml_len, .initial = initial};
+
+	return gdb_session_serve(fd, tgt, &env);
+}
+
+int gdb_session_serve(int fd, struct gdb_target tgt, const struct gdb_session_env *env)
+{
 	/* The decoder and buffers are large (PacketSize); keep them off the stack. */
 	struct gdb_session *s = malloc(sizeof(*s));
 	int end;
@@ -281,7 +328,7 @@ int gdb_session_run(int fd, int listen_fd, struct gdb_target tgt, const char *xm
 		tgt.ops->detach(tgt.ctx);
 		return GDBSTUB_DETACHED;
 	}
-	if (!session_init(s, fd, listen_fd, tgt, xml, xml_len, initial)) {
+	if (!session_init(s, fd, tgt, env)) {
 		fprintf(stderr, "gdbstub: cannot start a session (out of memory or no vCPU)\n");
 		client_gone(s);
 	}

@@ -19,10 +19,26 @@
 #define GDB_MEM_MAX    (RSP_REPLY_MAX / 2 - 16)
 #define GDB_SESSION_ON (-1) /* end: session still going */
 
+#define GDB_PEER_MAX 64 /* "[v6 address]:port" */
+
+/* What a session gets from the stub besides the client and the target. */
+struct gdb_session_env {
+	int listen_fd; /* to turn away a second client; -1 if none */
+	const char *xml;
+	size_t xml_len;
+	const struct gdb_stop *initial; /* the stop to report to `?`; NULL: SIGTRAP, vCPU 0 */
+	gdbstub_event_fn on_event;	/* NULL: no reports */
+	void *event_arg;
+	const char *peer; /* the client, for on_event; NULL: "the client" */
+};
+
 struct gdb_session {
 	int fd;	       /* the client */
 	int listen_fd; /* to turn away a second client; -1 if none */
 	struct gdb_target tgt;
+	gdbstub_event_fn on_event;
+	void *event_arg;
+	char peer[GDB_PEER_MAX];
 	int ncpu;
 	int g_cpu;	     /* 0-based vCPU for g/p/m/...; the last one that stopped */
 	int c_cpu;	     /* vCPU for legacy c/s; -1: all */
@@ -53,9 +69,16 @@ enum gdb_reply { GDB_REPLY_SEND, GDB_REPLY_NONE };
 typedef enum gdb_reply (*gdb_handler)(struct gdb_session *s, const struct rsp_args *a);
 
 /* Run a session on connected socket `fd` until it ends; returns an enum gdbstub_end.
- * `initial` is the stop to report to `?` (NULL: SIGTRAP on vCPU 0). */
+ * The VM must be stopped (the stub stops a running one before). */
+int gdb_session_serve(int fd, struct gdb_target tgt, const struct gdb_session_env *env);
+/* The same without event reports. `initial` is the stop to report to `?` (NULL:
+ * SIGTRAP on vCPU 0). */
 int gdb_session_run(int fd, int listen_fd, struct gdb_target tgt, const char *xml, size_t xml_len,
 		    const struct gdb_stop *initial);
+/* "127.0.0.1:41234", "[::1]:41234" or "a Unix socket" for the client on `fd`. */
+void gdb_peer_name(int fd, char *buf, size_t len);
+/* Tell the embedder what happened to a client (no-op without on_event). */
+void gdb_session_event(const struct gdb_session *s, enum gdbstub_event ev, const char *peer);
 
 /* Reply builders: append to s->reply. */
 void gdb_reply_str(struct gdb_session *s, const char *str);
@@ -108,7 +131,9 @@ enum gdb_reply gdb_cmd_current_thread(struct gdb_session *s, const struct rsp_ar
 enum gdb_reply gdb_cmd_thread_extra(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_supported(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_xfer_features(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_xfer_auxv(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_attached(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_offsets(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_symbol(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_no_ack(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_monitor(struct gdb_session *s, const struct rsp_args *a);

@@ -59,7 +59,10 @@ enum gdb_x86_64_reg {
 	GDB_REG_CR4,
 	GDB_REG_CR8,
 	GDB_REG_EFER,
-	GDB_REG_COUNT /* 66 */
+	/* GDB's GNU/Linux amd64 support (gcore among it) needs the register a Linux
+	 * kernel keeps for system-call restarts; a unikernel has none: always -1. */
+	GDB_REG_ORIG_RAX,
+	GDB_REG_COUNT /* 67 */
 };
 
 /* Z/z packet types. */
@@ -114,13 +117,16 @@ struct gdb_target_ops {
 	int (*insert_bp)(void *ctx, enum gdb_bp_kind kind, uint64_t addr, size_t len);
 	int (*remove_bp)(void *ctx, enum gdb_bp_kind kind, uint64_t addr, size_t len);
 	/* Resume with one action per CPU (array of cpu_count()); returns at once.
-	 * When the VM has stopped again (all-stop), stop_fd() becomes readable. */
+	 * When the VM has stopped again (all-stop), stop_fd() becomes readable.
+	 * -ESRCH: a CPU given an action has not started yet (nothing resumed). */
 	int (*resume)(void *ctx, const enum gdb_resume_action *actions);
 	/* An fd that polls readable while a stop is pending. */
 	int (*stop_fd)(void *ctx);
 	/* Take the pending stop (clears stop_fd readiness). Returns 0, or -EAGAIN. */
 	int (*take_stop)(void *ctx, struct gdb_stop *out);
-	/* Ask a running VM to stop all vCPUs (Ctrl-C); a stop follows with signal 2. */
+	/* Ask a running VM to stop all vCPUs (Ctrl-C, or a debugger attaching to a
+	 * running guest: this also re-arms a detached target); a stop follows with
+	 * signal 2. */
 	void (*interrupt)(void *ctx);
 	/* Short description of a vCPU for qThreadExtraInfo ("vCPU 1, halted"). */
 	void (*thread_info)(void *ctx, int cpu, char *buf, size_t len);
@@ -130,6 +136,12 @@ struct gdb_target_ops {
 	void (*detach)(void *ctx);
 	/* `k`: end the VM. */
 	void (*kill)(void *ctx);
+	/* What to add to the program file's addresses to get the running image's
+	 * (qOffsets): the load bias of a relocated image, 0 for one at its link
+	 * address. NULL: 0. */
+	uint64_t (*load_bias)(void *ctx);
+	/* The running image's entry address (qXfer:auxv AT_ENTRY). NULL: 0. */
+	uint64_t (*entry_point)(void *ctx);
 };
 
 struct gdb_target {

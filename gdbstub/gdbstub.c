@@ -2,7 +2,9 @@
  *
  * Loopback by default (a debugger port on every interface lets anyone on the network
  * take over the VM). While no client is connected the target's stop_fd is watched too,
- * so a VM that ends before anyone attaches does not leave proxy waiting forever.
+ * so a VM that ends before anyone attaches does not leave proxy waiting forever. A
+ * client that connects to a running VM gets it stopped first (attach); after a detach
+ * the embedder calls gdbstub_serve again, so debuggers can come and go.
  */
 #include "gdbstub.h"
 
@@ -27,6 +29,8 @@ struct gdbstub {
 	int port;
 	char *unix_path; /* to unlink at close */
 	struct gdb_target tgt;
+	gdbstub_event_fn on_event;
+	void *event_arg;
 	char *xml;
 	size_t xml_len;
 	bool have_stop; /* a stop taken while waiting, for `?` */
@@ -142,6 +146,8 @@ int gdbstub_open(struct gdbstub **out, const struct gdbstub_config *cfg, struct 
 		return fail(err, errlen, ENOMEM, "cannot allocate", "the stub");
 	stub->listen_fd = -1;
 	stub->tgt = target;
+	stub->on_event = cfg->on_event;
+	stub->event_arg = cfg->event_arg;
 	rc = check_target(target, err, errlen);
 	if (rc == 0 && !(stub->xml = target_xml_build(&stub->xml_len)))
 		rc = fail(err, errlen, ENOMEM, "cannot build", "target.xml");
@@ -202,9 +208,54 @@ static int wait_for_client(struct gdbstub *stub, int *fd)
 	}
 }
 
+/* The VM runs (it was not held for a debugger, or an earlier client detached): stop
+ * it for the new client, as attaching to a process does. 0 once it is stopped (the
+ * stop in stub->stop), 1 if the VM ended first, -errno if waiting fails. */
+static int stop_for_client(struct gdbstub *stub)
+{
+	struct pollfd p = {.fd = stub->tgt.ops->stop_fd(stub->tgt.ctx), .events = POLLIN};
+
+	stub->tgt.ops->interrupt(stub->tgt.ctx);
+	while (!stub->have_stop) {
+		if (poll(&p, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if ((p.revents & POLLIN) && take_early_stop(stub))
+			return 1;
+	}
+	return 0;
+}
+
+static int serve_client(struct gdbstub *stub, int fd)
+{
+	char peer[GDB_PEER_MAX];
+	struct gdb_session_env env = {
+		.listen_fd = stub->listen_fd,
+		.xml = stub->xml,
+		.xml_len = stub->xml_len,
+		.initial = &stub->stop,
+		.on_event = stub->on_event,
+		.event_arg = stub->event_arg,
+		.peer = peer,
+	};
+	int one = 1;
+	int rc = stub->have_stop ? 0 : stop_for_client(stub);
+
+	if (rc) /* the VM ended (or cannot be waited for): nothing to debug */
+		return rc > 0 ? GDBSTUB_EXITED : rc;
+	/* Without it every `stepi` waits out Nagle against delayed ACKs (tens of ms). */
+	if (!stub->unix_path)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	gdb_peer_name(fd, peer, sizeof(peer));
+	if (stub->on_event)
+		stub->on_event(stub->event_arg, GDBSTUB_EV_CONNECTED, peer);
+	return gdb_session_serve(fd, stub->tgt, &env);
+}
+
 int gdbstub_serve(struct gdbstub *stub)
 {
-	int one = 1;
 	int fd = -1;
 	int rc = wait_for_client(stub, &fd);
 
@@ -212,12 +263,10 @@ int gdbstub_serve(struct gdbstub *stub)
 		return GDBSTUB_EXITED;
 	if (rc < 0)
 		return rc;
-	/* Without it every `stepi` waits out Nagle against delayed ACKs (tens of ms). */
-	if (!stub->unix_path)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	rc = gdb_session_run(fd, stub->listen_fd, stub->tgt, stub->xml, stub->xml_len,
-			     stub->have_stop ? &stub->stop : NULL);
+	rc = serve_client(stub, fd);
 	close(fd);
+	/* The next client finds the VM as this one left it: running, unless it ended. */
+	stub->have_stop = false;
 	return rc;
 }
 

@@ -2,7 +2,9 @@
  *
  * Feature names, register names and types follow GDB's own i386 features (64bit-core,
  * 64bit-sse, 64bit-segments), which GDB's amd64 support validates by name; the system
- * registers go in a feature of our own, which GDB simply lists. Every <reg> carries
+ * registers go in a feature of our own, which GDB simply lists (cr0, cr4 and efer as
+ * flag types, so GDB names their bits as it does eflags'), and orig_rax in GDB's
+ * i386.linux feature (what GDB's core-file writer needs). Every <reg> carries
  * an explicit regnum, bitsize, type and group: LLDB needs them, and the regnums are
  * the order of our `g` packet. Types a feature uses are declared inside that feature,
  * because GDB looks them up per feature.
@@ -14,7 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-enum xml_feature { FEAT_CORE, FEAT_SSE, FEAT_SEGMENTS, FEAT_SYS, FEAT_COUNT };
+enum xml_feature { FEAT_CORE, FEAT_SSE, FEAT_SEGMENTS, FEAT_SYS, FEAT_LINUX, FEAT_COUNT };
 
 struct xml_reg {
 	const char *name;
@@ -53,17 +55,23 @@ static const struct xml_reg xml_regs[GDB_REG_COUNT] = {
 	[GDB_REG_FS_BASE] = {"fs_base", 64, "int", "general", FEAT_SEGMENTS},
 	[GDB_REG_GS_BASE] = {"gs_base", 64, "int", "general", FEAT_SEGMENTS},
 	[GDB_REG_K_GS_BASE] = SYS("k_gs_base"),
-	[GDB_REG_CR0] = SYS("cr0"), SYS("cr2"), SYS("cr3"), SYS("cr4"), SYS("cr8"), SYS("efer"),
+	[GDB_REG_CR0] = {"cr0", 64, "i386_cr0", "system", FEAT_SYS}, SYS("cr2"), SYS("cr3"),
+	{"cr4", 64, "i386_cr4", "system", FEAT_SYS}, SYS("cr8"),
+	{"efer", 64, "i386_efer", "system", FEAT_SYS},
+	[GDB_REG_ORIG_RAX] = {"orig_rax", 64, "int", "system", FEAT_LINUX},
 };
 /* clang-format on */
 
-_Static_assert(GDB_REG_EFER == GDB_REG_COUNT - 1, "register table ends with efer");
+_Static_assert(GDB_REG_ORIG_RAX == GDB_REG_COUNT - 1, "register table ends with orig_rax");
 
 static const char *const feature_names[FEAT_COUNT] = {
 	[FEAT_CORE] = "org.gnu.gdb.i386.core",
 	[FEAT_SSE] = "org.gnu.gdb.i386.sse",
 	[FEAT_SEGMENTS] = "org.gnu.gdb.i386.segments",
 	[FEAT_SYS] = "org.hermitcore.proxy.x86_64.sys",
+	/* With it GDB sets up its GNU/Linux amd64 architecture, which alone can write
+	 * core files (`gcore`); without it GDB says "Can't create a corefile". */
+	[FEAT_LINUX] = "org.gnu.gdb.i386.linux",
 };
 
 /* The eflags bits GDB shows by name; bit 1 is the always-one reserved bit. */
@@ -103,11 +111,50 @@ static const char sse_types[] =
 	"<field name=\"PM\" start=\"12\" end=\"12\"/><field name=\"FZ\" start=\"15\" end=\"15\"/>"
 	"</flags>\n";
 
+/* The control-register bits GDB shows by name (`info registers efer` gives
+ * `[ LME LMA NXE ]`), with QEMU's type names. GDB prints the set fields in the order
+ * listed, so they go from bit 0 up. */
+static const char sys_types[] =
+	"<flags id=\"i386_cr0\" size=\"8\">"
+	"<field name=\"PE\" start=\"0\" end=\"0\"/><field name=\"MP\" start=\"1\" end=\"1\"/>"
+	"<field name=\"EM\" start=\"2\" end=\"2\"/><field name=\"TS\" start=\"3\" end=\"3\"/>"
+	"<field name=\"ET\" start=\"4\" end=\"4\"/><field name=\"NE\" start=\"5\" end=\"5\"/>"
+	"<field name=\"WP\" start=\"16\" end=\"16\"/><field name=\"AM\" start=\"18\" end=\"18\"/>"
+	"<field name=\"NW\" start=\"29\" end=\"29\"/><field name=\"CD\" start=\"30\" end=\"30\"/>"
+	"<field name=\"PG\" start=\"31\" end=\"31\"/>"
+	"</flags>\n"
+	"<flags id=\"i386_cr4\" size=\"8\">"
+	"<field name=\"VME\" start=\"0\" end=\"0\"/><field name=\"PVI\" start=\"1\" end=\"1\"/>"
+	"<field name=\"TSD\" start=\"2\" end=\"2\"/><field name=\"DE\" start=\"3\" end=\"3\"/>"
+	"<field name=\"PSE\" start=\"4\" end=\"4\"/><field name=\"PAE\" start=\"5\" end=\"5\"/>"
+	"<field name=\"MCE\" start=\"6\" end=\"6\"/><field name=\"PGE\" start=\"7\" end=\"7\"/>"
+	"<field name=\"PCE\" start=\"8\" end=\"8\"/>"
+	"<field name=\"OSFXSR\" start=\"9\" end=\"9\"/>"
+	"<field name=\"OSXMMEXCPT\" start=\"10\" end=\"10\"/>"
+	"<field name=\"UMIP\" start=\"11\" end=\"11\"/>"
+	"<field name=\"LA57\" start=\"12\" end=\"12\"/>"
+	"<field name=\"VMXE\" start=\"13\" end=\"13\"/>"
+	"<field name=\"SMXE\" start=\"14\" end=\"14\"/>"
+	"<field name=\"FSGSBASE\" start=\"16\" end=\"16\"/>"
+	"<field name=\"PCIDE\" start=\"17\" end=\"17\"/>"
+	"<field name=\"OSXSAVE\" start=\"18\" end=\"18\"/>"
+	"<field name=\"SMEP\" start=\"20\" end=\"20\"/>"
+	"<field name=\"SMAP\" start=\"21\" end=\"21\"/>"
+	"<field name=\"PKE\" start=\"22\" end=\"22\"/>"
+	"</flags>\n"
+	"<flags id=\"i386_efer\" size=\"8\">"
+	"<field name=\"SCE\" start=\"0\" end=\"0\"/><field name=\"LME\" start=\"8\" end=\"8\"/>"
+	"<field name=\"LMA\" start=\"10\" end=\"10\"/>"
+	"<field name=\"NXE\" start=\"11\" end=\"11\"/>"
+	"<field name=\"SVME\" start=\"12\" end=\"12\"/>"
+	"<field name=\"LMSLE\" start=\"13\" end=\"13\"/>"
+	"<field name=\"FFXSR\" start=\"14\" end=\"14\"/>"
+	"<field name=\"TCE\" start=\"15\" end=\"15\"/>"
+	"</flags>\n";
+
 static const char *const feature_types[FEAT_COUNT] = {
-	[FEAT_CORE] = core_types,
-	[FEAT_SSE] = sse_types,
-	[FEAT_SEGMENTS] = "",
-	[FEAT_SYS] = "",
+	[FEAT_CORE] = core_types, [FEAT_SSE] = sse_types, [FEAT_SEGMENTS] = "",
+	[FEAT_SYS] = sys_types,	  [FEAT_LINUX] = "",
 };
 
 int target_xml_reg_size(int regno)

@@ -3,7 +3,8 @@
  * `proxy [options] <unikernel> [args...]` loads the image, creates the VM with
  * its vCPUs in 64-bit mode, registers the hypercall modules and runs the guest
  * until it exits (status = its exit code), fails (a documented status, see log.h)
- * or a signal ends it. With HERMIT_DEBUG=1 the GDB stub serves in this thread.
+ * or a signal ends it. With a debugging mode (HERMIT_DEBUG=1 or listen, -d, -s) the
+ * GDB stub serves one debugger after the other in this thread until the VM ends.
  */
 #include <poll.h>
 #include <signal.h>
@@ -24,6 +25,18 @@
 #include "uart.h"
 #include "vm.h"
 
+static void say_image(const struct vm *vm)
+{
+	const struct image *img = &vm->image;
+	char reloc[96] = "";
+	if (img->relocatable)
+		snprintf(reloc, sizeof(reloc), " (static-PIE: load bias 0x%llx, %zu relocations)",
+			 (unsigned long long)img->load_bias, img->nrela);
+	warnx_("%s: %s ABI (%s), entry 0x%llx, loaded at 0x%llx%s", vm->cfg->image, vm->abi->label,
+	       vm->cfg->abi == ABI_AUTO ? "detected" : "forced by HERMIT_ABI",
+	       (unsigned long long)img->entry, (unsigned long long)img->base, reloc);
+}
+
 static void load_image(struct vm *vm)
 {
 	char err[1024];
@@ -34,10 +47,7 @@ static void load_image(struct vm *vm)
 		die("%s", err);
 	vm->abi = abi_select(vm);
 	if (vm->cfg->verbose)
-		warnx_("%s: %s ABI (%s), entry 0x%llx", vm->cfg->image,
-		       vm->abi == &c_abi ? "C HermitCore" : "RustyHermit",
-		       vm->cfg->abi == ABI_AUTO ? "detected" : "forced by HERMIT_ABI",
-		       (unsigned long long)vm->image.entry);
+		say_image(vm);
 	vm_setup_memory(vm);
 	if (image_load(&vm->image, &vm->mem, err, sizeof(err)))
 		die("%s", err);
@@ -136,6 +146,8 @@ int main(int argc, char **argv, char **envp)
 	pthread_t sig_thread;
 	if (pthread_create(&sig_thread, NULL, signal_thread, &vm))
 		die("cannot start the signal thread");
+	if (cfg.debug)
+		debug_listen(&vm); /* before the guest runs: a debugger may attach at once */
 	vcpu_start_threads(&vm);
 	tools_start(&vm);
 	if (cfg.debug)

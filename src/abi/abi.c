@@ -1,15 +1,17 @@
 /* abi.c: which guest ABI an image speaks (c-hermit-abi.md, section 2).
  *
- * A C HermitCore image starts executing at the first byte of its first PT_LOAD
- * (a jmp over the kernel header) and its header still holds the constants the
- * kernel was assembled with. A RustyHermit image enters a function in .text.
- * The check reads only the file, before anything is written.
+ * A HERMIT note with entry version 4 decides first: a Hermit 0.6 image
+ * (hermit-entry-abi.md section 1), ET_EXEC or static-PIE. Without it, a C HermitCore image starts
+ * executing at the first byte of its first PT_LOAD (a jmp over the kernel header) and its header
+ * still holds the constants the kernel was assembled with. A RustyHermit image enters a function in
+ * .text. The check reads only the file, before anything is written.
  */
 #include "abi.h"
 
 #include <string.h>
 
 #include "c_hermit_abi.h"
+#include "hermit_entry_abi.h"
 #include "log.h"
 
 static uint32_t head32(const struct image *img, size_t off)
@@ -41,6 +43,8 @@ static bool entry_inside_image(const struct image *img)
 
 enum abi_kind abi_detect(const struct image *img)
 {
+	if (img->notes.entry_version == HERMIT_ENTRY_VERSION)
+		return ABI_KIND_ENTRY;
 	if (!entry_inside_image(img))
 		return ABI_KIND_UNKNOWN;
 	bool entry_at_start = img->entry == img->seg[0].vaddr;
@@ -55,7 +59,13 @@ enum abi_kind abi_detect(const struct image *img)
 const struct guest_abi *abi_select(const struct vm *vm)
 {
 	const struct image *img = &vm->image;
+	if (img->relocatable && vm->cfg->abi != ABI_AUTO && vm->cfg->abi != ABI_HERMIT_ENTRY)
+		die("%s: HERMIT_ABI=%s, but the image is a static-PIE (ET_DYN) Hermit 0.6 image, "
+		    "which boots only as hermit-entry",
+		    img->path, vm->cfg->abi == ABI_C ? "c" : "rusty");
 	switch (vm->cfg->abi) {
+	case ABI_HERMIT_ENTRY:
+		return &entry_abi;
 	case ABI_RUSTY:
 		return &rusty_abi;
 	case ABI_C:
@@ -71,13 +81,16 @@ const struct guest_abi *abi_select(const struct vm *vm)
 		break;
 	}
 	switch (abi_detect(img)) {
+	case ABI_KIND_ENTRY:
+		return &entry_abi;
 	case ABI_KIND_C:
 		return &c_abi;
 	case ABI_KIND_RUSTY:
 		return &rusty_abi;
 	default:
-		die("%s: neither a RustyHermit nor a C HermitCore image (entry 0x%llx %s); set "
-		    "HERMIT_ABI=rusty or HERMIT_ABI=c to force one",
+		die("%s: neither a Hermit 0.6 (no hermit-entry note), a RustyHermit nor a C "
+		    "HermitCore image (entry 0x%llx %s); set HERMIT_ABI=rusty, c or hermit-entry "
+		    "to force one",
 		    img->path, (unsigned long long)img->entry,
 		    entry_inside_image(img)
 			    ? "jumps over a header that lacks the C kernel's defaults"

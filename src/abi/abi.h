@@ -1,4 +1,5 @@
-/* abi.h: what differs between the guest ABIs proxy boots (RustyHermit, C HermitCore).
+/* abi.h: what differs between the guest ABIs proxy boots (RustyHermit, C HermitCore,
+ * Hermit 0.6 = hermit-entry v4).
  *
  * Each contract is a struct guest_abi (core/guest_abi.h): where the start-gate
  * counters live, how to write the boot header and registers, and which
@@ -15,14 +16,15 @@
 
 extern const struct guest_abi rusty_abi;
 extern const struct guest_abi c_abi;
+extern const struct guest_abi entry_abi;
 
-enum abi_kind { ABI_KIND_UNKNOWN, ABI_KIND_RUSTY, ABI_KIND_C };
+enum abi_kind { ABI_KIND_UNKNOWN, ABI_KIND_RUSTY, ABI_KIND_C, ABI_KIND_ENTRY };
 
 /* Classify an image by its file contents alone (exposed for tests). */
 enum abi_kind abi_detect(const struct image *img);
 
 /* Pick the ABI from the image (or the configured override); die with a message
- * when the image speaks neither. */
+ * when the image speaks none of them. */
 const struct guest_abi *abi_select(const struct vm *vm);
 
 #endif

@@ -77,6 +77,7 @@ static uint64_t c_boot_id_gpa(const struct vm *vm)
 
 const struct guest_abi c_abi = {
 	.name = "c",
+	.label = "C HermitCore",
 	.write_boot_info = c_write_boot_info,
 	.cpu_online_gpa = c_cpu_online_gpa,
 	.boot_id_gpa = c_boot_id_gpa,

@@ -64,6 +64,7 @@ static void rusty_register_ports(struct vm *vm)
 
 const struct guest_abi rusty_abi = {
 	.name = "rusty",
+	.label = "RustyHermit",
 	.write_boot_info = rusty_write_boot_info,
 	.cpu_online_gpa = rusty_cpu_online_gpa,
 	.boot_id_gpa = rusty_boot_id_gpa,

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/time.h>
+#include <time.h>
 #include <linux/kvm.h>
 
 #include "hermit_abi.h"
@@ -62,18 +63,20 @@ static uint32_t cpu_mhz_from_proc(void)
 
 /* The guest calibrates its timers with this; 0 would make a C kernel program the
  * PIT, which does not exist here. Fallbacks: KVM's TSC rate, /proc/cpuinfo, 2 GHz. */
-uint32_t boot_cpu_freq_mhz(int vcpu_fd)
+uint32_t boot_cpu_freq_khz(int vcpu_fd)
 {
-	uint32_t mhz = 0;
 	if (vcpu_fd >= 0) {
 		int khz = ioctl(vcpu_fd, KVM_GET_TSC_KHZ, 0);
 		if (khz > 0)
-			mhz = (uint32_t)((khz + 500) / 1000);
+			return (uint32_t)khz;
 	}
-	if (!mhz)
-		mhz = cpu_mhz_from_proc();
-	if (!mhz)
-		mhz = DEFAULT_CPU_MHZ;
+	uint32_t mhz = cpu_mhz_from_proc();
+	return (mhz ? mhz : DEFAULT_CPU_MHZ) * 1000u;
+}
+
+uint32_t boot_cpu_freq_mhz(int vcpu_fd)
+{
+	uint32_t mhz = (boot_cpu_freq_khz(vcpu_fd) + 500) / 1000;
 	return mhz > 0xFFFF ? 0xFFFF : mhz;
 }
 
@@ -82,4 +85,11 @@ uint64_t boot_gtod_us(void)
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	return (uint64_t)tv.tv_sec * 1000000ULL + (uint64_t)tv.tv_usec;
+}
+
+uint64_t boot_time_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }

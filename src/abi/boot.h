@@ -12,11 +12,14 @@
 void boot_write_gdt(struct guest_mem *m);
 void boot_write_page_tables(struct guest_mem *m);
 
-/* Host TSC frequency in MHz: never 0, fits in 16 bits. vcpu_fd may be -1. */
+/* Host TSC frequency in kHz (never 0), and in MHz (never 0, fits in 16 bits).
+ * vcpu_fd may be -1. */
+uint32_t boot_cpu_freq_khz(int vcpu_fd);
 uint32_t boot_cpu_freq_mhz(int vcpu_fd);
 /* Parse "cpu MHz : 2994.375" lines; 0 when absent (exposed for tests). */
 uint32_t cpu_mhz_from_cpuinfo(const char *text);
 
-uint64_t boot_gtod_us(void);
+uint64_t boot_gtod_us(void); /* time of day in µs (the older ABIs) */
+uint64_t boot_time_ns(void); /* ... in ns since the epoch (hermit-entry) */
 
 #endif

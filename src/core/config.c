@@ -22,10 +22,13 @@ static const char usage_text[] =
 	"  -m, --memory SIZE     guest RAM, suffix K/M/G/T [HERMIT_MEM, default 512M]\n"
 	"  -v, --verbose         show the kernel log on stderr [HERMIT_VERBOSE=1]\n"
 	"  -d, --debug           wait for GDB before the first instruction [HERMIT_DEBUG=1]\n"
-	"  -s, --gdb-port PORT   GDB port, default 1234, 0: any free one [HERMIT_DEBUG_PORT]\n"
+	"  -s, --gdb-port PORT   GDB port, default 1234, 0: any free one [HERMIT_DEBUG_PORT];\n"
+	"                        without -d: the guest runs at once, GDB may attach (and\n"
+	"                        attach again) at any time [HERMIT_DEBUG=listen]\n"
 	"      --gdb-addr ADDR   address or host name the GDB stub listens on, default\n"
-	"                        127.0.0.1; needs -d [HERMIT_DEBUG_ADDR]\n"
-	"      --abi rusty|c|auto  guest ABI: RustyHermit, C HermitCore, or detect it\n"
+	"                        127.0.0.1; needs -d or -s [HERMIT_DEBUG_ADDR]\n"
+	"      --abi NAME        guest ABI: rusty (RustyHermit), c (C HermitCore),\n"
+	"                        hermit-entry (Hermit 0.6), or auto: detect it\n"
 	"                        (default) [HERMIT_ABI]\n"
 	"      --host-info       print what this host's KVM supports and exit\n"
 	"      --monitor         monitor console on stdin, output on stderr [HERMIT_MONITOR=1]\n"
@@ -191,6 +194,23 @@ static int set_bool(bool *dst, const char *what, const char *v, char *err, size_
 	return 0;
 }
 
+/* HERMIT_DEBUG: a boolean (true: stop before the first instruction), or `listen`. */
+static int set_debug(struct config *c, const char *v, char *err, size_t errlen)
+{
+	bool on;
+	if (!strcasecmp(v, "listen")) {
+		c->debug = DEBUG_LISTEN;
+		return 0;
+	}
+	if (parse_bool(v, &on))
+		FAIL("HERMIT_DEBUG=%s is invalid: expected 1, true, yes or on (stop before the "
+		     "first instruction and wait for GDB), listen (run at once, GDB may attach "
+		     "later), or 0, false, no, off or empty",
+		     v);
+	c->debug = on ? DEBUG_WAIT : DEBUG_OFF;
+	return 0;
+}
+
 static int set_port(struct config *c, const char *what, const char *v, char *err, size_t errlen)
 {
 	unsigned long n;
@@ -206,10 +226,12 @@ static int set_abi(struct config *c, const char *what, const char *v, char *err,
 		c->abi = ABI_RUSTY;
 	else if (!strcmp(v, "c"))
 		c->abi = ABI_C;
+	else if (!strcmp(v, "hermit-entry"))
+		c->abi = ABI_HERMIT_ENTRY;
 	else if (!strcmp(v, "auto") || !*v)
 		c->abi = ABI_AUTO;
 	else
-		FAIL("%s=%s is invalid: expected rusty, c or auto", what, v);
+		FAIL("%s=%s is invalid: expected rusty, c, hermit-entry or auto", what, v);
 	return 0;
 }
 
@@ -279,7 +301,7 @@ static int config_from_env(struct config *c, char **envp, char *err, size_t errl
 	if ((v = env_get(envp, "HERMIT_VERBOSE")))
 		rc = rc ?: set_bool(&c->verbose, "HERMIT_VERBOSE", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_DEBUG")))
-		rc = rc ?: set_bool(&c->debug, "HERMIT_DEBUG", v, err, errlen);
+		rc = rc ?: set_debug(c, v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_DEBUG_PORT")))
 		rc = rc ?: set_port(c, "HERMIT_DEBUG_PORT", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_DEBUG_ADDR")) && *v) {
@@ -385,6 +407,7 @@ static void unknown_option(char **argv, int opt, char *err, size_t errlen)
 static int config_from_flags(struct config *c, int argc, char **argv, char *err, size_t errlen)
 {
 	int opt, rc = 0;
+	bool port_flag = false;
 	optind = 0; /* glibc and musl: 0 also forgets the place inside an earlier "-abc" */
 	opterr = 0;
 	/* '+': stop at the image, so the guest's own arguments may start with '-'. */
@@ -400,10 +423,11 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 			c->verbose = true;
 			break;
 		case 'd':
-			c->debug = true;
+			c->debug = DEBUG_WAIT;
 			break;
 		case 's':
 			rc = set_port(c, "--gdb-port", optarg, err, errlen);
+			port_flag = true;
 			break;
 		case OPT_GDB_ADDR:
 			c->gdb_bind = optarg;
@@ -447,6 +471,9 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 			return CONFIG_USAGE;
 		}
 	}
+	/* QEMU's -s without -S: a stub on that port, the guest not held for it. */
+	if (port_flag && c->debug == DEBUG_OFF)
+		c->debug = DEBUG_LISTEN;
 	return rc;
 }
 

@@ -16,7 +16,14 @@
 #define CONFIG_MIN_MEM		(4ULL << 20) /* fixed area, boot stack, a small image */
 #define CONFIG_DEFAULT_GDB_PORT 1234
 
-enum abi_choice { ABI_AUTO, ABI_RUSTY, ABI_C };
+enum abi_choice { ABI_AUTO, ABI_RUSTY, ABI_C, ABI_HERMIT_ENTRY };
+
+/* When the GDB stub runs. Zero is off, so `if (cfg->debug)` asks "is there a stub". */
+enum debug_mode {
+	DEBUG_OFF = 0,
+	DEBUG_WAIT,   /* HERMIT_DEBUG=1, -d: stopped before the first instruction */
+	DEBUG_LISTEN, /* HERMIT_DEBUG=listen, -s without -d: the guest runs, GDB may attach */
+};
 
 struct config {
 	const char *image; /* path of the unikernel */
@@ -31,7 +38,7 @@ struct config {
 	bool mergeable;
 	enum abi_choice abi;
 
-	bool debug;
+	enum debug_mode debug;
 	int gdb_port;
 	const char *gdb_bind;	     /* address to listen on; loopback unless asked */
 	const char *gdb_bind_source; /* "--gdb-addr " or "HERMIT_DEBUG_ADDR="; NULL: default */

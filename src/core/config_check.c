@@ -59,11 +59,13 @@ static int check_gdb_addr(const struct config *c, char *err, size_t errlen)
 	if (!c->debug) {
 		if (c->gdb_bind_source[0] == '-')
 			REFUSE(CONFIG_USAGE,
-			       "option --gdb-addr needs a debugging mode: add -d (or set "
-			       "HERMIT_DEBUG=1)\n");
+			       "option --gdb-addr needs a debugging mode: add -d (stop before the "
+			       "first instruction) or -s PORT (GDB may attach later), or set "
+			       "HERMIT_DEBUG=1 or HERMIT_DEBUG=listen\n");
 		REFUSE(CONFIG_ERROR,
 		       "HERMIT_DEBUG_ADDR=%s is set but no debugging mode is: set HERMIT_DEBUG=1 "
-		       "(or -d), or unset HERMIT_DEBUG_ADDR",
+		       "or HERMIT_DEBUG=listen (or give -d or -s PORT), or unset "
+		       "HERMIT_DEBUG_ADDR",
 		       c->gdb_bind);
 	}
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai;

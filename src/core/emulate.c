@@ -13,6 +13,22 @@
 
 #include "log.h"
 
+/* One VM per process, so one set of counters; vCPUs add to them concurrently. */
+static _Atomic uint64_t emulated[EMULATED_KINDS];
+
+uint64_t emulate_count(enum emulated_insn kind)
+{
+	return kind < EMULATED_KINDS ? atomic_load(&emulated[kind]) : 0;
+}
+
+/* Count a finished instruction (for --stats) and pass the hook's verdict on. */
+static enum hook_result counted(enum hook_result r, enum emulated_insn kind)
+{
+	if (r == HOOK_HANDLED)
+		atomic_fetch_add(&emulated[kind], 1);
+	return r;
+}
+
 static bool is_emulation_failure(const struct kvm_run *run)
 {
 	return run->exit_reason == KVM_EXIT_INTERNAL_ERROR &&
@@ -64,9 +80,10 @@ static enum hook_result emulate_hook(struct vcpu *v, void *arg)
 	uint8_t insn[3] = {0};
 	size_t n = gva_read(&v->vm->mem, s.cr3, r.rip, insn, sizeof(insn));
 	if (n >= 3 && insn[0] == 0x0F && insn[1] == 0x01 && insn[2] == 0xD0)
-		return emulate_xgetbv(v, &r);
+		return counted(emulate_xgetbv(v, &r), EMULATED_XGETBV);
 	if (n >= 1 && insn[0] == 0xCC)
-		return emulate_inject_breakpoint(v, &r) == 0 ? HOOK_HANDLED : HOOK_NOT_MINE;
+		return counted(emulate_inject_breakpoint(v, &r) == 0 ? HOOK_HANDLED : HOOK_NOT_MINE,
+			       EMULATED_INT3);
 	return HOOK_NOT_MINE;
 }
 

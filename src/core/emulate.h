@@ -10,4 +10,9 @@ void emulate_register(struct vm *vm);
 /* Deliver #BP to the guest for the int3 at r->rip (advances RIP past it). */
 int emulate_inject_breakpoint(struct vcpu *v, struct kvm_regs *r);
 
+/* Instructions finished here, by kind: --stats shows them apart from the real
+ * internal errors (the core counts both as KVM_EXIT_INTERNAL_ERROR). */
+enum emulated_insn { EMULATED_XGETBV, EMULATED_INT3, EMULATED_KINDS };
+uint64_t emulate_count(enum emulated_insn kind);
+
 #endif

@@ -12,18 +12,25 @@
 struct vm;
 
 struct guest_abi {
-	const char *name;
+	const char *name;  /* the HERMIT_ABI value */
+	const char *label; /* how messages name it */
 	/* Write the boot info / kernel header (after the image is loaded). */
 	void (*write_boot_info)(struct vm *vm);
-	/* Guest-physical addresses of the cpu_online gate and current_boot_id. */
+	/* Guest-physical addresses of the cpu_online gate and current_boot_id. NULL:
+	 * no gate, every vCPU starts at once and the guest orders them itself. */
 	uint64_t (*cpu_online_gpa)(const struct vm *vm);
 	uint64_t (*boot_id_gpa)(const struct vm *vm);
 	/* Initial RDI (boot info pointer) for every vCPU. */
 	uint64_t boot_rdi;
+	/* Initial RSP and RSI of vCPU `id`; NULL: both 0. */
+	void (*start_stack)(const struct vm *vm, unsigned id, uint64_t *rsp, uint64_t *rsi);
 	/* Register the ports that only this ABI has. */
 	void (*register_ports)(struct vm *vm);
 	/* Guest counts the NULL slot in envc (C HermitCore quirk). */
 	int env_count_includes_null;
+	/* The one variable the guest gets when the host environment is empty, for
+	 * guests that crash on an empty one; NULL: an empty environment is fine. */
+	const char *empty_env_placeholder;
 };
 
 #endif

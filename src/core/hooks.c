@@ -8,17 +8,27 @@
 
 #include "log.h"
 
+static struct port_handler *port_slot(struct vm *vm, uint16_t port, const char *name)
+{
+	struct port_handler *h = vm_find_port(vm, port);
+	if (!h) {
+		if (vm->nports == VM_MAX_PORTS)
+			die("internal: too many port handlers (raise VM_MAX_PORTS)");
+		h = &vm->ports[vm->nports++];
+		*h = (struct port_handler){.port = port};
+	}
+	h->name = name;
+	return h;
+}
+
 void vm_register_port(struct vm *vm, uint16_t port, const char *name, port_handler_fn fn)
 {
-	for (unsigned i = 0; i < vm->nports; i++) {
-		if (vm->ports[i].port == port) {
-			vm->ports[i] = (struct port_handler){port, name, fn, 0, 0};
-			return;
-		}
-	}
-	if (vm->nports == VM_MAX_PORTS)
-		die("internal: too many port handlers (raise VM_MAX_PORTS)");
-	vm->ports[vm->nports++] = (struct port_handler){port, name, fn, 0, 0};
+	port_slot(vm, port, name)->fn = fn;
+}
+
+void vm_register_port_read(struct vm *vm, uint16_t port, const char *name, port_read_fn read)
+{
+	port_slot(vm, port, name)->read = read;
 }
 
 struct port_handler *vm_find_port(struct vm *vm, uint16_t port)

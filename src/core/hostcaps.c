@@ -118,6 +118,15 @@ static void probe_debug_behaviour(struct vm *vm)
 	hw.arch.debugreg[7] = 0x2 | (1u << 16) | (3u << 18); /* G0, RW=write, LEN=4 */
 	r = probe_run(vm->kvm_fd, vm->run_size, store_hlt, sizeof(store_hlt), &hw);
 	vm->caps.hw_watchpoints = r == KVM_EXIT_DEBUG;
+	atomic_store(&vm->caps.probed, true);
+}
+
+const struct host_caps *host_caps_debug(struct vm *vm)
+{
+	/* Two failing vCPUs may both probe: same results, one VM each, no harm. */
+	if (!atomic_load(&vm->caps.probed))
+		probe_debug_behaviour(vm);
+	return &vm->caps;
 }
 
 static int check_ext(int fd, long cap)

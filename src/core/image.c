@@ -1,14 +1,16 @@
 /* image.c: HermitCore ELF validation and loading, with libelf.
  *
  * Everything is checked before a byte reaches the guest: the ELF identity (64-bit,
- * little endian, OSABI 0xFF, x86-64, ET_EXEC), each PT_LOAD (filesz <= memsz, its
- * bytes present in the file), and the layout against guest RAM and the
+ * little endian, OSABI 0xFF, x86-64, ET_EXEC or a hermit-entry ET_DYN), each
+ * PT_LOAD (filesz <= memsz, its bytes present in the file), the notes and
+ * relocations (image_entry.c), and the layout against guest RAM and the
  * hypervisor's fixed areas. Each refusal names the file and the problem.
  */
 #include "image.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdio.h>
@@ -24,6 +26,13 @@
 		snprintf(err + n_, errlen - (size_t)n_, __VA_ARGS__);                              \
 		goto fail;                                                                         \
 	} while (0)
+
+/* FAIL's "<path>: " for messages image_entry.c writes after it; their length. */
+static size_t path_prefix(const struct image *img, char *err, size_t errlen)
+{
+	int n = snprintf(err, errlen, "%s: ", img->path);
+	return n < 0 || (size_t)n >= errlen ? 0 : (size_t)n;
+}
 
 static int check_identity(struct image *img, Elf *elf, char *err, size_t errlen)
 {
@@ -44,8 +53,11 @@ static int check_identity(struct image *img, Elf *elf, char *err, size_t errlen)
 		FAIL("truncated or corrupt ELF header: %s", elf_errmsg(-1));
 	if (eh.e_machine != EM_X86_64)
 		FAIL("not an x86-64 image (e_machine %u)", eh.e_machine);
-	if (eh.e_type != ET_EXEC)
-		FAIL("not an executable (e_type %u, expected ET_EXEC)", eh.e_type);
+	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
+		FAIL("not an executable (e_type %u; a HermitCore image is ET_EXEC, or a "
+		     "static-PIE ET_DYN with a hermit-entry note)",
+		     eh.e_type);
+	img->relocatable = eh.e_type == ET_DYN;
 	img->entry = eh.e_entry;
 	return 0;
 fail:
@@ -77,20 +89,28 @@ fail:
 	return -1;
 }
 
+#define IMAGE_MAX_PHDRS 256
+
 static int read_segments(struct image *img, Elf *elf, char *err, size_t errlen)
 {
 	size_t n;
+	GElf_Phdr phdrs[IMAGE_MAX_PHDRS];
 	if (elf_getphdrnum(elf, &n))
 		FAIL("truncated or corrupt program headers: %s", elf_errmsg(-1));
+	if (n > IMAGE_MAX_PHDRS)
+		FAIL("%zu program headers; proxy reads at most %d", n, IMAGE_MAX_PHDRS);
 	img->base = UINT64_MAX;
 	for (size_t i = 0; i < n; i++) {
 		GElf_Phdr ph;
 		if (!gelf_getphdr(elf, (int)i, &ph))
 			FAIL("truncated or corrupt program header %zu: %s", i, elf_errmsg(-1));
+		phdrs[i] = ph;
 		if (ph.p_type == PT_TLS) {
-			img->tls_start = ph.p_paddr;
+			/* A static-PIE's p_paddr means nothing; image_entry.c relocates it. */
+			img->tls_start = img->relocatable ? ph.p_vaddr : ph.p_paddr;
 			img->tls_filesz = ph.p_filesz;
 			img->tls_memsz = ph.p_memsz;
+			img->tls_align = ph.p_align;
 		}
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
@@ -105,7 +125,8 @@ static int read_segments(struct image *img, Elf *elf, char *err, size_t errlen)
 	}
 	if (img->nseg == 0)
 		FAIL("no loadable (PT_LOAD) segment");
-	return 0;
+	size_t plen = path_prefix(img, err, errlen);
+	return image_read_hermit_parts(img, phdrs, n, err + plen, errlen - plen);
 fail:
 	return -1;
 }
@@ -145,9 +166,7 @@ fail:
 fail_quiet:
 	if (elf)
 		elf_end(elf);
-	if (img->fd >= 0)
-		close(img->fd);
-	img->fd = -1;
+	image_close(img);
 	return -1;
 }
 
@@ -206,7 +225,8 @@ int image_load(const struct image *img, struct guest_mem *mem, char *err, size_t
 		/* The bytes up to p_memsz stay as they are: guest RAM is a fresh anonymous
 		 * mapping, already zero, and touching a large .bss would cost RSS. */
 	}
-	return 0;
+	size_t plen = path_prefix(img, err, errlen);
+	return image_apply_relocs(img, mem, err + plen, errlen - plen);
 fail:
 	return -1;
 }
@@ -216,4 +236,6 @@ void image_close(struct image *img)
 	if (img->fd >= 0)
 		close(img->fd);
 	img->fd = -1;
+	free(img->rela); /* applied by now; nrela stays, for `info vm` */
+	img->rela = NULL;
 }

@@ -1,7 +1,16 @@
-/* image.h: a validated HermitCore ELF image, ready to be copied into guest RAM. */
+/* image.h: a validated HermitCore ELF image, ready to be copied into guest RAM.
+ *
+ * ET_EXEC images load at their link addresses. A static-PIE (ET_DYN) image is
+ * accepted only when its HERMIT note announces hermit-entry v4 (Hermit 0.6); it
+ * is placed at HERMIT_ENTRY_LOAD_ADDR and every address below (segments, entry,
+ * TLS) is already the relocated, guest-physical one. load_bias turns a file
+ * address (what the debugger's ELF says) into it.
+ */
 #ifndef PROXY_IMAGE_H
 #define PROXY_IMAGE_H
 
+#include <elf.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +22,12 @@ struct image_segment {
 	uint64_t offset, paddr, vaddr, filesz, memsz;
 };
 
+/* What the image's PT_NOTE segments announce (hermit-entry-abi.md section 1). */
+struct image_notes {
+	int entry_version;	 /* HERMIT note 0x5A00; -1 when absent */
+	int64_t uhyve_interface; /* HERMIT note 0x5B00 (newer kernels); -1 when absent */
+};
+
 struct image {
 	const char *path;
 	int fd;
@@ -20,12 +35,17 @@ struct image {
 	uint64_t entry;
 	uint64_t base; /* lowest p_paddr of the PT_LOAD segments */
 	uint64_t end;  /* highest p_paddr + p_memsz */
-	uint64_t tls_start, tls_filesz, tls_memsz;
+	uint64_t tls_start, tls_filesz, tls_memsz, tls_align;
 	size_t nseg;
 	struct image_segment seg[IMAGE_MAX_SEGMENTS];
 	uint8_t head[0x100]; /* first bytes of the first PT_LOAD in file order (ABI detection) */
 	size_t head_len;
 	uint64_t first_paddr; /* p_paddr of the first PT_LOAD in program-header order */
+	struct image_notes notes;
+	bool relocatable;   /* ET_DYN (static-PIE) */
+	uint64_t load_bias; /* runtime address - file address; 0 for ET_EXEC */
+	Elf64_Rela *rela;   /* R_X86_64_RELATIVE entries (file addresses), checked */
+	size_t nrela;
 };
 
 /* Open and validate the ELF file (section 1 of the ABI). 0, or -1 with err set to
@@ -37,9 +57,28 @@ int image_check_layout(const struct image *img, const struct guest_mem *mem, cha
 		       size_t errlen);
 
 /* Copy the segments into guest RAM. The bytes from p_filesz to p_memsz are left as
- * they are: guest RAM is a fresh anonymous mapping, already zero. */
+ * they are: guest RAM is a fresh anonymous mapping, already zero. Then apply the
+ * relocations (static-PIE only). */
 int image_load(const struct image *img, struct guest_mem *mem, char *err, size_t errlen);
 
 void image_close(struct image *img);
+
+/* image_entry.c: the parts of ELF that only hermit-entry images use; exposed for
+ * the unit tests. Each returns 0, or -1 with err set (without the path). */
+
+/* Read the notes of one PT_NOTE segment (`align`: its p_align) into *out, which
+ * the caller initialised; notes of other names or types are skipped. */
+int image_parse_notes(const uint8_t *buf, size_t len, uint64_t align, struct image_notes *out,
+		      char *err, size_t errlen);
+/* Accept a RELA table: every entry R_X86_64_RELATIVE with its 8-byte target inside
+ * a loaded segment (segments already biased by img->load_bias). */
+int image_check_relocs(const struct image *img, const Elf64_Rela *rela, size_t n, char *err,
+		       size_t errlen);
+/* Write bias + addend at bias + offset for every checked entry. */
+int image_apply_relocs(const struct image *img, struct guest_mem *mem, char *err, size_t errlen);
+/* Read notes, and for ET_DYN the dynamic section and relocations, from the open
+ * file; refuse what proxy cannot boot (image.c calls it from image_open). */
+int image_read_hermit_parts(struct image *img, const Elf64_Phdr *ph, size_t nph, char *err,
+			    size_t errlen);
 
 #endif

@@ -1,7 +1,8 @@
 /* vcpu.c: vCPU creation, the 64-bit start state, the start gate and the run loop.
  *
  * Each vCPU runs in its own thread. vCPU 0 starts at once; vCPU i waits until the
- * guest's cpu_online counter reaches i (section 4 of the ABI). The run loop
+ * guest's cpu_online counter reaches i (section 4 of the ABI), unless the ABI has
+ * no such gate (hermit-entry: all start together). The run loop
  * dispatches port I/O through the VM's port table, offers other exits to the
  * registered hooks, and ends the VM with a clear message for everything else.
  */
@@ -16,6 +17,7 @@
 #include <sys/prctl.h>
 #include <time.h>
 
+#include "disasm.h"
 #include "guest_abi.h"
 #include "hermit_abi.h"
 #include "log.h"
@@ -32,7 +34,8 @@ void vcpu_create(struct vm *vm, struct vcpu *v, unsigned id)
 	v->run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 	if (v->run == MAP_FAILED)
 		die_errno("mmap of vCPU %u's kvm_run", id);
-	atomic_store(&v->state, id == 0 ? VCPU_RUNNING : VCPU_GATED);
+	bool gated = id > 0 && vm->abi->cpu_online_gpa;
+	atomic_store(&v->state, gated ? VCPU_GATED : VCPU_RUNNING);
 	/* Hypercalls need CR3 to translate buffers: have KVM hand it over with every
 	 * exit instead of paying a KVM_GET_SREGS per call. */
 	if (vm->caps.sync_sregs)
@@ -114,11 +117,18 @@ static void set_sregs(struct vcpu *v)
 
 static void set_regs(struct vcpu *v)
 {
+	const struct guest_abi *abi = v->vm->abi;
 	struct kvm_regs r = {
 		.rip = v->vm->image.entry,
 		.rflags = 0x2,
-		.rdi = v->vm->abi->boot_rdi,
+		.rdi = abi->boot_rdi,
 	};
+	if (abi->start_stack) {
+		uint64_t rsp, rsi;
+		abi->start_stack(v->vm, v->id, &rsp, &rsi);
+		r.rsp = rsp;
+		r.rsi = rsi;
+	}
 	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
 		die_errno("KVM_SET_REGS on vCPU %u", v->id);
 }
@@ -224,16 +234,63 @@ static void observe_exit(struct vcpu *v)
 			vm->observers[i].on_exit(v, vm->observers[i].arg);
 }
 
+static bool is_io_insn(const char *text)
+{
+	return !strncmp(text, "in", 2) || !strncmp(text, "out", 3);
+}
+
+/* Put RIP back on the in/out instruction that failed, so the message, GDB's stop
+ * and the core file show the crash site. Hardware KVM exits before the
+ * instruction retires (RIP is on it); software KVM (PVM) exits after it, so
+ * there the instruction is the one that ends at RIP. Returns the RIP to report. */
+static uint64_t rewind_to_io_insn(struct vcpu *v)
+{
+	struct kvm_regs r;
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0)
+		return 0;
+	if (!host_caps_debug(v->vm)->pvm)
+		return r.rip;
+	for (uint64_t len = 1; len <= 4 && len <= r.rip; len++) {
+		uint8_t code[4];
+		struct disasm_insn d;
+		if (vcpu_read_virt(v, r.rip - len, code, len) != len ||
+		    disasm_one(code, len, r.rip - len, &d) != len || !is_io_insn(d.text))
+			continue;
+		r.rip -= len;
+		if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
+			return r.rip + len;
+		return r.rip;
+	}
+	return r.rip;
+}
+
+/* Reads are device registers (no hypercall reads its result from a port). */
+static void handle_port_read(struct vcpu *v, struct port_handler *h)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+		uint32_t value = h->read(v, run->io.port, run->io.size);
+		memcpy(data, &value, run->io.size < 4 ? run->io.size : 4);
+		__atomic_add_fetch(&h->count, 1, __ATOMIC_RELAXED);
+	}
+}
+
 static void handle_io(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	uint16_t port = run->io.port;
 	struct port_handler *h = vm_find_port(v->vm, port);
-	if (!h || run->io.direction != KVM_EXIT_IO_OUT) {
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+	if (!h || (out ? !h->fn : !h->read)) {
 		vm_fail(v, STATUS_UNHANDLED_IO,
 			"vCPU %u: unhandled port I/O: %s of %u byte(s) on port 0x%x at RIP 0x%llx",
-			v->id, run->io.direction == KVM_EXIT_IO_OUT ? "write" : "read",
-			run->io.size, port, (unsigned long long)vcpu_rip(v));
+			v->id, out ? "write" : "read", run->io.size, port,
+			(unsigned long long)rewind_to_io_insn(v));
+		return;
+	}
+	if (!out) {
+		handle_port_read(v, h);
 		return;
 	}
 	const uint8_t *data = (const uint8_t *)run + run->io.data_offset;
@@ -250,23 +307,34 @@ static void handle_io(struct vcpu *v)
 	}
 }
 
+static void report_emulation_failure(struct vcpu *v, uint64_t rip)
+{
+	uint8_t insn[15];
+	size_t n = vcpu_read_virt(v, rip, insn, sizeof(insn));
+	struct disasm_insn d;
+	size_t len = disasm_one(insn, n, rip, &d);
+	char bytes[64] = "";
+	size_t used = 0;
+	for (size_t i = 0; i < n && i < (len ? len : 8); i++)
+		used += (size_t)snprintf(bytes + used, sizeof(bytes) - used, i ? " %02x" : "%02x",
+					 insn[i]);
+	char what[210];
+	snprintf(what, sizeof(what), len ? "`%s`" : "the instruction", d.text);
+	vm_fail(v, STATUS_INTERNAL_ERROR,
+		"vCPU %u: the host's KVM could not execute %s at RIP 0x%llx (bytes %s) (%s)", v->id,
+		what, (unsigned long long)rip, n ? bytes : "unreadable",
+		d.vector ? "an SSE/AVX instruction: software KVM such as PVM cannot run those in "
+			   "guest ring 0; the guest needs a hardware (VT-x/SVM) KVM host"
+			 : "emulation failure; on software KVM such as PVM, guest ring 0 cannot "
+			   "use SSE/AVX and some other instructions");
+}
+
 static void report_internal_error(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	uint64_t rip = vcpu_rip(v);
 	if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
-		uint8_t insn[15];
-		size_t n = vcpu_read_virt(v, rip, insn, sizeof(insn));
-		char bytes[64] = "";
-		size_t len = 0;
-		for (size_t i = 0; i < n && i < 8; i++)
-			len += (size_t)snprintf(bytes + len, sizeof(bytes) - len,
-						i ? " %02x" : "%02x", insn[i]);
-		vm_fail(v, STATUS_INTERNAL_ERROR,
-			"vCPU %u: the host's KVM could not execute the instruction at RIP 0x%llx "
-			"(bytes %s) (emulation failure; on software KVM such as PVM, guest ring 0 "
-			"cannot use SSE/AVX and some other instructions)",
-			v->id, (unsigned long long)rip, n ? bytes : "unreadable");
+		report_emulation_failure(v, rip);
 		return;
 	}
 	vm_fail(v, STATUS_INTERNAL_ERROR, "vCPU %u: KVM internal error, suberror %u, at RIP 0x%llx",
@@ -405,7 +473,7 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	if (v->id == 0 || wait_start_gate(v))
+	if (atomic_load(&v->state) != VCPU_GATED || wait_start_gate(v))
 		run_loop(v);
 	atomic_store(&v->state, VCPU_DONE);
 	struct vm *vm = v->vm;

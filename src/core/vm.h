@@ -34,13 +34,16 @@ typedef enum hook_result (*exit_hook_fn)(struct vcpu *v, void *arg);
 
 /* A port handler gets the value the guest wrote (32-bit hypercall address or a byte). */
 typedef void (*port_handler_fn)(struct vcpu *v, uint16_t port, uint32_t value);
+/* A port-read handler returns what the guest reads (`size` bytes of it count). */
+typedef uint32_t (*port_read_fn)(struct vcpu *v, uint16_t port, unsigned size);
 
 struct port_handler {
 	uint16_t port;
 	const char *name;
-	port_handler_fn fn;
-	uint64_t count;	   /* statistics */
-	uint64_t total_ns; /* time spent in fn (info hypercalls, --stats) */
+	port_handler_fn fn; /* writes (out); NULL: the port is read-only */
+	port_read_fn read;  /* reads (in); NULL: reading the port is a guest error */
+	uint64_t count;	    /* statistics */
+	uint64_t total_ns;  /* time spent in fn (info hypercalls, --stats) */
 };
 
 /* Park hooks. wants_park is asked before every KVM_RUN and while a vCPU waits at
@@ -84,6 +87,7 @@ struct vmctl;
 
 /* What this host's KVM can and cannot do (probed once at start). */
 struct host_caps {
+	_Atomic bool probed; /* pvm and hw_watchpoints are known (host_caps_debug) */
 	bool pvm;	     /* software KVM: int3/SSE/xgetbv end KVM_RUN with emulation failure */
 	bool blockirq;	     /* KVM_GUESTDBG_BLOCKIRQ available */
 	bool coalesced_pio;  /* KVM_CAP_COALESCED_PIO */
@@ -175,6 +179,7 @@ struct vm {
 /* hooks.c: the registries (see the top of this file), filled before the vCPU
  * threads start; hooks run in the order they were registered. */
 void vm_register_port(struct vm *vm, uint16_t port, const char *name, port_handler_fn fn);
+void vm_register_port_read(struct vm *vm, uint16_t port, const char *name, port_read_fn read);
 void vm_register_exit_hook(struct vm *vm, exit_hook_fn fn, void *arg);
 void vm_register_park_hook(struct vm *vm, const struct park_hook *h);
 void vm_register_exit_observer(struct vm *vm, const struct exit_observer *o);
@@ -187,8 +192,13 @@ void vm_create(struct vm *vm, const struct config *cfg);
 /* Map guest RAM for the layout in vm->mem (guest_mem_layout first). */
 void vm_setup_memory(struct vm *vm);
 void vm_load_cpuid(struct vm *vm);
-/* End the VM with `status`; the first caller wins. Safe from any thread. */
+/* End the VM with `status`; the first caller wins. Safe from any thread, and from
+ * a signal handler while no end notifier is registered. */
 void vm_end(struct vm *vm, int status);
+/* SIGINT/SIGTERM end the VM from a handler on whichever thread they hit (statuses
+ * 130/143), instead of a thread waiting for them: only while no end notifier is
+ * registered, since those may not run in a handler. */
+void vm_end_on_signals(struct vm *vm);
 /* Guest misbehaviour: print the reason (and registers under verbose), end the VM. */
 void vm_fail(struct vcpu *v, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -219,6 +229,9 @@ void vcpu_long_mode_segments(struct kvm_sregs *s);
 
 /* hostcaps.c */
 void host_caps_probe(struct vm *vm);
+/* The probed debug behaviour (pvm, hw_watchpoints), probed now if start-up did not
+ * need it (a failure report may). Safe from any thread. */
+const struct host_caps *host_caps_debug(struct vm *vm);
 void host_caps_print(const struct vm *vm);
 
 #endif

@@ -46,6 +46,13 @@ void debug_stop_complete_locked(struct debugger *d)
 	signal_stub(d);
 }
 
+void debug_request_stop_locked(struct debugger *d)
+{
+	if (!d->stop_requested)
+		d->held_since_ns = now_ns();
+	__atomic_store_n(&d->stop_requested, true, __ATOMIC_RELEASE);
+}
+
 /* Park hook: run only when no stop is requested and GDB gave this vCPU an action. */
 static bool debug_wants_park(struct vcpu *v, void *arg)
 {
@@ -64,15 +71,6 @@ static void debug_park(struct vcpu *v, void *arg)
 	       (d->stop_requested || v->dbg->action == GDB_RESUME_NONE))
 		pthread_cond_wait(&d->cond, &d->lock);
 	v->dbg->parked = false;
-	/* A vCPU the guest has not started yet cannot execute a step: report it done. */
-	if (v->dbg->action == GDB_RESUME_STEP && atomic_load(&v->state) == VCPU_GATED) {
-		v->dbg->action = GDB_RESUME_CONTINUE;
-		pthread_mutex_unlock(&d->lock);
-		struct gdb_stop s = {
-			.kind = GDB_STOP_SIGNAL, .cpu = (int)v->id, .signal = GDB_SIGTRAP};
-		debug_record_stop(v, &s);
-		return;
-	}
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -110,7 +108,7 @@ void debug_record_stop(struct vcpu *v, const struct gdb_stop *stop)
 		d->stop = *stop;
 		d->have_stop = true;
 	}
-	__atomic_store_n(&d->stop_requested, true, __ATOMIC_RELEASE);
+	debug_request_stop_locked(d);
 	debug_stop_complete_locked(d); /* the other vCPUs may all be stopped already */
 	pthread_mutex_unlock(&d->lock);
 	for (unsigned i = 0; i < v->vm->ncpus; i++)
@@ -267,6 +265,7 @@ static enum hook_result debug_hook(struct vcpu *v, void *arg)
 		return HOOK_HANDLED;
 	}
 	if (v->run->exit_reason == KVM_EXIT_INTERNAL_ERROR && is_planted_breakpoint(v)) {
+		atomic_fetch_add(&v->vm->dbg->planted_bp_exits, 1); /* not an error: --stats */
 		stop_here(v, GDB_STOP_SWBREAK, 0);
 		return HOOK_HANDLED;
 	}
@@ -305,10 +304,16 @@ void debug_init(struct vm *vm, debug_monitor_fn monitor)
 	if (d->stop_fd < 0)
 		die_errno("eventfd");
 	d->soft_watch = !vm->caps.hw_watchpoints;
-	/* The VM starts stopped before its first instruction. */
-	d->stop_requested = true;
-	d->have_stop = true;
-	d->stop = (struct gdb_stop){.kind = GDB_STOP_SIGNAL, .cpu = 0, .signal = GDB_SIGTRAP};
+	if (vm->cfg->debug == DEBUG_LISTEN) {
+		/* The guest runs as if no debugger were there until one attaches. */
+		d->detached = true;
+	} else {
+		/* The VM starts stopped before its first instruction. */
+		debug_request_stop_locked(d);
+		d->have_stop = true;
+		d->stop =
+			(struct gdb_stop){.kind = GDB_STOP_SIGNAL, .cpu = 0, .signal = GDB_SIGTRAP};
+	}
 	vm->dbg = d;
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
@@ -333,34 +338,12 @@ static void debug_notify_end(struct vm *vm, void *arg)
 	signal_stub(d);
 }
 
-static void print_listening(struct vm *vm, int port)
+uint64_t debug_boot_hold_ns(const struct vm *vm)
 {
-	const struct config *cfg = vm->cfg;
-	fprintf(stderr,
-		"proxy: waiting for GDB on %s:%d (vCPUs stopped before the first instruction; "
-		"breakpoints: %s, watchpoints: %s)\n"
-		"proxy: connect with: gdb %s -ex 'target remote %s:%d'\n",
-		cfg->gdb_bind, port,
-		vm->caps.pvm ? "int3 via emulation failure (software KVM)"
-			     : "int3 via KVM_EXIT_DEBUG",
-		vm->dbg->soft_watch ? "single-step emulation (this KVM ignores data breakpoints)"
-				    : "debug registers",
-		cfg->image, strcmp(cfg->gdb_bind, "0.0.0.0") ? cfg->gdb_bind : "localhost", port);
+	return vm->dbg ? vm->dbg->boot_hold_ns : 0;
 }
 
-void debug_serve(struct vm *vm)
+uint64_t debug_planted_bp_exits(const struct vm *vm)
 {
-	struct gdbstub_config sc = {.bind_addr = vm->cfg->gdb_bind, .port = vm->cfg->gdb_port};
-	struct gdbstub *stub;
-	char err[512];
-	if (gdbstub_open(&stub, &sc, debug_target(vm), err, sizeof(err)) < 0) {
-		warnx_("cannot start the GDB stub (port %d from -s/HERMIT_DEBUG_PORT, address %s "
-		       "from --gdb-addr/HERMIT_DEBUG_ADDR): %s",
-		       vm->cfg->gdb_port, vm->cfg->gdb_bind, err);
-		vm_end(vm, STATUS_SETUP_ERROR);
-		return;
-	}
-	print_listening(vm, gdbstub_port(stub));
-	gdbstub_serve(stub);
-	gdbstub_close(stub);
+	return vm->dbg ? atomic_load(&vm->dbg->planted_bp_exits) : 0;
 }

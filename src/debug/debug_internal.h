@@ -23,6 +23,8 @@ struct regcache {
 	struct kvm_sregs sregs;
 	struct kvm_fpu fpu;
 	uint64_t kernel_gs_base;
+	uint64_t orig_rax; /* GDB's Linux register: -1 (no system call to restart) */
+	bool dirty_none;   /* writes that need no flush */
 };
 
 struct vcpu_debug {
@@ -46,25 +48,40 @@ struct hw_slot {
 	uint8_t old[8]; /* last seen bytes (single-step watchpoints) */
 };
 
+/* What the stub's event reports need (debug_serve.c). */
+struct debug_serve_ctx {
+	char where[128]; /* "127.0.0.1:1234", for "attach again on ..." */
+};
+
+struct gdbstub;
+
 struct debugger {
 	struct vm *vm;
+	struct gdbstub *stub; /* listening from debug_listen until debug_serve ends */
+	struct debug_serve_ctx serve;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stop_requested; /* all vCPUs park */
 	bool have_stop;	     /* a stop has been recorded since the last resume */
 	struct gdb_stop stop;
 	bool stop_signalled; /* stop_fd was written for the current stop */
-	bool detached;
-	int fatal_status; /* a guest failure was reported as a stop; resuming ends the VM */
-	int stop_fd;	  /* eventfd for the stub */
-	bool soft_watch;  /* watchpoints by single-stepping (no data breakpoints here) */
-	int current_cpu;  /* the vCPU memory accesses and breakpoints translate through */
+	bool detached;	     /* no debugger attached (listen mode, or after a detach) */
+	int fatal_status;    /* a guest failure was reported as a stop; resuming ends the VM */
+	int stop_fd;	     /* eventfd for the stub */
+	bool soft_watch;     /* watchpoints by single-stepping (no data breakpoints here) */
+	int current_cpu;     /* the vCPU memory accesses and breakpoints translate through */
 	struct sw_breakpoint sw[DEBUG_MAX_SW_BP];
 	struct hw_slot hw[DEBUG_HW_SLOTS];
 	debug_monitor_fn monitor; /* GDB's `monitor` commands */
+	/* --stats: time the debugger held the VM before vCPU 0's first instruction
+	 * (boot_hold_ns, summed when it resumes), from held_since_ns on. */
+	uint64_t held_since_ns, boot_hold_ns;
+	_Atomic uint64_t planted_bp_exits; /* software KVM: our int3 as emulation failure */
 };
 
 /* debug.c */
+/* With d->lock held: every vCPU is to park (a stop begins, if none is under way). */
+void debug_request_stop_locked(struct debugger *d);
 /* With d->lock held: if a stop is requested and every vCPU is parked, blocked in a
  * hypercall or gone, tell the stub (once per stop). */
 void debug_stop_complete_locked(struct debugger *d);

@@ -43,6 +43,7 @@ int regcache_load(struct vcpu *v)
 		return -errno;
 	if (get_msr(v->fd, MSR_KERNEL_GS_BASE, &c->kernel_gs_base))
 		c->kernel_gs_base = 0;
+	c->orig_rax = UINT64_MAX;
 	c->valid = true;
 	return 0;
 }
@@ -161,6 +162,8 @@ static int reg_ref(struct regcache *c, int regno, struct reg_ref *r)
 		r->p = &c->fpu.mxcsr;
 	} else if (regno == GDB_REG_K_GS_BASE) {
 		*r = (struct reg_ref){&c->kernel_gs_base, &c->dirty_msr, 8, 8};
+	} else if (regno == GDB_REG_ORIG_RAX) {
+		*r = (struct reg_ref){&c->orig_rax, &c->dirty_none, 8, 8};
 	} else {
 		*r = (struct reg_ref){control_reg(c, regno), &c->dirty_sregs, 8, 8};
 	}

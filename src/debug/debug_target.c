@@ -68,19 +68,26 @@ struct hw_slot *debug_find_hw_exec(struct debugger *d, uint64_t addr)
 	return NULL;
 }
 
-static ssize_t t_read_mem(void *ctx, int cpu, uint64_t addr, void *buf, size_t len)
+/* Guest memory as the guest wrote it: the original bytes under our planted int3s
+ * (GDB's reads, and the single-step watchpoints' before/after comparison, which a
+ * breakpoint planted or removed inside a watched range must not look like a write). */
+static size_t read_hiding_bps(struct vm *vm, uint64_t cr3, uint64_t addr, void *buf, size_t len)
 {
-	struct vm *vm = ctx;
-	struct vcpu *v = cpu_of(vm, cpu);
-	size_t n = gva_read(&vm->mem, cpu_cr3(v), addr, buf, len);
-	if (n == 0 && len > 0)
-		return -EFAULT;
-	/* Show the original bytes under our breakpoints. */
+	size_t n = gva_read(&vm->mem, cr3, addr, buf, len);
 	for (int i = 0; i < DEBUG_MAX_SW_BP; i++) {
 		struct sw_breakpoint *b = &vm->dbg->sw[i];
 		if (b->used && b->addr >= addr && b->addr < addr + n)
 			((uint8_t *)buf)[b->addr - addr] = b->orig;
 	}
+	return n;
+}
+
+static ssize_t t_read_mem(void *ctx, int cpu, uint64_t addr, void *buf, size_t len)
+{
+	struct vm *vm = ctx;
+	size_t n = read_hiding_bps(vm, cpu_cr3(cpu_of(vm, cpu)), addr, buf, len);
+	if (n == 0 && len > 0)
+		return -EFAULT;
 	return (ssize_t)n;
 }
 
@@ -177,7 +184,7 @@ static int insert_hw(struct vm *vm, enum gdb_bp_kind kind, uint64_t addr, size_t
 			continue;
 		*s = (struct hw_slot){.used = true, .kind = kind, .addr = addr, .len = len};
 		if (d->soft_watch && kind != GDB_BP_HW)
-			gva_read(&vm->mem, cpu_cr3(cpu_of(vm, d->current_cpu)), addr, s->old, len);
+			read_hiding_bps(vm, cpu_cr3(cpu_of(vm, d->current_cpu)), addr, s->old, len);
 		return 0;
 	}
 	return -ENOSPC; /* all four debug-register slots are taken */
@@ -204,7 +211,7 @@ struct hw_slot *debug_soft_watch_check(struct vcpu *v)
 		uint8_t now[8];
 		if (!s->used || s->kind == GDB_BP_HW)
 			continue;
-		if (gva_read(&v->vm->mem, cr3, s->addr, now, s->len) != s->len)
+		if (read_hiding_bps(v->vm, cr3, s->addr, now, s->len) != s->len)
 			continue;
 		if (memcmp(now, s->old, s->len)) {
 			memcpy(s->old, now, s->len);
@@ -231,6 +238,37 @@ static int t_remove_bp(void *ctx, enum gdb_bp_kind kind, uint64_t addr, size_t l
 	return kind == GDB_BP_SW ? remove_sw(ctx, addr) : remove_hw(ctx, kind, addr, len);
 }
 
+static bool not_started(const struct vcpu *v)
+{
+	return atomic_load(&v->state) == VCPU_GATED;
+}
+
+/* A vCPU the guest has not started waits at the start gate and executes nothing:
+ * a step of it, or a resume of nothing but such vCPUs, would never stop.
+ * -ESRCH (the stub tells GDB which thread and why); the VM stays stopped, and
+ * the gate cannot open meanwhile, since the vCPUs that could open it are parked. */
+static int check_startable(const struct vm *vm, const enum gdb_resume_action *actions)
+{
+	bool runs = false;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		if (actions[i] == GDB_RESUME_NONE)
+			continue;
+		if (not_started(&vm->vcpus[i]) && actions[i] == GDB_RESUME_STEP)
+			return -ESRCH;
+		runs = runs || !not_started(&vm->vcpus[i]);
+	}
+	return runs ? 0 : -ESRCH;
+}
+
+/* --stats counts boot time without the time GDB held the VM before its first
+ * instruction (the user reading the first stop is no boot cost). */
+static void account_hold_locked(struct vm *vm)
+{
+	struct debugger *d = vm->dbg;
+	if (d->stop_requested && !atomic_load(&vm->t_first_insn_ns))
+		d->boot_hold_ns += now_ns() - d->held_since_ns;
+}
+
 static int t_resume(void *ctx, const enum gdb_resume_action *actions)
 {
 	struct vm *vm = ctx;
@@ -241,6 +279,9 @@ static int t_resume(void *ctx, const enum gdb_resume_action *actions)
 		vm_end(vm, d->fatal_status);
 		return 0;
 	}
+	rc = check_startable(vm, actions);
+	if (rc)
+		return rc;
 	/* Everything that can fail happens before any vCPU is released: on an error the
 	 * VM stays stopped, as the E.. reply tells GDB. */
 	for (unsigned i = 0; i < vm->ncpus; i++)
@@ -256,6 +297,7 @@ static int t_resume(void *ctx, const enum gdb_resume_action *actions)
 		vm->vcpus[i].dbg->action = actions[i];
 	d->have_stop = false;
 	d->stop_signalled = false;
+	account_hold_locked(vm);
 	__atomic_store_n(&d->stop_requested, false, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&d->cond);
 	pthread_mutex_unlock(&d->lock);
@@ -289,17 +331,49 @@ static int t_take_stop(void *ctx, struct gdb_stop *out)
 	return rc;
 }
 
+/* Could vCPU i be the thread of an interrupt stop: one GDB resumed, and running? */
+static bool interruptible(const struct vm *vm, unsigned i, bool need_started)
+{
+	const struct vcpu *v = &vm->vcpus[i];
+	if (v->dbg->action == GDB_RESUME_NONE || atomic_load(&v->state) == VCPU_DONE)
+		return false;
+	return !need_started || !not_started(v);
+}
+
+/* The thread a Ctrl-C (or an attach) stop names. In all-stop GDB requires one it
+ * resumed: with scheduler locking only some run, and a stop named on another makes
+ * GDB 13 abort (inline-frame.c). The last thread reported if it qualifies, else the
+ * first resumed one that runs, else the first resumed one at all. */
+static int interrupt_cpu_locked(const struct vm *vm)
+{
+	const struct debugger *d = vm->dbg;
+	for (int pass = 0; pass < 2; pass++) {
+		bool need_started = pass == 0;
+		if (interruptible(vm, (unsigned)d->current_cpu, need_started))
+			return d->current_cpu;
+		for (unsigned i = 0; i < vm->ncpus; i++)
+			if (interruptible(vm, i, need_started))
+				return (int)i;
+	}
+	return d->current_cpu;
+}
+
+/* Ctrl-C, or a debugger attaching to a running VM (the stub interrupts it for the
+ * new client): then the debugger is armed again first, so the vCPUs park and
+ * breakpoints work from this stop on. */
 static void t_interrupt(void *ctx)
 {
 	struct vm *vm = ctx;
 	struct debugger *d = vm->dbg;
 	pthread_mutex_lock(&d->lock);
+	d->detached = false;
 	if (!d->have_stop) {
-		d->stop = (struct gdb_stop){
-			.kind = GDB_STOP_SIGNAL, .cpu = d->current_cpu, .signal = GDB_SIGINT};
+		d->stop = (struct gdb_stop){.kind = GDB_STOP_SIGNAL,
+					    .cpu = interrupt_cpu_locked(vm),
+					    .signal = GDB_SIGINT};
 		d->have_stop = true;
 	}
-	__atomic_store_n(&d->stop_requested, true, __ATOMIC_RELEASE);
+	debug_request_stop_locked(d);
 	debug_stop_complete_locked(d);
 	pthread_mutex_unlock(&d->lock);
 	vm_kick_all(vm);
@@ -325,7 +399,7 @@ static void stop_all_and_wait(struct vm *vm)
 	pthread_mutex_lock(&d->lock);
 	bool running = !d->stop_requested;
 	if (running) {
-		__atomic_store_n(&d->stop_requested, true, __ATOMIC_RELEASE);
+		debug_request_stop_locked(d);
 		debug_stop_complete_locked(d);
 	}
 	pthread_mutex_unlock(&d->lock);
@@ -365,6 +439,18 @@ static void t_kill(void *ctx)
 	vm_end(ctx, STATUS_KILLED);
 }
 
+static uint64_t t_load_bias(void *ctx)
+{
+	const struct vm *vm = ctx;
+	return vm->image.load_bias;
+}
+
+static uint64_t t_entry_point(void *ctx)
+{
+	const struct vm *vm = ctx;
+	return vm->image.entry;
+}
+
 static const struct gdb_target_ops target_ops = {
 	.cpu_count = t_cpu_count,
 	.reg_size = t_reg_size,
@@ -382,6 +468,8 @@ static const struct gdb_target_ops target_ops = {
 	.monitor = t_monitor,
 	.detach = t_detach,
 	.kill = t_kill,
+	.load_bias = t_load_bias,
+	.entry_point = t_entry_point,
 };
 
 struct gdb_target debug_target(struct vm *vm)

@@ -19,6 +19,19 @@ static int count_env(char **env)
 	return n;
 }
 
+/* The environment the guest gets: the configured one, or the ABI's placeholder
+ * when that is empty and the ABI's guests cannot live with an empty one. */
+static char **guest_env(const struct vm *vm, int *n)
+{
+	static char *placeholder[2];
+	*n = count_env(vm->cfg->environ);
+	if (*n || !vm->abi || !vm->abi->empty_env_placeholder)
+		return vm->cfg->environ;
+	placeholder[0] = (char *)vm->abi->empty_env_placeholder;
+	*n = 1;
+	return placeholder;
+}
+
 void args_fill_cmdsize(const struct vm *vm, struct hermit_cmdsize *cs)
 {
 	const struct config *cfg = vm->cfg;
@@ -27,10 +40,11 @@ void args_fill_cmdsize(const struct vm *vm, struct hermit_cmdsize *cs)
 	cs->argc = argc;
 	for (int i = 0; i < argc; i++)
 		cs->argsz[i] = (int32_t)strlen(cfg->guest_argv[i]) + 1;
-	int envc = count_env(cfg->environ);
+	int envc;
+	char **env = guest_env(vm, &envc);
 	cs->envc = envc;
 	for (int i = 0; i < envc; i++)
-		cs->envsz[i] = (int32_t)strlen(cfg->environ[i]) + 1;
+		cs->envsz[i] = (int32_t)strlen(env[i]) + 1;
 	/* C HermitCore counts the terminating NULL slot in envc: report one more, empty,
 	 * so its last real variable is not lost. */
 	if (vm->abi && vm->abi->env_count_includes_null) {
@@ -78,7 +92,9 @@ static void hc_cmdval(struct vcpu *v, uint16_t port, uint32_t gpa)
 	int argc = vm->cfg->guest_argc < HERMIT_MAX_ARGC ? vm->cfg->guest_argc : HERMIT_MAX_ARGC;
 	copy_strings(vm, cv.argv, vm->cfg->guest_argv, argc);
 	/* For the C ABI the extra NULL slot is the guest's own: never written. */
-	copy_strings(vm, cv.envp, vm->cfg->environ, count_env(vm->cfg->environ));
+	int envc;
+	char **env = guest_env(vm, &envc);
+	copy_strings(vm, cv.envp, env, envc);
 }
 
 void args_register(struct vm *vm)

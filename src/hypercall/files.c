@@ -186,6 +186,22 @@ static int is_forbidden(int fd)
 	return is_kvm_device(fd);
 }
 
+/* open(2) of a FIFO waits for the other end: meanwhile the vCPU counts as stopped
+ * for the debugger, and the signal a debugger stop sends (EINTR) restarts the call
+ * instead of failing the guest's. */
+static int open_restarting(struct vcpu *v, const char *path, int flags, mode_t mode)
+{
+	vcpu_set_blocked(v, true);
+	int fd;
+	do
+		fd = open(path, flags, mode);
+	while (fd < 0 && errno == EINTR && !atomic_load(&v->vm->ending));
+	int err = errno;
+	vcpu_set_blocked(v, false);
+	errno = err;
+	return fd;
+}
+
 static void hc_open(struct vcpu *v, uint16_t port, uint32_t gpa)
 {
 	(void)port;
@@ -200,7 +216,7 @@ static void hc_open(struct vcpu *v, uint16_t port, uint32_t gpa)
 		a->ret = (int32_t)len;
 		return;
 	}
-	int fd = open(path, o.flags | O_CLOEXEC, (mode_t)(o.mode & 07777));
+	int fd = open_restarting(v, path, o.flags | O_CLOEXEC, (mode_t)(o.mode & 07777));
 	if (fd < 0) {
 		a->ret = -errno;
 		return;

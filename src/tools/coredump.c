@@ -1,13 +1,14 @@
 /* coredump.c: write the guest as an ELF64 core file (ET_CORE, EM_X86_64) with libelf.
  *
  * Layout: the ELF header and program headers (through libelf), one PT_NOTE with
- * NT_PRPSINFO and one NT_PRSTATUS per vCPU (the vCPU that ended the VM first, so
- * GDB shows the crash site), then one PT_LOAD per mapped range of vCPU 0's page
- * tables at the guest's VIRTUAL address, with p_paddr the guest-physical one (the
- * physical view). GDB reads cores by virtual address, which is what a guest's
- * symbols use. Ranges are clipped to guest RAM and the total is capped at the RAM
- * size (a recursive page-table slot maps RAM again). All-zero pages are left as
- * holes, so the file stays sparse: untouched guest RAM costs no disk.
+ * NT_PRPSINFO, one NT_PRSTATUS per vCPU (the vCPU that ended the VM first, so
+ * GDB shows the crash site) and NT_AUXV (AT_ENTRY: GDB relocates a static-PIE
+ * program file by comparing it with the file's e_entry), then one PT_LOAD per mapped range of vCPU
+ * 0's page tables at the guest's VIRTUAL address, with p_paddr the guest-physical one (the physical
+ * view). GDB reads cores by virtual address, which is what a guest's symbols use. Ranges are
+ * clipped to guest RAM and the total is capped at the RAM size (a recursive page-table slot maps
+ * RAM again). All-zero pages are left as holes, so the file stays sparse: untouched guest RAM costs
+ * no disk.
  */
 #include "coredump.h"
 
@@ -148,11 +149,12 @@ static void fill_psinfo(const struct vm *vm, struct elf_prpsinfo *p)
 				      i ? " " : "", vm->cfg->guest_argv[i]);
 }
 
-/* NT_PRPSINFO, then NT_PRSTATUS for every vCPU, the crashed one first. */
+/* NT_PRPSINFO, NT_PRSTATUS for every vCPU (the crashed one first), NT_AUXV. */
 static uint8_t *build_notes(struct vm *vm, size_t *len, char *err, size_t errlen)
 {
+	const uint64_t auxv[4] = {AT_ENTRY, vm->image.entry, AT_NULL, 0};
 	size_t cap = note_size(sizeof(struct elf_prpsinfo)) +
-		     vm->ncpus * note_size(sizeof(struct elf_prstatus));
+		     vm->ncpus * note_size(sizeof(struct elf_prstatus)) + note_size(sizeof(auxv));
 	uint8_t *buf = calloc(1, cap);
 	if (!buf) {
 		snprintf(err, errlen, "out of memory");
@@ -183,6 +185,7 @@ static uint8_t *build_notes(struct vm *vm, size_t *len, char *err, size_t errlen
 		memcpy(&st.pr_reg, &u, sizeof(u));
 		o += put_note(buf + o, NT_PRSTATUS, &st, sizeof(st));
 	}
+	o += put_note(buf + o, NT_AUXV, auxv, sizeof(auxv));
 	*len = o;
 	return buf;
 }

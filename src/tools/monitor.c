@@ -4,13 +4,15 @@
  * argument counts and flags. The dispatcher splits the line into words, finds the
  * command, checks the argument count, stops the VM when the command needs it
  * (console only: GDB has stopped it already) and hands the handler its argv.
- * Every error is a message and a non-zero result, never a crash.
+ * Every error is a message and a non-zero result, never a crash. `cpu N` picks
+ * the vCPU whose registers and page tables the commands use, as QEMU's does.
  */
 #include "monitor_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +39,9 @@ static int cmd_info(struct mon *m, int argc, char **argv);
 
 static const struct monitor_command commands[] = {
 	{"help", "[COMMAND]", "list the commands, or describe one", 0, 2, 0, cmd_help},
-	{"info", "", "list the info commands", 0, 0, 0, cmd_info},
-	{"info cpus", "", "each vCPU: id, state (running/halted/stopped), RIP, mode", 0, 0,
+	{"info", "", "list the info commands", 0, MON_MAX_ARGS, 0, cmd_info},
+	{"info cpus", "",
+	 "each vCPU: id, state (running/halted/stopped), RIP, mode; (current): see cpu", 0, 0,
 	 MON_NEEDS_STOP, cmd_info_cpus},
 	{"info registers", "[CPU]",
 	 "general, segment and control registers, EFER, APIC base, pending events", 0, 1,
@@ -47,10 +50,17 @@ static const struct monitor_command commands[] = {
 	 MON_NEEDS_STOP, cmd_info_mem},
 	{"info tlb", "ADDR [CPU]", "page-walk of one virtual address, level by level", 1, 2,
 	 MON_NEEDS_STOP, cmd_translate},
+	{"info lapic", "[CPU]",
+	 "local APIC: id, version, TPR, LDR/DFR, SVR, ISR/IRR/TMR, LVTs, timer", 0, 1,
+	 MON_NEEDS_STOP, cmd_info_lapic},
 	{"translate", "ADDR [CPU]", "same as info tlb", 1, 2, MON_NEEDS_STOP, cmd_translate},
+	{"cpu", "[N]",
+	 "make vCPU N the current one: the default CPU, $registers and x's page tables "
+	 "(no N: show it)",
+	 0, 1, 0, cmd_cpu},
 	{"x", "/FMT ADDR",
-	 "guest-virtual memory (vCPU 0's page tables); FMT: count, "
-	 "b/h/w/g, x/d/u/c/s (as GDB's x)",
+	 "guest-virtual memory (the current vCPU's page tables); FMT: count, "
+	 "b/h/w/g, x/d/u/o/c/s, i: instructions (as GDB's x)",
 	 1, 1, MON_NEEDS_STOP | MON_FMT_SUFFIX, cmd_x},
 	{"xp", "/FMT ADDR", "guest-physical memory; FMT as for x", 1, 1,
 	 MON_NEEDS_STOP | MON_FMT_SUFFIX, cmd_xp},
@@ -129,14 +139,23 @@ static int cmd_help(struct mon *m, int argc, char **argv)
 	if (!shown)
 		return mon_fail(m, -EINVAL, "no command '%s'; try 'help'", want);
 	if (!*want)
-		mon_say(m, "numbers: 0x hex or decimal; ADDR may also be a register of vCPU 0 "
-			   "($rip, $rsp, ...)\n");
+		mon_say(m, "numbers: 0x hex or decimal; ADDR may also be a register of the current "
+			   "vCPU ($rip/$pc, $rsp/$sp, $rbp/$fp, ...) or a sum ($sp+8)\n");
 	return 0;
 }
 
+/* "info" alone lists the info commands; "info bogus" says which word is wrong. */
 static int cmd_info(struct mon *m, int argc, char **argv)
 {
-	(void)argc, (void)argv;
+	if (argc) {
+		char names[256] = "";
+		for (size_t i = 0; i < NCOMMANDS; i++)
+			if (!strncmp(commands[i].name, "info ", 5))
+				snprintf(names + strlen(names), sizeof(names) - strlen(names),
+					 "%s%s", *names ? ", " : "", commands[i].name + 5);
+		return mon_fail(m, -EINVAL, "unknown info command '%s'; info commands: %s", argv[0],
+				names);
+	}
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		if (!strncmp(commands[i].name, "info ", 5))
 			print_usage(m, &commands[i]);
@@ -262,16 +281,37 @@ static int run_line(struct mon *m, const char *line)
 	return c->fn(m, argc, words + used);
 }
 
+/* The vCPU `cpu N` chose, per front end as each QEMU monitor has its own: [0] GDB's
+ * `monitor`, [1] the console. Process-wide like the console's readline state: a
+ * process runs one VM, and the choice must outlive the command that made it. */
+static _Atomic unsigned selected_cpu[2];
+
+static int run_front_end(struct vm *vm, bool console, const char *line, gdb_output_fn out,
+			 void *arg)
+{
+	unsigned cpu = atomic_load(&selected_cpu[console]);
+	struct mon m = {.vm = vm,
+			.out = out,
+			.arg = arg,
+			.console = console,
+			.cpu = cpu < vm->ncpus ? cpu : 0};
+	return run_line(&m, line);
+}
+
+void mon_select_cpu(struct mon *m, unsigned cpu)
+{
+	m->cpu = cpu;
+	atomic_store(&selected_cpu[m->console], cpu);
+}
+
 int monitor_run(struct vm *vm, const char *line, gdb_output_fn out, void *arg)
 {
-	struct mon m = {.vm = vm, .out = out, .arg = arg};
-	return run_line(&m, line);
+	return run_front_end(vm, false, line, out, arg);
 }
 
 int monitor_run_console(struct vm *vm, const char *line, gdb_output_fn out, void *arg)
 {
-	struct mon m = {.vm = vm, .out = out, .arg = arg, .console = true};
-	return run_line(&m, line);
+	return run_front_end(vm, true, line, out, arg);
 }
 
 /* ---- argument parsers ------------------------------------------------------ */
@@ -282,19 +322,26 @@ struct reg_name {
 	bool sreg;
 };
 
-#define R(n)                                                                                       \
+/* KVM's names, then GDB's aliases ($pc, $sp, $fp, $eflags) and the segment bases. */
+#define R(n, f)                                                                                    \
 	{                                                                                          \
-#n, offsetof(struct kvm_regs, n), false                                            \
+		n, offsetof(struct kvm_regs, f), false                                             \
 	}
-#define S(n)                                                                                       \
+#define S(n, f)                                                                                    \
 	{                                                                                          \
-#n, offsetof(struct kvm_sregs, n), true                                            \
+		n, offsetof(struct kvm_sregs, f), true                                             \
 	}
+/* clang-format off */
 static const struct reg_name reg_names[] = {
-	R(rax), R(rbx),	   R(rcx), R(rdx), R(rsi), R(rdi), R(rsp), R(rbp),
-	R(r8),	R(r9),	   R(r10), R(r11), R(r12), R(r13), R(r14), R(r15),
-	R(rip), R(rflags), S(cr0), S(cr2), S(cr3), S(cr4), S(cr8), S(efer),
+	R("rax", rax), R("rbx", rbx), R("rcx", rcx), R("rdx", rdx), R("rsi", rsi),
+	R("rdi", rdi), R("rsp", rsp), R("rbp", rbp), R("r8", r8), R("r9", r9), R("r10", r10),
+	R("r11", r11), R("r12", r12), R("r13", r13), R("r14", r14), R("r15", r15),
+	R("rip", rip), R("rflags", rflags), S("cr0", cr0), S("cr2", cr2), S("cr3", cr3),
+	S("cr4", cr4), S("cr8", cr8), S("efer", efer), S("apic_base", apic_base),
+	S("fs_base", fs.base), S("gs_base", gs.base),
+	R("pc", rip), R("sp", rsp), R("fp", rbp), R("eflags", rflags),
 };
+/* clang-format on */
 #undef R
 #undef S
 
@@ -305,31 +352,69 @@ static int parse_register(const struct mon *m, const char *name, uint64_t *out)
 	for (size_t i = 0; i < sizeof(reg_names) / sizeof(reg_names[0]); i++) {
 		if (strcmp(reg_names[i].name, name))
 			continue;
-		if (vcpu_get_state(&m->vm->vcpus[0], &r, &s))
-			return mon_fail(m, -EIO, "cannot read the registers of vCPU 0");
+		if (vcpu_get_state(&m->vm->vcpus[m->cpu], &r, &s))
+			return mon_fail(m, -EIO, "cannot read the registers of vCPU %u", m->cpu);
 		const char *base = reg_names[i].sreg ? (const char *)&s : (const char *)&r;
 		memcpy(out, base + reg_names[i].off, 8);
 		return 0;
 	}
-	return mon_fail(m, -EINVAL, "unknown register '$%s'", name);
+	return mon_fail(m, -EINVAL,
+			"unknown register '$%s' (rax...r15, rip/pc, rsp/sp, rbp/fp, "
+			"rflags/eflags, cr0, cr2, cr3, cr4, cr8, efer, apic_base, fs_base, "
+			"gs_base)",
+			name);
+}
+
+static int not_a_value(const struct mon *m, const char *word)
+{
+	return mon_fail(m, -EINVAL,
+			"'%s' is not a number (0x hex or decimal), a register ($rip) or a sum "
+			"of them ($sp+8)",
+			word);
+}
+
+/* One term of a sum at *p: $register or a number; *p moves past it. */
+static int parse_term(const struct mon *m, const char *word, const char **p, uint64_t *v)
+{
+	const char *s = *p;
+	if (*s == '$') {
+		char name[16];
+		size_t n = strspn(s + 1, "abcdefghijklmnopqrstuvwxyz0123456789_");
+		snprintf(name, sizeof(name), "%.*s", (int)n, s + 1);
+		*p = s + 1 + n;
+		return parse_register(m, name, v);
+	}
+	char *end;
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	if (!isdigit((unsigned char)*s) || errno)
+		return not_a_value(m, word);
+	*p = end;
+	return 0;
 }
 
 int mon_parse_value(const struct mon *m, const char *s, uint64_t *out)
 {
-	if (s[0] == '$')
-		return parse_register(m, s + 1, out);
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (!isdigit((unsigned char)s[0]) || errno || *end)
-		return mon_fail(m, -EINVAL, "'%s' is not a number (0x hex or decimal)", s);
-	*out = v;
+	const char *p = s;
+	uint64_t sum = 0, v;
+	bool minus = false;
+	for (;;) {
+		if (parse_term(m, s, &p, &v))
+			return -EINVAL;
+		sum = minus ? sum - v : sum + v;
+		if (!*p)
+			break;
+		if (*p != '+' && *p != '-')
+			return not_a_value(m, s);
+		minus = *p++ == '-';
+	}
+	*out = sum;
 	return 0;
 }
 
 int mon_parse_cpu(const struct mon *m, const char *s, unsigned *cpu)
 {
-	uint64_t v = 0;
+	uint64_t v = m->cpu;
 	if (s && mon_parse_value(m, s, &v))
 		return -EINVAL;
 	if (v >= m->vm->ncpus)

@@ -1,5 +1,5 @@
-/* monitor_cmds_cpu.c: the vCPU commands: info cpus, info registers, stop, cont,
- * step, quit. State is read while no vCPU is inside KVM_RUN (the dispatcher
+/* monitor_cmds_cpu.c: the vCPU commands: info cpus, info registers, cpu, stop,
+ * cont, step, quit. State is read while no vCPU is inside KVM_RUN (the dispatcher
  * makes sure of that), through vcpu_get_state so GDB's cached changes show. */
 #include <errno.h>
 #include <stdio.h>
@@ -30,10 +30,20 @@ int cmd_info_cpus(struct mon *m, int argc, char **argv)
 		struct kvm_sregs s;
 		if (vcpu_get_state(v, &r, &s))
 			return mon_fail(m, -EIO, "vCPU %u: cannot read its registers", i);
-		mon_say(m, "vCPU %u: %s, RIP 0x%llx, %s mode\n", i,
-			vcpu_state_name(v, m->was_running), (unsigned long long)r.rip,
-			cpu_mode(&s));
+		mon_say(m, "vCPU %u: %s, RIP 0x%llx, %s mode%s\n", i,
+			vcpu_state_name(v, m->was_running), (unsigned long long)r.rip, cpu_mode(&s),
+			i == m->cpu ? " (current)" : "");
 	}
+	return 0;
+}
+
+int cmd_cpu(struct mon *m, int argc, char **argv)
+{
+	unsigned cpu;
+	if (mon_parse_cpu(m, argc ? argv[0] : NULL, &cpu))
+		return -EINVAL;
+	mon_select_cpu(m, cpu);
+	mon_say(m, "current vCPU: %u (of %u)\n", cpu, m->vm->ncpus);
 	return 0;
 }
 

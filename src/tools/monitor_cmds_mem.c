@@ -1,6 +1,7 @@
 /* monitor_cmds_mem.c: the memory commands: info mem, info tlb/translate, x, xp.
  *
- * Virtual addresses go through a vCPU's page tables (its CR3), physical ones
+ * Virtual addresses go through a vCPU's page tables (its CR3; for x, the current
+ * vCPU's), physical ones
  * through guest_mem's checked gpa_ptr(): a bad address is a message, never a
  * host fault.
  */
@@ -130,7 +131,7 @@ int cmd_translate(struct mon *m, int argc, char **argv)
 
 struct xfmt {
 	unsigned count, size;
-	char fmt; /* x d u c s */
+	char fmt; /* x d u o c s i */
 };
 
 static int parse_xfmt(const struct mon *m, const char *s, struct xfmt *f)
@@ -146,28 +147,22 @@ static int parse_xfmt(const struct mon *m, const char *s, struct xfmt *f)
 		const char *sz = strchr("bhwg", *s);
 		if (sz)
 			f->size = 1u << (sz - "bhwg");
-		else if (strchr("xduocs", *s))
+		else if (strchr("xduocsi", *s))
 			f->fmt = *s;
 		else
 			return mon_fail(m, -EINVAL,
 					"unknown format letter '%c' (sizes b h w g, "
-					"formats x d u o c s)",
+					"formats x d u o c s i)",
 					*s);
 	}
-	if (f->fmt == 'c' || f->fmt == 's')
+	if (f->fmt == 'c' || f->fmt == 's' || f->fmt == 'i')
 		f->size = 1;
 	else if (!f->size)
 		f->size = 4;
 	return 0;
 }
 
-struct memsrc {
-	const struct guest_mem *mem;
-	bool phys;
-	uint64_t cr3;
-};
-
-static size_t src_read(const struct memsrc *src, uint64_t addr, void *buf, size_t len)
+size_t mon_read_mem(const struct mon_memsrc *src, uint64_t addr, void *buf, size_t len)
 {
 	if (!src->phys)
 		return gva_read(src->mem, src->cr3, addr, buf, len);
@@ -207,7 +202,7 @@ static void format_unit(char *buf, size_t len, const struct xfmt *f, uint64_t v)
 	}
 }
 
-static int dump_units(const struct mon *m, const struct memsrc *src, uint64_t addr,
+static int dump_units(const struct mon *m, const struct mon_memsrc *src, uint64_t addr,
 		      const struct xfmt *f)
 {
 	unsigned per_line = f->size == 8 ? 2 : f->size == 4 ? 4 : 8;
@@ -215,7 +210,7 @@ static int dump_units(const struct mon *m, const struct memsrc *src, uint64_t ad
 	size_t o = 0;
 	for (unsigned i = 0; i < f->count; i++) {
 		uint64_t a = addr + (uint64_t)i * f->size, v = 0;
-		if (src_read(src, a, &v, f->size) != f->size) {
+		if (mon_read_mem(src, a, &v, f->size) != f->size) {
 			if (o)
 				mon_say(m, "%s\n", line);
 			return mon_fail(m, -EFAULT, "Cannot access memory at address 0x%llx",
@@ -234,7 +229,7 @@ static int dump_units(const struct mon *m, const struct memsrc *src, uint64_t ad
 	return 0;
 }
 
-static int dump_strings(const struct mon *m, const struct memsrc *src, uint64_t addr,
+static int dump_strings(const struct mon *m, const struct mon_memsrc *src, uint64_t addr,
 			unsigned count)
 {
 	for (unsigned i = 0; i < count; i++) {
@@ -242,7 +237,7 @@ static int dump_strings(const struct mon *m, const struct memsrc *src, uint64_t 
 		size_t o = 0, n = 0;
 		unsigned char c = 1;
 		for (; n < X_MAX_STRING; n++) {
-			if (src_read(src, addr + n, &c, 1) != 1)
+			if (mon_read_mem(src, addr + n, &c, 1) != 1)
 				return mon_fail(m, -EFAULT,
 						"Cannot access memory at address 0x%llx",
 						(unsigned long long)(addr + n));
@@ -262,12 +257,14 @@ static int examine(struct mon *m, const char *addr_text, bool phys)
 {
 	struct xfmt f;
 	uint64_t addr;
-	struct memsrc src = {.mem = &m->vm->mem, .phys = phys};
+	struct mon_memsrc src = {.mem = &m->vm->mem, .phys = phys};
 	bool nx;
 	if (parse_xfmt(m, m->fmt, &f) || mon_parse_value(m, addr_text, &addr))
 		return -EINVAL;
-	if (!phys && cpu_paging(m, 0, &src.cr3, &nx))
+	if (!phys && cpu_paging(m, m->cpu, &src.cr3, &nx))
 		return -EINVAL;
+	if (f.fmt == 'i')
+		return mon_disassemble(m, &src, addr, f.count);
 	if (f.fmt == 's')
 		return dump_strings(m, &src, addr, f.count);
 	return dump_units(m, &src, addr, &f);

@@ -6,7 +6,30 @@
 #include "abi.h"
 #include "coredump.h"
 #include "hermit_abi.h"
+#include "hermit_entry_abi.h"
 #include "monitor_internal.h"
+
+static void say_entry_boot_info(const struct mon *m)
+{
+	const struct hermit_entry_boot_info *bi =
+		gpa_ptr(&m->vm->mem, HERMIT_ENTRY_BOOT_INFO, sizeof(*bi));
+	if (!bi)
+		return;
+	mon_say(m,
+		"boot info at 0x%llx (hermit-entry v4): RAM 0x%llx-0x%llx, image 0x%llx-0x%llx, "
+		"serial 0x%x, platform %u, has_pci %u\n",
+		HERMIT_ENTRY_BOOT_INFO, (unsigned long long)bi->phys_addr_start,
+		(unsigned long long)bi->phys_addr_end,
+		(unsigned long long)bi->kernel_image_addr_start,
+		(unsigned long long)bi->kernel_image_addr_end, bi->serial_port_base, bi->platform,
+		bi->has_pci);
+	mon_say(m,
+		"  tls_start 0x%llx tls_filesz 0x%llx tls_memsz 0x%llx tls_align 0x%llx num_cpus "
+		"%llu cpu_freq %u kHz\n",
+		(unsigned long long)bi->tls_start, (unsigned long long)bi->tls_filesz,
+		(unsigned long long)bi->tls_memsz, (unsigned long long)bi->tls_align,
+		(unsigned long long)bi->num_cpus, bi->cpu_freq);
+}
 
 static void say_boot_info(const struct mon *m)
 {
@@ -40,6 +63,11 @@ int cmd_info_vm(struct mon *m, int argc, char **argv)
 		vm->abi->name, (unsigned long long)vm->image.entry,
 		(unsigned long long)vm->image.base,
 		(unsigned long long)(vm->image.end - vm->image.base));
+	if (vm->image.relocatable)
+		mon_say(m,
+			"  static-PIE: load bias 0x%llx (program file address + bias = guest "
+			"address), %zu relocations applied\n",
+			(unsigned long long)vm->image.load_bias, vm->image.nrela);
 	mon_say(m, "memory: %llu MiB, guest-physical top 0x%llx\n",
 		(unsigned long long)(mem->size >> 20), (unsigned long long)mem->limit);
 	mon_say(m, "  slot 0: guest-physical 0x0-0x%llx\n", (unsigned long long)mem->low_size);
@@ -48,7 +76,10 @@ int cmd_info_vm(struct mon *m, int argc, char **argv)
 			HERMIT_PCI_HOLE_END, (unsigned long long)mem->limit);
 	mon_say(m, "vCPUs: %u, cpu_freq %u MHz, host KVM: %s\n", vm->ncpus, vm->cpu_freq_mhz,
 		vm->caps.pvm ? "software (PVM)" : "hardware");
-	say_boot_info(m);
+	if (vm->abi == &entry_abi)
+		say_entry_boot_info(m);
+	else
+		say_boot_info(m);
 	return 0;
 }
 

@@ -16,9 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi.h"
+#include "c_hermit_abi.h"
 #include "log.h"
 
 #define TRACE_QUOTE 32
+#define MAC_LEN	    6
 
 struct tracer {
 	FILE *out;
@@ -139,6 +142,52 @@ static const char *whence_name(int w)
 	return w == 0 ? "SEEK_SET" : w == 1 ? "SEEK_CUR" : w == 2 ? "SEEK_END" : NULL;
 }
 
+/* The network ports: the C ABI passes structs (NETSTAT, NETINFO, NETWRITE, NETREAD),
+ * RustyHermit a MAC buffer (NETINFO) and nothing (NETWRITE: the frames are in the TX
+ * ring), on partly the same port numbers. */
+static bool c_net(const struct vm *vm)
+{
+	return vm->abi == &c_abi;
+}
+
+static struct hermit_net_ring *tx_ring(struct vm *vm)
+{
+	return gpa_ptr(&vm->mem, HERMIT_NET_TX_RING, sizeof(struct hermit_net_ring));
+}
+
+static uint32_t tx_read_index(struct vm *vm)
+{
+	struct hermit_net_ring *tx = tx_ring(vm);
+	return tx ? (uint32_t)__atomic_load_n(&tx->read, __ATOMIC_ACQUIRE) : 0;
+}
+
+/* Arguments of the network hypercalls; false for any other port. RustyHermit's
+ * NETWRITE has no argument: its port value is replaced by the TX ring's read index,
+ * so that the result can say how many frames the call sent. */
+static bool decode_net_args(struct vcpu *v, struct trace_call *tc, char *t, size_t n)
+{
+	const struct c_hermit_netio *io = tc->args;
+	switch (tc->h->port) {
+	case C_HERMIT_PORT_NETSTAT:
+		return true;
+	case C_HERMIT_PORT_NETINFO: /* = HERMIT_PORT_NETINFO */
+		snprintf(t, n, "0x%x", tc->value);
+		return true;
+	case C_HERMIT_PORT_NETWRITE: /* = HERMIT_PORT_NETWRITE */
+		if (c_net(v->vm))
+			snprintf(t, n, "0x%llx, %llu", (unsigned long long)io->data,
+				 (unsigned long long)io->len);
+		else
+			tc->value = tx_read_index(v->vm);
+		return true;
+	case C_HERMIT_PORT_NETREAD:
+		snprintf(t, n, "0x%llx, %llu", (unsigned long long)io->data,
+			 (unsigned long long)io->len);
+		return true;
+	}
+	return false;
+}
+
 /* The arguments that do not change; buffers whose contents come back (read) wait
  * for trace_after. */
 static void decode_args(struct vcpu *v, struct trace_call *tc)
@@ -193,11 +242,28 @@ static void decode_args(struct vcpu *v, struct trace_call *tc)
 		break;
 	}
 	default:
-		snprintf(t + o, n - o, "0x%x", tc->value);
+		if (!decode_net_args(v, tc, t + o, n - o))
+			snprintf(t + o, n - o, "0x%x", tc->value);
 	}
 }
 
-static size_t struct_size(uint16_t port)
+static size_t net_struct_size(const struct vm *vm, uint16_t port)
+{
+	bool c = c_net(vm);
+	switch (port) {
+	case C_HERMIT_PORT_NETSTAT:
+		return c ? sizeof(struct c_hermit_netstat) : 0;
+	case C_HERMIT_PORT_NETINFO:
+		return c ? sizeof(struct c_hermit_netinfo) : MAC_LEN;
+	case C_HERMIT_PORT_NETWRITE:
+		return c ? sizeof(struct c_hermit_netio) : 0;
+	case C_HERMIT_PORT_NETREAD:
+		return c ? sizeof(struct c_hermit_netio) : 0;
+	}
+	return 0;
+}
+
+static size_t struct_size(const struct vm *vm, uint16_t port)
 {
 	switch (port) {
 	case HERMIT_PORT_WRITE:
@@ -219,7 +285,7 @@ static size_t struct_size(uint16_t port)
 	case HERMIT_PORT_CMDVAL:
 		return sizeof(struct hermit_cmdval);
 	default:
-		return 0; /* the value is not a struct address */
+		return net_struct_size(vm, port); /* 0: the value is not a struct address */
 	}
 }
 
@@ -231,7 +297,7 @@ void trace_before(struct vcpu *v, const struct port_handler *h, uint32_t value,
 	tc->args = NULL;
 	if (h->port == HERMIT_PORT_UART)
 		return;
-	size_t size = struct_size(h->port);
+	size_t size = struct_size(v->vm, h->port);
 	tc->args = size ? gpa_ptr(&v->vm->mem, value, size) : NULL;
 	if (size && !tc->args) {
 		snprintf(tc->text, sizeof(tc->text), "%s(0x%x <not guest RAM>", h->name, value);
@@ -247,9 +313,68 @@ static void format_result(char *out, size_t len, int64_t r)
 	snprintf(out, len, " = %lld%s%s", (long long)r, name ? " " : "", name ? name : "");
 }
 
+static void format_mac(char *out, size_t len, const uint8_t *m)
+{
+	snprintf(out, len, " = %02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+/* RustyHermit's NETWRITE: how many frames of the TX ring this call sent. */
+static void format_frames_sent(char *out, size_t len, uint32_t n)
+{
+	snprintf(out, len, " = %u frame%s sent", n, n == 1 ? "" : "s");
+}
+
+/* The C ABI's MAC: "xx:xx:xx:xx:xx:xx" and its NUL, quoted as the guest got it. */
+static void format_mac_string(char *out, size_t len, const struct c_hermit_netinfo *info)
+{
+	char quoted[64];
+	trace_quote(quoted, sizeof(quoted), (const uint8_t *)info->mac_str,
+		    strnlen(info->mac_str, sizeof(info->mac_str)), sizeof(info->mac_str));
+	snprintf(out, len, " = %s", quoted);
+}
+
+/* C NETWRITE/NETREAD: the frame's length, or why there was none. */
+static void format_netio(char *out, size_t len, const struct c_hermit_netio *io, bool read)
+{
+	if (io->ret == 0)
+		format_result(out, len, (int64_t)io->len);
+	else if (read)
+		snprintf(out, len, " = -1 (no frame)");
+	else
+		format_result(out, len, io->ret);
+}
+
+static void decode_net_result(struct vcpu *v, struct trace_call *tc, char *res, size_t len)
+{
+	switch (tc->h->port) {
+	case C_HERMIT_PORT_NETSTAT: /* 1: a NIC exists */
+		format_result(res, len, ((struct c_hermit_netstat *)tc->args)->status);
+		break;
+	case C_HERMIT_PORT_NETINFO:
+		if (c_net(v->vm))
+			format_mac_string(res, len, tc->args);
+		else
+			format_mac(res, len, tc->args);
+		break;
+	case C_HERMIT_PORT_NETWRITE:
+		if (c_net(v->vm))
+			format_netio(res, len, tc->args, false);
+		else
+			format_frames_sent(res, len, tx_read_index(v->vm) - tc->value);
+		break;
+	case C_HERMIT_PORT_NETREAD:
+		format_netio(res, len, tc->args, true);
+		break;
+	}
+}
+
 static void decode_result(struct vcpu *v, struct trace_call *tc, char *res, size_t len)
 {
 	res[0] = 0;
+	if (tc->h->port == C_HERMIT_PORT_NETWRITE && !c_net(v->vm)) {
+		decode_net_result(v, tc, res, len); /* no struct, the ring */
+		return;
+	}
 	if (!tc->args)
 		return;
 	switch (tc->h->port) {
@@ -286,6 +411,8 @@ static void decode_result(struct vcpu *v, struct trace_call *tc, char *res, size
 		snprintf(res, len, " = {argc=%d, envc=%d}", c->argc, c->envc);
 		break;
 	}
+	default:
+		decode_net_result(v, tc, res, len);
 	}
 }
 
@@ -296,6 +423,10 @@ void trace_after(struct vcpu *v, struct trace_call *tc)
 		return;
 	char res[96];
 	decode_result(v, tc, res, sizeof(res));
+	/* Every line has a result, as strace's do: EXIT never returns (`= ?`); calls
+	 * with nothing to report back (CMDVAL, the PCI ports' writes) succeeded. */
+	if (!res[0])
+		snprintf(res, sizeof(res), " = %s", tc->h->port == HERMIT_PORT_EXIT ? "?" : "0");
 	pthread_mutex_lock(&t->lock);
 	fprintf(t->out, "[vCPU %u] %s)%s\n", v->id, tc->text, res);
 	fflush(t->out);

@@ -68,6 +68,12 @@ def py(code):
     return "python exec(%r)" % code
 
 
+# A Ctrl-C to GDB a moment after the next command starts (GDB in batch mode reads no
+# terminal): the same path as a user's Ctrl-C, 0x03 on the wire.
+INTERRUPT_SOON = py("import threading, os, signal\n"
+                    "threading.Timer(3, os.kill, (os.getpid(), signal.SIGINT)).start()\n")
+
+
 def require_gdb():
     if subprocess.run(["sh", "-c", "command -v gdb"], capture_output=True).returncode:
         harness.skip("gdb is not installed")

@@ -4,7 +4,8 @@ import signal
 import subprocess
 import time
 
-from gdblib import debug_session, gdb_command, py, require_gdb, start_proxy
+from gdblib import (INTERRUPT_SOON, debug_session, gdb_command, py, require_gdb,
+                    start_proxy)
 from harness import Failure, guest, test
 
 TARGET = "gdbtarget"
@@ -112,4 +113,40 @@ def guests_own_int3_reaches_its_handler(t):
     t.not_contains(s.transcript, "SIGTRAP", "the guest's int3 is not a debugger stop")
     t.contains(s.transcript, "exited normally")
     t.contains(s.stdout, "bp_hits=1", "the guest's #BP handler ran")
+    t.eq(s.proxy_rc, 0)
+
+
+
+
+@test
+def ctrl_c_with_scheduler_locking_names_the_resumed_thread(t):
+    """Only thread 2 runs (vCont;c:2); the stop after Ctrl-C must name it: a stop on
+    thread 1, which GDB did not resume, made GDB 13 abort in inline-frame.c."""
+    require_gdb()
+    s = debug_session(guest(TARGET), [
+        "break main", "continue", "set scheduler-locking on", "thread 2", INTERRUPT_SOON,
+        "continue", "info threads", "bt 1", "set scheduler-locking off",
+        "set var release_flag = 1", "delete", "continue"], args=["spin"], cpus=2)
+    t.not_contains(s.transcript, "internal-error", "GDB kept its footing")
+    t.match(r"Thread 2 received signal SIGINT", s.transcript, "the stop names thread 2")
+    t.match(r"\* 2\s+Thread 2 \(vCPU 1", s.transcript, "thread 2 is the current one")
+    t.match(r"#0 .*(spin_until_flag|rt_pause|ap_work)", s.transcript, "vCPU 1's own frame")
+    t.contains(s.transcript, "exited normally")
+    t.eq(s.proxy_rc, 0)
+
+
+@test
+def stepping_a_vcpu_the_guest_has_not_started_is_an_error(t):
+    """At the first instruction vCPU 1 waits at the start gate: stepping it (or running
+    nothing else) can never stop. GDB shows why, and the session goes on."""
+    require_gdb()
+    s = debug_session(guest(TARGET), [
+        "info threads", "thread 2", "stepi", "set scheduler-locking on", "continue",
+        "set scheduler-locking off", "thread 1", "stepi", "continue"], cpus=2)
+    t.contains(s.transcript, "Thread 2 (vCPU 1, not started)", "thread 2 is shown not started")
+    t.match(r"Remote failure reply: E\.cannot step Thread 2 \(vCPU 1, not started\): it has "
+            r"not started running yet", s.transcript, "stepi of thread 2 explained")
+    t.match(r"Remote failure reply: E\.cannot continue Thread 2 \(vCPU 1, not started\)",
+            s.transcript, "continuing only thread 2 explained")
+    t.contains(s.transcript, "exited normally", "thread 1 then ran the guest to its end")
     t.eq(s.proxy_rc, 0)

@@ -77,7 +77,7 @@ def fifth_hardware_slot_is_refused(t):
 @test
 def watchpoint_mode_matches_the_host(t):
     info = host_info()
-    s = debug_session(guest(TARGET), ["kill"])
+    s = debug_session(guest(TARGET), ["kill"], env={"HERMIT_VERBOSE": "1"})
     if info["watchpoints"] == "debug-registers":
         t.contains(s.stderr, "watchpoints: debug registers")
     else:

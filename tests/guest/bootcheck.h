@@ -1,7 +1,8 @@
-/* bootcheck.h: the start-up checks both bootinfo programs share (bootinfo.c for
- * RustyHermit, c/bootinfo.c for C HermitCore): a mismatch reporter, key=value
- * arguments, and the CPU state, GDT, page tables and IOAPIC proxy sets up the same
- * way for both ABIs (RustyHermit CPU state; the IOAPIC only for C images).
+/* bootcheck.h: the start-up checks the bootinfo programs share (bootinfo.c for
+ * RustyHermit, c/bootinfo.c for C HermitCore, hermit/bootinfo.c for Hermit 0.6): a
+ * mismatch reporter, key=value arguments, and the CPU state, GDT, page tables and
+ * IOAPIC proxy sets up the same way for every ABI (the entry RSP is the ABI's; the
+ * IOAPIC is programmed only for C images).
  * Static functions: each program includes this once.
  */
 #ifndef BOOTCHECK_H
@@ -36,6 +37,13 @@ static void check(const char *what, uint64_t got, uint64_t want)
 	failed = 1;
 }
 
+/* The end of guest RAM for `mem` bytes: above 0xD0000000 RAM continues at 4 GiB. */
+static uint64_t expected_limit(uint64_t mem)
+{
+	return mem <= HERMIT_PCI_HOLE_START ? mem
+					    : mem + HERMIT_PCI_HOLE_END - HERMIT_PCI_HOLE_START;
+}
+
 static uint64_t arg_number(const char *key, uint64_t dflt)
 {
 	int64_t v;
@@ -49,7 +57,9 @@ static uint64_t arg_number(const char *key, uint64_t dflt)
 	return (uint64_t)v;
 }
 
-static void check_ipv4(const char *what, const char *key, const uint8_t got[4], const char *dflt)
+/* Unused by hermit/bootinfo.c: the Hermit 0.6 boot info has no IP configuration. */
+__attribute__((unused)) static void check_ipv4(const char *what, const char *key,
+					       const uint8_t got[4], const char *dflt)
 {
 	uint8_t want[4];
 	const char *s = rt_arg_value(key);
@@ -90,7 +100,8 @@ static uint16_t read_segment(int which)
 	return v;
 }
 
-static void check_cpu_state(void)
+/* entry_rsp: what the ABI puts in RSP at the first instruction. */
+static void check_cpu_state(uint64_t entry_rsp)
 {
 	static const char *const seg_names[] = {"CS", "DS", "ES", "FS", "GS", "SS"};
 	uint64_t cr0, cr3, cr4;
@@ -103,7 +114,7 @@ static void check_cpu_state(void)
 	check("EFER & (LME|LMA|NXE)", rt_rdmsr(MSR_EFER) & HERMIT_EFER, HERMIT_EFER);
 	check("IA32_MISC_ENABLE", rt_rdmsr(MSR_MISC_ENABLE), 1);
 	check("RFLAGS at entry", rt_entry_rflags, ENTRY_RFLAGS);
-	check("RSP at entry", rt_entry_rsp, 0);
+	check("RSP at entry", rt_entry_rsp, entry_rsp);
 	check("RDX at entry", rt_entry_rdx, 0);
 	for (int i = 0; i < 6; i++)
 		check(seg_names[i], read_segment(i),
@@ -193,6 +204,21 @@ static void check_ioapic(int programmed)
 			bad = 1;
 		}
 	}
+}
+
+/* The checks every bootinfo program ends with: the CPU state with the ABI's entry
+ * RSP and RDI, the page tables, the IOAPIC; then "bootinfo: ok" and 0, or 1. */
+static int finish_checks(uint64_t entry_rsp, uint64_t entry_rdi, const char *rdi_what,
+			 int ioapic_programmed)
+{
+	check_cpu_state(entry_rsp);
+	check(rdi_what, rt_entry_rdi, entry_rdi);
+	check_page_tables();
+	check_ioapic(ioapic_programmed);
+	if (failed)
+		return 1;
+	rt_printf("bootinfo: ok\n");
+	return 0;
 }
 
 #endif

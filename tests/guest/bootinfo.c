@@ -42,10 +42,7 @@ static void check_fields(const struct hermit_boot_info *bi)
 	check_ipv4("hcmask", "mask", bi->hcmask, "0.0.0.0");
 	uint64_t mem = arg_number("mem", 0);
 	if (mem)
-		check("limit", bi->limit,
-		      mem <= HERMIT_PCI_HOLE_START
-			      ? mem
-			      : mem + HERMIT_PCI_HOLE_END - HERMIT_PCI_HOLE_START);
+		check("limit", bi->limit, expected_limit(mem));
 	check("boot_gtod != 0", bi->boot_gtod != 0, 1);
 	uint64_t now = arg_number("gtod", 0);
 	if (now) {
@@ -62,12 +59,5 @@ int main(int argc, char **argv, char **envp)
 {
 	(void)argc, (void)argv, (void)envp;
 	check_fields(rt_boot_info);
-	check_cpu_state();
-	check("RDI at entry (the boot info)", rt_entry_rdi, HERMIT_BOOT_INFO_ADDR);
-	check_page_tables();
-	check_ioapic(0);
-	if (failed)
-		return 1;
-	rt_printf("bootinfo: ok\n");
-	return 0;
+	return finish_checks(0, HERMIT_BOOT_INFO_ADDR, "RDI at entry (the boot info)", 0);
 }

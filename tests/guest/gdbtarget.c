@@ -5,7 +5,8 @@
  * simple, struct and page-crossing array types, and optional modes chosen by
  * arguments (any order):
  *   N        run the counting loop N times (default 3)
- *   spin     wait in spin_until_flag() until the debugger sets release_flag
+ *   spin     wait in spin_until_flag() until the debugger sets release_flag (on
+ *            every vCPU: the other CPUs after ap_work)
  *   int3     execute an INT3 in hit_int3() (the guest's #BP handler counts it)
  *   timer    LAPIC periodic timer on TIMER_VECTOR during the loop
  * With HERMIT_CPUS > 1 every other CPU runs ap_work(id). Exit status 0.
@@ -128,7 +129,10 @@ void ap_work(uint32_t id)
 
 void ap_main(uint32_t id)
 {
-	ap_work(id); /* then the runtime halts this CPU */
+	ap_work(id);
+	if (rt_has_arg("spin")) /* a debugger attaching finds every vCPU busy */
+		spin_until_flag();
+	/* then the runtime halts this CPU */
 }
 
 static int loop_count(void)

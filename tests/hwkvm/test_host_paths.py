@@ -9,8 +9,10 @@ host that takes its path, or says why not and counts as skipped
 anything. `make check` covers the PVM paths; `make check-realkvm` (nested kvm_amd)
 covers the hardware ones. CPUID filtering is checked on both.
 """
+import os
 import re
 import subprocess
+import tempfile
 
 import gdbchecks
 from gdblib import debug_session, py, require_gdb
@@ -42,7 +44,9 @@ def check_break_leaf_session(t, s):
 
 
 def break_leaf_session():
-    return debug_session(guest(TARGET), ["break leaf", "continue", "bt", "delete", "continue"])
+    """HERMIT_VERBOSE: the listening message names the breakpoint path only then."""
+    return debug_session(guest(TARGET), ["break leaf", "continue", "bt", "delete", "continue"],
+                         env={"HERMIT_VERBOSE": "1"})
 
 
 def symbol_range(image, name):
@@ -167,8 +171,8 @@ def guest_int3_injected_by_proxy_without_debugger_on_pvm(t):
 
 def watch_sessions_host_check(t, want_mode, want_message):
     expect_host(t, "watchpoints", want_mode)
-    s = debug_session(guest(TARGET), ["kill"])
-    t.contains(s.stderr, want_message, "proxy's listening message names the watchpoint path")
+    s = debug_session(guest(TARGET), ["kill"], env={"HERMIT_VERBOSE": "1"})
+    t.contains(s.stderr, want_message, "proxy's verbose listening message names the path")
 
 
 def check_write_watch(t):
@@ -246,15 +250,16 @@ def sse_in_ring0_runs_on_hardware_kvm(t):
 @test
 def sse_in_ring0_is_reported_with_status_122_on_pvm(t):
     """PVM cannot execute SSE in guest ring 0: proxy must end the VM with status 122
-    and a message naming the RIP (inside the guest's main) and the bytes there."""
+    and a message naming the instruction, its RIP (inside the guest's main) and bytes."""
     needs_pvm()
     img = guest("sse")
     r = run_proxy(img)
     err = r.stderr.decode(errors="replace")
     t.eq(r.returncode, STATUS_INTERNAL_ERROR, "proxy status (stderr %r)" % err)
     t.contains(r.stdout.decode(errors="replace"), "sse: SSE enabled", "the guest got that far")
-    m = t.match(r"vCPU 0: the host's KVM could not execute the instruction at RIP (0x[0-9a-f]+) "
-                r"\(bytes ((?:[0-9a-f]{2} ?)+)\)", err, "the message")
+    m = t.match(r"vCPU 0: the host's KVM could not execute `paddq %xmm1, %xmm0` at RIP "
+                r"(0x[0-9a-f]+) \(bytes ((?:[0-9a-f]{2} ?)+)\) \(an SSE/AVX instruction",
+                err, "the message names the instruction (tests/guest/sse.c adds with paddq)")
     start, end = symbol_range(img, "main")
     rip = int(m.group(1), 16)
     t.true(start <= rip < end, "RIP %#x lies in main [%#x, %#x)" % (rip, start, end))
@@ -279,3 +284,53 @@ def cpuid_set_by_proxy_is_what_the_guest_sees(t):
             t.match(r"cpuid: cpu %d: hypervisor=yes msr=yes apic_id=%d pmu_eax=0x0\n" % (cpu, cpu),
                     out, img)
         t.contains(out, "cpuid: ok\n", img)
+
+
+# ---- (f) the crash site of a failed port access ----
+# Hardware KVM exits before an `out` retires (RIP is on it); PVM exits after it.
+# Either way the report, GDB's stop and the core file must name the `out` itself.
+
+def insn_at(image, addr):
+    """objdump's text of the instruction at `addr` in `image`."""
+    out = subprocess.run(["objdump", "-d", "--start-address=%#x" % addr,
+                          "--stop-address=%#x" % (addr + 1), image],
+                         capture_output=True, text=True, check=True).stdout
+    m = re.search(r"^\s*%x:\s+(?:[0-9a-f]{2} )+\s*(.*)$" % addr, out, re.M)
+    return m.group(1).strip() if m else ""
+
+
+def check_io_crash_site(t):
+    img = guest("fatal")
+    with tempfile.TemporaryDirectory() as d:
+        core = os.path.join(d, "badport.core")
+        r = run_proxy(img, ["badport"], extra=["--coredump", core])
+        err = r.stderr.decode(errors="replace")
+        t.eq(r.returncode, 121, "status: unhandled port I/O")
+        m = t.match(r"on port 0x1234 at RIP (0x[0-9a-f]+)", err, "the report")
+        rip = int(m.group(1), 16)
+        t.match(r"^out\s+%eax,\(%dx\)", insn_at(img, rip), "the reported RIP is the out")
+        g = subprocess.run(["gdb", "-batch", "-nx", img, core, "-ex", "x/i $pc"],
+                           capture_output=True, text=True, timeout=60)
+        t.match(r"=> %#x <main\+\d+>:\s+out\s+%%eax,\(%%dx\)" % rip, g.stdout + g.stderr,
+                "the core file's RIP")
+    s = debug_session(img, ["continue", "x/i $pc", "continue"], args=["badport"])
+    t.match(r"=> %#x <main\+\d+>:\s+out\s+%%eax,\(%%dx\)" % rip, s.transcript, "GDB's stop")
+    t.eq(s.proxy_rc, 121)
+
+
+@test
+def io_crash_site_rewound_on_pvm(t):
+    """PVM: RIP is past the out at the exit; proxy moves it back onto it."""
+    needs_pvm()
+    require_gdb()
+    expect_host(t, "kvm", "pvm")
+    check_io_crash_site(t)
+
+
+@test
+def io_crash_site_as_hardware_kvm_reports_it(t):
+    """Hardware KVM: RIP is still on the out at the exit; proxy leaves it there."""
+    needs_hardware_kvm()
+    require_gdb()
+    expect_host(t, "kvm", "hardware")
+    check_io_crash_site(t)

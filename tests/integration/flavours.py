@@ -1,24 +1,31 @@
-"""flavours.py: the two ABI flavours of the test guests, and how shared cases run.
+"""flavours.py: the ABI flavours of the test guests, and how shared cases run.
 
-Every program in tests/guest is built twice (tests/guest/guest.mk): <name>.elf
-speaks the RustyHermit contract, c-<name>.elf the C HermitCore one. A case that
-holds for both is written once in abi_cases.py as `@case(group)` taking
-(t, flavour) and is instantiated per flavour by the suite files: the RustyHermit
-suites (test_core.py, test_files.py, ...) under the case's own name,
-test_c_abi.py with a "c_" prefix. Only what really differs between the ABIs
-lives in the Flavour objects.
+Every program in tests/guest is built once per flavour (tests/guest/guest.mk):
+<name>.elf speaks the RustyHermit contract, c-<name>.elf the C HermitCore one,
+entry-<name>.elf the Hermit 0.6 one (hermit-entry protocol v4) as a static PIE
+that proxy relocates to 0x400000, entry-exec-<name>.elf the same as an ET_EXEC at
+0x800000. A case that holds for all is written once in abi_cases.py as
+`@case(group)` taking (t, flavour) and is instantiated per flavour by the suite
+files: the RustyHermit suites (test_core.py, test_files.py, ...) under the case's
+own name, test_c_abi.py with a "c_" prefix, test_hermit_entry.py with "entry_"
+and "entry_exec_". Only what really differs between the ABIs lives in the
+Flavour objects.
 """
 import harness
 from guestrun import run_exact_env, slow, text
 
 
 class Flavour:
-    def __init__(self, name, prefix, label, base, has_unlink):
-        self.name = name              # "rusty" or "c" (HERMIT_ABI value)
+    def __init__(self, name, prefix, label, base, has_unlink, quiet_uartport=0, empty_env=()):
+        self.name = name              # HERMIT_ABI / --abi value
         self.prefix = prefix          # image name prefix in build/guests
         self.label = label            # how proxy names the ABI (HERMIT_VERBOSE)
-        self.base = base              # link address (= entry) of the test guests
+        self.base = base              # entry address of the test guests (as loaded)
         self.has_unlink = has_unlink  # UNLINK (0x840) is part of the ABI
+        # the kernel-log port the guest is given without HERMIT_VERBOSE (0: none)
+        self.quiet_uartport = quiet_uartport
+        # the environment the guest sees when the host's is empty
+        self.empty_env = list(empty_env)
 
     def guest(self, prog):
         return harness.guest(self.prefix + prog)
@@ -36,6 +43,18 @@ class Flavour:
 
 RUSTY = Flavour("rusty", "", "RustyHermit", 0x200000, has_unlink=True)
 C = Flavour("c", "c-", "C HermitCore", 0x800000, has_unlink=False)
+# Hermit 0.6 always gets the UART port (the kernel unwraps it; proxy drops the bytes
+# unless HERMIT_VERBOSE) and never an empty environment (the kernel does not end
+# the array with NULL, so proxy reports one placeholder variable instead).
+_HERMIT_ENTRY = dict(has_unlink=True, quiet_uartport=0x800,
+                     empty_env=["HERMIT_ENV_PLACEHOLDER=1"])
+# Static PIE linked at 0, placed at 0x400000; its entry is the page after the ELF
+# headers (tests/guest/hermit-pie.ld).
+HERMIT_ENTRY = Flavour("hermit-entry", "entry-", "Hermit 0.6 (hermit-entry v4)", 0x401000,
+                       **_HERMIT_ENTRY)
+# ET_EXEC linked at 0x800000, entry = its first byte (tests/guest/hermit-exec.ld).
+HERMIT_ENTRY_EXEC = Flavour("hermit-entry", "entry-exec-", "Hermit 0.6 (hermit-entry v4)",
+                            0x800000, **_HERMIT_ENTRY)
 
 _cases = []  # (group, name, fn, is_slow)
 

@@ -129,14 +129,16 @@ def _refused(t, data, pattern, env=None):
 def detect_jmp_at_entry_without_header_defaults_refused(t):
     d = _elf("hello")  # RustyHermit guest: entry = first byte of the first PT_LOAD
     d[_first_load_offset(d)] = 0xE9
-    _refused(t, d, r"neither a RustyHermit nor a C HermitCore image")
+    _refused(t, d, r"neither a Hermit 0.6 \(no hermit-entry note\), a RustyHermit nor a C "
+             r"HermitCore image")
 
 
 @test
 def detect_c_image_with_a_clobbered_header_default_refused(t):
     d = _elf("c-hello")
     struct.pack_into("<I", d, _first_load_offset(d) + 0x78, 0)  # single_kernel
-    _refused(t, d, r"neither a RustyHermit nor a C HermitCore image")
+    _refused(t, d, r"neither a Hermit 0.6 \(no hermit-entry note\), a RustyHermit nor a C "
+             r"HermitCore image")
 
 
 @test

@@ -152,6 +152,30 @@ def config_gdb_addr_refused_without_a_debugging_mode(t):
     expect_stderr(t, r, r"HERMIT_DEBUG_ADDR=127\.0\.0\.1 is set but no debugging mode", "message")
 
 
+@test
+def config_debug_listen_and_gdb_port_flag_run_at_once(t):
+    """HERMIT_DEBUG=listen, and -s PORT without -d (with --gdb-addr, which now needs
+    either of them): the stub listens, the guest does not wait for it."""
+    port = harness.free_port()
+    for extra, env in (([], {"HERMIT_DEBUG": "listen", "HERMIT_DEBUG_PORT": str(port)}),
+                       (["-s", str(port), "--gdb-addr", "127.0.0.1"], {})):
+        r = run("hello", extra=extra, env=env)
+        t.ok(r, "%r %r" % (extra, env))
+        t.contains(r.stdout, "Hello", "the guest ran without a debugger")
+        t.match(r"listening for GDB on 127\.0\.0\.1:%d" % port, r.stderr, "the stub listened")
+    r = run("hello", env={"HERMIT_DEBUG_PORT": str(port)})
+    t.ok(r, "HERMIT_DEBUG_PORT alone")
+    t.not_contains(r.stderr, "GDB", "the port's variable alone starts no stub")
+
+
+@test
+def config_debug_refuses_other_values_naming_listen(t):
+    _refused(t, "HERMIT_DEBUG", "later")
+    r = run("hello", env={"HERMIT_DEBUG": "later"})
+    expect_stderr(t, r, r"HERMIT_DEBUG=later is invalid: expected 1, true, yes or on .*listen",
+                  "the accepted values, listen among them")
+
+
 def _trace_run(t, tmp, extra=(), env=None):
     r = run("hello", extra=list(extra), env=env, cwd=tmp)
     t.ok(r, "trace run %r %r" % (extra, env))
@@ -252,7 +276,8 @@ def config_help_lists_every_abi_value_and_variable(t):
     r = harness.run_proxy("--help")
     out = guestrun.text(r.stdout)
     t.eq(r.returncode, 0, "--help exits 0")
-    t.contains(out, "--abi rusty|c|auto", "every --abi value")
+    t.match(r"--abi NAME +guest ABI: rusty \(RustyHermit\), c \(C HermitCore\),\s+"
+            r"hermit-entry \(Hermit 0\.6\), or auto", out, "every --abi value")
     variables = harness.readme_config_variables()
     t.true(len(variables) > 15, "README's table parsed: %r" % variables)
     for v in variables:
@@ -286,3 +311,38 @@ def config_long_flags_debug_and_monitor_and_short_help(t):
     r = harness.run_proxy("-h")
     t.eq(r.returncode, 0, "-h exits 0")
     t.contains(guestrun.text(r.stdout), "usage: proxy", "-h prints the usage")
+
+
+@test
+def config_trace_network_hypercalls_show_their_results(t):
+    """Every traced hypercall shows what it returned; NETSTAT used to show nothing."""
+    r = harness.run_proxy(harness.c_guest("bootinfo"), extra=["--trace"])
+    err = guestrun.text(r.stderr)
+    t.eq(r.returncode, 0, "c-bootinfo: %s" % err)
+    t.match(r"(?m)^\[vCPU 0\] netstat\(\) = 0$", err, "NETSTAT without a NIC: 0")
+    t.match(r'(?m)^\[vCPU 0\] netinfo\(0x[0-9a-f]+\) = "([0-9a-f]{2}:){5}[0-9a-f]{2}"$', err,
+            "NETINFO: the MAC string the guest got")
+
+
+@test
+def config_stats_count_emulated_instructions_apart_from_errors(t):
+    r = run("xgetbv", extra=["--stats"])
+    t.ok(r, "xgetbv --stats")
+    t.not_contains(r.stderr, "INTERNAL_ERROR", "an emulated xgetbv is no internal error")
+    if harness.host_info().get("kvm") == "pvm":
+        t.match(r"stats:   emulated xgetbv +1\n", r.stderr, "counted on a row of its own")
+
+
+@test
+def config_gdb_port_in_use_refused_before_the_guest_runs(t):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        for extra in (["-s", str(port)], ["-d", "-s", str(port)]):
+            r = run("hello", extra=extra)
+            expect_status(t, r, guestrun.STATUS_SETUP, "%r: the port is taken" % extra)
+            expect_stderr(t, r, r"cannot start the GDB stub \(port %d .*in use" % port,
+                          "names the port and why")
+            t.not_contains(r.stdout, "Hello", "the guest must not run")

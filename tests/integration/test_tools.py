@@ -243,7 +243,7 @@ FILES_TRACE = [
     '[vCPU 0] unlink("d/remove-me") = 0',
     '[vCPU 0] unlink("d/remove-me") = -2 ENOENT',
     '[vCPU 0] write(1, "files: ok\\n", 10) = 10',
-    '[vCPU 0] exit(0)',
+    '[vCPU 0] exit(0) = ?',
 ]
 
 
@@ -270,7 +270,8 @@ def trace_files_guest(t):
         t.ok(r, "files guest with tracing")
         lines = [l for l in r.stderr.splitlines() if l.startswith("[vCPU")]
         t.match(r"^\[vCPU 0\] cmdsize\(\) = \{argc=2, envc=\d+\}$", lines[0], "first: CMDSIZE")
-        t.match(r"^\[vCPU 0\] cmdval\(argv=0x[0-9a-f]+, envp=0x[0-9a-f]+\)$", lines[1], "CMDVAL")
+        t.match(r"^\[vCPU 0\] cmdval\(argv=0x[0-9a-f]+, envp=0x[0-9a-f]+\) = 0$", lines[1],
+                "CMDVAL")
         _in_order(t, lines, FILES_TRACE)
         t.not_contains(r.stdout, "[vCPU", "the trace stays off the guest's stdout")
 
@@ -287,7 +288,7 @@ def trace_to_file_with_flag(t):
         t.eq(len(lines), 4, "four hypercalls: %r" % lines)
         t.eq(lines[2], '[vCPU 0] write(1, "Hello from a HermitCore test gue"..., 35) = 35',
              "the write quotes 32 bytes")
-        t.eq(lines[3], "[vCPU 0] exit(0)", "exit")
+        t.eq(lines[3], "[vCPU 0] exit(0) = ?", "exit")
 
 
 @test
@@ -296,7 +297,7 @@ def trace_off_and_flag_to_stderr(t):
     t.ok(r)
     t.not_contains(r.stderr, "[vCPU", "HERMIT_TRACE=0 traces nothing")
     r = run("hello", extra=["--trace"])
-    t.contains(r.stderr, "[vCPU 0] exit(0)", "--trace goes to stderr")
+    t.contains(r.stderr, "[vCPU 0] exit(0) = ?", "--trace goes to stderr")
 
 
 @test

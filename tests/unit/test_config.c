@@ -257,6 +257,41 @@ static void test_flags(void)
 	CHECK(c.host_info);
 }
 
+/* HERMIT_DEBUG=1 and -d stop before the first instruction; `listen` and -s without -d
+ * start the stub with the guest running; --gdb-addr needs one of them. */
+static void test_debug_modes(void)
+{
+	struct config c;
+	char *wait[] = {"HERMIT_DEBUG=1", NULL}, *listen[] = {"HERMIT_DEBUG=listen", NULL};
+	char *off[] = {"HERMIT_DEBUG=0", NULL}, *bad[] = {"HERMIT_DEBUG=later", NULL};
+	char *port_only[] = {"HERMIT_DEBUG_PORT=4321", NULL};
+	char *addr_listen[] = {"HERMIT_DEBUG=listen", "HERMIT_DEBUG_ADDR=127.0.0.1", NULL};
+	CHECK(PARSE(&c, NULL, "img") == CONFIG_OK && c.debug == DEBUG_OFF);
+	CHECK(PARSE(&c, wait, "img") == CONFIG_OK && c.debug == DEBUG_WAIT);
+	CHECK(PARSE(&c, listen, "img") == CONFIG_OK && c.debug == DEBUG_LISTEN);
+	CHECK(PARSE(&c, off, "img") == CONFIG_OK && c.debug == DEBUG_OFF);
+	CHECK(PARSE(&c, NULL, "-d", "img") == CONFIG_OK && c.debug == DEBUG_WAIT);
+	CHECK(PARSE(&c, NULL, "-s", "4000", "img") == CONFIG_OK && c.debug == DEBUG_LISTEN);
+	CHECK_EQ(c.gdb_port, 4000);
+	CHECK(PARSE(&c, NULL, "-s", "4000", "-d", "img") == CONFIG_OK && c.debug == DEBUG_WAIT);
+	CHECK(PARSE(&c, NULL, "-d", "--gdb-port=1", "img") == CONFIG_OK && c.debug == DEBUG_WAIT);
+	CHECK(PARSE(&c, wait, "-s", "4000", "img") == CONFIG_OK && c.debug == DEBUG_WAIT);
+	CHECK(PARSE(&c, listen, "-d", "img") == CONFIG_OK && c.debug == DEBUG_WAIT);
+	CHECK(PARSE(&c, off, "-s", "0", "img") == CONFIG_OK && c.debug == DEBUG_LISTEN);
+	/* The port's variable alone is a setting, not a request for a stub. */
+	CHECK(PARSE(&c, port_only, "img") == CONFIG_OK && c.debug == DEBUG_OFF);
+	CHECK_EQ(PARSE(&c, bad, "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("HERMIT_DEBUG=later");
+	CHECK_ERR_HAS("listen");
+	/* --gdb-addr with either mode; without one it is refused, naming both. */
+	CHECK(PARSE(&c, NULL, "-s", "0", "--gdb-addr", "127.0.0.1", "img") == CONFIG_OK &&
+	      c.debug == DEBUG_LISTEN);
+	CHECK(PARSE(&c, addr_listen, "img") == CONFIG_OK && c.debug == DEBUG_LISTEN);
+	CHECK_EQ(PARSE(&c, NULL, "--gdb-addr", "127.0.0.1", "img"), CONFIG_USAGE);
+	CHECK_ERR_HAS("-d");
+	CHECK_ERR_HAS("-s PORT");
+}
+
 static void test_guest_argv(void)
 {
 	struct config c;
@@ -333,6 +368,7 @@ int main(void)
 	test_env_refused();
 	test_abi();
 	test_flags();
+	test_debug_modes();
 	test_guest_argv();
 	test_usage();
 	test_reparse();

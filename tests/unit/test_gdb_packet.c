@@ -273,11 +273,13 @@ static void test_target_xml(void)
 	CHECK(xml && strlen(xml) == len);
 	CHECK(strstr(xml, "<architecture>i386:x86-64</architecture>"));
 	CHECK_EQ(count(xml, "<reg "), GDB_REG_COUNT);
-	CHECK_EQ(count(xml, "<feature "), 4);
-	CHECK_EQ(count(xml, "</feature>"), 4);
+	CHECK_EQ(count(xml, "<feature "), 5);
+	CHECK_EQ(count(xml, "</feature>"), 5);
 	CHECK(strstr(xml, "name=\"fs_base\" bitsize=\"64\" regnum=\"57\""));
 	CHECK(strstr(xml, "name=\"gs_base\" bitsize=\"64\" regnum=\"58\""));
 	CHECK(strstr(xml, "name=\"efer\" bitsize=\"64\" regnum=\"65\""));
+	CHECK(strstr(xml, "<feature name=\"org.gnu.gdb.i386.linux\">\n<reg name=\"orig_rax\" "
+			  "bitsize=\"64\" regnum=\"66\""));
 	CHECK(strstr(xml, "name=\"rip\" bitsize=\"64\" regnum=\"16\" type=\"code_ptr\""));
 	CHECK(strstr(xml, "name=\"st7\" bitsize=\"80\" regnum=\"31\" type=\"i387_ext\""));
 	CHECK(strstr(xml, "name=\"xmm15\" bitsize=\"128\" regnum=\"55\" type=\"vec128\""));
@@ -289,7 +291,7 @@ static void test_target_xml(void)
 		CHECK(strstr(xml, want));
 		total += target_xml_reg_size(r);
 	}
-	CHECK_EQ(total, 608); /* the `g` packet's size, in bytes */
+	CHECK_EQ(total, 616); /* the `g` packet's size, in bytes */
 	CHECK_EQ(target_xml_reg_size(GDB_REG_COUNT), 0);
 	CHECK_EQ(target_xml_reg_size(-1), 0);
 	CHECK(target_xml_reg_name(GDB_REG_COUNT) == NULL);

@@ -91,12 +91,12 @@ static void test_registers(void)
 
 	start_no_ack(h);
 	r = transact(h, "g");
-	CHECK_EQ(r ? strlen(r) : 0, 2 * 608);
+	CHECK_EQ(r ? strlen(r) : 0, 2 * 616);
 	CHECK(r && strncmp(r, "0001020304050607", 16) == 0);	       /* rax of vCPU 0 */
 	CHECK(r && strncmp(r + 2 * 592, "xxxxxxxxxxxxxxxx", 16) == 0); /* cr8: unreadable */
 	CHECK_REPLY(h, "p10", "1011121314151617");		       /* rip */
 	CHECK_REPLY(h, "p11", "11121314");			       /* eflags: 4 bytes */
-	CHECK_REPLY(h, "p42", "E01");
+	CHECK_REPLY(h, "p43", "E01"); /* 0x43 = 67: past orig_rax, the last one */
 	CHECK_REPLY(h, "P10=8877665544332211", "OK");
 	CHECK_EQ(h->fake.regs[0][GDB_REG_RIP][0], 0x88);
 	CHECK_REPLY(h, "P10=88", "E01"); /* wrong size */
@@ -305,7 +305,18 @@ static void test_monitor(void)
 	while (r && r[0] == 'O' && strcmp(r, "OK") != 0)
 		r = recv_pkt(h);
 	CHECK_STR(r, "OK");
-	CHECK_REPLY(h, "qRcmd,6e6f7065", "E16"); /* "nope": EINVAL */
+	/* "nope" fails (EINVAL) silently: the stub says why, then OK, as QEMU does (an
+	 * E.. reply is "Protocol error with Rcmd" to GDB, which ends a -x script) */
+	r = transact(h, "qRcmd,6e6f7065");
+	CHECK(r && r[0] == 'O');
+	if (r && r[0] == 'O') {
+		char text[256];
+		ssize_t n = rsp_hex_decode((uint8_t *)text, sizeof(text) - 1, r + 1, strlen(r + 1));
+
+		text[n > 0 ? n : 0] = 0;
+		CHECK(strstr(text, "'nope' failed: Invalid argument"));
+	}
+	CHECK_STR(recv_pkt(h), "OK");
 	CHECK_REPLY(h, "qRcmd,6", "E01");
 	CHECK_REPLY(h, "qRcmd,00", "E01");
 	CHECK_EQ(harness_finish(h), GDBSTUB_DETACHED);
@@ -363,6 +374,123 @@ static void test_vm_ends_while_stopped(void)
 	CHECK_EQ(harness_finish(h), GDBSTUB_EXITED);
 }
 
+/* Sessions with event reports and a target whose resume can refuse: the harness of
+ * test_gdb_fake.h, served by gdb_session_serve with these. */
+struct events {
+	int n;
+	enum gdbstub_event ev[8];
+	char peer[8][GDB_PEER_MAX];
+};
+
+static struct events events;
+static struct gdb_target_ops ev_ops;
+static int resume_rc; /* non-zero: ev_resume refuses with it */
+
+static void record_event(void *arg, enum gdbstub_event ev, const char *peer)
+{
+	struct events *e = arg;
+
+	if (e->n < 8) {
+		e->ev[e->n] = ev;
+		snprintf(e->peer[e->n++], GDB_PEER_MAX, "%s", peer);
+	}
+}
+
+static int ev_resume(void *ctx, const enum gdb_resume_action *actions)
+{
+	return resume_rc ? resume_rc : fake_resume(ctx, actions);
+}
+
+static void fake_not_started(void *ctx, int cpu, char *buf, size_t len)
+{
+	(void)ctx;
+	snprintf(buf, len, "vCPU %d, not started", cpu);
+}
+
+static void *event_thread(void *arg)
+{
+	struct harness *h = arg;
+	struct gdb_target tgt = {&ev_ops, &h->fake};
+	struct gdb_session_env env = {.listen_fd = -1,
+				      .xml = h->xml,
+				      .xml_len = h->xml_len,
+				      .on_event = record_event,
+				      .event_arg = &events,
+				      .peer = "10.0.0.1:99"};
+
+	h->end = gdb_session_serve(h->stub_fd, tgt, &env);
+	close(h->stub_fd);
+	return NULL;
+}
+
+static struct harness *event_harness_start(void)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	int sv[2];
+
+	if (!h || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		abort();
+	memset(&events, 0, sizeof(events));
+	ev_ops = fake_ops;
+	ev_ops.resume = ev_resume;
+	ev_ops.thread_info = fake_not_started;
+	resume_rc = 0;
+	fake_init(&h->fake);
+	h->fd = sv[0];
+	h->stub_fd = sv[1];
+	h->xml = target_xml_build(&h->xml_len);
+	rsp_decoder_init(&h->dec);
+	if (pthread_create(&h->thread, NULL, event_thread, h))
+		abort();
+	return h;
+}
+
+static void test_events(void)
+{
+	struct harness *h = event_harness_start();
+
+	CHECK_REPLY(h, "D", "OK");
+	CHECK_EQ(harness_finish(h), GDBSTUB_DETACHED);
+	CHECK_EQ(events.n, 1);
+	CHECK(events.ev[0] == GDBSTUB_EV_DETACHED);
+	CHECK_STR(events.peer[0], "10.0.0.1:99");
+
+	h = event_harness_start();
+	start_no_ack(h);
+	CHECK_EQ(harness_finish(h), GDBSTUB_DETACHED); /* gone without D */
+	CHECK(events.n == 1 && events.ev[0] == GDBSTUB_EV_LOST);
+
+	h = event_harness_start();
+	send_pkt(h, "k");
+	CHECK(recv_pkt(h) == NULL);
+	CHECK_EQ(harness_finish(h), GDBSTUB_KILLED);
+	CHECK(events.n == 1 && events.ev[0] == GDBSTUB_EV_KILLED);
+}
+
+/* A resume the target refuses with -ESRCH (a thread that has not started) is an
+ * E.text reply naming the thread, and the session goes on stopped. */
+static void test_resume_of_unstarted_thread(void)
+{
+	struct harness *h = event_harness_start();
+
+	start_no_ack(h);
+	resume_rc = -ESRCH;
+	CHECK_REPLY(h, "vCont;s:2",
+		    "E.cannot step Thread 2 (vCPU 1, not started): it has not started running "
+		    "yet; continue the other threads until it has");
+	CHECK_REPLY(h, "vCont;s:2;c", /* the step is named, not the first resumed */
+		    "E.cannot step Thread 2 (vCPU 1, not started): it has not started running "
+		    "yet; continue the other threads until it has");
+	CHECK_REPLY(h, "vCont;c:2",
+		    "E.cannot continue Thread 2 (vCPU 1, not started): it has not started "
+		    "running yet; resume it together with threads that run");
+	resume_rc = -EIO; /* any other refusal: a plain error number */
+	CHECK_REPLY(h, "vCont;c", "E05");
+	CHECK_REPLY(h, "qC", "QC1"); /* still stopped, still served */
+	CHECK_EQ(h->fake.resumes, 0);
+	CHECK_EQ(harness_finish(h), GDBSTUB_DETACHED);
+}
+
 int main(void)
 {
 	test_acks();
@@ -380,5 +508,7 @@ int main(void)
 	test_kill();
 	test_disconnect_while_running();
 	test_vm_ends_while_stopped();
+	test_events();
+	test_resume_of_unstarted_thread();
 	return unit_report();
 }

@@ -146,7 +146,7 @@ static void test_open_refused(void)
 	CHECK_OPEN_REFUSED("i386", f, "x86-64");
 	f = valid_image();
 	f.eh.e_type = ET_DYN;
-	CHECK_OPEN_REFUSED("dyn", f, "executable");
+	CHECK_OPEN_REFUSED("dyn", f, "without a hermit-entry note");
 	f = valid_image();
 	f.ph[2].p_filesz = 0x1001;
 	CHECK_OPEN_REFUSED("filesz", f, "p_filesz");

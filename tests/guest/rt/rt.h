@@ -36,21 +36,24 @@
 
 /* ---- boot state ---- */
 extern uint64_t rt_entry_rflags; /* RFLAGS of CPU 0 at _start */
-extern uint64_t rt_entry_rsp;	 /* RSP of CPU 0 at _start (both ABIs say 0) */
+extern uint64_t rt_entry_rsp;	 /* RSP of CPU 0 at _start (0; Hermit 0.6: start - 0x8000) */
 extern uint64_t rt_entry_rdx;	 /* RDX of CPU 0 at _start (the C ABI says 0) */
-extern uint64_t rt_entry_rdi;	 /* RDI of CPU 0 at _start (0x9000 Rusty, 0 C) */
+extern uint64_t rt_entry_rdi;	 /* RDI of CPU 0 at _start (0x9000 Rusty/Hermit, 0 C) */
 extern int rt_argc;
 extern char **rt_argv;
 extern char **rt_envp;
 
 /* linker symbols (guest.ld) */
-extern char __image_start[], __image_end[], __tls_start[], __tdata_end[], __tls_memsz[];
+extern char __image_start[], __image_end[], __tls_start[], __tdata_end[], __tls_end[];
+extern char __tls_memsz[]; /* absolute: its address is the number (not in PIE code) */
 
-/* ---- the boot contract: rt/abi_rusty.c or rt/abi_c.c, chosen at link time ----
- * Programs use these instead of a header layout, so one program runs under both
- * ABIs. ABI-specific programs (bootinfo, cbootinfo) reach the header directly:
- * rt_boot_info (RustyHermit only) or rt_c_header (C only). */
-enum rt_abi_kind { RT_ABI_RUSTY, RT_ABI_C };
+/* ---- the boot contract: rt/abi_rusty.c, rt/abi_c.c or rt/abi_hermit.c, chosen at
+ * link time ----
+ * Programs use these instead of a header layout, so one program runs under every
+ * ABI. ABI-specific programs (bootinfo, c/bootinfo, hermit/bootinfo) reach the
+ * header directly: rt_boot_info (RustyHermit only), rt_c_header (C only) or
+ * rt_hermit_boot_info (Hermit 0.6 only). */
+enum rt_abi_kind { RT_ABI_RUSTY, RT_ABI_C, RT_ABI_HERMIT };
 extern const enum rt_abi_kind rt_abi_kind;
 extern const char rt_abi_name[];
 uint32_t rt_possible_cpus(void); /* vCPUs the hypervisor starts */
@@ -69,6 +72,17 @@ struct c_hermit_header;
 extern struct hermit_boot_info *rt_boot_info;	     /* RustyHermit flavour only */
 extern uint64_t rt_boot_stack_address;		     /* idem: current_stack_address CPU 0 found */
 extern volatile struct c_hermit_header *rt_c_header; /* C flavour only: = __image_start */
+
+/* Hermit 0.6 (hermit-entry v4) flavour only: the boot info from RDI, and what each
+ * CPU brought to _start, recorded by rt/entry_hermit.S once it is past the gate
+ * (index = its RSI; arrivals counts the CPUs that came with that RSI). */
+struct hermit_entry_boot_info;
+struct rt_hermit_entry_regs {
+	uint64_t rdi, rsi, rsp, rdx, rflags, arrivals, pad[2];
+};
+extern const struct hermit_entry_boot_info *rt_hermit_boot_info;
+extern struct rt_hermit_entry_regs rt_hermit_entry[RT_MAX_CPUS];
+extern char rt_hermit_note[]; /* the HERMIT 0x5A00 note, as loaded */
 
 int main(int argc, char **argv, char **envp);
 void ap_main(uint32_t id); /* weak default in rt/start.c */

@@ -1,10 +1,12 @@
 /* start.c: from _start to main(): CPU roles, command line, secondary CPUs.
  *
- * Both ABIs start every vCPU at the same entry without INIT/SIPI: vCPU i runs
+ * Every ABI starts every vCPU at the same entry without INIT/SIPI: vCPU i runs
  * once the guest's cpu_online counter reaches i, with current_boot_id = i. A
  * CPU that reads cpu_online == 0 is the boot CPU. Where the counters live and
  * how the next CPU gets its stack is the ABI's business (rt/abi_rusty.c,
- * rt/abi_c.c); the entry code (rt/entry_<abi>.S) calls rt_cstart.
+ * rt/abi_c.c, rt/abi_hermit.c: there the guest's own counter and RSI = i, and
+ * the CPUs wait in rt/entry_hermit.S); the entry code (rt/entry_<abi>.S) calls
+ * rt_cstart.
  */
 #include "rt.h"
 

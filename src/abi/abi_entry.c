@@ -1,0 +1,83 @@
+/* abi_entry.c: the Hermit 0.6 boot contract (hermit-entry v4, uhyve-interface v1).
+ *
+ * The 128-byte boot info of hermit-entry-abi.md section 5 at 0x9000 (RDI), every
+ * vCPU started at once with RSI = its index and RSP at the bottom of the boot
+ * stack (section 6): the kernel gates its CPUs itself with a counter proxy
+ * cannot see (section 7). The hypercalls are the RustyHermit ones (section 8);
+ * the PCI configuration ports answer "no device" (section 9).
+ */
+#include <string.h>
+
+#include "abi.h"
+#include "boot.h"
+#include "hermit_abi.h"
+#include "hermit_entry_abi.h"
+#include "hypercall.h"
+
+static void entry_write_boot_info(struct vm *vm)
+{
+	const struct image *img = &vm->image;
+	struct hermit_entry_boot_info *bi =
+		gpa_ptr(&vm->mem, HERMIT_ENTRY_BOOT_INFO, sizeof(struct hermit_entry_boot_info));
+	memset(bi, 0, sizeof(*bi));
+	bi->phys_addr_start = 0;
+	bi->phys_addr_end = vm->mem.limit;
+	/* Always announced: the kernel unwraps it before it can print anything. The
+	 * UART module drops the bytes unless HERMIT_VERBOSE asks for them. */
+	bi->serial_port_base = HERMIT_ENTRY_SERIAL_PORT;
+	bi->kernel_image_addr_start = img->base;
+	bi->kernel_image_addr_end = img->end;
+	bi->tls_start = img->tls_start;
+	bi->tls_filesz = img->tls_filesz;
+	bi->tls_memsz = img->tls_memsz;
+	bi->tls_align = img->tls_align;
+	bi->platform = HERMIT_ENTRY_PLATFORM_UHYVE;
+	bi->has_pci = 0; /* no PCI devices: the kernel skips its bus scan */
+	bi->num_cpus = vm->ncpus;
+	bi->cpu_freq = boot_cpu_freq_khz(vm->vcpus[0].fd);
+	bi->boot_time[0] = boot_time_ns(); /* the high half stays 0 until the year 2554 */
+}
+
+static void entry_start_stack(const struct vm *vm, unsigned id, uint64_t *rsp, uint64_t *rsi)
+{
+	*rsp = vm->image.base - HERMIT_ENTRY_STACK_SIZE; /* _start adds 0x7ff0 itself */
+	*rsi = id;
+}
+
+/* 0xCF8 takes the address of a configuration register, 0xCFC..0xCFF read it:
+ * all ones means "no device at this address". */
+static void pci_config_write(struct vcpu *v, uint16_t port, uint32_t value)
+{
+	(void)v, (void)port, (void)value;
+}
+
+static uint32_t pci_config_read(struct vcpu *v, uint16_t port, unsigned size)
+{
+	(void)v, (void)port, (void)size;
+	return 0xFFFFFFFFu;
+}
+
+static void entry_register_ports(struct vm *vm)
+{
+	files_register_unlink(vm);
+	vm_register_port(vm, HERMIT_ENTRY_PCI_CONFIG_ADDRESS, "pci-config", pci_config_write);
+	vm_register_port_read(vm, HERMIT_ENTRY_PCI_CONFIG_ADDRESS, "pci-config", pci_config_read);
+	for (uint16_t p = 0; p < 4; p++) {
+		vm_register_port(vm, HERMIT_ENTRY_PCI_CONFIG_DATA + p, "pci-config",
+				 pci_config_write);
+		vm_register_port_read(vm, HERMIT_ENTRY_PCI_CONFIG_DATA + p, "pci-config",
+				      pci_config_read);
+	}
+}
+
+const struct guest_abi entry_abi = {
+	.name = "hermit-entry",
+	.label = "Hermit 0.6 (hermit-entry v4)",
+	.write_boot_info = entry_write_boot_info,
+	.boot_rdi = HERMIT_ENTRY_BOOT_INFO,
+	.start_stack = entry_start_stack,
+	.register_ports = entry_register_ports,
+	/* The kernel never NULL-terminates its environment array and Rust's std
+	 * walks it to the NULL (hermit-entry-abi.md 11.1): never send an empty one. */
+	.empty_env_placeholder = "HERMIT_ENV_PLACEHOLDER=1",
+};

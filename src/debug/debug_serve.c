@@ -1,0 +1,143 @@
+/* debug_serve.c: the GDB stub's place in proxy: where it listens, what it says.
+ *
+ * debug_listen opens the stub before the guest runs (a GDB may attach at once);
+ * debug_serve serves one debugger after the other until the VM ends: after a
+ * detach, a client that vanished or GDB's `disconnect`, the guest runs on and the
+ * next GDB attaches to it where it is. Every coming and going is one line on
+ * stderr, so a user who sees a guest stop (or resume) knows who did it. The
+ * listening line is short; how this host's KVM implements breakpoints and
+ * watchpoints is for HERMIT_VERBOSE.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "debug_internal.h"
+#include "gdbstub.h"
+#include "log.h"
+
+/* Quote `in` for a POSIX shell unless it is made of characters that need none, so a
+ * printed command line pastes as it is (an image path with spaces or quotes). */
+static void shell_quote(const char *in, char *out, size_t len)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789_./+-:@%=,";
+	size_t o = 0;
+
+	if (*in && strspn(in, safe) == strlen(in)) {
+		snprintf(out, len, "%s", in);
+		return;
+	}
+	for (const char *p = "'"; *p && o + 1 < len; p++)
+		out[o++] = *p;
+	for (; *in && o + 5 < len; in++) {
+		if (*in == '\'') { /* close, an escaped quote, reopen */
+			memcpy(out + o, "'\\''", 4);
+			o += 4;
+		} else {
+			out[o++] = *in;
+		}
+	}
+	snprintf(out + o, len - o, "'");
+}
+
+/* The host part of `target remote HOST:PORT`: a wildcard address is reached through
+ * loopback, and GDB wants an IPv6 address in brackets. */
+static void connect_host(const char *bind, char *out, size_t len)
+{
+	if (!strcmp(bind, "0.0.0.0") || !strcmp(bind, "::"))
+		snprintf(out, len, "localhost");
+	else if (strchr(bind, ':'))
+		snprintf(out, len, "[%s]", bind);
+	else
+		snprintf(out, len, "%s", bind);
+}
+
+static void print_connect_command(const struct vm *vm, int port)
+{
+	char image[1024], host[128], target[160];
+
+	shell_quote(vm->cfg->image, image, sizeof(image));
+	connect_host(vm->cfg->gdb_bind, host, sizeof(host));
+	snprintf(target, sizeof(target), "target remote %s:%d", host, port);
+	warnx_("connect with: gdb %s -ex '%s'", image, target);
+}
+
+/* How this host's KVM implements the debugger: worth knowing when a watchpoint is
+ * slow, not every time. */
+static void print_host_paths(const struct vm *vm)
+{
+	warnx_("GDB stub on this host (breakpoints: %s, watchpoints: %s)",
+	       vm->caps.pvm ? "int3 via emulation failure (software KVM)"
+			    : "int3 via KVM_EXIT_DEBUG",
+	       vm->dbg->soft_watch ? "single-step emulation: this KVM ignores data breakpoints"
+				   : "debug registers");
+}
+
+static void print_listening(const struct vm *vm, const char *where, int port)
+{
+	if (vm->cfg->debug == DEBUG_LISTEN)
+		warnx_("listening for GDB on %s (the guest runs; GDB may attach at any time)",
+		       where);
+	else
+		warnx_("waiting for GDB on %s (vCPUs stopped before the first instruction)", where);
+	print_connect_command(vm, port);
+	if (vm->cfg->verbose)
+		print_host_paths(vm);
+}
+
+static void on_stub_event(void *arg, enum gdbstub_event ev, const char *peer)
+{
+	const struct debug_serve_ctx *c = arg;
+
+	switch (ev) {
+	case GDBSTUB_EV_CONNECTED:
+		warnx_("debugger connected from %s (all vCPUs stopped)", peer);
+		break;
+	case GDBSTUB_EV_REFUSED:
+		warnx_("turned away a debugger from %s: another one is attached", peer);
+		break;
+	case GDBSTUB_EV_DETACHED:
+		warnx_("debugger from %s detached; the guest runs on (GDB may attach again on %s)",
+		       peer, c->where);
+		break;
+	case GDBSTUB_EV_LOST:
+		warnx_("debugger from %s disconnected without detaching; the guest runs on (GDB "
+		       "may attach again on %s)",
+		       peer, c->where);
+		break;
+	case GDBSTUB_EV_KILLED:
+		warnx_("debugger from %s killed the VM (exit status %d)", peer, STATUS_KILLED);
+		break;
+	}
+}
+
+void debug_listen(struct vm *vm)
+{
+	const struct config *cfg = vm->cfg;
+	struct debugger *d = vm->dbg;
+	struct gdbstub_config sc = {.bind_addr = cfg->gdb_bind,
+				    .port = cfg->gdb_port,
+				    .on_event = on_stub_event,
+				    .event_arg = &d->serve};
+	char err[512];
+
+	if (gdbstub_open(&d->stub, &sc, debug_target(vm), err, sizeof(err)) < 0)
+		die("cannot start the GDB stub (port %d from -s/HERMIT_DEBUG_PORT, address %s "
+		    "from --gdb-addr/HERMIT_DEBUG_ADDR): %s",
+		    cfg->gdb_port, cfg->gdb_bind, err);
+	snprintf(d->serve.where, sizeof(d->serve.where), "%s:%d", cfg->gdb_bind,
+		 gdbstub_port(d->stub));
+	print_listening(vm, d->serve.where, gdbstub_port(d->stub));
+}
+
+void debug_serve(struct vm *vm)
+{
+	struct debugger *d = vm->dbg;
+
+	/* Until the VM ends (or GDB ends it): a detached guest runs on, and the next
+	 * debugger attaches to it where it is. */
+	while (gdbstub_serve(d->stub) == GDBSTUB_DETACHED)
+		;
+	gdbstub_close(d->stub);
+	d->stub = NULL;
+}
