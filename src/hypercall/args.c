@@ -20,16 +20,16 @@ static int count_env(char **env)
 }
 
 /* The environment the guest gets: the configured one, or the ABI's placeholder
- * when that is empty and the ABI's guests cannot live with an empty one. */
-static char **guest_env(const struct vm *vm, int *n)
+ * (in the caller's one-slot array) when that is empty and the ABI's guests cannot
+ * live with an empty one. */
+static char **guest_env(const struct vm *vm, char *one[1], int *n)
 {
-	static char *placeholder[2];
 	*n = count_env(vm->cfg->environ);
 	if (*n || !vm->abi || !vm->abi->empty_env_placeholder)
 		return vm->cfg->environ;
-	placeholder[0] = (char *)vm->abi->empty_env_placeholder;
+	one[0] = (char *)vm->abi->empty_env_placeholder;
 	*n = 1;
-	return placeholder;
+	return one;
 }
 
 void args_fill_cmdsize(const struct vm *vm, struct hermit_cmdsize *cs)
@@ -41,7 +41,8 @@ void args_fill_cmdsize(const struct vm *vm, struct hermit_cmdsize *cs)
 	for (int i = 0; i < argc; i++)
 		cs->argsz[i] = (int32_t)strlen(cfg->guest_argv[i]) + 1;
 	int envc;
-	char **env = guest_env(vm, &envc);
+	char *one[1];
+	char **env = guest_env(vm, one, &envc);
 	cs->envc = envc;
 	for (int i = 0; i < envc; i++)
 		cs->envsz[i] = (int32_t)strlen(env[i]) + 1;
@@ -93,7 +94,8 @@ static void hc_cmdval(struct vcpu *v, uint16_t port, uint32_t gpa)
 	copy_strings(vm, cv.argv, vm->cfg->guest_argv, argc);
 	/* For the C ABI the extra NULL slot is the guest's own: never written. */
 	int envc;
-	char **env = guest_env(vm, &envc);
+	char *one[1];
+	char **env = guest_env(vm, one, &envc);
 	copy_strings(vm, cv.envp, env, envc);
 }
 
