@@ -259,3 +259,13 @@ def entry_net_says_the_abi_has_no_network(t):
     r = PIE.run("net")
     expect_status(t, r, 3, "entry-net")
     t.contains(r.stdout, "net: the hermit-entry ABI has no network hypercalls")
+
+
+@test
+def entry_pci_configuration_reads_answer_no_device(t):
+    """A kernel with has_pci set scans the bus through 0xCF8/0xCFC: every read must
+    answer all ones (tests/guest/hermit/pci.c), not end the VM as an unknown port."""
+    for fl in (PIE, EXEC):
+        r = fl.run("pci")
+        t.ok(r, "%s-pci: %s" % (fl.prefix, r.stderr))
+        t.contains(r.stdout, "pci: no device")
