@@ -11,6 +11,10 @@
  *   floor noop              exit at once: the cost of starting a process
  *   floor exits N [K]       N round trips of KVM_RUN with `out; jmp back`: ns/exit;
  *                           K register adds in the loop price a guest instruction
+ *   floor loop N            the same with `out; dec %rcx; jnz back`, instruction for
+ *                           instruction the loop of bench_hcall's tight mode, so a
+ *                           hypercall's ratio to it is the hypervisor's cost alone
+ *                           (guest instructions cost ~0.5 us each on software KVM)
  *   floor coalesced N       N bytes of `outb` to a coalesced PIO port (KVM's ring,
  *                           drained at each real exit): ns/byte and bytes/exit
  */
@@ -58,6 +62,7 @@ static uint64_t now_ns(void)
 }
 
 static int extra_insns; /* `floor exits N K`: K register adds between the exits */
+static int dec_loop;	/* `floor loop N`: `dec %rcx; jnz` instead of `jmp` */
 
 /* mov $port,%dx ; 1: out %al|%eax,%dx ; (add $1,%rcx) x extra_insns ; jmp 1b */
 static void write_code(uint8_t *mem, uint16_t port, int byte_out)
@@ -69,6 +74,13 @@ static void write_code(uint8_t *mem, uint16_t port, int byte_out)
 	p += sizeof(head);
 	for (int i = 0; i < extra_insns; i++, p += 4)
 		memcpy(p, (uint8_t[]){0x48, 0x83, 0xC1, 0x01}, 4);
+	if (dec_loop) { /* dec %rcx; jnz rel32 to the out (rcx starts at 0: 2^64 rounds) */
+		memcpy(p, (uint8_t[]){0x48, 0xFF, 0xC9, 0x0F, 0x85}, 5);
+		p += 5;
+		int32_t back = (int32_t)((mem + CODE_ADDR + 4) - (p + 4));
+		memcpy(p, &back, 4);
+		return;
+	}
 	int32_t back = (int32_t)((mem + CODE_ADDR + 4) - (p + 5)); /* to the out */
 	*p++ = 0xE9;
 	memcpy(p, &back, 4);
@@ -264,8 +276,12 @@ int main(int argc, char **argv)
 			extra_insns = 0;
 		return mode_exits(n);
 	}
+	if (!strcmp(mode, "loop")) {
+		dec_loop = 1;
+		return mode_exits(n);
+	}
 	if (!strcmp(mode, "coalesced"))
 		return mode_coalesced(n);
-	fprintf(stderr, "usage: floor boot|noop|exits N|coalesced N\n");
+	fprintf(stderr, "usage: floor boot|noop|exits N|loop N|coalesced N\n");
 	return 2;
 }

@@ -136,19 +136,24 @@ enum gdb_reply gdb_cmd_read_mem(struct gdb_session *s, const struct rsp_args *a)
 	return GDB_REPLY_SEND;
 }
 
-/* `x` is GDB 16's binary read (`b` + data); LLDB's `x` has another format, so only a
- * client that announced binary-upload+ gets it. */
+/* `x`, the binary read, in its two dialects: GDB 16's, for a client that announced
+ * binary-upload+, answers `b` + the bytes; LLDB's (debugserver's, which no GDB sends)
+ * answers the bytes alone, and `x0,0` asks whether it is there ("OK"). Half the
+ * bytes of `m` on the wire and nothing to decode but the rare escape. */
 enum gdb_reply gdb_cmd_read_mem_bin(struct gdb_session *s, const struct rsp_args *a)
 {
 	ssize_t n = 0;
 
-	if (!s->binary_upload)
-		return GDB_REPLY_SEND; /* empty: not supported */
+	if (a->v[1].u == 0 && !s->binary_upload) {
+		gdb_reply_str(s, "OK");
+		return GDB_REPLY_SEND;
+	}
 	if (a->v[1].u > 0 && (n = read_mem(s, a->v[0].u, a->v[1].u)) < 0) {
 		gdb_reply_str(s, "E14");
 		return GDB_REPLY_SEND;
 	}
-	gdb_reply_str(s, "b");
+	if (s->binary_upload)
+		gdb_reply_str(s, "b");
 	gdb_reply_bin(s, s->scratch, (size_t)n);
 	return GDB_REPLY_SEND;
 }

@@ -156,32 +156,91 @@ uint8_t rsp_checksum(const void *data, size_t len)
 	return sum;
 }
 
-static bool needs_escape(uint8_t c)
+/* The bytes a frame must escape: `$ # } *`. */
+static const bool escaped[256] = {['$'] = true, ['#'] = true, ['}'] = true, ['*'] = true};
+
+/* Length of the run of bytes equal to p[0] in p[0..len). */
+static size_t run_length(const uint8_t *p, size_t len)
 {
-	return c == '$' || c == '#' || c == '}' || c == '*';
+	size_t n = 1;
+
+	while (n < len && p[n] == p[0])
+		n++;
+	return n;
+}
+
+/* Whether a run worth encoding starts at p: the byte RSP_RLE_MIN_RUN - 1 on is the
+ * same (cheap, and rarely true for data without runs), then the whole run. */
+static size_t long_run(const uint8_t *p, size_t len)
+{
+	if (len < RSP_RLE_MIN_RUN || p[RSP_RLE_MIN_RUN - 1] != p[0] || escaped[p[0]])
+		return 0;
+	size_t n = run_length(p, len);
+	return n >= RSP_RLE_MIN_RUN ? n : 0;
+}
+
+/* A run of `n` copies of c: c, then `*` and a count byte for up to 97 more each
+ * time (the count is repeats + 29, printable; 6 and 7 would make `#` and `$`).
+ * Returns the bytes written, 0 if they do not fit in `room`; adds them to *sum. */
+static size_t put_run(uint8_t *out, size_t room, uint8_t c, size_t n, uint8_t *sum)
+{
+	size_t o = 0;
+
+	while (n > 0) {
+		size_t more = n - 1 > RSP_RLE_MAX_REPEAT ? RSP_RLE_MAX_REPEAT : n - 1;
+
+		if (more == 6 || more == 7)
+			more = 5;
+		if (more < 3)
+			more = 0;
+		if (o + (more ? 3 : 1) > room)
+			return 0;
+		out[o++] = c;
+		*sum += c;
+		if (more) {
+			out[o++] = '*';
+			out[o++] = (uint8_t)(more + 29);
+			*sum += '*' + (uint8_t)(more + 29);
+		}
+		n -= 1 + more;
+	}
+	return o;
 }
 
 size_t rsp_frame(uint8_t *out, size_t cap, const void *payload, size_t len)
 {
 	static const char digits[] = "0123456789abcdef";
 	const uint8_t *p = payload;
-	size_t n = 0;
-	uint8_t sum;
+	size_t n = 1;
+	uint8_t sum = 0;
 
 	if (cap < RSP_FRAME_OVERHEAD)
 		return 0;
-	out[n++] = '$';
-	for (size_t i = 0; i < len; i++) {
+	out[0] = '$';
+	for (size_t i = 0; i < len;) {
+		uint8_t c = p[i];
+		size_t run;
+
 		if (n + 2 + 3 > cap) /* room for an escape pair and `#xx` */
 			return 0;
-		if (needs_escape(p[i])) {
+		if (escaped[c]) {
 			out[n++] = '}';
-			out[n++] = p[i] ^ 0x20;
-		} else {
-			out[n++] = p[i];
+			sum += '}';
+			c ^= 0x20;
+		} else if (len - i >= RSP_RLE_MIN_RUN && p[i + RSP_RLE_MIN_RUN - 1] == c &&
+			   (run = long_run(p + i, len - i))) {
+			size_t w = put_run(out + n, cap - n - 3, c, run, &sum);
+
+			if (!w)
+				return 0;
+			n += w;
+			i += run;
+			continue;
 		}
+		out[n++] = c;
+		sum += c;
+		i++;
 	}
-	sum = rsp_checksum(out + 1, n - 1);
 	out[n++] = '#';
 	out[n++] = digits[sum >> 4];
 	out[n++] = digits[sum & 15];

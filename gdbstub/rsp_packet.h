@@ -57,9 +57,17 @@ void rsp_decoder_init(struct rsp_decoder *d);
  * next byte is fed. */
 enum rsp_event rsp_decoder_feed(struct rsp_decoder *d, uint8_t byte);
 
+/* Runs of at least this many equal bytes are sent run-length encoded (`c*n`), as
+ * gdbserver does: a page of zeros is 8 KiB of `0` in an `m` reply, and GDB and LLDB
+ * spend their time per byte received. Shorter runs go as they are, so every reply
+ * a few registers or words long reads the same to a client that ignores RLE. */
+#define RSP_RLE_MIN_RUN	   64
+#define RSP_RLE_MAX_REPEAT 97 /* the count byte, repeats + 29, stays printable */
+
 /* Frame `payload` into `out` as `$<escaped payload>#xx`. `$ # } *` are always escaped:
  * our text replies never contain them, and binary replies (x, qXfer) must have them
- * escaped. Returns the frame length, or 0 if it does not fit in `cap`. */
+ * escaped. Long runs are run-length encoded (RSP_RLE_MIN_RUN). Returns the frame
+ * length, or 0 if it does not fit in `cap`. */
 size_t rsp_frame(uint8_t *out, size_t cap, const void *payload, size_t len);
 
 uint8_t rsp_checksum(const void *data, size_t len);

@@ -95,6 +95,18 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
+/* The end notifiers (debugger, console) must run when a signal ends the VM, which a
+ * handler cannot do: then a thread waits for the signals. Otherwise a handler ends
+ * the VM and no thread is spent on it. */
+static void handle_signals(struct vm *vm)
+{
+	pthread_t sig_thread;
+	if (!vm->nend_notifiers)
+		vm_end_on_signals(vm);
+	else if (pthread_create(&sig_thread, NULL, signal_thread, vm))
+		die("cannot start the signal thread");
+}
+
 static void block_signals(void)
 {
 	sigset_t set;
@@ -129,6 +141,8 @@ int main(int argc, char **argv, char **envp)
 		die("%s", err);
 
 	block_signals();
+	if (cfg.host_info && host_caps_print_if_no_kvm())
+		return 1;
 	vm_create(&vm, &cfg);
 	if (cfg.host_info) {
 		host_caps_print(&vm);
@@ -143,17 +157,19 @@ int main(int argc, char **argv, char **envp)
 	register_modules(&vm);
 	tools_init(&vm);
 
-	pthread_t sig_thread;
-	if (pthread_create(&sig_thread, NULL, signal_thread, &vm))
-		die("cannot start the signal thread");
+	handle_signals(&vm);
 	if (cfg.debug)
 		debug_listen(&vm); /* before the guest runs: a debugger may attach at once */
-	vcpu_start_threads(&vm);
+	/* Without a debugger this thread has nothing else to do: it runs vCPU 0. */
+	vcpu_start_threads(&vm, cfg.debug ? 0 : 1);
 	tools_start(&vm);
 	if (cfg.debug)
 		debug_serve(&vm);
+	else
+		vcpu_run_here(&vm.vcpus[0]);
 	wait_for_end(&vm);
 	vcpu_join_threads(&vm);
+	ram_join(&vm);
 	uart_flush(&vm);
 	tools_finish(&vm);
 	/* Where was the guest when a signal ended it? Worth knowing for a hang. */

@@ -75,6 +75,14 @@ static uint64_t c_boot_id_gpa(const struct vm *vm)
 	return vm->image.first_paddr + offsetof(struct c_hermit_header, current_boot_id);
 }
 
+/* proxy programs the IOAPIC for this kernel (program_ioapic), and its network
+ * interrupt comes through IOAPIC pin 11. */
+static bool c_needs_ioapic(const struct vm *vm)
+{
+	(void)vm;
+	return true;
+}
+
 const struct guest_abi c_abi = {
 	.name = "c",
 	.label = "C HermitCore",
@@ -83,5 +91,6 @@ const struct guest_abi c_abi = {
 	.boot_id_gpa = c_boot_id_gpa,
 	.boot_rdi = 0,
 	.register_ports = net_register_c_ports,
+	.needs_ioapic = c_needs_ioapic,
 	.env_count_includes_null = 1,
 };

@@ -70,5 +70,6 @@ const struct guest_abi rusty_abi = {
 	.boot_id_gpa = rusty_boot_id_gpa,
 	.boot_rdi = HERMIT_BOOT_INFO_ADDR,
 	.register_ports = rusty_register_ports,
+	.needs_ioapic = net_needs_ioapic, /* only its network device interrupts */
 	.env_count_includes_null = 0,
 };

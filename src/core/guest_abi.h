@@ -7,6 +7,7 @@
 #ifndef PROXY_GUEST_ABI_H
 #define PROXY_GUEST_ABI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vm;
@@ -26,6 +27,10 @@ struct guest_abi {
 	void (*start_stack)(const struct vm *vm, unsigned id, uint64_t *rsp, uint64_t *rsi);
 	/* Register the ports that only this ABI has. */
 	void (*register_ports)(struct vm *vm);
+	/* Whether the guest needs KVM's in-kernel IOAPIC and PIC (its contract programs
+	 * them, or a device interrupts through them). NULL or false: the in-kernel LAPIC
+	 * alone, which starts faster (core/irqchip.c). */
+	bool (*needs_ioapic)(const struct vm *vm);
 	/* Guest counts the NULL slot in envc (C HermitCore quirk). */
 	int env_count_includes_null;
 	/* The one variable the guest gets when the host environment is empty, for

@@ -25,6 +25,27 @@ void guest_mem_layout(struct guest_mem *m, uint64_t size)
 	}
 }
 
+/* Append [start, end) in pieces of at most chunk bytes. */
+static unsigned plan_span(uint64_t start, uint64_t end, uint64_t chunk, struct ram_range *out,
+			  unsigned n, unsigned max)
+{
+	for (uint64_t a = start; a < end; a += chunk, n++)
+		if (n < max)
+			out[n] = (struct ram_range){a, end - a < chunk ? end - a : chunk};
+	return n;
+}
+
+unsigned ram_plan(const struct guest_mem *m, uint64_t boot, uint64_t chunk, struct ram_range *out,
+		  unsigned max)
+{
+	if (boot > m->low_size)
+		boot = m->low_size;
+	unsigned n = plan_span(0, boot, boot ? boot : 1, out, 0, max);
+	n = plan_span(boot, m->low_size, chunk, out, n, max);
+	return plan_span(HERMIT_PCI_HOLE_END, HERMIT_PCI_HOLE_END + (m->size - m->low_size), chunk,
+			 out, n, max);
+}
+
 bool gpa_valid(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 {
 	uint64_t end = gpa + len;
@@ -40,6 +61,19 @@ void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 	if (gpa + len <= m->low_size)
 		return m->host + gpa;
 	return m->host + m->low_size + (gpa - HERMIT_PCI_HOLE_END);
+}
+
+bool gpa_complete_access(const struct guest_mem *m, uint64_t gpa, void *data, uint32_t len,
+			 bool is_write)
+{
+	uint8_t *p = gpa_ptr(m, gpa, len);
+	if (!p)
+		return false;
+	if (is_write)
+		memcpy(p, data, len);
+	else
+		memcpy(data, p, len);
+	return true;
 }
 
 long gpa_strncpy(const struct guest_mem *m, uint64_t gpa, char *dst, size_t max)

@@ -22,11 +22,29 @@ struct guest_mem {
 /* Lay out (not map) `size` bytes of RAM. */
 void guest_mem_layout(struct guest_mem *m, uint64_t size);
 
+/* A piece of guest-physical RAM (one KVM memory slot). */
+struct ram_range {
+	uint64_t gpa, size;
+};
+
+/* Cut RAM into slots: [0, boot) first (what boot needs), then pieces of at most
+ * `chunk` bytes of the rest, in address order below the hole and above it. Fills
+ * up to `max` ranges; returns how many there are. */
+unsigned ram_plan(const struct guest_mem *m, uint64_t boot, uint64_t chunk, struct ram_range *out,
+		  unsigned max);
+
 /* Whether [gpa, gpa+len) is RAM in one piece (needs only the layout, no mapping). */
 bool gpa_valid(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
 /* Host pointer for [gpa, gpa+len) if the whole range is RAM in one piece, else NULL. */
 void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
+/* Carry out a guest load or store of len bytes at gpa in RAM, the one KVM handed
+ * over as MMIO because its memory slot was not registered yet: a store copies
+ * data into RAM, a load fills data from it. False (nothing done) when [gpa,
+ * gpa+len) is not RAM in one piece. */
+bool gpa_complete_access(const struct guest_mem *m, uint64_t gpa, void *data, uint32_t len,
+			 bool is_write);
 
 /* Copy a NUL-terminated guest-physical string of at most max bytes (incl. NUL).
  * Returns its length, -EFAULT for a bad address, -ENAMETOOLONG without a NUL. */

@@ -8,6 +8,7 @@
 #include "vm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -150,6 +151,19 @@ void host_caps_probe(struct vm *vm)
 	/* The monitor's `info vm` names the host's KVM, so its console needs it too. */
 	if (vm->cfg->debug || vm->cfg->host_info || vm->cfg->monitor)
 		probe_debug_behaviour(vm);
+}
+
+int host_caps_print_if_no_kvm(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	/* Scripts and the test suite ask which of their parts can run on this host. */
+	printf("kvm: none\n");
+	printf("kvm_error: cannot open /dev/kvm: %s\n", strerror(errno));
+	return 1;
 }
 
 void host_caps_print(const struct vm *vm)

@@ -276,6 +276,14 @@ static void handle_port_read(struct vcpu *v, struct port_handler *h)
 	}
 }
 
+/* Time in KVM_RUN and in each port handler is for --stats and the monitor's `info
+ * hypercalls` (the console's, or GDB's `monitor`): without them, the two clock
+ * reads per exit would be a few percent of a hypercall spent for nobody. */
+static bool timed(const struct vm *vm)
+{
+	return vm->cfg->stats || vm->cfg->monitor || vm->cfg->debug;
+}
+
 static void handle_io(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -298,10 +306,11 @@ static void handle_io(struct vcpu *v)
 		uint32_t value = 0;
 		memcpy(&value, data, run->io.size < 4 ? run->io.size : 4);
 		observe_port(v, h, value, true);
-		uint64_t t0 = now_ns();
+		uint64_t t0 = timed(v->vm) ? now_ns() : 0;
 		h->fn(v, port, value);
 		/* Several vCPUs may run the same handler: count atomically. */
-		__atomic_add_fetch(&h->total_ns, now_ns() - t0, __ATOMIC_RELAXED);
+		if (t0)
+			__atomic_add_fetch(&h->total_ns, now_ns() - t0, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&h->count, 1, __ATOMIC_RELAXED);
 		observe_port(v, h, value, false);
 	}
@@ -386,10 +395,18 @@ static void handle_exit(struct vcpu *v)
 		return;
 	case KVM_EXIT_INTR:
 		return;
+	case KVM_EXIT_MMIO:
+		if (ram_complete_mmio(v)) /* RAM whose slot was not registered yet */
+			return;
+		break;
 	}
 	for (unsigned i = 0; i < vm->nhooks; i++)
 		if (vm->hooks[i].fn(v, vm->hooks[i].arg) == HOOK_HANDLED)
 			return;
+	/* KVM could not emulate an access to RAM not registered yet (an instruction
+	 * fetched from it, say): with all of it registered, the instruction runs again. */
+	if (v->run->exit_reason == KVM_EXIT_INTERNAL_ERROR && ram_register_all(vm))
+		return;
 	report_unhandled_exit(v);
 }
 
@@ -421,11 +438,13 @@ static void run_loop(struct vcpu *v)
 	while (!atomic_load(&vm->ending)) {
 		if (parked_by_hook(v))
 			continue;
-		uint64_t t0 = now_ns();
-		if (v->id == 0 && v->exits == 0)
+		bool first = v->id == 0 && v->exits == 0;
+		uint64_t t0 = first || timed(vm) ? now_ns() : 0;
+		if (first)
 			atomic_store(&vm->t_first_insn_ns, t0);
 		int rc = ioctl(v->fd, KVM_RUN, 0);
-		v->run_ns += now_ns() - t0;
+		if (timed(vm))
+			v->run_ns += now_ns() - t0;
 		v->exits++;
 		unsigned reason = rc < 0 ? KVM_EXIT_INTR : v->run->exit_reason;
 		v->exit_reasons[reason < VCPU_EXIT_REASONS ? reason : VCPU_EXIT_REASONS - 1]++;
@@ -488,12 +507,12 @@ static void kick_handler(int sig)
 	(void)sig; /* only interrupts KVM_RUN */
 }
 
-void vcpu_start_threads(struct vm *vm)
+void vcpu_start_threads(struct vm *vm, unsigned first)
 {
 	struct sigaction sa = {.sa_handler = kick_handler};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
-	for (unsigned i = 0; i < vm->ncpus; i++) {
+	for (unsigned i = first; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		int rc = pthread_create(&v->thread, NULL, vcpu_thread, v);
 		if (rc)
@@ -502,9 +521,17 @@ void vcpu_start_threads(struct vm *vm)
 	}
 }
 
+void vcpu_run_here(struct vcpu *v)
+{
+	v->thread = pthread_self();
+	v->thread_started = true; /* kicks reach this thread from now on */
+	vcpu_thread(v);
+}
+
 void vcpu_join_threads(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->ncpus; i++)
-		if (vm->vcpus[i].thread_started)
+		if (vm->vcpus[i].thread_started &&
+		    !pthread_equal(vm->vcpus[i].thread, pthread_self()))
 			pthread_join(vm->vcpus[i].thread, NULL);
 }

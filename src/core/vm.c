@@ -71,22 +71,7 @@ void vm_create(struct vm *vm, const struct config *cfg)
 	uint64_t identity = HERMIT_IDENTITY_PAGE_ADDR;
 	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0)
 		die_errno("KVM_SET_IDENTITY_MAP_ADDR");
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		die_errno("KVM_CREATE_IRQCHIP (the in-kernel interrupt controller)");
-	vm->ncpus = cfg->ncpus;
-}
-
-static void add_slot(struct vm *vm, unsigned slot, uint64_t gpa, uint64_t size, void *host)
-{
-	struct kvm_userspace_memory_region r = {
-		.slot = slot,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uint64_t)(uintptr_t)host,
-	};
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-		die_errno("KVM_SET_USER_MEMORY_REGION (slot %u, 0x%llx bytes at 0x%llx)", slot,
-			  (unsigned long long)size, (unsigned long long)gpa);
+	vm->ncpus = cfg->ncpus; /* the irqchip comes with the memory (vm_setup_memory) */
 }
 
 /* Transparent huge pages for the RAM the guest will use as heap. Not for the low
@@ -140,9 +125,9 @@ static void check_memory_size(const struct vm *vm)
 		       (unsigned long long)((uint64_t)si.totalram * si.mem_unit >> 20));
 }
 
-/* One anonymous mapping; the part above the PCI hole becomes a second slot at 4 GiB.
- * Nothing here touches the pages, so guest RAM size costs no boot time. */
-void vm_setup_memory(struct vm *vm)
+/* One anonymous mapping; nothing here touches the pages, so guest RAM size costs no
+ * page zeroing. KVM sees it as memory slots (ram_slots.c). */
+static void map_guest_ram(struct vm *vm)
 {
 	struct guest_mem *m = &vm->mem;
 	check_memory_size(vm);
@@ -154,17 +139,33 @@ void vm_setup_memory(struct vm *vm)
 	advise_huge_pages(vm);
 	if (vm->cfg->mergeable && madvise(m->host, m->size, MADV_MERGEABLE))
 		warnx_("HERMIT_MERGEABLE=1 but KSM is unavailable: %s", strerror(errno));
-	add_slot(vm, 0, 0, m->low_size, m->host);
-	if (m->size > m->low_size)
-		add_slot(vm, 1, HERMIT_PCI_HOLE_END, m->size - m->low_size, m->host + m->low_size);
+}
+
+/* The in-kernel IOAPIC queues a kernel grace period that the next memory-slot change
+ * waits for (about 5 ms), or KVM's teardown at exit (longer). So the split irqchip
+ * comes after the boot slot (it queues none); the full one too when there is more
+ * RAM to register, and a background thread then registers one more piece at once,
+ * waiting while the guest boots; without more RAM, before the boot slot, which
+ * pays it then. */
+void vm_setup_memory(struct vm *vm)
+{
+	map_guest_ram(vm);
+	bool more_ram = ram_plan_slots(vm) > 1, full = vm_wants_full_irqchip(vm);
+	if (full && !more_ram)
+		vm_create_irqchip(vm);
+	ram_register_boot(vm);
+	if (!full || more_ram)
+		vm_create_irqchip(vm);
+	if (full && more_ram)
+		ram_register_rest(vm);
 }
 
 void vcpu_kick(struct vcpu *v)
 {
 	/* immediate_exit covers the window before the thread enters KVM_RUN; the
-	 * signal covers a thread already inside it. */
+	 * signal covers a thread already inside it, which the calling one is not. */
 	v->run->immediate_exit = 1;
-	if (v->thread_started)
+	if (v->thread_started && !pthread_equal(v->thread, pthread_self()))
 		pthread_kill(v->thread, SIGUSR1);
 }
 
@@ -190,6 +191,38 @@ void vm_end(struct vm *vm, int status)
 	vm_kick_all(vm);
 	for (unsigned i = 0; i < vm->nend_notifiers; i++)
 		vm->end_notifiers[i].fn(vm, vm->end_notifiers[i].arg);
+}
+
+static struct vm *signalled_vm; /* the VM SIGINT/SIGTERM end (one per process) */
+
+/* Async-signal-safe: write(2) and vm_end without end notifiers (atomics, an
+ * eventfd write, pthread_kill). */
+static void end_on_signal(int sig)
+{
+	static const char intr[] = "proxy: SIGINT received, stopping the VM\n";
+	static const char term[] = "proxy: SIGTERM received, stopping the VM\n";
+	int saved = errno;
+	bool is_int = sig == SIGINT;
+	if (write(STDERR_FILENO, is_int ? intr : term,
+		  is_int ? sizeof(intr) - 1 : sizeof(term) - 1)) {
+		/* nothing to do about a closed stderr */
+	}
+	vm_end(signalled_vm, is_int ? STATUS_SIGINT : STATUS_SIGTERM);
+	errno = saved;
+}
+
+void vm_end_on_signals(struct vm *vm)
+{
+	signalled_vm = vm;
+	struct sigaction sa = {.sa_handler = end_on_signal, .sa_flags = SA_RESTART};
+	sigfillset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 void vm_fail(struct vcpu *v, int status, const char *fmt, ...)

@@ -75,7 +75,7 @@ typedef void (*end_notifier_fn)(struct vm *vm, void *arg);
  * the VM itself, e.g. after a debugger has looked at the crash). */
 typedef bool (*fatal_hook_fn)(struct vcpu *v, int status, void *arg);
 
-#define VM_MAX_PORTS	  24
+#define VM_MAX_PORTS	  32
 #define VM_MAX_HOOKS	  4
 #define GUEST_FD_MAX	  1024
 #define VCPU_EXIT_REASONS 64 /* the last slot counts every larger exit reason */
@@ -84,6 +84,8 @@ typedef bool (*fatal_hook_fn)(struct vcpu *v, int status, void *arg);
 struct guest_abi;
 struct tracer;
 struct vmctl;
+struct legacy_irq;
+struct guest_ram;
 
 /* What this host's KVM can and cannot do (probed once at start). */
 struct host_caps {
@@ -130,6 +132,9 @@ struct vm {
 	struct image image;
 	const struct guest_abi *abi;
 	uint32_t cpu_freq_mhz;
+	bool split_irqchip;	       /* LAPIC in the kernel, no IOAPIC/PIC (irqchip.c) */
+	struct legacy_irq *legacy_irq; /* what a guest reads of them then (irqchip_legacy.c) */
+	struct guest_ram *ram;	       /* memory slots registered after boot (ram_slots.c) */
 
 	unsigned ncpus;
 	struct vcpu *vcpus;
@@ -189,7 +194,9 @@ struct port_handler *vm_find_port(struct vm *vm, uint16_t port);
 
 /* vm.c */
 void vm_create(struct vm *vm, const struct config *cfg);
-/* Map guest RAM for the layout in vm->mem (guest_mem_layout first). */
+/* Map guest RAM for the layout in vm->mem (guest_mem_layout first), register what
+ * boot needs and create the irqchip the ABI needs (vm->abi chosen first); the rest
+ * of RAM is registered when the guest reaches it (ram_slots.c). */
 void vm_setup_memory(struct vm *vm);
 void vm_load_cpuid(struct vm *vm);
 /* End the VM with `status`; the first caller wins. Safe from any thread, and from
@@ -210,7 +217,11 @@ uint64_t now_ns(void);
 /* vcpu.c */
 void vcpu_create(struct vm *vm, struct vcpu *v, unsigned id);
 void vcpu_set_boot_state(struct vcpu *v);
-void vcpu_start_threads(struct vm *vm);
+/* A thread for each vCPU from `first` on; the caller may run vCPU 0 itself. */
+void vcpu_start_threads(struct vm *vm, unsigned first);
+/* Run vCPU v on the calling thread until the VM ends (vCPU 0 without a debugger:
+ * the main thread has nothing else to do meanwhile). */
+void vcpu_run_here(struct vcpu *v);
 void vcpu_join_threads(struct vm *vm);
 /* "not started", "ended", "halted", else "running" or "stopped" as the caller knows. */
 const char *vcpu_state_name(struct vcpu *v, bool running);
@@ -227,11 +238,39 @@ void vcpu_set_blocked(struct vcpu *v, bool blocked);
  * GDT of include/hermit_abi.h (every vCPU and the probe VM start with them). */
 void vcpu_long_mode_segments(struct kvm_sregs *s);
 
+/* irqchip.c: the in-kernel IOAPIC and PIC if the ABI needs them, else a split
+ * irqchip (irqchip_legacy.c answers for the devices that are then missing). */
+void vm_create_irqchip(struct vm *vm);
+/* Whether vm_create_irqchip will create the in-kernel IOAPIC and PIC. */
+bool vm_wants_full_irqchip(const struct vm *vm);
+void irqchip_legacy_register(struct vm *vm);
+
+/* ram_slots.c: guest RAM as KVM memory slots. Boot's part at once; the rest once
+ * the guest reaches it: a vCPU whose access to RAM came as MMIO (no slot yet)
+ * registers that piece, its access is completed in RAM, and a background thread
+ * registers the other pieces ahead of it. */
+/* Cut RAM into slots (boot's first); returns how many there are. */
+unsigned ram_plan_slots(struct vm *vm);
+void ram_register_boot(struct vm *vm);
+/* Start the background registration now with one piece (the rest still when the
+ * guest first needs it): that slot change waits out the in-kernel IOAPIC's grace
+ * period while the guest boots. */
+void ram_register_rest(struct vm *vm);
+/* KVM_EXIT_MMIO into RAM: register it, complete the access, true. Else false. */
+bool ram_complete_mmio(struct vcpu *v);
+/* Register all that is left now; true if anything was (an exit worth retrying). */
+bool ram_register_all(struct vm *vm);
+/* After the VM ended: wait for the background registration to stop. */
+void ram_join(struct vm *vm);
+
 /* hostcaps.c */
 void host_caps_probe(struct vm *vm);
 /* The probed debug behaviour (pvm, hw_watchpoints), probed now if start-up did not
  * need it (a failure report may). Safe from any thread. */
 const struct host_caps *host_caps_debug(struct vm *vm);
 void host_caps_print(const struct vm *vm);
+/* --host-info on a host without a usable /dev/kvm: prints "kvm: none" and why, and
+ * returns 1; returns 0 (printing nothing) when /dev/kvm opens. */
+int host_caps_print_if_no_kvm(void);
 
 #endif

@@ -8,15 +8,38 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "hypercall.h"
 
-/* Regular files and block devices are always ready; anything else may wait forever. */
+/* The memory character devices (mem(4): major 1) that answer at once: null, zero,
+ * full, random and urandom (random blocks only until the kernel's CRNG is ready,
+ * long before anyone runs a guest). Not kmsg (1:11): its reads wait for messages. */
+static bool is_memory_device(const struct stat *st)
+{
+	if (!S_ISCHR(st->st_mode) || major(st->st_rdev) != 1)
+		return false;
+	switch (minor(st->st_rdev)) {
+	case 3: /* null */
+	case 5: /* zero */
+	case 7: /* full */
+	case 8: /* random */
+	case 9: /* urandom */
+		return true;
+	}
+	return false;
+}
+
+/* Regular files, block devices and the memory devices are always ready, so I/O on
+ * them needs no poll() first (a syscall per hypercall); anything else may wait
+ * forever. */
 static bool fd_can_block(int fd)
 {
 	struct stat st;
-	return fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+	if (fstat(fd, &st) != 0)
+		return true;
+	return !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || is_memory_device(&st));
 }
 
 bool fd_may_block(struct vm *vm, int guest_fd)

@@ -23,7 +23,9 @@
 #include "hypercall.h"
 #include "log.h"
 
-#define IOV_BATCH 64
+/* Pieces a guest buffer usually has (a few pages): kept on the stack, so the common
+ * hypercall allocates nothing. */
+#define IOV_SMALL 8
 /* One READ/WRITE moves at most this much (a short count, as read(2) may give): a guest
  * aliasing one page at many addresses cannot make us build a huge iovec array. */
 #define MAX_TRANSFER (1ULL << 30)
@@ -33,28 +35,45 @@ void *hc_struct(struct vcpu *v, uint64_t gpa, size_t size)
 	return gpa_ptr(&v->vm->mem, gpa, size);
 }
 
-/* The guest buffer as iovecs (grown as needed); -EFAULT if any page is unmapped. */
-static int buffer_iovecs(struct vcpu *v, uint64_t gva, uint64_t len, struct iovec **out, int *count)
+/* Twice the room for iovecs, moving them off the stack array `small` the first time. */
+static struct iovec *grow_iovecs(struct iovec *iov, const struct iovec *small, int n, int *cap)
+{
+	int want = *cap * 2;
+	struct iovec *grown = iov == small ? malloc((size_t)want * sizeof(*iov))
+					   : realloc(iov, (size_t)want * sizeof(*iov));
+	if (!grown)
+		return NULL;
+	if (iov == small)
+		memcpy(grown, small, (size_t)n * sizeof(*iov));
+	*cap = want;
+	return grown;
+}
+
+/* The guest buffer as iovecs, in `small` (IOV_SMALL of them) when they fit, else in
+ * a heap array the caller frees (*out != small); -EFAULT if any page is unmapped. */
+static int buffer_iovecs(struct vcpu *v, uint64_t gva, uint64_t len, struct iovec *small,
+			 struct iovec **out, int *count)
 {
 	uint64_t cr3 = vcpu_exit_cr3(v);
-	int n = 0, cap = 0;
-	struct iovec *iov = NULL;
+	int n = 0, cap = IOV_SMALL;
+	struct iovec *iov = small;
 	uint64_t done = 0;
 	while (done < len) {
-		if (cap - n < IOV_BATCH) {
-			cap += IOV_BATCH * 4;
-			struct iovec *grown = realloc(iov, (size_t)cap * sizeof(*iov));
+		if (n == cap) {
+			struct iovec *grown = grow_iovecs(iov, small, n, &cap);
 			if (!grown) {
-				free(iov);
+				if (iov != small)
+					free(iov);
 				return -ENOMEM;
 			}
 			iov = grown;
 		}
 		uint64_t covered;
-		int got = gva_to_iovec(&v->vm->mem, cr3, gva + done, len - done, iov + n, IOV_BATCH,
+		int got = gva_to_iovec(&v->vm->mem, cr3, gva + done, len - done, iov + n, cap - n,
 				       &covered);
 		if (got < 0) {
-			free(iov);
+			if (iov != small)
+				free(iov);
 			return got;
 		}
 		n += got;
@@ -90,6 +109,16 @@ static int wait_ready(struct vcpu *v, int fd, int is_write)
 	return rc;
 }
 
+/* One piece (a buffer within a page or two contiguous ones) goes through write(2)
+ * or read(2): a little less kernel work than the vector calls, on every hypercall. */
+static ssize_t io_call(int fd, const struct iovec *iov, int n, int is_write)
+{
+	if (n == 1)
+		return is_write ? write(fd, iov->iov_base, iov->iov_len)
+				: read(fd, iov->iov_base, iov->iov_len);
+	return is_write ? writev(fd, iov, n) : readv(fd, iov, n);
+}
+
 /* writev/readv over many iovecs, IOV_MAX at a time. Writes go on until done or an
  * error; reads stop at the first short read, like read(2). */
 static int64_t transfer(struct vcpu *v, int fd, bool may_block, struct iovec *iov, int n,
@@ -102,7 +131,7 @@ static int64_t transfer(struct vcpu *v, int fd, bool may_block, struct iovec *io
 		int w = may_block ? wait_ready(v, fd, is_write) : 0;
 		if (w < 0)
 			return total ? total : w;
-		ssize_t r = is_write ? writev(fd, iov + i, batch) : readv(fd, iov + i, batch);
+		ssize_t r = io_call(fd, iov + i, batch, is_write);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -135,12 +164,13 @@ static int64_t guest_io(struct vcpu *v, int guest_fd, uint64_t gva, uint64_t len
 	int fd = fd_get(v->vm, guest_fd);
 	if (fd < 0)
 		return fd;
-	struct iovec *iov;
+	struct iovec small[IOV_SMALL], *iov;
 	int n;
-	int64_t r = buffer_iovecs(v, gva, len, &iov, &n);
+	int64_t r = buffer_iovecs(v, gva, len, small, &iov, &n);
 	if (r == 0) {
 		r = transfer(v, fd, fd_may_block(v->vm, guest_fd), iov, n, is_write);
-		free(iov);
+		if (iov != small)
+			free(iov);
 	}
 	fd_put(v->vm, guest_fd);
 	return r;

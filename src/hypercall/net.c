@@ -102,6 +102,11 @@ static void *rx_loop(void *arg)
 	return NULL;
 }
 
+bool net_needs_ioapic(const struct vm *vm)
+{
+	return vm->cfg->netif != NULL;
+}
+
 void net_start(struct vm *vm, void *(*rx_thread)(void *))
 {
 	struct net *n = vm->net;

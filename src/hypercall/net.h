@@ -25,6 +25,9 @@ void net_open(struct vm *vm);
 /* Bind GSI 11 to an irqfd and start the ABI's receive thread (first NETINFO). */
 void net_start(struct vm *vm, void *(*rx_thread)(void *));
 void net_raise_irq(struct net *n);
+/* Whether the network needs the in-kernel IOAPIC: with a tap (HERMIT_NETIF), its
+ * interrupt is GSI 11 through an irqfd, which KVM routes to IOAPIC pin 11. */
+bool net_needs_ioapic(const struct vm *vm);
 /* NETINFO / NETWRITE for the RustyHermit ABI. */
 void net_register_rusty_ports(struct vm *vm);
 /* NETINFO / NETWRITE / NETREAD / NETSTAT for the C HermitCore ABI (net_c.c). */

@@ -49,14 +49,26 @@ _host_info = None
 def host_info():
     """What this host's KVM can do, as proxy itself detects it (`proxy --host-info`).
 
-    Keys: 'kvm' ('pvm' or 'hardware'), 'sw_breakpoints' ('exit-debug' or
+    Keys: 'kvm' ('pvm', 'hardware' or 'none', with 'kvm_error' saying why), 'sw_breakpoints' ('exit-debug' or
     'emulation-failure'), 'watchpoints' ('debug-registers' or 'single-step').
     """
     global _host_info
     if _host_info is None:
         out = subprocess.run([PROXY, "--host-info"], capture_output=True, text=True, timeout=30).stdout
+        # Exit status 1 with "kvm: none" is an answer too (no usable /dev/kvm).
         _host_info = dict(l.split(": ", 1) for l in out.splitlines() if ": " in l)
     return _host_info
+
+
+def host_has_kvm():
+    """False on a host whose /dev/kvm cannot be opened (`kvm: none`): there the suites
+    that boot guests run only under `make check-realkvm` (nested KVM in QEMU)."""
+    return host_info().get("kvm", "none") != "none"
+
+
+def no_kvm_reason():
+    return ("this host has no KVM (%s): tests that boot a guest run under "
+            "`make check-realkvm`" % host_info().get("kvm_error", "no /dev/kvm"))
 
 
 def needs_hardware_kvm():

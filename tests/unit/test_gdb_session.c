@@ -67,7 +67,10 @@ static void test_supported(void)
 	CHECK(r && strstr(r, "qXfer:features:read+;"));
 	CHECK(r && strstr(r, "swbreak+;hwbreak+;vContSupported+"));
 	CHECK(r && !strstr(r, "binary-upload"));
-	CHECK_REPLY(h, "x1000,2", ""); /* LLDB-style x: not for us */
+	/* LLDB's x (no binary-upload+): "OK" to the probe, then the bytes alone */
+	CHECK_REPLY(h, "x0,0", "OK");
+	r = transact(h, "x1020,4");
+	CHECK(r && h->reply_len == 4 && memcmp(r, "\x20\x21\x22\x23", 4) == 0);
 	r = transact(h, "qSupported:binary-upload+;swbreak+");
 	CHECK(r && strstr(r, "binary-upload+"));
 	r = transact(h, "x1020,4");
