@@ -108,6 +108,10 @@ static int check_coredump(const struct config *c, char *err, size_t errlen)
 		return CONFIG_OK;
 	char copy[4096];
 	struct stat st;
+	/* The name itself first: its problem is the one the user typed. */
+	if (!stat(c->coredump, &st) && S_ISDIR(st.st_mode))
+		REFUSE(CONFIG_ERROR, "%s%s: is a directory, expected the name of the core file",
+		       c->coredump_source, c->coredump);
 	snprintf(copy, sizeof(copy), "%s", c->coredump);
 	const char *dir = dirname(copy);
 	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
@@ -116,9 +120,6 @@ static int check_coredump(const struct config *c, char *err, size_t errlen)
 	if (access(dir, W_OK))
 		REFUSE(CONFIG_ERROR, "%s%s: cannot write in %s: %s", c->coredump_source,
 		       c->coredump, dir, strerror(errno));
-	if (!stat(c->coredump, &st) && S_ISDIR(st.st_mode))
-		REFUSE(CONFIG_ERROR, "%s%s: is a directory, expected the name of the core file",
-		       c->coredump_source, c->coredump);
 	return CONFIG_OK;
 }
 
