@@ -479,13 +479,13 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 		case OPT_MOUNT:
 			/* The flags override HERMIT_MOUNT as a whole, not entry by entry. */
 			if (!c->mounts_from_flag)
-				c->nmounts = 0;
+				config_drop_mounts(c);
 			c->mounts_from_flag = true;
 			rc = config_add_mounts(c, optarg, 0, "--mount", err, errlen);
 			break;
 		case OPT_ENV:
 			if (!c->env_from_flag)
-				c->nenv_entries = 0;
+				config_drop_envs(c);
 			c->env_from_flag = true;
 			rc = config_add_envs(c, optarg, "--env", err, errlen);
 			break;

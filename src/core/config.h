@@ -105,6 +105,11 @@ int config_add_mounts(struct config *c, const char *list, char sep, const char *
 int config_add_envs(struct config *c, const char *list, const char *what, char *err, size_t errlen);
 /* The guest's environment from the entries, --env-host and the host's. */
 int config_build_environ(struct config *c, char **host_env, char *err, size_t errlen);
+/* Free the entries (a flag replacing its variable's), or all the policies
+ * allocated (the unit tests parse many times). */
+void config_drop_mounts(struct config *c);
+void config_drop_envs(struct config *c);
+void config_release(struct config *c);
 
 const char *config_usage_text(void);
 

@@ -101,12 +101,12 @@ int parse_mount(const char *entry, struct mount_spec *out, const char *what, cha
 		     "/srv/data:/data or /srv/data:/data:ro)",
 		     what, entry);
 	}
-	out->host = fields[0];
-	out->ro = ro;
 	if (guest_path(fields[0], given, &out->guest, what, entry, err, errlen)) {
 		free(copy);
 		return CONFIG_ERROR;
 	}
+	out->host = fields[0];
+	out->ro = ro;
 	return CONFIG_OK; /* copy lives on in out->host, for the whole run */
 }
 
@@ -154,18 +154,27 @@ static int add_env(struct config *c, char *entry, const char *what, char *err, s
 }
 
 /* --env takes one entry as it is (its value may hold spaces); HERMIT_ENV splits at
- * blanks. The entries point into a copy that lives as long as the process. */
+ * blanks. Each entry is a copy of its own (config_drop_envs frees them). */
 int config_add_envs(struct config *c, const char *list, const char *what, char *err, size_t errlen)
 {
 	char *copy = strdup(list);
 	if (!copy)
 		FAIL("out of memory");
-	if (what[0] == '-')
-		return add_env(c, copy, what, err, errlen);
+	if (what[0] == '-') {
+		int rc = add_env(c, copy, what, err, errlen);
+		if (rc)
+			free(copy);
+		return rc;
+	}
 	int rc = CONFIG_OK;
-	for (char *p = copy, *e; !rc && (e = strsep(&p, " \t\n"));)
-		if (*e)
-			rc = add_env(c, e, what, err, errlen);
+	for (char *p = copy, *e; !rc && (e = strsep(&p, " \t\n"));) {
+		char *own = *e ? strdup(e) : NULL;
+		if (*e && !own)
+			rc = CONFIG_ERROR;
+		else if (own && (rc = add_env(c, own, what, err, errlen)))
+			free(own);
+	}
+	free(copy);
 	return rc;
 }
 
@@ -191,9 +200,14 @@ static void env_set(char **env, int *n, char *var)
 
 int config_build_environ(struct config *c, char **host_env, char *err, size_t errlen)
 {
+	static char *none[] = {NULL}; /* the default: nothing to allocate */
 	int nhost = 0;
 	while (c->env_host && host_env && host_env[nhost])
 		nhost++;
+	if (!nhost && !c->nenv_entries) {
+		c->environ = none;
+		return CONFIG_OK;
+	}
 	char **env = calloc((size_t)nhost + (size_t)c->nenv_entries + 1, sizeof(*env));
 	if (!env)
 		FAIL("out of memory");
@@ -210,4 +224,33 @@ int config_build_environ(struct config *c, char **host_env, char *err, size_t er
 	env[n] = NULL;
 	c->environ = env;
 	return CONFIG_OK;
+}
+
+void config_drop_mounts(struct config *c)
+{
+	for (int i = 0; i < c->nmounts; i++) {
+		free((char *)c->mounts[i].host);
+		free((char *)c->mounts[i].guest);
+	}
+	free(c->mounts);
+	c->mounts = NULL;
+	c->nmounts = 0;
+}
+
+void config_drop_envs(struct config *c)
+{
+	for (int i = 0; i < c->nenv_entries; i++)
+		free((char *)c->env_entries[i]);
+	free(c->env_entries);
+	c->env_entries = NULL;
+	c->nenv_entries = 0;
+}
+
+void config_release(struct config *c)
+{
+	config_drop_mounts(c);
+	config_drop_envs(c);
+	if (c->environ && c->environ[0])
+		free(c->environ);
+	c->environ = NULL;
 }

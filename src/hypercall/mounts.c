@@ -104,15 +104,16 @@ static const struct mount *find(const struct mounts *ms, const char *path, const
 	return best;
 }
 
-/* The guest's current directory: the ABI's mount point if mapped, else the first
+/* The guest's current directory: the ABI's mount point when a mapping lies at or
+ * in it (not merely around it: under `--mount /` a Hermit 0.6 guest's paths stay
+ * relative to the host's current directory, as with uhyve), else the first
  * directory mapping, at the host's current directory when that lies inside it. */
 static char *guest_cwd(const struct mounts *ms, const struct mount_spec *specs,
 		       const char *relative_under)
 {
-	const char *rest;
-	const struct mount *m = relative_under ? find(ms, relative_under, &rest) : NULL;
-	if (m && !m->file)
-		return strdup(relative_under);
+	for (int i = 0; relative_under && i < ms->n; i++)
+		if (under(relative_under, ms->m[i].guest))
+			return strdup(relative_under);
 	for (int i = 0; i < ms->n; i++) {
 		if (ms->m[i].file)
 			continue;

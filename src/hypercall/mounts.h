@@ -23,7 +23,7 @@ struct mounts;
 
 /* Open the host root of every mapping (once: later renames on the host do not move
  * a mapping). Relative guest paths resolve under `relative_under` when a mapping
- * covers it (the ABI's mount point, "/root" for Hermit 0.6; NULL: none), else
+ * lies at or in it (the ABI's mount point, "/root" for Hermit 0.6; NULL: none), else
  * under the first directory mapping: at the host's current directory when that
  * lies inside it, else at its root. NULL with a message in err on failure. */
 struct mounts *mounts_open(const struct mount_spec *specs, int n, const char *relative_under,

@@ -8,9 +8,11 @@
 
 static char err[4096];
 
+/* Each parse releases what the previous one into the same (static) struct allocated. */
 #define PARSE(c, envp, ...)                                                                        \
 	({                                                                                         \
 		static char *argv_[] = {"proxy", __VA_ARGS__, NULL};                               \
+		config_release(c);                                                                 \
 		err[0] = 0;                                                                        \
 		config_parse((c), (int)(sizeof(argv_) / sizeof(argv_[0])) - 1, argv_, (envp), err, \
 			     sizeof(err));                                                         \
@@ -26,60 +28,69 @@ static int count(char **env)
 	return n;
 }
 
+static struct mount_spec m;
+
+/* parse_mount into m, after freeing what the previous call put there. */
+static int pm(const char *entry, const char *what)
+{
+	free((char *)m.host);
+	free((char *)m.guest);
+	m.host = m.guest = NULL;
+	return parse_mount(entry, &m, what, err, sizeof(err));
+}
+
 static void test_parse_mount_forms(void)
 {
-	struct mount_spec m;
-	CHECK_EQ(parse_mount("/srv/data", &m, "--mount", err, sizeof(err)), CONFIG_OK);
+	CHECK_EQ(pm("/srv/data", "--mount"), CONFIG_OK);
 	CHECK_STR(m.host, "/srv/data");
 	CHECK_STR(m.guest, "/srv/data");
 	CHECK(!m.ro);
-	CHECK_EQ(parse_mount("/srv/data:/data", &m, "--mount", err, sizeof(err)), CONFIG_OK);
+	CHECK_EQ(pm("/srv/data:/data", "--mount"), CONFIG_OK);
 	CHECK_STR(m.guest, "/data");
-	CHECK_EQ(parse_mount("/srv/data:/data:ro", &m, "--mount", err, sizeof(err)), CONFIG_OK);
+	CHECK_EQ(pm("/srv/data:/data:ro", "--mount"), CONFIG_OK);
 	CHECK_STR(m.guest, "/data");
 	CHECK(m.ro);
-	CHECK_EQ(parse_mount("/srv/data:ro", &m, "--mount", err, sizeof(err)), CONFIG_OK);
+	CHECK_EQ(pm("/srv/data:ro", "--mount"), CONFIG_OK);
 	CHECK_STR(m.guest, "/srv/data");
 	CHECK(m.ro);
 	/* The guest path is normalised: no "//", ".", trailing '/'. */
-	CHECK_EQ(parse_mount("/x://a/./b/:ro", &m, "--mount", err, sizeof(err)), CONFIG_OK);
+	CHECK_EQ(pm("/x://a/./b/:ro", "--mount"), CONFIG_OK);
 	CHECK_STR(m.guest, "/a/b");
-	CHECK_EQ(parse_mount("/x:/", &m, "--mount", err, sizeof(err)), CONFIG_OK);
+	CHECK_EQ(pm("/x:/", "--mount"), CONFIG_OK);
 	CHECK_STR(m.guest, "/");
-	CHECK_EQ(parse_mount("/", &m, "--mount", err, sizeof(err)), CONFIG_OK);
+	CHECK_EQ(pm("/", "--mount"), CONFIG_OK);
 	CHECK_STR(m.guest, "/");
 	/* A relative HOST_PATH gives an absolute guest path: the current directory's. */
 	char cwd[4096], want[4200];
 	CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
-	CHECK_EQ(parse_mount(".", &m, "--mount", err, sizeof(err)), CONFIG_OK);
+	CHECK_EQ(pm(".", "--mount"), CONFIG_OK);
 	CHECK_STR(m.guest, cwd);
 	snprintf(want, sizeof(want), "%s/d", cwd);
-	CHECK_EQ(parse_mount("./d/", &m, "--mount", err, sizeof(err)), CONFIG_OK);
+	CHECK_EQ(pm("./d/", "--mount"), CONFIG_OK);
 	CHECK_STR(m.host, "./d/");
 	CHECK_STR(m.guest, want);
 }
 
 static void test_parse_mount_refused(void)
 {
-	struct mount_spec m;
 	static const char *bad[] = {"",	       ":/data",     "/a:/b:rw", "/a:/b:ro:x",
 				    "/a:data", "/a:/b/../c", "/a::ro"};
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
-		CHECK_EQ(parse_mount(bad[i], &m, "--mount", err, sizeof(err)), CONFIG_ERROR);
+		CHECK_EQ(pm(bad[i], "--mount"), CONFIG_ERROR);
 		CHECK_ERR_HAS("--mount");
 	}
-	parse_mount("/a:/b:rw", &m, "HERMIT_MOUNT", err, sizeof(err));
+	pm("/a:/b:rw", "HERMIT_MOUNT");
 	CHECK_ERR_HAS("HERMIT_MOUNT /a:/b:rw is invalid: expected HOST_PATH[:GUEST_PATH][:ro]");
-	parse_mount("/a:data", &m, "--mount", err, sizeof(err));
+	pm("/a:data", "--mount");
 	CHECK_ERR_HAS("the guest path data is not absolute");
-	parse_mount("/a:/b/../c", &m, "--mount", err, sizeof(err));
+	pm("/a:/b/../c", "--mount");
 	CHECK_ERR_HAS("may not contain '..'");
 }
 
 static void test_mounts_from_env_and_flags(void)
 {
-	struct config c;
+	static struct config c;
 	char *env[] = {"HERMIT_MOUNT=/:/host:ro,,/tmp:/t,", NULL};
 	CHECK_EQ(PARSE(&c, env, "img"), CONFIG_OK);
 	CHECK_EQ(c.nmounts, 2);
@@ -88,7 +99,7 @@ static void test_mounts_from_env_and_flags(void)
 	CHECK_STR(c.mounts[1].host, "/tmp");
 	CHECK_STR(c.mounts[1].guest, "/t");
 	/* The flags replace the variable as a whole. */
-	struct config d;
+	static struct config d;
 	CHECK_EQ(PARSE(&d, env, "--mount", "/tmp", "--mount", "/:/r:ro", "img"), CONFIG_OK);
 	CHECK_EQ(d.nmounts, 2);
 	CHECK_STR(d.mounts[0].guest, "/tmp");
@@ -99,7 +110,7 @@ static void test_mounts_from_env_and_flags(void)
 
 static void test_mount_host_checked(void)
 {
-	struct config c;
+	static struct config c;
 	char *env[] = {NULL};
 	CHECK_EQ(PARSE(&c, env, "--mount", "/no/such/dir:/data", "img"), CONFIG_ERROR);
 	CHECK_ERR_HAS("--mount: the host path /no/such/dir (mapped to /data in the guest) does "
@@ -113,8 +124,8 @@ static void test_mount_host_checked(void)
 
 static void test_env_default_empty(void)
 {
-	struct config c;
-	char *env[] = {"PATH=/bin", "HOME=/home/u", "HERMIT_CPUS=2", NULL};
+	static struct config c;
+	char *env[] = {"PATH=/bin", "USER=u", "HERMIT_CPUS=2", NULL};
 	CHECK_EQ(PARSE(&c, env, "img"), CONFIG_OK);
 	CHECK_EQ(count(c.environ), 0);
 	CHECK_EQ(c.ncpus, 2);
@@ -122,13 +133,13 @@ static void test_env_default_empty(void)
 
 static void test_env_entries(void)
 {
-	struct config c;
-	char *env[] = {"PATH=/bin", "HOME=/home/u", NULL};
-	CHECK_EQ(PARSE(&c, env, "--env", "HOME", "--env", "A=b c", "--env", "UNSET", "--env",
+	static struct config c;
+	char *env[] = {"PATH=/bin", "USER=u", NULL};
+	CHECK_EQ(PARSE(&c, env, "--env", "USER", "--env", "A=b c", "--env", "UNSET", "--env",
 		       "E=", "img"),
 		 CONFIG_OK);
 	CHECK_EQ(count(c.environ), 3);
-	CHECK_STR(c.environ[0], "HOME=/home/u");
+	CHECK_STR(c.environ[0], "USER=u");
 	CHECK_STR(c.environ[1], "A=b c");
 	CHECK_STR(c.environ[2], "E=");
 	/* HERMIT_ENV splits at blanks; a flag replaces it as a whole. */
@@ -149,21 +160,21 @@ static void test_env_entries(void)
 
 static void test_env_host(void)
 {
-	struct config c;
-	char *env[] = {"PATH=/bin", "HERMIT_CPUS=2", "HOME=/h", NULL};
+	static struct config c;
+	char *env[] = {"PATH=/bin", "HERMIT_CPUS=2", "USER=h", NULL};
 	CHECK_EQ(PARSE(&c, env, "--env-host", "img"), CONFIG_OK);
 	CHECK_EQ(count(c.environ), 3); /* HERMIT_* included, as the seed forwarded them */
 	CHECK_STR(c.environ[1], "HERMIT_CPUS=2");
-	CHECK_EQ(PARSE(&c, env, "--env-host", "--env", "HOME=/guest", "--env", "NEW=1", "img"),
+	CHECK_EQ(PARSE(&c, env, "--env-host", "--env", "USER=guest", "--env", "NEW=1", "img"),
 		 CONFIG_OK);
 	CHECK_EQ(count(c.environ), 4);
-	CHECK_STR(c.environ[2], "HOME=/guest");
+	CHECK_STR(c.environ[2], "USER=guest");
 	CHECK_STR(c.environ[3], "NEW=1");
 }
 
 static void test_env_refused(void)
 {
-	struct config c;
+	static struct config c;
 	char *env[] = {NULL};
 	CHECK_EQ(PARSE(&c, env, "--env", "=x", "img"), CONFIG_ERROR);
 	CHECK_ERR_HAS("--env =x is invalid: expected NAME (the host's value) or NAME=VALUE");

@@ -144,7 +144,8 @@ static void test_magic_links(bool walk)
 	CHECK_STR(contents(mounts_open_path(m, at("outside.txt"), O_RDONLY, 0)), "secret");
 	CHECK_EQ(chdir(at("root/sub")), 0);
 	mounts_close(m);
-	m = open_mounts(s, 1, NULL, walk);
+	/* "/" lies around Hermit 0.6's /root, not in it: relative stays at the cwd. */
+	m = open_mounts(s, 1, "/root", walk);
 	CHECK_STR(contents(mounts_open_path(m, "b.txt", O_RDONLY, 0)), "B");
 	CHECK_STR(contents(mounts_open_path(m, "../a.txt", O_RDONLY, 0)), "A");
 	CHECK_EQ(chdir("/"), 0);
