@@ -80,4 +80,6 @@ const struct guest_abi entry_abi = {
 	/* The kernel never NULL-terminates its environment array and Rust's std
 	 * walks it to the NULL (hermit-entry-abi.md 11.1): never send an empty one. */
 	.empty_env_placeholder = "HERMIT_ENV_PLACEHOLDER=1",
+	/* Its uhyve file system is mounted at /root (UHYVE_MOUNT), the prefix stripped. */
+	.relative_paths_under = "/root",
 };

@@ -36,6 +36,15 @@ static const char usage_text[] =
 	"                        [HERMIT_TRACE=1|FILE]\n"
 	"      --stats           print run statistics at exit [HERMIT_STATS=1]\n"
 	"      --coredump FILE   write a guest core file if the guest fails [HERMIT_COREDUMP]\n"
+	"      --mount HOST_PATH[:GUEST_PATH][:ro]\n"
+	"                        let the guest open files under HOST_PATH, as GUEST_PATH\n"
+	"                        (default: HOST_PATH); ro: no writes, creation or unlink;\n"
+	"                        repeatable; default: nothing of the host, '--mount /' is\n"
+	"                        everything [HERMIT_MOUNT, entries separated by ',']\n"
+	"      --env NAME[=VALUE] give the guest NAME, with the host's value or VALUE;\n"
+	"                        repeatable; default: no variable [HERMIT_ENV, entries\n"
+	"                        separated by spaces]\n"
+	"      --env-host        give the guest the whole host environment\n"
 	"  -h, --help            this help\n"
 	"      --version         print the version and the build's features\n"
 	"\n"
@@ -44,6 +53,7 @@ static const char usage_text[] =
 	"  HERMIT_DEBUG_ADDR HERMIT_ABI HERMIT_HUGEPAGE HERMIT_MERGEABLE\n"
 	"  HERMIT_IP HERMIT_GATEWAY HERMIT_MASK HERMIT_NETIF HERMIT_NETIF_MAC\n"
 	"  HERMIT_MONITOR HERMIT_MONITOR_HISTORY HERMIT_TRACE HERMIT_STATS HERMIT_COREDUMP\n"
+	"  HERMIT_MOUNT HERMIT_ENV\n"
 	"  HERMIT_CHECKPOINT (only 0: not supported)   (see proxy(1) or README.md)\n";
 
 const char *config_usage_text(void)
@@ -335,6 +345,10 @@ static int config_from_env(struct config *c, char **envp, char *err, size_t errl
 		set_trace(c, v);
 	if ((v = env_get(envp, "HERMIT_COREDUMP")))
 		rc = rc ?: set_coredump(c, "HERMIT_COREDUMP", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_MOUNT")))
+		rc = rc ?: config_add_mounts(c, v, ',', "HERMIT_MOUNT", err, errlen);
+	if ((v = env_get(envp, "HERMIT_ENV")))
+		rc = rc ?: config_add_envs(c, v, "HERMIT_ENV", err, errlen);
 	set_history(c, envp);
 	if (!rc && (v = env_get(envp, "HERMIT_CHECKPOINT")) && strcmp(v, "0") && *v)
 		FAIL("HERMIT_CHECKPOINT=%s: checkpointing is not supported by proxy; unset it or "
@@ -351,7 +365,10 @@ enum {
 	OPT_MONITOR,
 	OPT_TRACE,
 	OPT_STATS,
-	OPT_COREDUMP
+	OPT_COREDUMP,
+	OPT_MOUNT,
+	OPT_ENV,
+	OPT_ENV_HOST
 };
 
 static const struct option long_options[] = {
@@ -367,6 +384,9 @@ static const struct option long_options[] = {
 	{"trace", optional_argument, NULL, OPT_TRACE},
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"coredump", required_argument, NULL, OPT_COREDUMP},
+	{"mount", required_argument, NULL, OPT_MOUNT},
+	{"env", required_argument, NULL, OPT_ENV},
+	{"env-host", no_argument, NULL, OPT_ENV_HOST},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -456,6 +476,22 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 		case OPT_COREDUMP:
 			rc = set_coredump(c, "--coredump", optarg, err, errlen);
 			break;
+		case OPT_MOUNT:
+			/* The flags override HERMIT_MOUNT as a whole, not entry by entry. */
+			if (!c->mounts_from_flag)
+				config_drop_mounts(c);
+			c->mounts_from_flag = true;
+			rc = config_add_mounts(c, optarg, 0, "--mount", err, errlen);
+			break;
+		case OPT_ENV:
+			if (!c->env_from_flag)
+				config_drop_envs(c);
+			c->env_from_flag = true;
+			rc = config_add_envs(c, optarg, "--env", err, errlen);
+			break;
+		case OPT_ENV_HOST:
+			c->env_host = true;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return CONFIG_EXIT_OK;
@@ -480,11 +516,13 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 int config_parse(struct config *c, int argc, char **argv, char **envp, char *err, size_t errlen)
 {
 	config_defaults(c);
-	c->environ = envp;
 	int rc = config_from_env(c, envp, err, errlen);
 	if (rc)
 		return rc;
 	rc = config_from_flags(c, argc, argv, err, errlen);
+	if (rc)
+		return rc;
+	rc = config_build_environ(c, envp, err, errlen);
 	if (rc)
 		return rc;
 	if (c->host_info)

@@ -25,11 +25,28 @@ enum debug_mode {
 	DEBUG_LISTEN, /* HERMIT_DEBUG=listen, -s without -d: the guest runs, GDB may attach */
 };
 
+/* One --mount HOST_PATH[:GUEST_PATH][:ro] (or HERMIT_MOUNT entry). */
+struct mount_spec {
+	const char *host;  /* as given */
+	const char *guest; /* absolute and normalised (no "//", ".", trailing '/') */
+	bool ro;	   /* refuse writes, creation and unlink */
+};
+
 struct config {
 	const char *image; /* path of the unikernel */
 	int guest_argc;	   /* guest argv: image path, then the arguments */
 	char **guest_argv;
-	char **environ; /* forwarded to the guest */
+	char **environ; /* what the guest gets (--env, --env-host), NULL-terminated */
+
+	/* File policy (config_policy.c): the host trees the guest may open. */
+	struct mount_spec *mounts;
+	int nmounts;
+	bool mounts_from_flag; /* a --mount was given: HERMIT_MOUNT is ignored */
+	/* Environment policy: --env entries (NAME or NAME=VALUE), --env-host. */
+	const char **env_entries;
+	int nenv_entries;
+	bool env_from_flag; /* an --env was given: HERMIT_ENV is ignored */
+	bool env_host;	    /* forward the whole host environment (the seed's way) */
 
 	unsigned ncpus;
 	uint64_t mem_size;
@@ -77,6 +94,22 @@ int parse_uint(const char *s, unsigned long max, unsigned long *out);
 int parse_ipv4(const char *s, uint8_t out[4]);
 int parse_mac(const char *s, uint8_t out[6]);
 int parse_bool(const char *s, bool *out);
+
+/* config_policy.c: the file and environment policies. `what` names the source in
+ * messages ("--mount" or "HERMIT_MOUNT"). Each returns CONFIG_OK or CONFIG_ERROR
+ * with the message in err. */
+int parse_mount(const char *entry, struct mount_spec *out, const char *what, char *err,
+		size_t errlen);
+int config_add_mounts(struct config *c, const char *list, char sep, const char *what, char *err,
+		      size_t errlen);
+int config_add_envs(struct config *c, const char *list, const char *what, char *err, size_t errlen);
+/* The guest's environment from the entries, --env-host and the host's. */
+int config_build_environ(struct config *c, char **host_env, char *err, size_t errlen);
+/* Free the entries (a flag replacing its variable's), or all the policies
+ * allocated (the unit tests parse many times). */
+void config_drop_mounts(struct config *c);
+void config_drop_envs(struct config *c);
+void config_release(struct config *c);
 
 const char *config_usage_text(void);
 

@@ -45,8 +45,9 @@ static int check_abi_limits(const struct config *c, char *err, size_t errlen)
 	int envc = count_env(c->environ);
 	if (envc > HERMIT_MAX_ENVC)
 		REFUSE(CONFIG_ERROR,
-		       "the environment has %d variables, which the guest receives: the guest ABI "
-		       "passes at most %d (start proxy with fewer, e.g. env -i VAR=value ... "
+		       "the guest's environment has %d variables (--env-host forwards the host's "
+		       "and --env/HERMIT_ENV add to them): the guest ABI passes at most %d (name "
+		       "fewer with --env, or start proxy with fewer, e.g. env -i VAR=value ... "
 		       "proxy)",
 		       envc, HERMIT_MAX_ENVC);
 	return CONFIG_OK;
@@ -123,12 +124,34 @@ static int check_coredump(const struct config *c, char *err, size_t errlen)
 	return CONFIG_OK;
 }
 
+/* A mapping names a host tree that must be there now: a typo would otherwise show
+ * only as the guest's ENOENT, long after start. */
+static int check_mounts(const struct config *c, char *err, size_t errlen)
+{
+	const char *what = c->mounts_from_flag ? "--mount" : "HERMIT_MOUNT";
+	for (int i = 0; i < c->nmounts; i++) {
+		const struct mount_spec *m = &c->mounts[i];
+		struct stat st;
+		if (stat(m->host, &st))
+			REFUSE(CONFIG_ERROR, "%s: the host path %s (mapped to %s in the guest) %s",
+			       what, m->host, m->guest,
+			       errno == ENOENT ? "does not exist" : strerror(errno));
+		for (int j = 0; j < i; j++)
+			if (!strcmp(c->mounts[j].guest, m->guest))
+				REFUSE(CONFIG_ERROR,
+				       "%s: the guest path %s is mapped twice (to %s and to %s)",
+				       what, m->guest, c->mounts[j].host, m->host);
+	}
+	return CONFIG_OK;
+}
+
 int config_check(struct config *c, char *err, size_t errlen)
 {
 	int rc = check_abi_limits(c, err, errlen);
 	rc = rc ?: check_gdb_addr(c, err, errlen);
 	rc = rc ?: check_trace(c, err, errlen);
 	rc = rc ?: check_coredump(c, err, errlen);
+	rc = rc ?: check_mounts(c, err, errlen);
 	return rc;
 }
 

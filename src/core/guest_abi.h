@@ -36,6 +36,9 @@ struct guest_abi {
 	/* The one variable the guest gets when the host environment is empty, for
 	 * guests that crash on an empty one; NULL: an empty environment is fine. */
 	const char *empty_env_placeholder;
+	/* The guest directory relative paths from the guest are under (the kernel strips
+	 * its mount point before an OPEN or UNLINK); NULL: none (hypercall/mounts.h). */
+	const char *relative_paths_under;
 };
 
 #endif

@@ -163,12 +163,13 @@ struct vm {
 	unsigned nfatal_hooks;
 
 	/* Modules' state, opaque to the core; NULL when the module is off. */
-	struct fd_table fds;  /* the guest's descriptors (operations: hypercall/fdtable.c) */
-	struct uart *uart;    /* hypercall/uart.c */
-	struct net *net;      /* hypercall/net.c */
-	struct debugger *dbg; /* debug/ */
-	struct tracer *trace; /* hypercall tracing (tools/trace.c) */
-	struct vmctl *ctl;    /* pause/resume for the monitor console (tools/vmctl.c) */
+	struct fd_table fds;   /* the guest's descriptors (operations: hypercall/fdtable.c) */
+	struct mounts *mounts; /* the file policy (hypercall/mounts.c) */
+	struct uart *uart;     /* hypercall/uart.c */
+	struct net *net;       /* hypercall/net.c */
+	struct debugger *dbg;  /* debug/ */
+	struct tracer *trace;  /* hypercall tracing (tools/trace.c) */
+	struct vmctl *ctl;     /* pause/resume for the monitor console (tools/vmctl.c) */
 
 	/* Lifecycle: the first vm_end() wins; end_fd (eventfd) wakes whoever waits. */
 	atomic_bool end_claimed; /* the first vm_end() caller owns the exit status */

@@ -1,5 +1,6 @@
 /* files.c: the file hypercalls (WRITE, OPEN, CLOSE, READ, LSEEK, UNLINK) and EXIT.
  *
+ * OPEN and UNLINK reach only what the --mount mappings give the guest (mounts.c).
  * Each handler copies its argument struct out of guest RAM, checks every guest
  * address through guest_mem, does the host call, and writes the result (-errno on
  * failure) back. READ/WRITE buffers are guest-virtual: they are translated page by
@@ -19,9 +20,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "guest_abi.h"
 #include "hermit_abi.h"
 #include "hypercall.h"
 #include "log.h"
+#include "mounts.h"
 
 /* Pieces a guest buffer usually has (a few pages): kept on the stack, so the common
  * hypercall allocates nothing. */
@@ -207,7 +210,8 @@ static int is_kvm_device(int fd)
 }
 
 /* The guest must not reach the hypervisor through the file hypercalls: not /dev/kvm,
- * and nothing in procfs (/proc/self/mem and /proc/self/fd/N are proxy's own). */
+ * and nothing in procfs (/proc/self/mem is proxy's own), even with all of the host
+ * mapped (the magic links, /proc/self/fd/N, are refused on the way: beneath.c). */
 static int is_forbidden(int fd)
 {
 	struct statfs fs;
@@ -224,11 +228,9 @@ static int open_restarting(struct vcpu *v, const char *path, int flags, mode_t m
 	vcpu_set_blocked(v, true);
 	int fd;
 	do
-		fd = open(path, flags, mode);
-	while (fd < 0 && errno == EINTR && !atomic_load(&v->vm->ending));
-	int err = errno;
+		fd = mounts_open_path(v->vm->mounts, path, flags, mode);
+	while (fd == -EINTR && !atomic_load(&v->vm->ending));
 	vcpu_set_blocked(v, false);
-	errno = err;
 	return fd;
 }
 
@@ -246,9 +248,9 @@ static void hc_open(struct vcpu *v, uint16_t port, uint32_t gpa)
 		a->ret = (int32_t)len;
 		return;
 	}
-	int fd = open_restarting(v, path, o.flags | O_CLOEXEC, (mode_t)(o.mode & 07777));
+	int fd = open_restarting(v, path, o.flags, (mode_t)(o.mode & 07777));
 	if (fd < 0) {
-		a->ret = -errno;
+		a->ret = fd;
 		return;
 	}
 	if (is_forbidden(fd)) {
@@ -299,7 +301,7 @@ static void hc_unlink(struct vcpu *v, uint16_t port, uint32_t gpa)
 	if (len < 0)
 		a->ret = (int32_t)len;
 	else
-		a->ret = unlink(path) ? -errno : 0;
+		a->ret = mounts_unlink(v->vm->mounts, path);
 }
 
 static void hc_exit(struct vcpu *v, uint16_t port, uint32_t gpa)
@@ -316,8 +318,19 @@ static void hc_exit(struct vcpu *v, uint16_t port, uint32_t gpa)
 	vm_end(v->vm, a->code & 0xff);
 }
 
+/* The mappings' host roots are opened once, before the guest runs. */
+static void open_mounts(struct vm *vm)
+{
+	char err[1024];
+	const char *under = vm->abi ? vm->abi->relative_paths_under : NULL;
+	vm->mounts = mounts_open(vm->cfg->mounts, vm->cfg->nmounts, under, err, sizeof(err));
+	if (!vm->mounts)
+		die("%s", err);
+}
+
 void files_register(struct vm *vm)
 {
+	open_mounts(vm);
 	vm_register_port(vm, HERMIT_PORT_WRITE, "write", hc_write);
 	vm_register_port(vm, HERMIT_PORT_OPEN, "open", hc_open);
 	vm_register_port(vm, HERMIT_PORT_CLOSE, "close", hc_close);

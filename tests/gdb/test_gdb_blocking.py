@@ -44,7 +44,7 @@ def interrupted_open_of_a_fifo_is_restarted(t):
         fifo = os.path.join(d, "fifo")
         os.mkfifo(fifo)
         port = free_port()
-        with Proxy(guest("catfile"), args=[fifo],
+        with Proxy(guest("catfile"), args=[fifo], extra=["--mount", d],
                    env={"HERMIT_DEBUG": "1", "HERMIT_DEBUG_PORT": str(port)}) as p:
             c = stop_and_continue(t, p, port, "opening")
             with open(fifo, "wb") as w:  # the guest's OPEN completes now
@@ -63,7 +63,7 @@ def interrupted_read_of_a_fifo_is_restarted(t):
         w = os.open(fifo, os.O_RDWR)  # a writer exists: the guest's OPEN returns at once
         try:
             port = free_port()
-            with Proxy(guest("catfile"), args=[fifo],
+            with Proxy(guest("catfile"), args=[fifo], extra=["--mount", d],
                        env={"HERMIT_DEBUG": "1", "HERMIT_DEBUG_PORT": str(port)}) as p:
                 c = stop_and_continue(t, p, port, "reading")
                 os.write(w, DATA)

@@ -143,11 +143,16 @@ def client_closing_mid_packet_lets_guest_run(t):
 @test
 def interrupt_while_the_guest_waits_in_a_read_hypercall(t):
     """Ctrl-C stops the VM even when a vCPU sits in a blocking READ (not in KVM_RUN)."""
-    import subprocess
+    import os
+    import tempfile
     port = free_port()
-    with Proxy(guest("bench_file"), args=["in=/proc/self/fd/0", "out=/dev/null"],
+    d = tempfile.mkdtemp()
+    fifo = os.path.join(d, "fifo")
+    os.mkfifo(fifo)
+    w = os.open(fifo, os.O_RDWR)  # a writer that never writes: the READ waits
+    with Proxy(guest("bench_file"), args=["in=" + fifo, "out=/dev/null"],
                env={"HERMIT_DEBUG": "1", "HERMIT_DEBUG_PORT": str(port)},
-               stdin=subprocess.PIPE) as p:
+               extra=["--mount", d, "--mount", "/dev/null"]) as p:
         p.wait_stderr(r"target remote")
         c = Client(port)
         c.send(b"vCont;c")
@@ -158,6 +163,9 @@ def interrupt_while_the_guest_waits_in_a_read_hypercall(t):
             raise Failure("expected a T02 stop reply, got %r" % reply)
         c.send(b"k")
         t.eq(p.wait(30), 119, "proxy ends after k")
+    os.close(w)
+    os.unlink(fifo)
+    os.rmdir(d)
 
 
 @test

@@ -27,7 +27,8 @@ def hello_prints_greeting_and_exits_0(t, fl):
 @case("core")
 def args_reach_the_guest_with_argv0_the_image(t, fl):
     image = fl.guest("args")
-    r = fl.run("args", ["a", "b c", "", "\u00fcn\u00efcode"], env={"FOO": "bar", "HERMIT_CPUS": "1"})
+    r = fl.run("args", ["a", "b c", "", "\u00fcn\u00efcode"], env={"FOO": "bar", "HERMIT_CPUS": "1"},
+               extra=["--env-host"])
     t.ok(r)
     lines = r.stdout.splitlines()
     t.contains(lines, "argc=5")
@@ -36,7 +37,7 @@ def args_reach_the_guest_with_argv0_the_image(t, fl):
     t.contains(lines, "argv[2]=b c")
     t.contains(lines, "argv[3]=")
     t.contains(lines, "argv[4]=\u00fcn\u00efcode")
-    t.contains(lines, "env=FOO=bar", "host environment forwarded")
+    t.contains(lines, "env=FOO=bar", "host environment forwarded under --env-host")
     t.contains(lines, "env=HERMIT_CPUS=1", "HERMIT_* variables forwarded too")
 
 
@@ -49,7 +50,7 @@ def args_environment_is_exactly_the_hosts(t, fl):
     # Insertion order is environ order: LAST is the last variable, the one a C
     # guest loses if the hypervisor does not count the NULL slot for it.
     env = {"A": "1", "B": "two words", "EMPTY": "", "LAST": "x=y"}
-    r = fl.run_exact_env("args", [], env)
+    r = fl.run_exact_env("args", [], env, extra=["--env-host"])
     t.ok(r)
     got = _env_lines(r.stdout)
     t.eq(sorted(got), sorted("%s=%s" % kv for kv in env.items()), "guest environment")
@@ -68,7 +69,7 @@ def args_empty_environment(t, fl):
 def args_127_arguments_and_127_environment_entries(t, fl):
     args = ["arg%03d" % i for i in range(127)]  # + argv[0] = 128, the ABI maximum
     env = {"V%03d" % i: "value%d" % i for i in range(127)}
-    r = fl.run_exact_env("args", args, env)
+    r = fl.run_exact_env("args", args, env, extra=["--env-host"])
     t.ok(r)
     lines = r.stdout.splitlines()
     t.contains(lines, "argc=128")
@@ -208,7 +209,7 @@ def files_open_read_write_lseek_close_unlink(t, fl):
         with open(os.path.join(d, "input.txt"), "w") as f:
             f.write("input from the host\n")
         open(os.path.join(d, "remove-me"), "w").close()
-        r = fl.run("files", [d])
+        r = fl.run("files", [d], extra=["--mount", d])
         t.ok(r, "files guest: " + r.stdout)
         t.contains(r.stdout, "files: ok")
         t.contains(r.stdout, "input: input from the host\n", "input.txt echoed")
@@ -229,7 +230,7 @@ def files_open_read_write_lseek_close_unlink(t, fl):
 
 @case("files")
 def badptr_every_wild_pointer_gets_efault(t, fl):
-    r = fl.run("badptr", stdin=b"")
+    r = fl.run("badptr", stdin=b"", extra=["--mount", fl.guest("badptr") + ":ro"])
     t.ok(r, "badptr: " + r.stdout)
     t.contains(r.stdout, "badptr: ok")
     t.not_contains(r.stdout, "FAIL")
@@ -237,7 +238,8 @@ def badptr_every_wild_pointer_gets_efault(t, fl):
 
 @case("files")
 def badptr_with_small_ram(t, fl):
-    r = fl.run("badptr", env={"HERMIT_MEM": "32M"}, stdin=b"")
+    r = fl.run("badptr", env={"HERMIT_MEM": "32M"}, stdin=b"",
+               extra=["--mount", fl.guest("badptr") + ":ro"])
     t.ok(r, "badptr: " + r.stdout)
     t.contains(r.stdout, "badptr: ok")
 

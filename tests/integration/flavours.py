@@ -34,8 +34,8 @@ class Flavour:
         r = harness.run_proxy(self.guest(prog), [str(a) for a in args], env=env, **kw)
         return harness.Result(r.returncode, text(r.stdout), text(r.stderr))
 
-    def run_exact_env(self, prog, args, env, timeout=None):
-        return run_exact_env(self.guest(prog), args, env, timeout)
+    def run_exact_env(self, prog, args, env, timeout=None, extra=()):
+        return run_exact_env(self.guest(prog), args, env, timeout, extra)
 
     def __repr__(self):
         return self.name

@@ -47,9 +47,10 @@ def run(name, args=(), env=None, **kw):
     return harness.Result(r.returncode, text(r.stdout), text(r.stderr))
 
 
-def run_exact_env(image, args, env, timeout=None):
+def run_exact_env(image, args, env, timeout=None, extra=()):
     """Run proxy with exactly `env` as its environment (run_proxy adds the caller's)."""
-    p = subprocess.run([harness.PROXY, image] + list(args), env=env, capture_output=True,
+    p = subprocess.run([harness.PROXY] + list(extra) + [image] + list(args), env=env,
+                       capture_output=True,
                        timeout=timeout or harness.TIMEOUT)
     return harness.Result(p.returncode, text(p.stdout), text(p.stderr))
 

@@ -22,9 +22,17 @@ flavours.instantiate(globals(), flavours.RUSTY, groups=["fatal"])
 @harness.test
 def sigterm_while_the_guest_waits_in_a_read_hypercall(t):
     """A READ on a pipe that never gets data must not keep proxy from ending."""
-    with harness.Proxy(harness.guest("bench_file"), args=["in=/proc/self/fd/0", "out=/dev/null"],
-                       stdin=subprocess.PIPE) as p:
-        time.sleep(0.5)  # any moment works: before or during the read
-        p.signal(signal.SIGTERM)
-        t.eq(p.wait(30), 143, "status after SIGTERM")
-        t.contains(p.stderr_text(), "SIGTERM received")
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        w = os.open(fifo, os.O_RDWR)  # a writer that never writes: the READ waits
+        try:
+            with harness.Proxy(harness.guest("bench_file"), args=["in=" + fifo, "out=/dev/null"],
+                               extra=["--mount", d, "--mount", "/dev/null"]) as p:
+                time.sleep(0.5)  # any moment works: before or during the read
+                p.signal(signal.SIGTERM)
+                t.eq(p.wait(30), 143, "status after SIGTERM")
+                t.contains(p.stderr_text(), "SIGTERM received")
+        finally:
+            os.close(w)

@@ -266,7 +266,7 @@ def trace_files_guest(t):
         with open(os.path.join(d, "input.txt"), "w") as f:
             f.write("input from the host\n")
         open(os.path.join(d, "remove-me"), "w").close()
-        r = run("files", ["d"], env={"HERMIT_TRACE": "1"}, cwd=top)
+        r = run("files", ["d"], env={"HERMIT_TRACE": "1"}, cwd=top, extra=["--mount", "."])
         t.ok(r, "files guest with tracing")
         lines = [l for l in r.stderr.splitlines() if l.startswith("[vCPU")]
         t.match(r"^\[vCPU 0\] cmdsize\(\) = \{argc=2, envc=\d+\}$", lines[0], "first: CMDSIZE")

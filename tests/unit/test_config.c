@@ -138,7 +138,8 @@ static void test_defaults(void)
 	CHECK_EQ(c.guest_argc, 1);
 	CHECK_STR(c.guest_argv[0], "img");
 	CHECK(c.guest_argv[1] == NULL);
-	CHECK(c.environ == env);
+	CHECK(c.environ && c.environ[0] == NULL); /* nothing of the host by default */
+	CHECK_EQ(c.nmounts, 0);
 }
 
 static void test_env(void)
