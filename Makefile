@@ -24,11 +24,14 @@ INC_hypercall := $(INC_core) -Isrc/hypercall
 INC_abi := $(INC_hypercall) -Isrc/abi
 INC_debug := $(INC_core) -Isrc/debug -Igdbstub
 INC_tools := $(INC_abi) -Isrc/debug -Igdbstub -Isrc/tools
-INC_main := $(INC_tools)
+INC_sandbox := -Isrc/sandbox
+INC_main := $(INC_tools) $(INC_sandbox)
 INC_gdbstub := -Igdbstub
 ALL_CFLAGS = $(BASE_CFLAGS) $(INC_main)
 ifneq ($(SAN),)
-BASE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# -DPROXY_SANITIZED: the sanitizer runtime needs ptrace (LeakSanitizer) and exec (the
+# symbolizer), so that build does not confine itself (src/sandbox).
+BASE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DPROXY_SANITIZED
 LDFLAGS += -fsanitize=address,undefined
 endif
 # libelf, zlib (libelf's), readline and its libtinfo are linked in (Debian ships
@@ -41,12 +44,12 @@ endif
 CAPSTONE_SONAME := $(shell objdump -p /usr/lib/$(shell $(CC) -print-multiarch)/libcapstone.so 2>/dev/null | sed -n 's/.*SONAME *//p')
 BASE_CFLAGS += $(if $(CAPSTONE_SONAME),-DCAPSTONE_SONAME=\"$(CAPSTONE_SONAME)\")
 ifeq ($(SAN),)
-LDLIBS := -Wl,-Bstatic -lelf -lz -lreadline -ltinfo -Wl,-Bdynamic -ldl -lpthread
+LDLIBS := -Wl,-Bstatic -lelf -lz -lreadline -ltinfo -lseccomp -Wl,-Bdynamic -ldl -lpthread
 else
-LDLIBS := -lelf -lreadline -ldl -lpthread
+LDLIBS := -lelf -lreadline -lseccomp -ldl -lpthread
 endif
 
-SRC_LAYERS := core hypercall abi debug tools
+SRC_LAYERS := core hypercall abi debug tools sandbox
 LIB_SRCS := $(foreach l,$(SRC_LAYERS),$(wildcard src/$(l)/*.c)) $(wildcard gdbstub/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

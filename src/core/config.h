@@ -59,6 +59,8 @@ struct config {
 	const char *coredump;	     /* core file written when the guest fails, or NULL */
 	const char *coredump_source; /* "--coredump " or "HERMIT_COREDUMP=" (messages) */
 	bool stats;		     /* statistics on stderr at exit */
+
+	bool sandbox; /* confine proxy after set-up (src/sandbox); --no-sandbox: off */
 };
 
 /* What a boolean variable accepts (parse_bool), as messages and --help say it. */
