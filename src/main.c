@@ -122,7 +122,7 @@ static void confine(struct vm *vm)
 	struct sandbox_needs needs = {.coredump = c->coredump,
 				      .history = c->monitor ? c->monitor_history : NULL,
 				      .debugger = c->debug || c->monitor,
-				      .tmpdir = getenv("TMPDIR")};
+				      .tmpdir = c->tmpdir};
 	sandbox_plan(&needs, &paths);
 	sandbox_allow(&paths, "/", SANDBOX_READ_WRITE); /* the guest's files */
 	char why[256] = "";

@@ -302,6 +302,7 @@ static int config_from_env(struct config *c, char **envp, char *err, size_t errl
 		rc = rc ?: set_cpus(c, "HERMIT_CPUS", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_MEM")))
 		rc = rc ?: set_mem(c, "HERMIT_MEM", v, err, errlen);
+	c->tmpdir = env_get(envp, "TMPDIR");
 	if ((v = env_get(envp, "HERMIT_SANDBOX")))
 		rc = rc ?: set_bool(&c->sandbox, "HERMIT_SANDBOX", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_VERBOSE")))

@@ -60,7 +60,8 @@ struct config {
 	const char *coredump_source; /* "--coredump " or "HERMIT_COREDUMP=" (messages) */
 	bool stats;		     /* statistics on stderr at exit */
 
-	bool sandbox; /* confine proxy after set-up (src/sandbox); --no-sandbox: off */
+	bool sandbox;	    /* confine proxy after set-up (src/sandbox); --no-sandbox: off */
+	const char *tmpdir; /* $TMPDIR (where the sandbox lets debugger dumps go) */
 };
 
 /* What a boolean variable accepts (parse_bool), as messages and --help say it. */
