@@ -25,6 +25,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+/* clang-format off: grouped by purpose, several to a line */
 static const char *const allowed[] = {
 	/* memory, threads, signals, time */
 	"brk",
@@ -41,6 +42,7 @@ static const char *const allowed[] = {
 	"sched_yield",
 	"sched_getaffinity",
 	"getpid",
+	"getppid",
 	"gettid",
 	"getuid",
 	"geteuid",
@@ -51,6 +53,10 @@ static const char *const allowed[] = {
 	"rt_sigaction",
 	"rt_sigprocmask",
 	"rt_sigreturn",
+	"rt_sigtimedwait",
+	"rt_sigsuspend",
+	"rt_sigpending",
+	"restart_syscall",
 	"sigaltstack",
 	"exit",
 	"exit_group",
@@ -118,7 +124,6 @@ static const char *const allowed[] = {
 	"epoll_ctl",
 	"epoll_wait",
 	"epoll_pwait",
-	"ioctl", /* narrowed below */
 	/* the debug and monitor sockets, the network */
 	"socket",
 	"bind",
@@ -135,10 +140,15 @@ static const char *const allowed[] = {
 	"recvfrom",
 	"sendmsg",
 	"recvmsg",
-	/* narrowed below: threads; a thread's timer slack (vcpu.c) and name */
+	/* narrowed below: KVM's and a few more ioctls; threads; a thread's timer
+	 * slack (vcpu.c) and name; signals to proxy itself (readline re-raises the
+	 * ones it caught) */
+	"ioctl",
 	"clone",
 	"prctl",
+	"kill",
 };
+/* clang-format on */
 
 /* ioctl request types (bits 8-15) proxy uses after set-up. */
 static const unsigned ioctl_types[] = {0xAE /* KVM */, 'T' /* termios, tun */, 0x89 /* sockets */};
@@ -177,6 +187,9 @@ static int allow_names(scmp_filter_ctx ctx)
 			if (!rc)
 				rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 						      SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+		} else if (!strcmp(allowed[i], "kill")) {
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 		} else if (!strcmp(allowed[i], "ioctl")) {
 			rc = 0;
 			for (size_t t = 0; !rc && t < sizeof(ioctl_types) / sizeof(ioctl_types[0]);

@@ -10,12 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct outcome {
@@ -81,6 +83,14 @@ static int allowed_work(void *arg)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) || write(p[1], "y", 1) != 1)
 		return 12;
+	/* proxy's signal thread waits in sigtimedwait/sigwait */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	struct timespec soon = {0, 1000};
+	if (sigtimedwait(&set, NULL, &soon) != -1 || errno != EAGAIN)
+		return 13;
 	return 0;
 }
 
