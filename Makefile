@@ -2,6 +2,7 @@
 #
 #   make            build ./proxy and the test guests
 #   make check      unit + integration + GDB tests (also an ASan/UBSan build)
+#   make fault      build/fault/proxy: the test build with injectable faults
 #   make bench      benchmarks (see scripts/bench)
 #   make check-realkvm   the integration suite on real (SVM) KVM nested in QEMU
 #   make format     clang-format every C file
@@ -12,6 +13,7 @@ VERSION := 0.1.0
 CC ?= gcc
 BUILD ?= build
 SAN ?=
+FAULT ?=
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
@@ -24,12 +26,19 @@ INC_hypercall := $(INC_core) -Isrc/hypercall
 INC_abi := $(INC_hypercall) -Isrc/abi
 INC_debug := $(INC_core) -Isrc/debug -Igdbstub
 INC_tools := $(INC_abi) -Isrc/debug -Igdbstub -Isrc/tools
-INC_main := $(INC_tools)
+INC_sandbox := -Isrc/sandbox
+INC_main := $(INC_tools) $(INC_sandbox)
 INC_gdbstub := -Igdbstub
 ALL_CFLAGS = $(BASE_CFLAGS) $(INC_main)
 ifneq ($(SAN),)
-BASE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# -DPROXY_SANITIZED: the sanitizer runtime needs ptrace (LeakSanitizer) and exec (the
+# symbolizer), so that build does not confine itself (src/sandbox).
+BASE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DPROXY_SANITIZED
 LDFLAGS += -fsanitize=address,undefined
+endif
+ifneq ($(FAULT),)
+# The test build: monitor commands that inject faults (src/tools/monitor_cmds_fault.c).
+BASE_CFLAGS += -DPROXY_FAULT_INJECTION
 endif
 # libelf, zlib (libelf's), readline and its libtinfo are linked in (Debian ships
 # their archives): the dynamic loader's work on shared libraries is a measurable part
@@ -41,19 +50,19 @@ endif
 CAPSTONE_SONAME := $(shell objdump -p /usr/lib/$(shell $(CC) -print-multiarch)/libcapstone.so 2>/dev/null | sed -n 's/.*SONAME *//p')
 BASE_CFLAGS += $(if $(CAPSTONE_SONAME),-DCAPSTONE_SONAME=\"$(CAPSTONE_SONAME)\")
 ifeq ($(SAN),)
-LDLIBS := -Wl,-Bstatic -lelf -lz -lreadline -ltinfo -Wl,-Bdynamic -ldl -lpthread
+LDLIBS := -Wl,-Bstatic -lelf -lz -lreadline -ltinfo -lseccomp -Wl,-Bdynamic -ldl -lpthread
 else
-LDLIBS := -lelf -lreadline -ldl -lpthread
+LDLIBS := -lelf -lreadline -lseccomp -ldl -lpthread
 endif
 
-SRC_LAYERS := core hypercall abi debug tools
+SRC_LAYERS := core hypercall abi debug tools sandbox
 LIB_SRCS := $(foreach l,$(SRC_LAYERS),$(wildcard src/$(l)/*.c)) $(wildcard gdbstub/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 PROXY_BIN := $(if $(filter build,$(BUILD)),proxy,$(BUILD)/proxy)
 
-.PHONY: all guests unit check check-layout bench check-realkvm format format-check clean
+.PHONY: all guests unit fault check check-layout bench check-realkvm format format-check clean
 all: $(PROXY_BIN) guests unit
 
 $(PROXY_BIN): $(BUILD)/src/main.o $(BUILD)/libproxy.a
@@ -78,10 +87,14 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libproxy.a
 
 unit: $(UNIT_BINS)
 
+# build/fault/proxy: the test build with faults to inject (the sandbox tests use it).
+fault:
+	$(MAKE) --no-print-directory BUILD=build/fault FAULT=1 build/fault/proxy
+
 include tests/guest/guest.mk
 include bench/bench.mk
 
-check: all
+check: all fault
 	@if command -v clang-format >/dev/null; then $(MAKE) --no-print-directory -s format-check \
 		&& echo "format: ok"; else echo "format: clang-format not installed, not checked"; fi
 	scripts/check-layout $(BUILD)
@@ -97,7 +110,7 @@ check-layout: all
 bench: all
 	scripts/bench
 
-check-realkvm: all
+check-realkvm: all fault
 	scripts/check-realkvm
 
 # scripts/realkvm/kvmprobe.c is the probe from shared/realkvm, kept as it came.

@@ -21,6 +21,7 @@
 #include "hypercall.h"
 #include "log.h"
 #include "monitor.h"
+#include "sandbox.h"
 #include "tools.h"
 #include "uart.h"
 #include "vm.h"
@@ -107,6 +108,37 @@ static void handle_signals(struct vm *vm)
 		die("cannot start the signal thread");
 }
 
+/* After set-up, proxy keeps only what it still needs (src/sandbox): the host paths
+ * the guest was given and its own outputs, and the system calls of the run. */
+static void confine(struct vm *vm)
+{
+	const struct config *c = vm->cfg;
+#ifdef PROXY_SANITIZED
+	c = NULL; /* the sanitizer runtime needs ptrace and exec: see sandbox_print_info */
+#endif
+	if (!c || !c->sandbox)
+		return;
+	struct sandbox_paths paths = {0}; /* 16 KiB, once, on the main thread's stack */
+	struct sandbox_needs needs = {.coredump = c->coredump,
+				      .history = c->monitor ? c->monitor_history : NULL,
+				      .debugger = c->debug || c->monitor,
+				      .tmpdir = c->tmpdir};
+	sandbox_plan(&needs, &paths);
+	for (int i = 0; i < c->nmounts; i++) /* the guest's files: what --mount gave */
+		sandbox_allow(&paths, c->mounts[i].host,
+			      c->mounts[i].ro ? SANDBOX_READ : SANDBOX_READ_WRITE);
+	char why[256] = "";
+	int abi = sandbox_landlock(&paths, why, sizeof(why));
+	if (abi < 0)
+		die("cannot confine proxy with Landlock: %s (--no-sandbox runs without)", why);
+	if (sandbox_seccomp(why, sizeof(why)) < 0)
+		die("cannot install the system-call filter: %s (--no-sandbox runs without)", why);
+	if (c->verbose && abi)
+		warnx_("sandbox: Landlock ABI %d (%u paths), seccomp allow-list", abi, paths.n);
+	else if (c->verbose)
+		warnx_("sandbox: no Landlock (%s), seccomp allow-list", why);
+}
+
 static void block_signals(void)
 {
 	sigset_t set;
@@ -141,6 +173,8 @@ int main(int argc, char **argv, char **envp)
 		die("%s", err);
 
 	block_signals();
+	if (cfg.host_info)
+		sandbox_print_info(cfg.sandbox);
 	if (cfg.host_info && host_caps_print_if_no_kvm())
 		return 1;
 	vm_create(&vm, &cfg);
@@ -157,9 +191,12 @@ int main(int argc, char **argv, char **envp)
 	register_modules(&vm);
 	tools_init(&vm);
 
-	handle_signals(&vm);
 	if (cfg.debug)
 		debug_listen(&vm); /* before the guest runs: a debugger may attach at once */
+	/* Before any thread that opens files exists: Landlock binds the calling thread
+	 * and the ones it creates later. */
+	confine(&vm);
+	handle_signals(&vm);
 	/* Without a debugger this thread has nothing else to do: it runs vCPU 0. */
 	vcpu_start_threads(&vm, cfg.debug ? 0 : 1);
 	tools_start(&vm);

@@ -45,6 +45,8 @@ static const char usage_text[] =
 	"                        repeatable; default: no variable [HERMIT_ENV, entries\n"
 	"                        separated by spaces]\n"
 	"      --env-host        give the guest the whole host environment\n"
+	"      --no-sandbox      do not confine proxy (Landlock, seccomp) after set-up, to\n"
+	"                        debug proxy itself [HERMIT_SANDBOX=0]\n"
 	"  -h, --help            this help\n"
 	"      --version         print the version and the build's features\n"
 	"\n"
@@ -53,7 +55,7 @@ static const char usage_text[] =
 	"  HERMIT_DEBUG_ADDR HERMIT_ABI HERMIT_HUGEPAGE HERMIT_MERGEABLE\n"
 	"  HERMIT_IP HERMIT_GATEWAY HERMIT_MASK HERMIT_NETIF HERMIT_NETIF_MAC\n"
 	"  HERMIT_MONITOR HERMIT_MONITOR_HISTORY HERMIT_TRACE HERMIT_STATS HERMIT_COREDUMP\n"
-	"  HERMIT_MOUNT HERMIT_ENV\n"
+	"  HERMIT_MOUNT HERMIT_ENV HERMIT_SANDBOX\n"
 	"  HERMIT_CHECKPOINT (only 0: not supported)   (see proxy(1) or README.md)\n";
 
 const char *config_usage_text(void)
@@ -298,6 +300,7 @@ static void config_defaults(struct config *c)
 	c->hugepage = true;
 	c->gdb_port = CONFIG_DEFAULT_GDB_PORT;
 	c->gdb_bind = "127.0.0.1";
+	c->sandbox = true;
 }
 
 static int config_from_env(struct config *c, char **envp, char *err, size_t errlen)
@@ -308,6 +311,9 @@ static int config_from_env(struct config *c, char **envp, char *err, size_t errl
 		rc = rc ?: set_cpus(c, "HERMIT_CPUS", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_MEM")))
 		rc = rc ?: set_mem(c, "HERMIT_MEM", v, err, errlen);
+	c->tmpdir = env_get(envp, "TMPDIR");
+	if ((v = env_get(envp, "HERMIT_SANDBOX")))
+		rc = rc ?: set_bool(&c->sandbox, "HERMIT_SANDBOX", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_VERBOSE")))
 		rc = rc ?: set_bool(&c->verbose, "HERMIT_VERBOSE", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_DEBUG")))
@@ -368,7 +374,8 @@ enum {
 	OPT_COREDUMP,
 	OPT_MOUNT,
 	OPT_ENV,
-	OPT_ENV_HOST
+	OPT_ENV_HOST,
+	OPT_NO_SANDBOX,
 };
 
 static const struct option long_options[] = {
@@ -387,6 +394,7 @@ static const struct option long_options[] = {
 	{"mount", required_argument, NULL, OPT_MOUNT},
 	{"env", required_argument, NULL, OPT_ENV},
 	{"env-host", no_argument, NULL, OPT_ENV_HOST},
+	{"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -491,6 +499,9 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 			break;
 		case OPT_ENV_HOST:
 			c->env_host = true;
+			break;
+		case OPT_NO_SANDBOX:
+			c->sandbox = false;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

@@ -25,6 +25,8 @@ enum debug_mode {
 	DEBUG_LISTEN, /* HERMIT_DEBUG=listen, -s without -d: the guest runs, GDB may attach */
 };
 
+#define CONFIG_MAX_MOUNTS 32
+
 /* One --mount HOST_PATH[:GUEST_PATH][:ro] (or HERMIT_MOUNT entry). */
 struct mount_spec {
 	const char *host;  /* as given */
@@ -76,6 +78,9 @@ struct config {
 	const char *coredump;	     /* core file written when the guest fails, or NULL */
 	const char *coredump_source; /* "--coredump " or "HERMIT_COREDUMP=" (messages) */
 	bool stats;		     /* statistics on stderr at exit */
+
+	bool sandbox;	    /* confine proxy after set-up (src/sandbox); --no-sandbox: off */
+	const char *tmpdir; /* $TMPDIR (where the sandbox lets debugger dumps go) */
 };
 
 /* What a boolean variable accepts (parse_bool), as messages and --help say it. */

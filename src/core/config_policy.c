@@ -113,6 +113,9 @@ int parse_mount(const char *entry, struct mount_spec *out, const char *what, cha
 static int add_mount(struct config *c, const char *entry, const char *what, char *err,
 		     size_t errlen)
 {
+	if (c->nmounts == CONFIG_MAX_MOUNTS) /* each is one Landlock rule, in a fixed list */
+		FAIL("%s %s: more than %d mappings; map a common parent directory instead", what,
+		     entry, CONFIG_MAX_MOUNTS);
 	struct mount_spec *grown = realloc(c->mounts, (c->nmounts + 1) * sizeof(*grown));
 	if (!grown)
 		FAIL("out of memory");

@@ -79,6 +79,12 @@ static const struct monitor_command commands[] = {
 	 1, 1, MON_NEEDS_STOP, cmd_dump_guest_core},
 	{"quit", "", "end the VM (exit status 119, as GDB's kill) (console)", 0, 0,
 	 MON_CONSOLE_ONLY, cmd_quit},
+#ifdef PROXY_FAULT_INJECTION
+	{"x-forbidden-syscall", "", "test build: make a system call the sandbox forbids", 0, 0, 0,
+	 cmd_x_forbidden_syscall},
+	{"x-open-host", "PATH", "test build: open a host path from proxy itself", 1, 1, 0,
+	 cmd_x_open_host},
+#endif
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

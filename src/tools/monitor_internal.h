@@ -70,4 +70,10 @@ int cmd_info_vm(struct mon *m, int argc, char **argv);
 int cmd_info_hypercalls(struct mon *m, int argc, char **argv);
 int cmd_dump_guest_core(struct mon *m, int argc, char **argv);
 
+#ifdef PROXY_FAULT_INJECTION
+/* monitor_cmds_fault.c: test builds only */
+int cmd_x_forbidden_syscall(struct mon *m, int argc, char **argv);
+int cmd_x_open_host(struct mon *m, int argc, char **argv);
+#endif
+
 #endif

@@ -15,6 +15,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROXY = os.environ.get("PROXY", os.path.join(ROOT, "proxy"))
+# The test build with faults to inject (make fault; src/tools/monitor_cmds_fault.c).
+FAULT_PROXY = os.environ.get("FAULT_PROXY", os.path.join(ROOT, "build", "fault", "proxy"))
 GUEST_DIR = os.path.join(ROOT, "build", "guests")
 TIMEOUT = float(os.environ.get("TEST_TIMEOUT", "60"))
 
@@ -134,8 +136,8 @@ def output_file():
 class Proxy:
     """A proxy running in the background (for debugger and signal tests)."""
 
-    def __init__(self, image, args=(), env=None, extra=(), stdin=subprocess.DEVNULL):
-        self.cmd = [PROXY] + list(extra) + [image] + list(args)
+    def __init__(self, image, args=(), env=None, extra=(), stdin=subprocess.DEVNULL, binary=None):
+        self.cmd = [binary or PROXY] + list(extra) + [image] + list(args)
         self.out = output_file()
         self.err = output_file()
         self.p = subprocess.Popen(self.cmd, env=proxy_env(env), stdout=self.out, stderr=self.err, stdin=stdin)

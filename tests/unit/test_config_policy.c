@@ -3,7 +3,9 @@
 #include "config.h"
 #include "unit.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static char err[4096];
@@ -193,12 +195,32 @@ static void test_env_refused(void)
 	CHECK_ERR_HAS("128 variables");
 }
 
+/* Each mapping becomes a Landlock rule in a fixed-size list: past the limit, a message. */
+static void test_mount_count_limited(void)
+{
+	static struct config c;
+	static char list[4096];
+	size_t n = 0;
+	for (int i = 0; i <= CONFIG_MAX_MOUNTS; i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "/tmp:/m%d,", i);
+	char var[4200];
+	snprintf(var, sizeof(var), "HERMIT_MOUNT=%s", list);
+	char *env[] = {var, NULL};
+	CHECK_EQ(PARSE(&c, env, "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("more than 32 mappings");
+	list[strlen(list) - strlen("/tmp:/m32,")] = 0; /* exactly the limit */
+	snprintf(var, sizeof(var), "HERMIT_MOUNT=%s", list);
+	CHECK_EQ(PARSE(&c, env, "img"), CONFIG_OK);
+	CHECK_EQ(c.nmounts, CONFIG_MAX_MOUNTS);
+}
+
 int main(void)
 {
 	test_parse_mount_forms();
 	test_parse_mount_refused();
 	test_mounts_from_env_and_flags();
 	test_mount_host_checked();
+	test_mount_count_limited();
 	test_env_default_empty();
 	test_env_entries();
 	test_env_host();
