@@ -68,13 +68,14 @@ static uint64_t rights_for(enum sandbox_access a, uint64_t handled)
 	return r & handled;
 }
 
-/* One rule; a path that does not exist (an optional place) grants nothing. */
+/* One rule; a path that does not exist (an optional place) or that proxy's user
+ * cannot reach (after --user) grants nothing: it could not be opened anyway. */
 static int add_rule(int ruleset, const struct sandbox_path *p, uint64_t handled, char *why,
 		    size_t whylen)
 {
 	int fd = open(p->path, O_PATH | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT
+		return errno == ENOENT || errno == EACCES
 			       ? 0
 			       : (snprintf(why, whylen, "%s: %s", p->path, strerror(errno)), -1);
 	struct stat st;

@@ -67,7 +67,7 @@ def c_bootinfo_limit_counts_the_pci_hole(t):
 
 
 def _env(t, env):
-    r = C.run_exact_env("env", [], env)
+    r = C.run_exact_env("env", [], env, extra=["--env-host"])
     t.ok(r, "c-env: " + r.stdout)
     got = [l[4:] for l in r.stdout.splitlines() if l.startswith("env=")]
     t.eq(got, ["%s=%s" % kv for kv in env.items()], "every host variable, in order")
@@ -162,7 +162,8 @@ def detect_forcing_rusty_on_a_c_image(t):
     # proxy writes the RustyHermit boot info at 0x9000 and leaves the image's
     # header alone; the C guest finds possible_cpus == 0 there and gives up.
     for env in ({}, {"HERMIT_CPUS": "2"}):
-        r = C.run("hello", env=dict(env, HERMIT_ABI="rusty", HERMIT_VERBOSE="1"))
+        r = C.run("hello", env=dict(env, HERMIT_ABI="rusty", HERMIT_VERBOSE="1"),
+                  extra=["--env-host"])
         expect_status(t, r, 98, "C guest forced to the RustyHermit ABI (%r)" % env)
         t.contains(r.stdout, "rt: possible_cpus 0")
         t.not_contains(r.stdout, "Hello")
