@@ -245,8 +245,13 @@ static void refuse_client(struct gdb_session *s)
 	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	char peer[GDB_PEER_MAX];
 
-	if (fd < 0)
+	if (fd < 0) {
+		/* Out of descriptors: the queued client would wake every poll. It waits
+		 * in the backlog until this session ends. */
+		if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+			s->listen_fd = -1;
 		return;
+	}
 	gdb_peer_name(fd, peer, sizeof(peer));
 	close(fd); /* one client at a time; the first session goes on */
 	gdb_session_event(s, GDBSTUB_EV_REFUSED, peer);

@@ -9,6 +9,7 @@
 #include "gdbstub.h"
 
 #include "gdb_session.h"
+#include "peer_uid.h"
 #include "target_xml.h"
 
 #include <errno.h>
@@ -35,6 +36,10 @@ struct gdbstub {
 	size_t xml_len;
 	bool have_stop; /* a stop taken while waiting, for `?` */
 	struct gdb_stop stop;
+	unsigned *allowed_uids;
+	unsigned nallowed_uids;
+	bool remote_ok;
+	struct peer_tables peers;
 };
 
 static int fail(char *err, size_t errlen, int e, const char *what, const char *where)
@@ -75,7 +80,9 @@ static int listen_unix(struct gdbstub *stub, const char *path, char *err, size_t
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return fail(err, errlen, errno, "cannot create socket for", path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
+	/* Only proxy's user may connect (the peer check is the second line). */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
+	    listen(fd, 1) < 0) {
 		int e = errno;
 
 		close(fd);
@@ -135,6 +142,20 @@ static int listen_tcp(struct gdbstub *stub, const char *addr, int port, char *er
 	return 0;
 }
 
+static int keep_allowed_uids(struct gdbstub *stub, const struct gdbstub_config *cfg, char *err,
+			     size_t errlen)
+{
+	stub->allowed_uids = calloc(cfg->nallowed_uids, sizeof(unsigned));
+	if (!stub->allowed_uids)
+		return fail(err, errlen, ENOMEM, "cannot allocate", "the allowed users");
+	memcpy(stub->allowed_uids, cfg->allowed_uids, cfg->nallowed_uids * sizeof(unsigned));
+	stub->nallowed_uids = cfg->nallowed_uids;
+	stub->remote_ok = cfg->remote_ok;
+	if (!cfg->unix_path)
+		peer_tables_open(&stub->peers); /* now: proxy may not open files later */
+	return 0;
+}
+
 int gdbstub_open(struct gdbstub **out, const struct gdbstub_config *cfg, struct gdb_target target,
 		 char *err, size_t errlen)
 {
@@ -145,10 +166,13 @@ int gdbstub_open(struct gdbstub **out, const struct gdbstub_config *cfg, struct 
 	if (!stub)
 		return fail(err, errlen, ENOMEM, "cannot allocate", "the stub");
 	stub->listen_fd = -1;
+	stub->peers = (struct peer_tables){-1, -1};
 	stub->tgt = target;
 	stub->on_event = cfg->on_event;
 	stub->event_arg = cfg->event_arg;
 	rc = check_target(target, err, errlen);
+	if (rc == 0 && cfg->nallowed_uids)
+		rc = keep_allowed_uids(stub, cfg, err, errlen);
 	if (rc == 0 && !(stub->xml = target_xml_build(&stub->xml_len)))
 		rc = fail(err, errlen, ENOMEM, "cannot build", "target.xml");
 	if (rc == 0 && cfg->unix_path)
@@ -181,6 +205,45 @@ static bool take_early_stop(struct gdbstub *stub)
 	return st.kind == GDB_STOP_EXITED;
 }
 
+static bool uid_allowed(const struct gdbstub *stub, long uid)
+{
+	for (unsigned i = 0; i < stub->nallowed_uids; i++)
+		if ((long)stub->allowed_uids[i] == uid)
+			return true;
+	return false;
+}
+
+/* The owner of a Unix client from the kernel; of a TCP one from /proc/net/tcp. */
+static long client_uid(const struct gdbstub *stub, int fd)
+{
+	if (stub->unix_path) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ? PEER_UID_UNKNOWN
+										: (long)cred.uid;
+	}
+	return peer_uid(&stub->peers, fd);
+}
+
+/* Is this client one of the users the stub serves? If not, say who it was. */
+static bool client_allowed(struct gdbstub *stub, int fd)
+{
+	if (!stub->nallowed_uids)
+		return true;
+	long uid = client_uid(stub, fd);
+	if (uid_allowed(stub, uid) || (uid == PEER_UID_UNKNOWN && stub->remote_ok))
+		return true;
+	char peer[GDB_PEER_MAX], who[GDB_PEER_MAX + 32];
+	gdb_peer_name(fd, peer, sizeof(peer));
+	if (uid == PEER_UID_UNKNOWN)
+		snprintf(who, sizeof(who), "%s (uid unknown)", peer);
+	else
+		snprintf(who, sizeof(who), "%s (uid %ld)", peer, uid);
+	if (stub->on_event)
+		stub->on_event(stub->event_arg, GDBSTUB_EV_NOT_OURS, who);
+	return false;
+}
+
 /* Wait until a client connects (*fd set, 0 returned) or the VM ends first (1);
  * -errno if the listening socket fails. */
 static int wait_for_client(struct gdbstub *stub, int *fd)
@@ -200,8 +263,12 @@ static int wait_for_client(struct gdbstub *stub, int *fd)
 			return 1;
 		if (p[0].revents & POLLIN) {
 			*fd = accept4(stub->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-			if (*fd >= 0)
+			if (*fd >= 0 && client_allowed(stub, *fd))
 				return 0;
+			if (*fd >= 0) {
+				close(*fd);
+				continue;
+			}
 			if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
 				return -errno;
 		}
@@ -279,6 +346,8 @@ void gdbstub_close(struct gdbstub *stub)
 	if (stub->unix_path)
 		unlink(stub->unix_path);
 	free(stub->unix_path);
+	free(stub->allowed_uids);
+	peer_tables_close(&stub->peers);
 	free(stub->xml);
 	free(stub);
 }

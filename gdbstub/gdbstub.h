@@ -8,6 +8,7 @@
 #ifndef GDBSTUB_H
 #define GDBSTUB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "gdb_target.h"
@@ -21,14 +22,22 @@ enum gdbstub_event {
 	GDBSTUB_EV_LOST,      /* the client went away without `D` (GDB's disconnect, a
 			       * crash): a detach too */
 	GDBSTUB_EV_KILLED,    /* the client sent `k`; target kill() was called */
+	GDBSTUB_EV_NOT_OURS,  /* a client of another user (or of an unknown one) was
+			       * turned away; `peer` ends with " (uid N)" or " (uid unknown)" */
 };
 
 typedef void (*gdbstub_event_fn)(void *arg, enum gdbstub_event ev, const char *peer);
 
 struct gdbstub_config {
-	const char *bind_addr;	   /* numeric IPv4/IPv6 address; NULL: "127.0.0.1" */
-	int port;		   /* TCP port; 0: any free port (see gdbstub_port) */
-	const char *unix_path;	   /* if set, listen on this Unix socket instead of TCP */
+	const char *bind_addr; /* numeric IPv4/IPv6 address; NULL: "127.0.0.1" */
+	int port;	       /* TCP port; 0: any free port (see gdbstub_port) */
+	const char *unix_path; /* if set, listen on this Unix socket instead of TCP */
+	/* Who may connect: the owners of a client socket the stub serves. 0 entries:
+	 * anyone. A TCP client of unknown owner (not on this host) is served only with
+	 * `remote_ok` (the embedder was told to listen beyond loopback). */
+	const unsigned *allowed_uids;
+	unsigned nallowed_uids;
+	bool remote_ok;
 	gdbstub_event_fn on_event; /* NULL: no reports */
 	void *event_arg;
 };

@@ -139,6 +139,18 @@ static void confine(struct vm *vm)
 		warnx_("sandbox: no Landlock (%s), seccomp allow-list", why);
 }
 
+/* --user: everything that needed root is open by now. */
+static void drop_privileges(const struct config *c)
+{
+	char why[256];
+	if (!c->user)
+		return;
+	if (sandbox_drop_privileges(c->user, c->user_uid, c->user_gid, why, sizeof(why)))
+		die("--user %s: %s", c->user, why);
+	if (c->verbose)
+		warnx_("running as %s (uid %u, gid %u)", c->user, c->user_uid, c->user_gid);
+}
+
 static void block_signals(void)
 {
 	sigset_t set;
@@ -193,6 +205,7 @@ int main(int argc, char **argv, char **envp)
 
 	if (cfg.debug)
 		debug_listen(&vm); /* before the guest runs: a debugger may attach at once */
+	drop_privileges(&cfg);
 	/* Before any thread that opens files exists: Landlock binds the calling thread
 	 * and the ones it creates later. */
 	confine(&vm);

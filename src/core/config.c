@@ -45,6 +45,8 @@ static const char usage_text[] =
 	"                        repeatable; default: no variable [HERMIT_ENV, entries\n"
 	"                        separated by spaces]\n"
 	"      --env-host        give the guest the whole host environment\n"
+	"      --user NAME       once /dev/kvm, the tap device and the GDB port are open,\n"
+	"                        run as user NAME (proxy started as root)\n"
 	"      --no-sandbox      do not confine proxy (Landlock, seccomp) after set-up, to\n"
 	"                        debug proxy itself [HERMIT_SANDBOX=0]\n"
 	"  -h, --help            this help\n"
@@ -303,6 +305,13 @@ static void config_defaults(struct config *c)
 	c->sandbox = true;
 }
 
+/* sudo's record of who ran it: that user may drive the stub of a root proxy. */
+static void set_sudo_uid(struct config *c, const char *v)
+{
+	unsigned long uid;
+	c->sudo_uid = v && *v && !parse_uint(v, 0xfffffffeUL, &uid) ? (long)uid : -1;
+}
+
 static int config_from_env(struct config *c, char **envp, char *err, size_t errlen)
 {
 	const char *v;
@@ -312,6 +321,7 @@ static int config_from_env(struct config *c, char **envp, char *err, size_t errl
 	if ((v = env_get(envp, "HERMIT_MEM")))
 		rc = rc ?: set_mem(c, "HERMIT_MEM", v, err, errlen);
 	c->tmpdir = env_get(envp, "TMPDIR");
+	set_sudo_uid(c, env_get(envp, "SUDO_UID"));
 	if ((v = env_get(envp, "HERMIT_SANDBOX")))
 		rc = rc ?: set_bool(&c->sandbox, "HERMIT_SANDBOX", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_VERBOSE")))
@@ -376,6 +386,7 @@ enum {
 	OPT_ENV,
 	OPT_ENV_HOST,
 	OPT_NO_SANDBOX,
+	OPT_USER,
 };
 
 static const struct option long_options[] = {
@@ -395,6 +406,7 @@ static const struct option long_options[] = {
 	{"env", required_argument, NULL, OPT_ENV},
 	{"env-host", no_argument, NULL, OPT_ENV_HOST},
 	{"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
+	{"user", required_argument, NULL, OPT_USER},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -502,6 +514,9 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 			break;
 		case OPT_NO_SANDBOX:
 			c->sandbox = false;
+			break;
+		case OPT_USER:
+			c->user = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

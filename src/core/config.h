@@ -79,6 +79,12 @@ struct config {
 	const char *coredump_source; /* "--coredump " or "HERMIT_COREDUMP=" (messages) */
 	bool stats;		     /* statistics on stderr at exit */
 
+	/* --user NAME: after /dev/kvm, the tap and the debug port are open, proxy runs
+	 * as NAME (config_check resolves it). */
+	const char *user;
+	unsigned user_uid, user_gid;
+	long sudo_uid; /* $SUDO_UID: who ran `sudo proxy` (may use the stub); -1: none */
+
 	bool sandbox;	    /* confine proxy after set-up (src/sandbox); --no-sandbox: off */
 	const char *tmpdir; /* $TMPDIR (where the sandbox lets debugger dumps go) */
 };

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,26 @@ static int check_mounts(const struct config *c, char *err, size_t errlen)
 	return CONFIG_OK;
 }
 
+/* --user: the account must exist, and only root can become it. */
+static int check_user(struct config *c, char *err, size_t errlen)
+{
+	if (!c->user)
+		return CONFIG_OK;
+	errno = 0;
+	const struct passwd *pw = getpwnam(c->user);
+	if (!pw)
+		REFUSE(CONFIG_ERROR, "--user %s: %s", c->user,
+		       errno ? strerror(errno) : "no such user");
+	if (geteuid() != 0 && pw->pw_uid != geteuid())
+		REFUSE(CONFIG_ERROR,
+		       "--user %s: proxy runs as uid %u, not root, so it cannot become uid %u "
+		       "(start proxy as root, or leave --user out)",
+		       c->user, (unsigned)geteuid(), (unsigned)pw->pw_uid);
+	c->user_uid = pw->pw_uid;
+	c->user_gid = pw->pw_gid;
+	return CONFIG_OK;
+}
+
 int config_check(struct config *c, char *err, size_t errlen)
 {
 	int rc = check_abi_limits(c, err, errlen);
@@ -152,6 +173,7 @@ int config_check(struct config *c, char *err, size_t errlen)
 	rc = rc ?: check_trace(c, err, errlen);
 	rc = rc ?: check_coredump(c, err, errlen);
 	rc = rc ?: check_mounts(c, err, errlen);
+	rc = rc ?: check_user(c, err, errlen);
 	return rc;
 }
 

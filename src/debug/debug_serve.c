@@ -8,8 +8,10 @@
  * listening line is short; how this host's KVM implements breakpoints and
  * watchpoints is for HERMIT_VERBOSE.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "debug_internal.h"
 #include "gdbstub.h"
@@ -105,20 +107,51 @@ static void on_stub_event(void *arg, enum gdbstub_event ev, const char *peer)
 		       "may attach again on %s)",
 		       peer, c->where);
 		break;
+	case GDBSTUB_EV_NOT_OURS:
+		warnx_("turned away a debugger from %s: the stub serves only proxy's user "
+		       "(README, Security)",
+		       peer);
+		break;
 	case GDBSTUB_EV_KILLED:
 		warnx_("debugger from %s killed the VM (exit status %d)", peer, STATUS_KILLED);
 		break;
 	}
 }
 
+/* Who may drive the stub: proxy's own user (also the one --user makes it), the one
+ * who ran `sudo proxy`, and root, who could take over proxy anyway. */
+static unsigned stub_users(const struct config *cfg, unsigned uids[5])
+{
+	unsigned n = 0;
+	uids[n++] = getuid();
+	uids[n++] = geteuid();
+	uids[n++] = 0;
+	if (cfg->user)
+		uids[n++] = cfg->user_uid;
+	if (cfg->sudo_uid >= 0 && geteuid() == 0)
+		uids[n++] = (unsigned)cfg->sudo_uid;
+	return n;
+}
+
+/* A debugger from another host only reaches a stub that was told to listen there. */
+static bool listens_beyond_loopback(const char *bind)
+{
+	return strncmp(bind, "127.", 4) && strcmp(bind, "::1") && strcmp(bind, "localhost") &&
+	       strcmp(bind, "::ffff:127.0.0.1");
+}
+
 void debug_listen(struct vm *vm)
 {
 	const struct config *cfg = vm->cfg;
 	struct debugger *d = vm->dbg;
+	unsigned uids[5];
 	struct gdbstub_config sc = {.bind_addr = cfg->gdb_bind,
 				    .port = cfg->gdb_port,
 				    .on_event = on_stub_event,
-				    .event_arg = &d->serve};
+				    .event_arg = &d->serve,
+				    .allowed_uids = uids,
+				    .nallowed_uids = stub_users(cfg, uids),
+				    .remote_ok = listens_beyond_loopback(cfg->gdb_bind)};
 	char err[512];
 
 	if (gdbstub_open(&d->stub, &sc, debug_target(vm), err, sizeof(err)) < 0)
@@ -136,8 +169,15 @@ void debug_serve(struct vm *vm)
 
 	/* Until the VM ends (or GDB ends it): a detached guest runs on, and the next
 	 * debugger attaches to it where it is. */
-	while (gdbstub_serve(d->stub) == GDBSTUB_DETACHED)
+	int rc;
+	while ((rc = gdbstub_serve(d->stub)) == GDBSTUB_DETACHED)
 		;
+	/* Nobody can attach any more: a VM waiting for a debugger would wait forever. */
+	if (rc < 0) {
+		warnx_("the GDB stub cannot accept a debugger on %s: %s; ending the VM",
+		       d->serve.where, strerror(-rc));
+		vm_end(vm, STATUS_SETUP_ERROR);
+	}
 	gdbstub_close(d->stub);
 	d->stub = NULL;
 }

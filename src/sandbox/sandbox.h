@@ -72,6 +72,9 @@ int sandbox_seccomp(char *why, size_t whylen);
 /* Landlock's ABI version on this kernel (0: none), for --host-info. */
 int sandbox_landlock_abi(void);
 
+/* --user: become uid/gid (with name's groups) for good. 0, or -1 with why. */
+int sandbox_drop_privileges(const char *name, unsigned uid, unsigned gid, char *why, size_t whylen);
+
 /* --host-info's lines about the sandbox; `on`: not turned off by the configuration. */
 void sandbox_print_info(bool on);
 

@@ -11,6 +11,7 @@
  * no disk.
  */
 #include "coredump.h"
+#include "create_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -299,8 +300,8 @@ static int collect_segments(struct vm *vm, struct segments *segs, char *err, siz
 	return 0;
 }
 
-int coredump_write(struct vm *vm, const char *path, struct coredump_info *info, char *err,
-		   size_t errlen)
+int coredump_write(struct vm *vm, const char *path, bool overwrite, struct coredump_info *info,
+		   char *err, size_t errlen)
 {
 	struct segments segs;
 	size_t note_len;
@@ -312,11 +313,12 @@ int coredump_write(struct vm *vm, const char *path, struct coredump_info *info, 
 		return -1;
 	}
 	int rc = -1;
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = create_host_file(path, overwrite);
+	const char *why = fd < 0 ? create_host_file_error(errno) : NULL;
 	uint64_t note_off = sizeof(Elf64_Ehdr) + (segs.n + 1) * sizeof(Elf64_Phdr);
 	uint64_t data_off = (note_off + note_len + CORE_PAGE - 1) & ~(CORE_PAGE - 1);
 	if (fd < 0)
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: %s", path, why ? why : strerror(errno));
 	else if (!write_headers(fd, &segs, note_off, note_len, data_off, err, errlen)) {
 		if (pwrite_all(fd, notes, note_len, note_off) ||
 		    write_memory(fd, vm, &segs, data_off))

@@ -2,6 +2,7 @@
 #ifndef PROXY_COREDUMP_H
 #define PROXY_COREDUMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,8 +14,9 @@ struct coredump_info {
 };
 
 /* Write the core of a VM whose vCPUs are not running (stopped, or their threads
- * joined). 0, or -1 with a message in err. */
-int coredump_write(struct vm *vm, const char *path, struct coredump_info *info, char *err,
-		   size_t errlen);
+ * joined) to a new file at path (an existing one only with overwrite; never through
+ * a symbolic link). 0, or -1 with a message in err. */
+int coredump_write(struct vm *vm, const char *path, bool overwrite, struct coredump_info *info,
+		   char *err, size_t errlen);
 
 #endif

@@ -75,8 +75,10 @@ static const struct monitor_command commands[] = {
 	 "execute one instruction on a vCPU, the others stay stopped "
 	 "(console; under GDB use stepi)",
 	 0, 1, MON_CONSOLE_ONLY, cmd_step},
-	{"dump-guest-core", "FILE", "write an ELF core file of the guest (load with gdb APP FILE)",
-	 1, 1, MON_NEEDS_STOP, cmd_dump_guest_core},
+	{"dump-guest-core", "[-f] FILE",
+	 "write an ELF core file of the guest to a new FILE (-f: replace one; load with gdb APP "
+	 "FILE)",
+	 1, 2, MON_NEEDS_STOP, cmd_dump_guest_core},
 	{"quit", "", "end the VM (exit status 119, as GDB's kill) (console)", 0, 0,
 	 MON_CONSOLE_ONLY, cmd_quit},
 #ifdef PROXY_FAULT_INJECTION

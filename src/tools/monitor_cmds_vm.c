@@ -99,12 +99,18 @@ int cmd_info_hypercalls(struct mon *m, int argc, char **argv)
 
 int cmd_dump_guest_core(struct mon *m, int argc, char **argv)
 {
-	(void)argc;
 	char err[512];
 	struct coredump_info info;
-	if (coredump_write(m->vm, argv[0], &info, err, sizeof(err)))
+	bool overwrite = argc == 2 && !strcmp(argv[0], "-f");
+	if (argc == 2 && !overwrite)
+		return mon_fail(m, -EINVAL,
+				"dump-guest-core: unknown option '%s' (usage: "
+				"dump-guest-core [-f] FILE)",
+				argv[0]);
+	const char *path = argv[argc - 1];
+	if (coredump_write(m->vm, path, overwrite, &info, err, sizeof(err)))
 		return mon_fail(m, -EIO, "dump-guest-core: %s", err);
-	mon_say(m, "wrote %s: %u vCPUs, %u memory segments, %llu MiB of guest memory\n", argv[0],
+	mon_say(m, "wrote %s: %u vCPUs, %u memory segments, %llu MiB of guest memory\n", path,
 		m->vm->ncpus, info.segments, (unsigned long long)(info.bytes >> 20));
 	return 0;
 }

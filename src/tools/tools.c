@@ -37,7 +37,8 @@ static void dump_core(struct vm *vm)
 	char err[512];
 	struct coredump_info info;
 	const char *path = vm->cfg->coredump;
-	if (coredump_write(vm, path, &info, err, sizeof(err)))
+	/* The configured path: each failing run replaces the previous run's core. */
+	if (coredump_write(vm, path, true, &info, err, sizeof(err)))
 		warnx_("HERMIT_COREDUMP: %s", err);
 	else
 		warnx_("guest core dumped to %s (%u vCPUs, %u segments, %llu MiB)", path, vm->ncpus,

@@ -55,7 +55,7 @@ def monitor_help_and_errors(t):
     out = gdb_session(harness.guest("hello"), "monitor help", "monitor bogus",
                       "monitor x/2x 0x7fffffffffff", "monitor info cpus")
     t.contains(out, "proxy monitor commands:", "help")
-    t.contains(out, "dump-guest-core FILE", "help lists dump-guest-core")
+    t.contains(out, "dump-guest-core [-f] FILE", "help lists dump-guest-core")
     t.contains(out, "unknown command 'bogus'", "unknown command")
     t.contains(out, "Cannot access memory at address 0x7fffffffffff", "bad address")
     t.contains(out, "vCPU 0: stopped", "the session goes on after errors")

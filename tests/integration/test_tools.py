@@ -156,7 +156,7 @@ def console_help(t):
     r = console("help\nhelp info\nhelp x\nquit\n")
     for cmd in ("info cpus", "info registers [CPU]", "info mem", "info tlb ADDR", "translate ADDR",
                 "x/FMT ADDR", "xp/FMT ADDR", "info hypercalls", "info vm", "stop", "cont",
-                "step [CPU]", "dump-guest-core FILE", "quit"):
+                "step [CPU]", "dump-guest-core [-f] FILE", "quit"):
         t.contains(r.stderr, "  " + cmd, "help lists " + cmd)
     t.match(r"\(proxy\) help x\n  x/FMT ADDR +guest-virtual[^\n]*\n\(proxy\)", r.stderr,
             "help x shows only x")

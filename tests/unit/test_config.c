@@ -360,6 +360,27 @@ static void test_reparse(void)
 	CHECK_STR(c.image, "img2");
 }
 
+/* --user names an account that exists; SUDO_UID is kept for the stub's check. */
+static void test_user(void)
+{
+	struct config c;
+	char *env[] = {"SUDO_UID=1000", NULL};
+	char *no_env[] = {NULL};
+
+	CHECK_EQ(PARSE(&c, env, "--user", "nobody", "/bin/true"), CONFIG_OK);
+	CHECK_STR(c.user, "nobody");
+	CHECK_EQ(c.user_uid, 65534);
+	CHECK_EQ(c.sudo_uid, 1000);
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, no_env, "--user", "no-such-user-proxy", "/bin/true"), CONFIG_ERROR);
+	CHECK_ERR_HAS("--user no-such-user-proxy: no such user");
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, no_env, "/bin/true"), CONFIG_OK);
+	CHECK_EQ(c.sudo_uid, -1);
+	CHECK(c.user == NULL);
+	config_release(&c);
+}
+
 int main(void)
 {
 	test_parse_mem_size();
@@ -373,5 +394,6 @@ int main(void)
 	test_guest_argv();
 	test_usage();
 	test_reparse();
+	test_user();
 	return unit_report();
 }

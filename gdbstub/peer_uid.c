@@ -1,0 +1,137 @@
+/* peer_uid.c: the owner of a loopback TCP client, from /proc/net/tcp{,6}. */
+#include "peer_uid.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define TABLE_MAX (64u << 20) /* a host with a million sockets: give up, refuse */
+
+void peer_tables_open(struct peer_tables *t)
+{
+	t->tcp4 = open("/proc/net/tcp", O_RDONLY | O_CLOEXEC);
+	t->tcp6 = open("/proc/net/tcp6", O_RDONLY | O_CLOEXEC);
+}
+
+void peer_tables_close(struct peer_tables *t)
+{
+	if (t->tcp4 >= 0)
+		close(t->tcp4);
+	if (t->tcp6 >= 0)
+		close(t->tcp6);
+	t->tcp4 = t->tcp6 = -1;
+}
+
+/* The whole table as it is now: pread from 0 makes the kernel regenerate it. */
+static char *read_table(int fd)
+{
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+
+	while (buf) {
+		if (len + 1 == cap) {
+			char *bigger = cap < TABLE_MAX ? realloc(buf, cap * 2) : NULL;
+			if (!bigger)
+				break;
+			buf = bigger;
+			cap *= 2;
+		}
+		ssize_t n = pread(fd, buf + len, cap - 1 - len, (off_t)len);
+		if (n < 0)
+			break;
+		if (n == 0) {
+			buf[len] = '\0';
+			return buf;
+		}
+		len += (size_t)n;
+	}
+	free(buf);
+	return NULL;
+}
+
+long peer_uid_in_table(const char *text, const char *local, const char *remote)
+{
+	const char *line = strchr(text, '\n'); /* the first line is the header */
+
+	while (line && *++line) {
+		char loc[64], rem[64];
+		unsigned long uid;
+
+		if (sscanf(line, "%*s %63s %63s %*s %*s %*s %*s %lu", loc, rem, &uid) == 3 &&
+		    !strcasecmp(loc, local) && !strcasecmp(rem, remote))
+			return (long)uid;
+		line = strchr(line, '\n');
+	}
+	return PEER_UID_UNKNOWN;
+}
+
+/* An address as /proc/net/tcp prints it: each 32-bit word of it as the kernel
+ * holds it in memory, in hex, then the port in host order. */
+static void format_v4(const struct in_addr *a, uint16_t port_be, char *out, size_t len)
+{
+	snprintf(out, len, "%08X:%04X", a->s_addr, ntohs(port_be));
+}
+
+static void format_v6(const struct in6_addr *a, uint16_t port_be, char *out, size_t len)
+{
+	uint32_t w[4];
+
+	memcpy(w, a, sizeof(w));
+	snprintf(out, len, "%08X%08X%08X%08X:%04X", w[0], w[1], w[2], w[3], ntohs(port_be));
+}
+
+static long lookup(int fd, const char *local, const char *remote)
+{
+	if (fd < 0)
+		return PEER_UID_UNKNOWN;
+	char *text = read_table(fd);
+	long uid = text ? peer_uid_in_table(text, local, remote) : PEER_UID_UNKNOWN;
+	free(text);
+	return uid;
+}
+
+/* An IPv4 client of an IPv6 listener (::ffff:a.b.c.d) has its row in /proc/net/tcp. */
+static void unmap_v4(const struct sockaddr_in6 *a6, struct in_addr *out)
+{
+	memcpy(&out->s_addr, &a6->sin6_addr.s6_addr[12], 4);
+}
+
+long peer_uid(const struct peer_tables *t, int fd)
+{
+	struct sockaddr_storage me, peer;
+	socklen_t ml = sizeof(me), pl = sizeof(peer);
+	char loc[64], rem[64];
+
+	if (getsockname(fd, (struct sockaddr *)&me, &ml) < 0 ||
+	    getpeername(fd, (struct sockaddr *)&peer, &pl) < 0 || me.ss_family != peer.ss_family)
+		return PEER_UID_UNKNOWN;
+	if (peer.ss_family == AF_INET) {
+		const struct sockaddr_in *m = (void *)&me, *p = (void *)&peer;
+		format_v4(&p->sin_addr, p->sin_port, loc, sizeof(loc));
+		format_v4(&m->sin_addr, m->sin_port, rem, sizeof(rem));
+		return lookup(t->tcp4, loc, rem);
+	}
+	if (peer.ss_family != AF_INET6)
+		return PEER_UID_UNKNOWN;
+	const struct sockaddr_in6 *m = (void *)&me, *p = (void *)&peer;
+	format_v6(&p->sin6_addr, p->sin6_port, loc, sizeof(loc));
+	format_v6(&m->sin6_addr, m->sin6_port, rem, sizeof(rem));
+	long uid = lookup(t->tcp6, loc, rem);
+	if (uid == PEER_UID_UNKNOWN && IN6_IS_ADDR_V4MAPPED(&p->sin6_addr) &&
+	    IN6_IS_ADDR_V4MAPPED(&m->sin6_addr)) {
+		struct in_addr p4, m4;
+		unmap_v4(p, &p4);
+		unmap_v4(m, &m4);
+		format_v4(&p4, p->sin6_port, loc, sizeof(loc));
+		format_v4(&m4, m->sin6_port, rem, sizeof(rem));
+		uid = lookup(t->tcp4, loc, rem);
+	}
+	return uid;
+}

@@ -1,0 +1,191 @@
+"""The debug port is proxy's user's alone (issue 13, items 4-6).
+
+Covers: a client of another uid (setpriv --reuid=65534) turned away from the default
+loopback stub of a root-run proxy while proxy's own user still attaches; --user
+dropping root after /dev/kvm and the port are open; a stub that cannot accept (no
+descriptors left) ending the VM with a message instead of waiting forever; and
+dump-guest-core refusing to replace a file or to follow a symbolic link.
+Paths: users' (nested real KVM) and this host's alike: nothing here depends on how
+the KVM implements breakpoints.
+"""
+import os
+import resource
+import shutil
+import subprocess
+import tempfile
+import time
+
+import harness
+from harness import test
+
+NOBODY = 65534
+
+
+def needs_root_and_setpriv():
+    if os.geteuid() != 0:
+        harness.skip("needs root: proxy runs as root, the client as uid 65534")
+    if not shutil.which("setpriv"):
+        harness.skip("setpriv (util-linux) is not installed")
+
+
+def needs_gdb():
+    if not shutil.which("gdb"):
+        harness.skip("gdb is not installed")
+
+
+def gdb_cmd(image, port, *cmds):
+    cmd = ["gdb", "-batch", "-nx", image, "-ex", "target remote 127.0.0.1:%d" % port]
+    for c in cmds:
+        cmd += ["-ex", c]
+    return cmd
+
+
+def run(cmd, **kw):
+    g = subprocess.run(cmd, capture_output=True, text=True, timeout=harness.TIMEOUT, **kw)
+    return g.stdout + g.stderr
+
+
+def debug_env(port):
+    # SUDO_UID would let that user in too (README, Security): not in this test.
+    return {"HERMIT_DEBUG": "1", "HERMIT_DEBUG_PORT": str(port), "SUDO_UID": ""}
+
+
+@test
+def stub_turns_away_another_user(t):
+    needs_root_and_setpriv()
+    needs_gdb()
+    port = harness.free_port()
+    image = harness.guest("hello")
+    with harness.Proxy(image, env=debug_env(port)) as p:
+        p.wait_stderr(r"waiting for GDB")
+        out = run(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups"] +
+                  gdb_cmd(image, port, "info registers rip", "monitor info vm"))
+        t.not_contains(out, "rip ", "uid 65534 read no register")
+        t.not_contains(out, "image:", "nor ran a monitor command")
+        p.wait_stderr(r"turned away a debugger from 127\.0\.0\.1:\d+ \(uid 65534\): the stub "
+                      r"serves only proxy's user")
+        # proxy's own user (root here) is served as before, and the guest was not touched.
+        out = run(gdb_cmd(image, port, "info registers rip", "continue"))
+        t.match(r"rip +0x200000", out, "root reads the entry point")
+        t.eq(p.wait(), 0, "the guest ran to its end")
+        t.eq(p.stdout_text(), "Hello from a HermitCore test guest\n", "the guest's output")
+
+
+@test
+def user_drops_root_after_opening_kvm(t):
+    needs_root_and_setpriv()
+    with tempfile.TemporaryDirectory() as d:
+        secret = os.path.join(d, "root-only")
+        with open(secret, "w") as f:
+            f.write("root's\n")
+        os.chmod(secret, 0o600)
+        os.chmod(d, 0o755)
+        image = harness.guest("catfile")
+        r = harness.run_proxy(image, [secret], env={"HERMIT_VERBOSE": "1"},
+                              extra=["--mount", d])
+        t.eq(r.returncode, 0, "root reads it: %r" % r)
+        t.contains(r.stdout.decode(), "root's\n", "its bytes")
+        r = harness.run_proxy(image, [secret], env={"HERMIT_VERBOSE": "1"},
+                              extra=["--user", "nobody", "--mount", d])
+        t.contains(r.stderr.decode(), "running as nobody (uid 65534, gid", "said in verbose")
+        t.eq(r.returncode, 1, "as nobody the guest's open fails: %r" % r)
+        t.contains(r.stdout.decode(), "catfile: open returned -13", "with EACCES")
+
+
+@test
+def user_is_refused_when_proxy_is_not_root(t):
+    needs_root_and_setpriv()
+    r = subprocess.run(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                        "--clear-groups", harness.PROXY, "--user", "root",
+                        harness.guest("hello")],
+                       capture_output=True, text=True, timeout=harness.TIMEOUT,
+                       env=harness.proxy_env())
+    t.eq(r.returncode, 1, "a set-up error: %r" % r.stderr)
+    t.contains(r.stderr, "--user root: proxy runs as uid 65534, not root", "the message")
+    r = harness.run_proxy(harness.guest("hello"), extra=["--user", "no-such-user-proxy"])
+    t.eq(r.returncode, 1, "unknown user")
+    t.contains(r.stderr.decode(), "--user no-such-user-proxy: no such user", "the message")
+
+
+def start_with_descriptors(image, port, err, fds):
+    """proxy under `ulimit -n fds` (the audit's 9), or None if it could not set up."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (fds, fds))
+    p = subprocess.Popen([harness.PROXY, image], env=harness.proxy_env(debug_env(port)),
+                         stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
+                         preexec_fn=limit)
+    deadline = time.monotonic() + harness.TIMEOUT
+    while time.monotonic() < deadline:
+        err.seek(0)
+        if b"waiting for GDB" in err.read():
+            return p
+        if p.poll() is not None:
+            return None
+        time.sleep(0.02)
+    p.kill()
+    p.wait()
+    raise harness.Failure("proxy never listened")
+
+
+@test
+def stub_that_cannot_accept_ends_the_vm(t):
+    needs_gdb()
+    port = harness.free_port()
+    image = harness.guest("hello")
+    err = harness.output_file()
+    for fds in range(6, 32):  # the fewest descriptors with which proxy gets to listen
+        err.seek(0)
+        err.truncate()
+        p = start_with_descriptors(image, port, err, fds)
+        if p:
+            break
+    t.true(p is not None, "proxy listens with a few descriptors")
+    try:
+        out = run(gdb_cmd(image, port, "info registers rip"))
+        t.not_contains(out, "rip ", "no session was served")
+        t.eq(p.wait(timeout=harness.TIMEOUT), 1, "a host set-up failure, not a hang")
+        err.seek(0)
+        t.match(r"the GDB stub cannot accept a debugger on 127\.0\.0\.1:\d+: Too many open "
+                r"files; ending the VM", err.read().decode(), "the message (%d fds)" % fds)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+@test
+def dump_guest_core_neither_replaces_nor_follows_links(t):
+    needs_gdb()
+    port = harness.free_port()
+    image = harness.guest("hello")
+    with tempfile.TemporaryDirectory() as d:
+        core = os.path.join(d, "a.core")
+        keep = os.path.join(d, "keep")
+        with open(keep, "w") as f:
+            f.write("keep\n")
+        os.symlink(keep, os.path.join(d, "link"))
+        os.mkdir(os.path.join(d, "real"))
+        os.symlink(os.path.join(d, "real"), os.path.join(d, "dirlink"))
+        with harness.Proxy(image, env=debug_env(port)) as p:
+            p.wait_stderr(r"waiting for GDB")
+            out = run(gdb_cmd(image, port,
+                              "monitor dump-guest-core " + core,
+                              "monitor dump-guest-core " + core,
+                              "monitor dump-guest-core -f " + core,
+                              "monitor dump-guest-core -f " + os.path.join(d, "link"),
+                              "monitor dump-guest-core " + os.path.join(d, "dirlink", "b.core"),
+                              "monitor dump-guest-core -x " + core,
+                              "kill"))
+            p.wait()
+        t.eq(out.count("wrote %s: 1 vCPUs" % core), 2, "written new, then with -f: %s" % out)
+        t.contains(out, "dump-guest-core: %s: the file exists (dump-guest-core -f FILE "
+                   "replaces it)" % core, "no silent overwrite")
+        t.contains(out, "dump-guest-core: %s: a symbolic link is in the path" %
+                   os.path.join(d, "link"), "the last component a link")
+        t.contains(out, "a symbolic link is in the path", "a directory link")
+        t.contains(out, "unknown option '-x'", "a bad option")
+        with open(keep) as f:
+            t.eq(f.read(), "keep\n", "the link's target is untouched")
+        t.eq(os.listdir(os.path.join(d, "real")), [], "nothing written through the dir link")
+        with open(core, "rb") as f:
+            t.eq(f.read(4), b"\x7fELF", "the core is an ELF file")
