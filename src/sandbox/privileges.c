@@ -13,8 +13,7 @@
 
 #include "sandbox.h"
 
-int sandbox_drop_privileges(const char *name, unsigned uid, unsigned gid, char *why,
-			    size_t whylen)
+int sandbox_drop_privileges(const char *name, unsigned uid, unsigned gid, char *why, size_t whylen)
 {
 	if (geteuid() == uid && getuid() == uid)
 		return 0; /* already that user: nothing to give up */

@@ -15,7 +15,8 @@
 int create_host_file(const char *path, bool overwrite)
 {
 	int flags = O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (overwrite ? O_TRUNC : O_EXCL);
-	struct open_how how = {.flags = (unsigned)flags, .mode = 0600,
+	struct open_how how = {.flags = (unsigned)flags,
+			       .mode = 0600,
 			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
 	long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
 	if (fd < 0 && (errno == ENOSYS || errno == E2BIG))

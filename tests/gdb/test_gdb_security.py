@@ -9,7 +9,6 @@ Paths: users' (nested real KVM) and this host's alike: nothing here depends on h
 the KVM implements breakpoints.
 """
 import os
-import resource
 import shutil
 import subprocess
 import tempfile
@@ -17,6 +16,7 @@ import time
 
 import harness
 from harness import test
+from rspclient import Client
 
 NOBODY = 65534
 
@@ -107,50 +107,44 @@ def user_is_refused_when_proxy_is_not_root(t):
     t.contains(r.stderr.decode(), "--user no-such-user-proxy: no such user", "the message")
 
 
-def start_with_descriptors(image, port, err, fds):
-    """proxy under `ulimit -n fds` (the audit's 9), or None if it could not set up."""
-    def limit():
-        resource.setrlimit(resource.RLIMIT_NOFILE, (fds, fds))
-    p = subprocess.Popen([harness.PROXY, image], env=harness.proxy_env(debug_env(port)),
-                         stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
-                         preexec_fn=limit)
-    deadline = time.monotonic() + harness.TIMEOUT
-    while time.monotonic() < deadline:
-        err.seek(0)
-        if b"waiting for GDB" in err.read():
-            return p
-        if p.poll() is not None:
-            return None
-        time.sleep(0.02)
-    p.kill()
-    p.wait()
-    raise harness.Failure("proxy never listened")
+def monitor(c, command):
+    """qRcmd over the raw client: the console output, until OK or an E reply."""
+    c.send(b"qRcmd," + command.encode().hex().encode())
+    out = ""
+    while True:
+        reply = c.recv()
+        if reply.startswith(b"O") and reply != b"OK":
+            out += bytes.fromhex(reply[1:].decode()).decode(errors="replace")
+            continue
+        return out, reply
 
 
 @test
 def stub_that_cannot_accept_ends_the_vm(t):
-    needs_gdb()
+    """A descriptor leak (the test build's x-exhaust-fds) leaves no descriptor for the
+    next debugger: while one is attached, the queued client waits (no busy loop);
+    once it detaches, the failing accept ends the VM with a message, not a hang."""
+    if not os.access(harness.FAULT_PROXY, os.X_OK):
+        harness.skip("no test build at %s (make fault)" % harness.FAULT_PROXY)
     port = harness.free_port()
-    image = harness.guest("hello")
-    err = harness.output_file()
-    for fds in range(6, 32):  # the fewest descriptors with which proxy gets to listen
-        err.seek(0)
-        err.truncate()
-        p = start_with_descriptors(image, port, err, fds)
-        if p:
-            break
-    t.true(p is not None, "proxy listens with a few descriptors")
-    try:
-        out = run(gdb_cmd(image, port, "info registers rip"))
-        t.not_contains(out, "rip ", "no session was served")
-        t.eq(p.wait(timeout=harness.TIMEOUT), 1, "a host set-up failure, not a hang")
-        err.seek(0)
+    # A guest that never exits: after the detach only the failing accept can end it.
+    with harness.Proxy(harness.guest("fatal"), ["hang"], env=debug_env(port),
+                       binary=harness.FAULT_PROXY) as p:
+        p.wait_stderr(r"waiting for GDB")
+        c = Client(port)
+        out, reply = monitor(c, "x-exhaust-fds")
+        t.match(r"took \d+ descriptors: Too many open files", out, "the descriptors are gone")
+        t.eq(reply, b"OK", "the command's reply")
+        second = Client(port)  # queued: it cannot be accepted, nor turned away
+        c.send(b"qC")
+        t.eq(c.recv(), b"QC1", "the attached debugger is still served")
+        c.send(b"D")
+        t.eq(c.recv(), b"OK", "detach")
+        c.close()
+        t.eq(p.wait(), 1, "a host set-up failure ends the VM, no hang")
+        second.close()
         t.match(r"the GDB stub cannot accept a debugger on 127\.0\.0\.1:\d+: Too many open "
-                r"files; ending the VM", err.read().decode(), "the message (%d fds)" % fds)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+                r"files; ending the VM", p.stderr_text(), "the message")
 
 
 @test
