@@ -86,8 +86,6 @@ static const struct monitor_command commands[] = {
 	 cmd_x_forbidden_syscall},
 	{"x-open-host", "PATH", "test build: open a host path from proxy itself", 1, 1, 0,
 	 cmd_x_open_host},
-	{"x-exhaust-fds", "", "test build: use up every free descriptor", 0, 0, 0,
-	 cmd_x_exhaust_fds},
 #endif
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -35,16 +35,4 @@ int cmd_x_open_host(struct mon *m, int argc, char **argv)
 	mon_say(m, "open %s: ok\n", argv[0]);
 	return 0;
 }
-
-/* Use up every free descriptor, as a descriptor leak would: the next accept of a
- * debugger fails with EMFILE (the tests check that ends the VM with a message). */
-int cmd_x_exhaust_fds(struct mon *m, int argc, char **argv)
-{
-	(void)argc, (void)argv;
-	unsigned n = 0;
-	while (fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0) >= 0)
-		n++;
-	mon_say(m, "took %u descriptors: %s\n", n, strerror(errno));
-	return 0;
-}
 #endif

@@ -74,7 +74,6 @@ int cmd_dump_guest_core(struct mon *m, int argc, char **argv);
 /* monitor_cmds_fault.c: test builds only */
 int cmd_x_forbidden_syscall(struct mon *m, int argc, char **argv);
 int cmd_x_open_host(struct mon *m, int argc, char **argv);
-int cmd_x_exhaust_fds(struct mon *m, int argc, char **argv);
 #endif
 
 #endif
