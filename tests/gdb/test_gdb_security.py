@@ -9,6 +9,7 @@ Paths: users' (nested real KVM) and this host's alike: nothing here depends on h
 the KVM implements breakpoints.
 """
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -150,7 +151,7 @@ def stub_that_cannot_accept_ends_the_vm(t):
         resource.prlimit(p.p.pid, resource.RLIMIT_NOFILE, (limit, limit))
         second = Client(port)  # queued: it can be neither accepted nor turned away
         c.send(b"m200000,4")
-        t.match(rb"^[0-9a-f]{8}$", c.recv(), "the attached debugger is still served")
+        t.true(re.fullmatch(rb"[0-9a-f]{8}", c.recv()), "the attached debugger is still served")
         c.send(b"D")
         t.eq(c.recv(), b"OK", "detach")
         c.close()
