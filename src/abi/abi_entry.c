@@ -70,6 +70,13 @@ static void entry_register_ports(struct vm *vm)
 	}
 }
 
+static const char *const entry_env_padding[] = {
+	"HERMIT_ENV_PLACEHOLDER=1",
+	"HERMIT_ENV_PLACEHOLDER2=1",
+	"HERMIT_ENV_PLACEHOLDER3=1",
+	"HERMIT_ENV_PLACEHOLDER4=1",
+};
+
 const struct guest_abi entry_abi = {
 	.name = "hermit-entry",
 	.label = "Hermit 0.6 (hermit-entry v4)",
@@ -78,8 +85,12 @@ const struct guest_abi entry_abi = {
 	.start_stack = entry_start_stack,
 	.register_ports = entry_register_ports,
 	/* The kernel never NULL-terminates its environment array and Rust's std
-	 * walks it to the NULL (hermit-entry-abi.md 11.1): never send an empty one. */
-	.empty_env_placeholder = "HERMIT_ENV_PLACEHOLDER=1",
+	 * walks it to the NULL (hermit-entry-abi.md 11.1). A short array comes from a
+	 * reused heap chunk, not zeroed: measured on the real hello_world under real
+	 * KVM, 0, 1 or 2 variables crash it (#GP in strlen, then a hang), 4, 8 and 16
+	 * boot. So it always gets at least 4. */
+	.min_envc = 4,
+	.env_padding = entry_env_padding,
 	/* Its uhyve file system is mounted at /root (UHYVE_MOUNT), the prefix stripped. */
 	.relative_paths_under = "/root",
 };

@@ -33,9 +33,10 @@ struct guest_abi {
 	bool (*needs_ioapic)(const struct vm *vm);
 	/* Guest counts the NULL slot in envc (C HermitCore quirk). */
 	int env_count_includes_null;
-	/* The one variable the guest gets when the host environment is empty, for
-	 * guests that crash on an empty one; NULL: an empty environment is fine. */
-	const char *empty_env_placeholder;
+	/* Guests whose kernel reads past a short environment get it padded to
+	 * min_envc variables with env_padding's (hermit-entry-abi.md 11.1); 0: none. */
+	int min_envc;
+	const char *const *env_padding;
 	/* The guest directory relative paths from the guest are under (the kernel strips
 	 * its mount point before an OPEN or UNLINK); NULL: none (hypercall/mounts.h). */
 	const char *relative_paths_under;

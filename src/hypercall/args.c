@@ -19,17 +19,22 @@ static int count_env(char **env)
 	return n;
 }
 
-/* The environment the guest gets: the configured one, or the ABI's placeholder
- * (in the caller's one-slot array) when that is empty and the ABI's guests cannot
- * live with an empty one. */
-static char **guest_env(const struct vm *vm, char *one[1], int *n)
+#define ENV_PAD_MAX 8 /* the most any ABI pads to (guest_abi.h min_envc) */
+
+/* The environment the guest gets: the configured one, or for an ABI whose guests
+ * cannot live with a short one, that padded (in the caller's array) to its
+ * min_envc variables. */
+static char **guest_env(const struct vm *vm, char *padded[ENV_PAD_MAX], int *n)
 {
-	*n = count_env(vm->cfg->environ);
-	if (*n || !vm->abi || !vm->abi->empty_env_placeholder)
-		return vm->cfg->environ;
-	one[0] = (char *)vm->abi->empty_env_placeholder;
-	*n = 1;
-	return one;
+	char **env = vm->cfg->environ;
+	int min = vm->abi && vm->abi->min_envc <= ENV_PAD_MAX ? vm->abi->min_envc : 0;
+	*n = count_env(env);
+	if (*n >= min)
+		return env;
+	for (int i = 0; i < min; i++)
+		padded[i] = i < *n ? env[i] : (char *)vm->abi->env_padding[i - *n];
+	*n = min;
+	return padded;
 }
 
 void args_fill_cmdsize(const struct vm *vm, struct hermit_cmdsize *cs)
@@ -41,8 +46,8 @@ void args_fill_cmdsize(const struct vm *vm, struct hermit_cmdsize *cs)
 	for (int i = 0; i < argc; i++)
 		cs->argsz[i] = (int32_t)strlen(cfg->guest_argv[i]) + 1;
 	int envc;
-	char *one[1];
-	char **env = guest_env(vm, one, &envc);
+	char *padded[ENV_PAD_MAX];
+	char **env = guest_env(vm, padded, &envc);
 	cs->envc = envc;
 	for (int i = 0; i < envc; i++)
 		cs->envsz[i] = (int32_t)strlen(env[i]) + 1;
@@ -94,8 +99,8 @@ static void hc_cmdval(struct vcpu *v, uint16_t port, uint32_t gpa)
 	copy_strings(vm, cv.argv, vm->cfg->guest_argv, argc);
 	/* For the C ABI the extra NULL slot is the guest's own: never written. */
 	int envc;
-	char *one[1];
-	char **env = guest_env(vm, one, &envc);
+	char *padded[ENV_PAD_MAX];
+	char **env = guest_env(vm, padded, &envc);
 	copy_strings(vm, cv.envp, env, envc);
 }
 

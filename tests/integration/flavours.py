@@ -27,6 +27,10 @@ class Flavour:
         # the environment the guest sees when the host's is empty
         self.empty_env = list(empty_env)
 
+    def env_as_seen(self, variables):
+        """What the guest gets for these variables: Hermit 0.6's padded to 4."""
+        return list(variables) + self.empty_env[len(variables):]
+
     def guest(self, prog):
         return harness.guest(self.prefix + prog)
 
@@ -44,10 +48,11 @@ class Flavour:
 RUSTY = Flavour("rusty", "", "RustyHermit", 0x200000, has_unlink=True)
 C = Flavour("c", "c-", "C HermitCore", 0x800000, has_unlink=False)
 # Hermit 0.6 always gets the UART port (the kernel unwraps it; proxy drops the bytes
-# unless HERMIT_VERBOSE) and never an empty environment (the kernel does not end
-# the array with NULL, so proxy reports one placeholder variable instead).
+# unless HERMIT_VERBOSE) and never fewer than 4 variables (the kernel does not end
+# the array with NULL, so proxy pads a short one with placeholder variables).
 _HERMIT_ENTRY = dict(has_unlink=True, quiet_uartport=0x800,
-                     empty_env=["HERMIT_ENV_PLACEHOLDER=1"])
+                     empty_env=["HERMIT_ENV_PLACEHOLDER=1", "HERMIT_ENV_PLACEHOLDER2=1",
+                                "HERMIT_ENV_PLACEHOLDER3=1", "HERMIT_ENV_PLACEHOLDER4=1"])
 # Static PIE linked at 0, placed at 0x400000; its entry is the page after the ELF
 # headers (tests/guest/hermit-pie.ld).
 HERMIT_ENTRY = Flavour("hermit-entry", "entry-", "Hermit 0.6 (hermit-entry v4)", 0x401000,

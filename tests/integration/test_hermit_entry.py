@@ -223,11 +223,19 @@ def _env_lines(stdout):
 
 
 @test
-def entry_empty_environment_still_boots_with_the_placeholder(t):
+def entry_short_environment_is_padded_to_four_variables(t):
     for fl in (PIE, EXEC):
         r = fl.run_exact_env("args", [], {})
         t.ok(r, "%sargs with no host environment" % fl.prefix)
-        t.eq(_env_lines(r.stdout), fl.empty_env, "one placeholder variable")
+        t.eq(_env_lines(r.stdout), ["HERMIT_ENV_PLACEHOLDER%s=1" % n for n in ("", 2, 3, 4)],
+             "four placeholder variables")
+        r = fl.run_exact_env("args", [], {}, extra=["--env", "A=1", "--env", "B=2"])
+        t.ok(r)
+        t.eq(_env_lines(r.stdout), ["A=1", "B=2", "HERMIT_ENV_PLACEHOLDER=1",
+                                    "HERMIT_ENV_PLACEHOLDER2=1"], "two of its own, two added")
+        r = fl.run_exact_env("args", [], {}, extra=["--env", "A=1", "--env", "B=2", "--env",
+                                                    "C=3", "--env", "D=4"])
+        t.eq(_env_lines(r.stdout), ["A=1", "B=2", "C=3", "D=4"], "four: nothing added")
         r = fl.run_exact_env("hello", [], {})
         t.ok(r)
         t.eq(r.stdout, "Hello from a HermitCore test guest\n", "stdout")
