@@ -6,6 +6,7 @@
  * or a signal ends it. With a debugging mode (HERMIT_DEBUG=1 or listen, -d, -s) the
  * GDB stub serves one debugger after the other in this thread until the VM ends.
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,19 +81,16 @@ static void register_modules(struct vm *vm)
 	emulate_register(vm);
 }
 
-/* SIGINT/SIGTERM end the VM cleanly from this thread; every other thread blocks them. */
+/* The end signals (vm.h) end the VM cleanly from this thread; every other thread
+ * blocks them. */
 static void *signal_thread(void *arg)
 {
 	struct vm *vm = arg;
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	vm_end_signal_set(&set);
 	int sig;
-	while (sigwait(&set, &sig) == 0) {
-		warnx_("%s received, stopping the VM", sig == SIGINT ? "SIGINT" : "SIGTERM");
-		vm_end(vm, sig == SIGINT ? STATUS_SIGINT : STATUS_SIGTERM);
-	}
+	while (sigwait(&set, &sig) == 0)
+		vm_end_by_signal(vm, sig);
 	return NULL;
 }
 
@@ -154,9 +152,7 @@ static void drop_privileges(const struct config *c)
 static void block_signals(void)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	vm_end_signal_set(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout is an error result, not our death */
@@ -169,11 +165,25 @@ static void wait_for_end(struct vm *vm)
 		poll(&p, 1, -1);
 }
 
+/* A closed fd 0, 1 or 2 would be taken by the next open: /dev/kvm, the VM, an
+ * eventfd, which the guest's console writes would then reach. */
+static void open_standard_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		int null = open("/dev/null", O_RDWR);
+		if (null != fd) /* the lowest free descriptor: fd, unless that failed */
+			_exit(STATUS_SETUP_ERROR);
+	}
+}
+
 int main(int argc, char **argv, char **envp)
 {
 	static struct config cfg;
 	static struct vm vm;
 	char err[4096];
+	open_standard_fds();
 	int rc = config_parse(&cfg, argc, argv, envp, err, sizeof(err));
 	if (rc == CONFIG_EXIT_OK)
 		return 0;
@@ -223,7 +233,7 @@ int main(int argc, char **argv, char **envp)
 	uart_flush(&vm);
 	tools_finish(&vm);
 	/* Where was the guest when a signal ended it? Worth knowing for a hang. */
-	if (cfg.verbose && (vm.exit_status == STATUS_SIGINT || vm.exit_status == STATUS_SIGTERM))
+	if (cfg.verbose && vm_status_is_end_signal(vm.exit_status))
 		for (unsigned i = 0; i < vm.ncpus; i++)
 			vcpu_dump_registers(&vm.vcpus[i]);
 	fd_table_close_all(&vm);

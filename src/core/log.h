@@ -20,7 +20,9 @@ enum proxy_status {
 	STATUS_UNHANDLED_IO = 121,   /* unknown port, unexpected MMIO */
 	STATUS_INTERNAL_ERROR = 122, /* entry failure, internal/emulation error, KVM_RUN failure */
 	STATUS_GUEST_BAD_EXIT = 123, /* EXIT hypercall with an unreadable argument */
-	STATUS_SIGINT = 130,	     /* the signals proxy received: 128 + N */
+	STATUS_SIGHUP = 129,	     /* the signals proxy received: 128 + N */
+	STATUS_SIGINT = 130,
+	STATUS_SIGQUIT = 131,
 	STATUS_SIGTERM = 143,
 };
 

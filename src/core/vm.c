@@ -193,22 +193,53 @@ void vm_end(struct vm *vm, int status)
 		vm->end_notifiers[i].fn(vm, vm->end_notifiers[i].arg);
 }
 
-static struct vm *signalled_vm; /* the VM SIGINT/SIGTERM end (one per process) */
+static struct vm *signalled_vm; /* the VM the end signals end (one per process) */
 
-/* Async-signal-safe: write(2) and vm_end without end notifiers (atomics, an
- * eventfd write, pthread_kill). */
+/* The signals that end the VM as a clean stop, status 128 + N: a terminal hang-up
+ * and ^\ too, so no signal a user sends leaves a half-torn-down VM or a core. */
+static const struct {
+	int sig;
+	const char *message; /* written from a handler: a constant, one write(2) */
+} end_signals[] = {
+	{SIGHUP, "proxy: SIGHUP received, stopping the VM\n"},
+	{SIGINT, "proxy: SIGINT received, stopping the VM\n"},
+	{SIGQUIT, "proxy: SIGQUIT received, stopping the VM\n"},
+	{SIGTERM, "proxy: SIGTERM received, stopping the VM\n"},
+};
+#define NEND_SIGNALS (sizeof(end_signals) / sizeof(end_signals[0]))
+
+void vm_end_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < NEND_SIGNALS; i++)
+		sigaddset(set, end_signals[i].sig);
+}
+
+bool vm_status_is_end_signal(int status)
+{
+	for (size_t i = 0; i < NEND_SIGNALS; i++)
+		if (status == 128 + end_signals[i].sig)
+			return true;
+	return false;
+}
+
+/* Async-signal-safe: write(2) and vm_end (atomics, an eventfd write, pthread_kill;
+ * the end notifiers only when called from the signal thread). */
+void vm_end_by_signal(struct vm *vm, int sig)
+{
+	int saved = errno;
+	for (size_t i = 0; i < NEND_SIGNALS; i++)
+		if (end_signals[i].sig == sig &&
+		    write(STDERR_FILENO, end_signals[i].message, strlen(end_signals[i].message))) {
+			/* nothing to do about a closed stderr */
+		}
+	vm_end(vm, 128 + sig);
+	errno = saved;
+}
+
 static void end_on_signal(int sig)
 {
-	static const char intr[] = "proxy: SIGINT received, stopping the VM\n";
-	static const char term[] = "proxy: SIGTERM received, stopping the VM\n";
-	int saved = errno;
-	bool is_int = sig == SIGINT;
-	if (write(STDERR_FILENO, is_int ? intr : term,
-		  is_int ? sizeof(intr) - 1 : sizeof(term) - 1)) {
-		/* nothing to do about a closed stderr */
-	}
-	vm_end(signalled_vm, is_int ? STATUS_SIGINT : STATUS_SIGTERM);
-	errno = saved;
+	vm_end_by_signal(signalled_vm, sig);
 }
 
 void vm_end_on_signals(struct vm *vm)
@@ -216,12 +247,10 @@ void vm_end_on_signals(struct vm *vm)
 	signalled_vm = vm;
 	struct sigaction sa = {.sa_handler = end_on_signal, .sa_flags = SA_RESTART};
 	sigfillset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	for (size_t i = 0; i < NEND_SIGNALS; i++)
+		sigaction(end_signals[i].sig, &sa, NULL);
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	vm_end_signal_set(&set);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 

@@ -16,6 +16,7 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -203,10 +204,17 @@ void vm_load_cpuid(struct vm *vm);
 /* End the VM with `status`; the first caller wins. Safe from any thread, and from
  * a signal handler while no end notifier is registered. */
 void vm_end(struct vm *vm, int status);
-/* SIGINT/SIGTERM end the VM from a handler on whichever thread they hit (statuses
- * 130/143), instead of a thread waiting for them: only while no end notifier is
- * registered, since those may not run in a handler. */
+/* SIGHUP, SIGINT, SIGQUIT and SIGTERM end the VM (statuses 129, 130, 131, 143).
+ * vm_end_on_signals: from a handler on whichever thread they hit, instead of a
+ * thread waiting for them: only while no end notifier is registered, since those
+ * may not run in a handler. */
 void vm_end_on_signals(struct vm *vm);
+/* Those signals, for a thread that blocks or waits for them. */
+void vm_end_signal_set(sigset_t *set);
+/* Say which one came and end the VM with 128 + sig (async-signal-safe). */
+void vm_end_by_signal(struct vm *vm, int sig);
+/* Whether an exit status is one of theirs. */
+bool vm_status_is_end_signal(int status);
 /* Guest misbehaviour: print the reason (and registers under verbose), end the VM. */
 void vm_fail(struct vcpu *v, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

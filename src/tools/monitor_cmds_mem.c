@@ -50,10 +50,17 @@ struct mem_listing {
 	uint64_t total;
 };
 
+/* Page tables that map themselves everywhere make millions of ranges (the audit:
+ * 33 M lines, 2.6 GB, from one command); a listing stops here. */
+#define INFO_MEM_MAX_RANGES 4096
+#define LISTING_FULL	    1 /* print_range's "stop": the cap is reached */
+
 static int print_range(void *arg, const struct pw_range *r)
 {
 	struct mem_listing *l = arg;
 	char size[32], flags[8];
+	if (l->ranges == INFO_MEM_MAX_RANGES)
+		return LISTING_FULL;
 	mon_say(l->m, "0x%016llx-0x%016llx -> 0x%016llx  %10s  %s\n", (unsigned long long)r->va,
 		(unsigned long long)(r->va + r->size - 1), (unsigned long long)r->pa,
 		human_size(r->size, size, sizeof(size)), pw_flags_str(r->flags, flags));
@@ -75,8 +82,15 @@ int cmd_info_mem(struct mon *m, int argc, char **argv)
 	mon_say(m, "%-37s    %-18s  %10s  flags\n", "virtual", "physical", "size");
 	int rc = pw_for_each_range(&m->vm->mem, cr3, nx, print_range, &l);
 	char total[32];
-	mon_say(m, "%u ranges, %s mapped%s\n", l.ranges, human_size(l.total, total, sizeof(total)),
-		rc == PW_TRUNCATED ? " (listing cut: too many page tables)" : "");
+	if (rc == LISTING_FULL)
+		mon_say(m,
+			"listing cut after %u ranges (%s in them); for one address: info tlb "
+			"ADDR or translate ADDR\n",
+			l.ranges, human_size(l.total, total, sizeof(total)));
+	else
+		mon_say(m, "%u ranges, %s mapped%s\n", l.ranges,
+			human_size(l.total, total, sizeof(total)),
+			rc == PW_TRUNCATED ? " (listing cut: too many page tables)" : "");
 	return 0;
 }
 

@@ -8,6 +8,8 @@
  *   halt         cli; hlt forever (the vCPU sleeps in KVM; signals must still work)
  *   exception    divide by zero: the runtime reports vector 0 and exits 99
  *   badexit      EXIT hypercall whose argument address is not guest RAM
+ *   selfmap      every unused PML4 slot points at the PML4 itself, then hang: the
+ *                page tables map themselves all over the address space (info mem)
  * Each prints "fatal: <mode>" first so a test knows the guest got that far.
  */
 #include "rt.h"
@@ -43,6 +45,19 @@ static int divide_by_zero(void)
 	return q;
 }
 
+/* A recursive mapping in every free PML4 slot: the PML4 serves as its own PDPT, PD
+ * and PT there, so 255 x 512 GiB of virtual space map the page tables' pages. */
+static void map_page_tables_everywhere(void)
+{
+	uint64_t cr3;
+	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	volatile uint64_t *pml4 = (volatile uint64_t *)(uintptr_t)(cr3 & ~0xfffULL);
+	for (int i = 1; i < 256; i++)
+		if (!(pml4[i] & 1))
+			pml4[i] = (cr3 & ~0xfffULL) | 0x3; /* present, writable */
+	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
+}
+
 int main(int argc, char **argv, char **envp)
 {
 	(void)envp;
@@ -67,11 +82,17 @@ int main(int argc, char **argv, char **envp)
 		rt_halt_forever();
 	} else if (!strcmp(mode, "badexit")) {
 		rt_outl(HERMIT_PORT_EXIT, 0xFFFFF000u); /* the top page of 4 GiB: never RAM */
+	} else if (!strcmp(mode, "selfmap")) {
+		map_page_tables_everywhere();
+		rt_printf("fatal: mapped\n");
+		for (;;)
+			rt_pause();
 	} else if (!strcmp(mode, "exception")) {
 		rt_printf("fatal: quotient %d\n", divide_by_zero());
 	} else {
-		rt_printf("usage: fatal "
-			  "triplefault|badport|mmio|mmioread|hang|halt|exception|badexit\n");
+		rt_printf(
+			"usage: fatal "
+			"triplefault|badport|mmio|mmioread|hang|halt|exception|badexit|selfmap\n");
 		return 2;
 	}
 	rt_printf("fatal: the VM survived '%s'\n", mode);

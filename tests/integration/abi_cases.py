@@ -374,6 +374,27 @@ def _signal(t, fl, mode, sig, status, env=None):
         p.signal(sig)
         rc = p.wait(timeout=10)
         t.eq(rc, status, "exit status after %s (stderr %r)" % (sig.name, p.stderr_text()))
+        t.contains(p.stderr_text(), "proxy: %s received, stopping the VM" % sig.name, "message")
+
+
+@case("fatal")
+def signal_sighup_spinning_guest_exits_129(t, fl):
+    # No debugger, no console: the signal handler path (vm_end_on_signals).
+    _signal(t, fl, "hang", signal.SIGHUP, guestrun.STATUS_SIGHUP)
+
+
+@case("fatal")
+def signal_sigquit_halted_guest_exits_131(t, fl):
+    _signal(t, fl, "halt", signal.SIGQUIT, guestrun.STATUS_SIGQUIT)
+
+
+@case("fatal")
+def signal_sighup_and_sigquit_with_a_debug_port_listening(t, fl):
+    # A debug port registers an end notifier: the signal thread path (main.c).
+    for sig, status in ((signal.SIGHUP, guestrun.STATUS_SIGHUP),
+                        (signal.SIGQUIT, guestrun.STATUS_SIGQUIT)):
+        _signal(t, fl, "hang", sig, status,
+                env={"HERMIT_DEBUG": "listen", "HERMIT_DEBUG_PORT": "0"})
 
 
 @case("fatal")

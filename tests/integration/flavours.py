@@ -29,7 +29,8 @@ class Flavour:
 
     def env_as_seen(self, variables):
         """What the guest gets for these variables: Hermit 0.6's padded to 4."""
-        return list(variables) + self.empty_env[len(variables):]
+        missing = len(self.empty_env) - len(variables)
+        return list(variables) + self.empty_env[:max(missing, 0)]
 
     def guest(self, prog):
         return harness.guest(self.prefix + prog)

@@ -19,7 +19,9 @@ STATUS_UNHANDLED_IO = 121  # unknown port I/O or MMIO outside RAM
 STATUS_INTERNAL = 122      # KVM internal error, entry failure, emulation failure
 STATUS_BAD_EXIT = 123      # EXIT hypercall whose argument is not guest RAM
 STATUS_KILLED = 119        # ended by the debugger's kill (or the console's quit)
+STATUS_SIGHUP = 129
 STATUS_SIGINT = 130
+STATUS_SIGQUIT = 131
 STATUS_SIGTERM = 143
 # statuses the test runtime (tests/guest/rt) uses itself
 GUEST_EXCEPTION = 99       # unhandled exception in the guest

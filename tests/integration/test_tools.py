@@ -437,6 +437,24 @@ def dump_guest_core_command(t):
 
 
 @test
+def info_mem_is_capped_on_page_tables_that_map_themselves(t):
+    """fatal selfmap points every free PML4 slot at the PML4: the tables map
+    themselves over 255 x 512 GiB, and a full listing would run to millions of lines."""
+    env = {"HERMIT_MONITOR": "1", "HERMIT_MONITOR_HISTORY": ""}
+    with harness.Proxy(harness.guest("fatal"), ["selfmap"], env=env, stdin=subprocess.PIPE) as p:
+        guestrun.wait_stdout(p, "fatal: selfmap\nfatal: mapped\n")
+        p.p.stdin.write(b"info mem\ninfo cpus\nquit\n")
+        p.p.stdin.close()
+        t.eq(p.wait(), STATUS_QUIT, "the console came back and quit")
+        err = p.stderr_text()
+    ranges = re.findall(r"(?m)^0x[0-9a-f]{16}-0x[0-9a-f]{16} -> ", err)
+    t.eq(len(ranges), 4096, "exactly the cap of ranges printed")
+    t.match(r"listing cut after 4096 ranges \([^)]+ in them\); for one address: info tlb ADDR "
+            r"or translate ADDR", err, "says it was cut, and what to use instead")
+    t.match(r"vCPU 0: (running|stopped)", err, "the next command ran")
+
+
+@test
 def tools_config_refused(t):
     for var, value in (("HERMIT_MONITOR", "maybe"), ("HERMIT_STATS", "2"),
                        ("HERMIT_COREDUMP", "1")):
