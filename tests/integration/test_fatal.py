@@ -36,3 +36,25 @@ def sigterm_while_the_guest_waits_in_a_read_hypercall(t):
                 t.contains(p.stderr_text(), "SIGTERM received")
         finally:
             os.close(w)
+
+
+@test
+def closed_standard_descriptors_get_dev_null(t):
+    """Started with fds 0-2 closed, proxy opens /dev/null there before anything else:
+    the guest's console writes then succeed into nothing, instead of reaching
+    /dev/kvm, the VM or an eventfd that took those numbers (the audit: a spin)."""
+    import shlex
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        trace = os.path.join(d, "trace")
+        for closed in ("0<&- 1>&- 2>&-", "1>&-"):
+            cmd = "exec %s --trace=%s %s %s" % (shlex.quote(harness.PROXY), shlex.quote(trace),
+                                               shlex.quote(harness.guest("hello")), closed)
+            r = subprocess.run(["sh", "-c", cmd], capture_output=True, timeout=harness.TIMEOUT,
+                               env=harness.proxy_env())
+            t.eq(r.returncode, 0, "%s: the guest ran to its end (stderr %r)" % (closed, r.stderr))
+            if "2>&-" not in closed:
+                t.eq(r.stderr, b"", "%s: nothing went wrong" % closed)
+            with open(trace) as f:
+                t.contains(f.read(), 'write(1, "Hello from a HermitCore test gue"..., 35) = 35',
+                           "%s: the console write went to /dev/null, whole" % closed)
