@@ -1,10 +1,14 @@
 /* image.c: HermitCore ELF validation and loading, with libelf.
  *
  * Everything is checked before a byte reaches the guest: the ELF identity (64-bit,
- * little endian, OSABI 0xFF, x86-64, ET_EXEC or a hermit-entry ET_DYN), each
- * PT_LOAD (filesz <= memsz, its bytes present in the file), the notes and
- * relocations (image_entry.c), and the layout against guest RAM and the
- * hypervisor's fixed areas. Each refusal names the file and the problem.
+ * little endian, OSABI 0xFF, x86-64, ET_EXEC or a hermit-entry ET_DYN), the program
+ * header table (e_phentsize 56, e_phoff 8-byte aligned), each PT_LOAD (filesz <=
+ * memsz, its bytes present in the file, no wrap), the PT_LOADs as placed (by p_paddr
+ * for ET_EXEC, relocated p_vaddr for ET_DYN) not overlapping one another, an ET_EXEC
+ * entry inside some PT_LOAD's virtual range when p_vaddr and p_paddr differ (the
+ * ABI check sees the entry only through p_vaddr), the notes and relocations
+ * (image_entry.c), and the layout against guest RAM and the hypervisor's fixed
+ * areas. Each refusal names the file and the problem.
  */
 #include "image.h"
 
@@ -57,6 +61,14 @@ static int check_identity(struct image *img, Elf *elf, char *err, size_t errlen)
 		FAIL("not an executable (e_type %u; a HermitCore image is ET_EXEC, or a "
 		     "static-PIE ET_DYN with a hermit-entry note)",
 		     eh.e_type);
+	/* libelf would read mis-sized or unaligned headers as garbage or fail vaguely. */
+	if (eh.e_phnum > 0 && eh.e_phentsize != sizeof(Elf64_Phdr))
+		FAIL("program header entries are %u bytes (e_phentsize), expected %zu",
+		     eh.e_phentsize, sizeof(Elf64_Phdr));
+	if (eh.e_phoff % 8)
+		FAIL("the program header table at file offset 0x%llx (e_phoff) is not 8-byte "
+		     "aligned",
+		     (unsigned long long)eh.e_phoff);
 	img->relocatable = eh.e_type == ET_DYN;
 	img->entry = eh.e_entry;
 	return 0;
@@ -131,6 +143,43 @@ fail:
 	return -1;
 }
 
+static bool overlap(const struct image_segment *a, const struct image_segment *b)
+{
+	return a->paddr < b->paddr + b->memsz && b->paddr < a->paddr + a->memsz;
+}
+
+/* The segments where the loader puts them (after image_entry.c placed an ET_DYN):
+ * two that overlap would overwrite each other's bytes, in an order no ABI defines. */
+static int check_placement(const struct image *img, char *err, size_t errlen)
+{
+	bool split = false, entry_inside = false;
+	for (size_t i = 0; i < img->nseg; i++) {
+		const struct image_segment *s = &img->seg[i];
+		if (s->paddr + s->memsz < s->paddr)
+			FAIL("segment at 0x%llx wraps around the address space",
+			     (unsigned long long)s->paddr);
+		for (size_t j = 0; j < i; j++)
+			if (overlap(&img->seg[j], s))
+				FAIL("PT_LOAD segments [0x%llx, 0x%llx) and [0x%llx, 0x%llx) "
+				     "overlap",
+				     (unsigned long long)img->seg[j].paddr,
+				     (unsigned long long)(img->seg[j].paddr + img->seg[j].memsz),
+				     (unsigned long long)s->paddr,
+				     (unsigned long long)(s->paddr + s->memsz));
+		split |= s->vaddr != s->paddr;
+		entry_inside |= img->entry - s->vaddr < s->memsz; /* no wrap at the top */
+	}
+	/* Loaded by p_paddr, run at p_vaddr: an entry outside every virtual range
+	 * would start the guest on unmapped or unloaded memory. */
+	if (!img->relocatable && split && !entry_inside)
+		FAIL("the entry point 0x%llx lies outside every PT_LOAD segment's virtual "
+		     "range (p_vaddr to p_vaddr + p_memsz)",
+		     (unsigned long long)img->entry);
+	return 0;
+fail:
+	return -1;
+}
+
 /* Keep the first bytes of the first segment: the C ABI's header lives there. */
 static void read_head(struct image *img)
 {
@@ -157,7 +206,8 @@ int image_open(struct image *img, const char *path, char *err, size_t errlen)
 	elf = elf_begin(img->fd, ELF_C_READ, NULL);
 	if (!elf)
 		FAIL("not an ELF file (%s)", elf_errmsg(-1));
-	if (check_identity(img, elf, err, errlen) || read_segments(img, elf, err, errlen))
+	if (check_identity(img, elf, err, errlen) || read_segments(img, elf, err, errlen) ||
+	    check_placement(img, err, errlen))
 		goto fail_quiet;
 	read_head(img);
 	elf_end(elf);
