@@ -38,7 +38,7 @@ def sigterm_while_the_guest_waits_in_a_read_hypercall(t):
             os.close(w)
 
 
-@test
+@harness.test
 def closed_standard_descriptors_get_dev_null(t):
     """Started with fds 0-2 closed, proxy opens /dev/null there before anything else:
     the guest's console writes then succeed into nothing, instead of reaching
