@@ -242,10 +242,16 @@ def entry_short_environment_is_padded_to_four_variables(t):
 
 
 @test
-def entry_placeholder_only_when_the_environment_is_empty(t):
+def entry_placeholders_only_fill_up_to_four_variables(t):
     r = PIE.run_exact_env("args", [], {"ONLY": "one"}, extra=["--env-host"])
     t.ok(r)
-    t.eq(_env_lines(r.stdout), ["ONLY=one"], "the host's variable and nothing else")
+    t.eq(_env_lines(r.stdout), ["ONLY=one", "HERMIT_ENV_PLACEHOLDER=1",
+                                "HERMIT_ENV_PLACEHOLDER2=1", "HERMIT_ENV_PLACEHOLDER3=1"],
+         "the host's variable first, then three placeholders")
+    five = {"V%d" % i: str(i) for i in range(5)}
+    r = PIE.run_exact_env("args", [], five, extra=["--env-host"])
+    t.ok(r)
+    t.eq(_env_lines(r.stdout), ["V%d=%d" % (i, i) for i in range(5)], "five: none added")
 
 
 @test
