@@ -360,6 +360,35 @@ static void test_reparse(void)
 	CHECK_STR(c.image, "img2");
 }
 
+/* The default history path is allocated: config_release frees it (found by
+ * tests/fuzz/fuzz_config.c: a leak per parse with HOME set). */
+static void test_history_released(void)
+{
+	struct config c;
+	char *env[] = {"HOME=/root", NULL}, *set[] = {"HERMIT_MONITOR_HISTORY=/h", NULL};
+	CHECK_EQ(PARSE(&c, env, "img"), CONFIG_OK);
+	CHECK_STR(c.monitor_history, "/root/.proxy_history");
+	CHECK(c.monitor_history_alloc == c.monitor_history);
+	config_release(&c);
+	CHECK(!c.monitor_history && !c.monitor_history_alloc);
+	CHECK_EQ(PARSE(&c, set, "img"), CONFIG_OK);
+	CHECK_STR(c.monitor_history, "/h");
+	CHECK(!c.monitor_history_alloc); /* the environment's string: not freed */
+	config_release(&c);
+}
+
+/* --env NAME with NAME unset on the host: an empty environment, nothing left
+ * allocated (found by fuzz_config.c: config_release leaked the empty array). */
+static void test_empty_environ_released(void)
+{
+	struct config c;
+	char *env[] = {"HOME=/root", NULL};
+	CHECK_EQ(PARSE(&c, env, "--env", "NOT_SET_HERE", "img"), CONFIG_OK);
+	CHECK(c.environ && !c.environ[0]);
+	config_release(&c);
+	CHECK(!c.environ);
+}
+
 int main(void)
 {
 	test_parse_mem_size();
@@ -373,5 +402,7 @@ int main(void)
 	test_guest_argv();
 	test_usage();
 	test_reparse();
+	test_history_released();
+	test_empty_environ_released();
 	return unit_report();
 }
