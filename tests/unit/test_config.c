@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char err[4096];
@@ -389,6 +391,39 @@ static void test_empty_environ_released(void)
 	CHECK(!c.environ);
 }
 
+static volatile sig_atomic_t alarmed;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarmed = 1;
+}
+
+/* `--trace WORD x`: WORD is read to see whether it is an image; a FIFO there must
+ * not block the parse (the alarm breaks a hang, which then fails the CHECK). Found
+ * reviewing what fuzz_config.c's inputs make the parser touch on the host. */
+static void test_trace_word_fifo(void)
+{
+	char dir[] = "/tmp/test_config.XXXXXX", path[64];
+	struct sigaction sa = {.sa_handler = on_alarm};
+	if (!mkdtemp(dir))
+		return;
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	if (mkfifo(path, 0600) == 0) {
+		static char *argv[] = {"proxy", "--trace", NULL, "x", NULL};
+		struct config c;
+		argv[2] = path;
+		sigaction(SIGALRM, &sa, NULL);
+		alarm(2);
+		CHECK_EQ(config_parse(&c, 4, argv, NULL, err, sizeof(err)), CONFIG_USAGE);
+		alarm(0);
+		CHECK(!alarmed);
+		CHECK_ERR_HAS("--trace=");
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_parse_mem_size();
@@ -404,5 +439,6 @@ int main(void)
 	test_reparse();
 	test_history_released();
 	test_empty_environ_released();
+	test_trace_word_fifo();
 	return unit_report();
 }
