@@ -1,12 +1,16 @@
-/* fuzz_hcall_args.c: hypercall argument decoding: the CMDSIZE/CMDVAL handlers
- * (hypercall/args.c, reached through the port table as a guest reaches them) and the
- * guest-pointer helpers every handler uses (core/guest_mem.c, pagewalk.c).
+/* fuzz_hcall_args.c: hypercall argument decoding: the CMDSIZE/CMDVAL (args.c) and
+ * file (files.c: WRITE, READ, OPEN, CLOSE, LSEEK, UNLINK) handlers, reached through
+ * the port table as a guest reaches them, and the guest-pointer helpers every handler
+ * uses (core/guest_mem.c, pagewalk.c).
  *
- * Input: 2 bytes of port selector, 8 bytes of CR3, then bytes copied to guest RAM at
- * 0 (a small guest: argument structs, pointer arrays and page tables all come from
- * the input). The handler runs on the struct at a guest address taken from the
- * input's bytes 10-13; then the same bytes are decoded as a guest-virtual buffer and a
- * guest string, as READ/WRITE and OPEN decode theirs.
+ * Input: 2 bytes of selector (port, ABI, environment), 8 bytes of CR3, a 4-byte guest
+ * address and a 4-byte length, all of it also guest RAM from address 0 (a small
+ * guest: argument structs, pointer arrays and page tables all come from the input).
+ * The handler runs on the struct at that address; then the same address and length
+ * are decoded as a guest-virtual buffer and a guest string, as READ/WRITE and OPEN
+ * decode theirs. No --mount is given, so OPEN and UNLINK reach no host file; the
+ * guest's stdio is /dev/null (fuzz_quiet.h; its fd 2 is our fd 1), so nothing is
+ * printed, read from a terminal or seeked in a log. EXIT is left out: it ends the VM.
  */
 #include <limits.h>
 #include <stdint.h>
@@ -18,6 +22,7 @@
 #include "fuzz_quiet.h"
 #include "hermit_abi.h"
 #include "hypercall.h"
+#include "mounts.h"
 
 #define FUZZ_RAM (256U << 10)
 
@@ -82,12 +87,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vm.mem.host = ram;
 	memcpy(ram, data, n);
 	memset(ram + n, 0, FUZZ_RAM - n); /* every run starts from the same RAM */
+	vm.end_fd = -1;			  /* poll() skips it: nothing ends this VM */
+	fd_table_init(&vm);
+	vm.fds.host[2] = 1; /* /dev/null: the guest must not write, read or seek our stderr */
 	args_register(&vm);
-	struct vcpu v = {.vm = &vm};
-	struct port_handler *h =
-		vm_find_port(&vm, sel & 1 ? HERMIT_PORT_CMDVAL : HERMIT_PORT_CMDSIZE);
+	files_register(&vm);
+	files_register_unlink(&vm);
+	static struct kvm_run run; /* where a vCPU's CR3 comes from at an exit */
+	run.kvm_valid_regs = KVM_SYNC_X86_SREGS;
+	run.s.regs.sregs.cr3 = cr3;
+	struct vcpu v = {.vm = &vm, .fd = -1, .run = &run};
+	static const uint16_t ports[] = {HERMIT_PORT_CMDSIZE, HERMIT_PORT_CMDVAL, HERMIT_PORT_WRITE,
+					 HERMIT_PORT_READ,    HERMIT_PORT_OPEN,	  HERMIT_PORT_CLOSE,
+					 HERMIT_PORT_LSEEK,   HERMIT_PORT_UNLINK};
+	struct port_handler *h = vm_find_port(&vm, ports[sel & 7]);
 	if (h && h->fn)
 		h->fn(&v, h->port, gpa);
 	decode_pointers(&vm.mem, cr3, gpa, len);
+	fd_table_close_all(&vm);
+	mounts_close(vm.mounts);
 	return 0;
 }

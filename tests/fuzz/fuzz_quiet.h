@@ -2,7 +2,8 @@
  *
  * proxy's messages go through stdio (log.c); the sanitizers and libFuzzer write to
  * file descriptor 2 directly (libFuzzer took its FILE * at start-up), so pointing the
- * stdio streams at /dev/null hides the former without losing a crash report.
+ * stdio streams at /dev/null hides the former without losing a crash report. File
+ * descriptors 0 and 1 become /dev/null too (nothing reports there).
  */
 #ifndef FUZZ_QUIET_H
 #define FUZZ_QUIET_H
@@ -20,7 +21,8 @@ static inline void fuzz_quiet(void)
 		abort();
 	stdout = null;
 	stderr = null;
-	dup2(in, 0); /* nothing under test may wait for a terminal */
+	dup2(in, 0);	       /* nothing under test may wait for a terminal */
+	dup2(fileno(null), 1); /* nor write there (a guest's stdout) */
 	close(in);
 }
 
