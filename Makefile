@@ -7,6 +7,10 @@
 #   make check-realkvm   the integration suite on real (SVM) KVM nested in QEMU
 #   make format     clang-format every C file
 #   make check-layout   the layering of src/ (src/README.md): includes and calls
+#   make fuzz       the libFuzzer harnesses of tests/fuzz (clang), FUZZ_SECONDS each
+#                   (default 10) on a copy of their corpus in build/fuzz; FUZZ_MERGE=1
+#                   merges what they found into tests/fuzz/corpus. `make check` replays
+#                   the corpora under the GCC ASan/UBSan build (make fuzz-replay).
 #   make install    proxy, proxy-gdb, manual pages, bash completion (PREFIX, DESTDIR)
 
 VERSION := 0.1.0
@@ -36,6 +40,13 @@ ifneq ($(SAN),)
 BASE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DPROXY_SANITIZED
 LDFLAGS += -fsanitize=address,undefined
 endif
+ifneq ($(FUZZER),)
+# make fuzz's build (with SAN=1, CC=clang): coverage for libFuzzer in every object.
+# clang calls the GNU idiom of struct kvm_msrs + its entries an extension, and warns
+# about libseccomp's SCMP_A0() leaving a field to its default.
+BASE_CFLAGS += -fsanitize=fuzzer-no-link -Wno-gnu-variable-sized-type-not-at-end \
+	-Wno-missing-field-initializers
+endif
 ifneq ($(FAULT),)
 # The test build: monitor commands that inject faults (src/tools/monitor_cmds_fault.c).
 BASE_CFLAGS += -DPROXY_FAULT_INJECTION
@@ -62,7 +73,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 PROXY_BIN := $(if $(filter build,$(BUILD)),proxy,$(BUILD)/proxy)
 
-.PHONY: all guests unit fault check check-layout bench check-realkvm format format-check clean
+.PHONY: all guests unit fault check check-layout bench check-realkvm format format-check clean \
+	fuzz fuzz-replay
 all: $(PROXY_BIN) guests unit
 
 $(PROXY_BIN): $(BUILD)/src/main.o $(BUILD)/libproxy.a
@@ -87,6 +99,36 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libproxy.a
 
 unit: $(UNIT_BINS)
 
+# tests/fuzz: each harness fuzz_NAME.c, linked with replay.c (any compiler) or with
+# libFuzzer (clang, make fuzz). README.md and tests/fuzz/README.md say more.
+FUZZ_NAMES := rsp elf config hcall_args
+FUZZ_SECONDS ?= 10
+FUZZ_INC := -Itests/unit -Itests/fuzz
+FUZZ_DEPS = tests/fuzz/fuzz_quiet.h tests/unit/test_gdb_fake.h $(BUILD)/libproxy.a
+
+$(BUILD)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FUZZ_INC) $(LDFLAGS) -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay.c \
+		$(BUILD)/libproxy.a $(LDLIBS)
+
+$(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FUZZ_INC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libproxy.a \
+		$(LDLIBS)
+
+# Every input of every corpus once; the first crash fails, naming its input.
+fuzz-replay: $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/replay_%)
+	@for n in $(FUZZ_NAMES); do \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 $(BUILD)/tests/fuzz/replay_$$n tests/fuzz/corpus/$$n || exit 1; done
+
+fuzz:
+	@command -v clang >/dev/null || { echo "make fuzz needs clang and its libFuzzer runtime" \
+		"(Debian: apt-get install clang libclang-rt-14-dev; see scripts/setup)" >&2; exit 1; }
+	$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang SAN=1 FUZZER=1 \
+		$(FUZZ_NAMES:%=build/fuzz/tests/fuzz/fuzz_%)
+	tests/fuzz/run build/fuzz/tests/fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
 # build/fault/proxy: the test build with faults to inject (the sandbox tests use it).
 fault:
 	$(MAKE) --no-print-directory BUILD=build/fault FAULT=1 build/fault/proxy
@@ -99,6 +141,7 @@ check: all fault
 		&& echo "format: ok"; else echo "format: clang-format not installed, not checked"; fi
 	scripts/check-layout $(BUILD)
 	$(MAKE) --no-print-directory BUILD=build/asan SAN=1 build/asan/proxy unit
+	$(MAKE) --no-print-directory BUILD=build/asan SAN=1 fuzz-replay
 	tests/run-tests
 	@echo "== the same unit, integration and GDB tests against the ASan/UBSan build =="
 	PROXY=$(CURDIR)/build/asan/proxy UNIT_BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

@@ -291,7 +291,7 @@ static void set_history(struct config *c, char **envp)
 	if (v)
 		c->monitor_history = *v ? v : NULL;
 	else if (home && *home && asprintf(&path, "%s/.proxy_history", home) > 0)
-		c->monitor_history = path; /* lives as long as the process */
+		c->monitor_history = c->monitor_history_alloc = path;
 }
 
 static void config_defaults(struct config *c)

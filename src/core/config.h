@@ -73,6 +73,7 @@ struct config {
 	/* developer tools (docs/tools.md) */
 	bool monitor;		     /* the monitor console on stdin */
 	const char *monitor_history; /* its history file, NULL: none */
+	char *monitor_history_alloc; /* the default ~/.proxy_history, config_release frees */
 	const char *trace;	     /* hypercall trace: NULL off, "-" stderr, else a file */
 	bool trace_bare;	     /* --trace without '=FILE' (config_check looks behind it) */
 	const char *coredump;	     /* core file written when the guest fails, or NULL */

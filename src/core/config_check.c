@@ -82,7 +82,8 @@ static int check_gdb_addr(const struct config *c, char *err, size_t errlen)
 static bool is_elf(const char *path)
 {
 	unsigned char magic[4] = {0};
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO (or a terminal) named there must not hold up the start. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return false;
 	bool elf = read(fd, magic, 4) == 4 && !memcmp(magic, "\177ELF", 4);

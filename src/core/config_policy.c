@@ -225,6 +225,10 @@ int config_build_environ(struct config *c, char **host_env, char *err, size_t er
 			env_set(env, &n, (char *)var);
 	}
 	env[n] = NULL;
+	if (!n) { /* every NAME unset on the host: config_release frees only a non-empty one */
+		free(env);
+		env = none;
+	}
 	c->environ = env;
 	return CONFIG_OK;
 }
@@ -256,4 +260,7 @@ void config_release(struct config *c)
 	if (c->environ && c->environ[0])
 		free(c->environ);
 	c->environ = NULL;
+	free(c->monitor_history_alloc); /* parsing many times (tests, fuzzing) must not leak */
+	c->monitor_history_alloc = NULL;
+	c->monitor_history = NULL;
 }

@@ -251,6 +251,15 @@ static int place(struct image *img, char *err, size_t errlen)
 			   (unsigned long long)low, (unsigned long long)HERMIT_ENTRY_LOAD_ADDR);
 	uint64_t bias = HERMIT_ENTRY_LOAD_ADDR - low;
 	img->load_bias = bias;
+	/* A segment linked near the top would wrap to a low address once biased: below
+	 * the image base, where the layout check (image.c) would not look. */
+	for (size_t i = 0; i < img->nseg; i++)
+		if (img->seg[i].vaddr > UINT64_MAX - bias - img->seg[i].memsz)
+			return ERR("the segment at file address 0x%llx (0x%llx bytes) wraps around "
+				   "the address space once placed at 0x%llx",
+				   (unsigned long long)img->seg[i].vaddr,
+				   (unsigned long long)img->seg[i].memsz,
+				   (unsigned long long)HERMIT_ENTRY_LOAD_ADDR);
 	for (size_t i = 0; i < img->nseg; i++) {
 		img->seg[i].vaddr += bias;
 		img->seg[i].paddr = img->seg[i].vaddr; /* identity map: p_paddr means nothing */

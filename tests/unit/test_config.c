@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char err[4096];
@@ -381,6 +383,68 @@ static void test_user(void)
 	config_release(&c);
 }
 
+/* The default history path is allocated: config_release frees it (found by
+ * tests/fuzz/fuzz_config.c: a leak per parse with HOME set). */
+static void test_history_released(void)
+{
+	struct config c;
+	char *env[] = {"HOME=/root", NULL}, *set[] = {"HERMIT_MONITOR_HISTORY=/h", NULL};
+	CHECK_EQ(PARSE(&c, env, "img"), CONFIG_OK);
+	CHECK_STR(c.monitor_history, "/root/.proxy_history");
+	CHECK(c.monitor_history_alloc == c.monitor_history);
+	config_release(&c);
+	CHECK(!c.monitor_history && !c.monitor_history_alloc);
+	CHECK_EQ(PARSE(&c, set, "img"), CONFIG_OK);
+	CHECK_STR(c.monitor_history, "/h");
+	CHECK(!c.monitor_history_alloc); /* the environment's string: not freed */
+	config_release(&c);
+}
+
+/* --env NAME with NAME unset on the host: an empty environment, nothing left
+ * allocated (found by fuzz_config.c: config_release leaked the empty array). */
+static void test_empty_environ_released(void)
+{
+	struct config c;
+	char *env[] = {"HOME=/root", NULL};
+	CHECK_EQ(PARSE(&c, env, "--env", "NOT_SET_HERE", "img"), CONFIG_OK);
+	CHECK(c.environ && !c.environ[0]);
+	config_release(&c);
+	CHECK(!c.environ);
+}
+
+static volatile sig_atomic_t alarmed;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarmed = 1;
+}
+
+/* `--trace WORD x`: WORD is read to see whether it is an image; a FIFO there must
+ * not block the parse (the alarm breaks a hang, which then fails the CHECK). Found
+ * reviewing what fuzz_config.c's inputs make the parser touch on the host. */
+static void test_trace_word_fifo(void)
+{
+	char dir[] = "/tmp/test_config.XXXXXX", path[64];
+	struct sigaction sa = {.sa_handler = on_alarm};
+	if (!mkdtemp(dir))
+		return;
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	if (mkfifo(path, 0600) == 0) {
+		static char *argv[] = {"proxy", "--trace", NULL, "x", NULL};
+		struct config c;
+		argv[2] = path;
+		sigaction(SIGALRM, &sa, NULL);
+		alarm(2);
+		CHECK_EQ(config_parse(&c, 4, argv, NULL, err, sizeof(err)), CONFIG_USAGE);
+		alarm(0);
+		CHECK(!alarmed);
+		CHECK_ERR_HAS("--trace=");
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_parse_mem_size();
@@ -395,5 +459,8 @@ int main(void)
 	test_usage();
 	test_reparse();
 	test_user();
+	test_history_released();
+	test_empty_environ_released();
+	test_trace_word_fifo();
 	return unit_report();
 }

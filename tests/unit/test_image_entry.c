@@ -287,6 +287,21 @@ static void test_note_refusals(void)
 	CHECK(refused("pie_unaligned", &f, "not page aligned"));
 }
 
+/* Segments are checked where they are placed, HERMIT_ENTRY_LOAD_ADDR + p_vaddr. */
+static void test_pie_placement_refusals(void)
+{
+	struct file f;
+	static_pie(&f); /* its PT_LOAD covers [0, 0x4000) */
+	/* Distinct p_paddr, overlapping p_vaddr: a static-PIE's p_paddr means nothing. */
+	add_phdr(&f, (Elf64_Phdr){PT_LOAD, PF_R, 0x2000, 0x3000, 0x100000, 0x800, 0x1000, 0x1000});
+	CHECK(refused("pie_overlap", &f, "[0x400000, 0x404000) and [0x403000, 0x404000) overlap"));
+	/* Linked at the top: biased, it would wrap to 0x3ff000, below the image base. */
+	static_pie(&f);
+	add_phdr(&f, (Elf64_Phdr){PT_LOAD, PF_R, 0x2000, 0xFFFFFFFFFFFFF000ULL, 0, 0x800, 0x1000,
+				  0x1000});
+	CHECK(refused("pie_wraps", &f, "wraps around the address space once placed"));
+}
+
 /* The same detection a user gets: ET_EXEC with the note, RustyHermit, C HermitCore. */
 static void test_detect_three_contracts(void)
 {
@@ -404,6 +419,7 @@ int main(void)
 	test_static_pie_loads_relocated();
 	test_relocation_refusals();
 	test_note_refusals();
+	test_pie_placement_refusals();
 	test_detect_three_contracts();
 	test_boot_info_bytes();
 	char cmd[128];
