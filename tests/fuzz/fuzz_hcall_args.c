@@ -69,8 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char *argv[] = {"/path/to/app", "a", "", "bc", NULL};
 	static char *env[] = {"A=1", "HOME=/root", NULL};
 	static const struct guest_abi c_like = {.name = "c", .env_count_includes_null = 1};
-	static const struct guest_abi rusty_like = {.name = "rusty",
-						    .empty_env_placeholder = "X=1"};
+	static const char *const padding[] = {"X=1", "Y=1", "Z=1", "W=1"};
+	static const struct guest_abi rusty_like = {
+		.name = "rusty", .min_envc = 4, .env_padding = padding};
 	struct config cfg = {.guest_argv = argv, .guest_argc = 4, .environ = env};
 	static struct vm vm; /* large (port and hook tables): off the stack */
 	memset(&vm, 0, sizeof(vm));
