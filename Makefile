@@ -29,7 +29,8 @@ INC_core := -Iinclude -Isrc/core
 INC_hypercall := $(INC_core) -Isrc/hypercall
 INC_abi := $(INC_hypercall) -Isrc/abi
 INC_debug := $(INC_core) -Isrc/debug -Igdbstub
-INC_tools := $(INC_abi) -Isrc/debug -Igdbstub -Isrc/tools
+INC_snapshot := $(INC_hypercall) -Isrc/snapshot
+INC_tools := $(INC_abi) -Isrc/debug -Igdbstub -Isrc/snapshot -Isrc/tools
 INC_sandbox := -Isrc/sandbox
 INC_main := $(INC_tools) $(INC_sandbox)
 INC_gdbstub := -Igdbstub
@@ -66,7 +67,7 @@ else
 LDLIBS := -lelf -lreadline -lseccomp -ldl -lpthread
 endif
 
-SRC_LAYERS := core hypercall abi debug tools sandbox
+SRC_LAYERS := core hypercall abi debug snapshot tools sandbox
 LIB_SRCS := $(foreach l,$(SRC_LAYERS),$(wildcard src/$(l)/*.c)) $(wildcard gdbstub/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

@@ -6,22 +6,27 @@
  * or a signal ends it. With a debugging mode (HERMIT_DEBUG=1 or listen, -d, -s) the
  * GDB stub serves one debugger after the other in this thread until the VM ends.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "abi.h"
 #include "boot.h"
+#include "checkpoint.h"
 #include "config.h"
 #include "debug.h"
 #include "emulate.h"
 #include "hypercall.h"
 #include "log.h"
 #include "monitor.h"
+#include "peer_uid.h"
 #include "sandbox.h"
 #include "tools.h"
 #include "uart.h"
@@ -35,23 +40,32 @@ static void say_image(const struct vm *vm)
 		snprintf(reloc, sizeof(reloc), " (static-PIE: load bias 0x%llx, %zu relocations)",
 			 (unsigned long long)img->load_bias, img->nrela);
 	warnx_("%s: %s ABI (%s), entry 0x%llx, loaded at 0x%llx%s", vm->cfg->image, vm->abi->label,
-	       vm->cfg->abi == ABI_AUTO ? "detected" : "forced by HERMIT_ABI",
+	       vm->cfg->restore || vm->cfg->incoming ? "as in the checkpoint"
+	       : vm->cfg->abi == ABI_AUTO	     ? "detected"
+						     : "forced by HERMIT_ABI",
 	       (unsigned long long)img->entry, (unsigned long long)img->base, reloc);
 }
 
-static void load_image(struct vm *vm)
+/* The image, the memory and the irqchip. A restored guest's RAM comes from its
+ * checkpoint (restore_load), not from the image, which then only says where the
+ * guest lives (ABI, load bias, symbols for the debugger). */
+static void load_image(struct vm *vm, bool resumed)
 {
+	const struct config *c = vm->cfg;
 	char err[1024];
-	if (image_open(&vm->image, vm->cfg->image, err, sizeof(err)))
+	if (image_open(&vm->image, c->image, err, sizeof(err)))
 		die("%s", err);
-	guest_mem_layout(&vm->mem, vm->cfg->mem_size);
+	guest_mem_layout(&vm->mem, c->mem_size);
 	if (image_check_layout(&vm->image, &vm->mem, err, sizeof(err)))
 		die("%s", err);
 	vm->abi = abi_select(vm);
-	if (vm->cfg->verbose)
+	if (c->verbose)
 		say_image(vm);
+	/* Before memory is registered: incremental checkpoints need KVM's dirty log. */
+	if (c->snapshots)
+		snapshot_init(vm, c->checkpoint_interval && !c->full_checkpoint);
 	vm_setup_memory(vm);
-	if (image_load(&vm->image, &vm->mem, err, sizeof(err)))
+	if (!resumed && image_load(&vm->image, &vm->mem, err, sizeof(err)))
 		die("%s", err);
 	image_close(&vm->image);
 }
@@ -125,6 +139,8 @@ static void confine(struct vm *vm)
 	for (int i = 0; i < c->nmounts; i++) /* the guest's files: what --mount gave */
 		sandbox_allow(&paths, c->mounts[i].host,
 			      c->mounts[i].ro ? SANDBOX_READ : SANDBOX_READ_WRITE);
+	if (c->checkpoint_interval) /* made by checkpoint_prepare */
+		sandbox_allow(&paths, c->checkpoint_dir, SANDBOX_READ_WRITE);
 	char why[256] = "";
 	int abi = sandbox_landlock(&paths, why, sizeof(why));
 	if (abi < 0)
@@ -149,11 +165,86 @@ static void drop_privileges(const struct config *c)
 		warnx_("running as %s (uid %u, gid %u)", c->user, c->user_uid, c->user_gid);
 }
 
-static void block_signals(void)
+/* SIGUSR2 with --migrate-to: send the guest away, from a thread of its own (the
+ * signal may come while the VM is busy; migrate_send pauses it). */
+static void *migrate_signal_thread(void *arg)
+{
+	struct vm *vm = arg;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	int sig;
+	char err[768];
+	while (!atomic_load(&vm->ending) && sigwait(&set, &sig) == 0)
+		if (migrate_send(vm, NULL, err, sizeof(err)))
+			warnx_("SIGUSR2: migration failed: %s; the guest goes on here", err);
+		else
+			break;
+	return NULL;
+}
+
+static void handle_migration_signal(struct vm *vm)
+{
+	pthread_t t;
+	if (vm->cfg->migrate_to && pthread_create(&t, NULL, migrate_signal_thread, vm))
+		die("cannot start the migration thread");
+	if (vm->cfg->migrate_to)
+		pthread_detach(t); /* it may wait for a signal that never comes */
+}
+
+/* Who may send this proxy a guest to run: proxy's own user (and root, and who ran
+ * sudo), as for the debug port; on an address other than loopback, whoever the
+ * user opened it to. */
+static bool migration_peer_ok(int fd, const struct config *c)
+{
+	struct peer_tables t;
+	peer_tables_open(&t);
+	long uid = peer_uid(&t, fd);
+	peer_tables_close(&t);
+	bool ok = uid == (long)getuid() || uid == (long)geteuid() || uid == 0 ||
+		  (c->sudo_uid >= 0 && uid == c->sudo_uid) || (c->user && uid == (long)c->user_uid);
+	if (uid == PEER_UID_UNKNOWN) {
+		struct sockaddr_storage a;
+		socklen_t len = sizeof(a);
+		bool loopback = true;
+		if (!getsockname(fd, (struct sockaddr *)&a, &len))
+			loopback = (a.ss_family == AF_INET &&
+				    (ntohl(((struct sockaddr_in *)&a)->sin_addr.s_addr) >> 24) ==
+					    127) ||
+				   (a.ss_family == AF_INET6 &&
+				    IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&a)->sin6_addr));
+		ok = !loopback;
+	}
+	if (!ok)
+		warnx_("--incoming: turned away a connection from uid %ld: only proxy's user may "
+		       "send it a guest",
+		       uid);
+	return ok;
+}
+
+/* --restore, --incoming: where the guest comes from, and the VM it needs. */
+static bool open_resumed_guest(struct config *c, struct restore_source *src, struct snap_config *sc)
+{
+	char err[1024];
+	if (c->restore && checkpoint_open_latest(c->restore, src, err, sizeof(err)))
+		die("--restore: %s", err);
+	if (c->incoming)
+		migrate_accept(c, src, migration_peer_ok);
+	if (!c->restore && !c->incoming)
+		return false;
+	restore_read_config(src, sc);
+	/* A migrating guest gets this proxy's --mount policy, not its stream's. */
+	snapshot_apply_config(sc, c, c->restore != NULL);
+	return true;
+}
+
+static void block_signals(const struct config *c)
 {
 	sigset_t set;
 	vm_end_signal_set(&set);
 	sigaddset(&set, SIGUSR1);
+	if (c->migrate_to)
+		sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout is an error result, not our death */
 }
@@ -182,6 +273,8 @@ int main(int argc, char **argv, char **envp)
 {
 	static struct config cfg;
 	static struct vm vm;
+	static struct restore_source src; /* --restore, --incoming */
+	static struct snap_config sc;
 	char err[4096];
 	open_standard_fds();
 	int rc = config_parse(&cfg, argc, argv, envp, err, sizeof(err));
@@ -194,7 +287,9 @@ int main(int argc, char **argv, char **envp)
 	if (rc)
 		die("%s", err);
 
-	block_signals();
+	/* Before the signals are blocked: a SIGTERM ends a target still waiting. */
+	bool resumed = open_resumed_guest(&cfg, &src, &sc);
+	block_signals(&cfg);
 	if (cfg.host_info)
 		sandbox_print_info(cfg.sandbox);
 	if (cfg.host_info && host_caps_print_if_no_kvm())
@@ -205,13 +300,19 @@ int main(int argc, char **argv, char **envp)
 		return 0;
 	}
 	fd_table_init(&vm);
-	load_image(&vm);
-	boot_write_gdt(&vm.mem);
-	boot_write_page_tables(&vm.mem);
+	load_image(&vm, resumed);
+	if (!resumed) {
+		boot_write_gdt(&vm.mem);
+		boot_write_page_tables(&vm.mem);
+	}
 	create_vcpus(&vm);
-	vm.abi->write_boot_info(&vm);
+	if (!resumed)
+		vm.abi->write_boot_info(&vm);
 	register_modules(&vm);
 	tools_init(&vm);
+	if (resumed) /* before any vCPU runs: a refusal leaves nothing half-restored */
+		restore_load(&vm, &src, &sc);
+	checkpoint_prepare(&vm);
 
 	if (cfg.debug)
 		debug_listen(&vm); /* before the guest runs: a debugger may attach at once */
@@ -220,15 +321,18 @@ int main(int argc, char **argv, char **envp)
 	 * and the ones it creates later. */
 	confine(&vm);
 	handle_signals(&vm);
+	handle_migration_signal(&vm);
 	/* Without a debugger this thread has nothing else to do: it runs vCPU 0. */
 	vcpu_start_threads(&vm, cfg.debug ? 0 : 1);
 	tools_start(&vm);
+	checkpoint_start(&vm);
 	if (cfg.debug)
 		debug_serve(&vm);
 	else
 		vcpu_run_here(&vm.vcpus[0]);
 	wait_for_end(&vm);
 	vcpu_join_threads(&vm);
+	checkpoint_join(&vm);
 	ram_join(&vm);
 	uart_flush(&vm);
 	tools_finish(&vm);

@@ -49,6 +49,12 @@ static const char usage_text[] =
 	"                        run as user NAME (proxy started as root)\n"
 	"      --no-sandbox      do not confine proxy (Landlock, seccomp) after set-up, to\n"
 	"                        debug proxy itself [HERMIT_SANDBOX=0]\n"
+	"      --restore DIR     continue the latest checkpoint in DIR (no image argument:\n"
+	"                        the checkpoint names it) [HERMIT_RESTORE]\n"
+	"      --incoming [ADDR:]PORT  wait on PORT (ADDR default 127.0.0.1) for a guest\n"
+	"                        migrating here, and run it [HERMIT_MIGRATION_SERVER]\n"
+	"      --migrate-to HOST:PORT  on SIGUSR2 or the monitor's `migrate`, send the guest\n"
+	"                        to a proxy --incoming there [HERMIT_MIGRATION_SUPPORT]\n"
 	"  -h, --help            this help\n"
 	"      --version         print the version and the build's features\n"
 	"\n"
@@ -58,7 +64,9 @@ static const char usage_text[] =
 	"  HERMIT_IP HERMIT_GATEWAY HERMIT_MASK HERMIT_NETIF HERMIT_NETIF_MAC\n"
 	"  HERMIT_MONITOR HERMIT_MONITOR_HISTORY HERMIT_TRACE HERMIT_STATS HERMIT_COREDUMP\n"
 	"  HERMIT_MOUNT HERMIT_ENV HERMIT_SANDBOX\n"
-	"  HERMIT_CHECKPOINT (only 0: not supported)   (see proxy(1) or README.md)\n";
+	"  HERMIT_CHECKPOINT (seconds) HERMIT_FULLCHECKPOINT HERMIT_CHECKPOINT_DIR\n"
+	"  HERMIT_RESTORE HERMIT_MIGRATION_SERVER HERMIT_MIGRATION_SUPPORT\n"
+	"  (see proxy(1) or README.md)\n";
 
 const char *config_usage_text(void)
 {
@@ -303,6 +311,7 @@ static void config_defaults(struct config *c)
 	c->gdb_port = CONFIG_DEFAULT_GDB_PORT;
 	c->gdb_bind = "127.0.0.1";
 	c->sandbox = true;
+	c->checkpoint_dir = "checkpoint";
 }
 
 /* sudo's record of who ran it: that user may drive the stub of a root proxy. */
@@ -310,6 +319,31 @@ static void set_sudo_uid(struct config *c, const char *v)
 {
 	unsigned long uid;
 	c->sudo_uid = v && *v && !parse_uint(v, 0xfffffffeUL, &uid) ? (long)uid : -1;
+}
+
+static int checkpoint_from_env(struct config *c, char **envp, char *err, size_t errlen)
+{
+	const char *v;
+	int rc = 0;
+	unsigned long secs;
+	if ((v = env_get(envp, "HERMIT_CHECKPOINT")) && *v) {
+		if (parse_uint(v, 86400UL * 365, &secs))
+			FAIL("HERMIT_CHECKPOINT=%s is invalid: expected the seconds between "
+			     "checkpoints (0: none)",
+			     v);
+		c->checkpoint_interval = (unsigned)secs;
+	}
+	if ((v = env_get(envp, "HERMIT_FULLCHECKPOINT")))
+		rc = rc ?: set_bool(&c->full_checkpoint, "HERMIT_FULLCHECKPOINT", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_CHECKPOINT_DIR")) && *v)
+		c->checkpoint_dir = v;
+	if ((v = env_get(envp, "HERMIT_RESTORE")) && *v)
+		c->restore = v;
+	if ((v = env_get(envp, "HERMIT_MIGRATION_SERVER")) && *v)
+		c->incoming = v;
+	if ((v = env_get(envp, "HERMIT_MIGRATION_SUPPORT")) && *v)
+		c->migrate_to = v;
+	return rc;
 }
 
 static int config_from_env(struct config *c, char **envp, char *err, size_t errlen)
@@ -366,11 +400,7 @@ static int config_from_env(struct config *c, char **envp, char *err, size_t errl
 	if ((v = env_get(envp, "HERMIT_ENV")))
 		rc = rc ?: config_add_envs(c, v, "HERMIT_ENV", err, errlen);
 	set_history(c, envp);
-	if (!rc && (v = env_get(envp, "HERMIT_CHECKPOINT")) && strcmp(v, "0") && *v)
-		FAIL("HERMIT_CHECKPOINT=%s: checkpointing is not supported by proxy; unset it or "
-		     "set it to 0",
-		     v);
-	return rc;
+	return rc ?: checkpoint_from_env(c, envp, err, errlen);
 }
 
 enum {
@@ -387,6 +417,9 @@ enum {
 	OPT_ENV_HOST,
 	OPT_NO_SANDBOX,
 	OPT_USER,
+	OPT_RESTORE,
+	OPT_INCOMING,
+	OPT_MIGRATE_TO,
 };
 
 static const struct option long_options[] = {
@@ -407,6 +440,9 @@ static const struct option long_options[] = {
 	{"env-host", no_argument, NULL, OPT_ENV_HOST},
 	{"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
 	{"user", required_argument, NULL, OPT_USER},
+	{"restore", required_argument, NULL, OPT_RESTORE},
+	{"incoming", required_argument, NULL, OPT_INCOMING},
+	{"migrate-to", required_argument, NULL, OPT_MIGRATE_TO},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -518,6 +554,15 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 		case OPT_USER:
 			c->user = optarg;
 			break;
+		case OPT_RESTORE:
+			c->restore = optarg;
+			break;
+		case OPT_INCOMING:
+			c->incoming = optarg;
+			break;
+		case OPT_MIGRATE_TO:
+			c->migrate_to = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return CONFIG_EXIT_OK;
@@ -553,6 +598,8 @@ int config_parse(struct config *c, int argc, char **argv, char **envp, char *err
 		return rc;
 	if (c->host_info)
 		return CONFIG_OK;
+	if (c->restore || c->incoming)
+		return config_check_resumed(c, argc - optind, argv + optind, err, errlen);
 	if (optind >= argc) {
 		snprintf(err, errlen, "no unikernel image given\n%s", usage_text);
 		return CONFIG_USAGE;

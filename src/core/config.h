@@ -86,8 +86,17 @@ struct config {
 	unsigned user_uid, user_gid;
 	long sudo_uid; /* $SUDO_UID: who ran `sudo proxy` (may use the stub); -1: none */
 
-	bool sandbox;	    /* confine proxy after set-up (src/sandbox); --no-sandbox: off */
-	const char *tmpdir; /* $TMPDIR (where the sandbox lets debugger dumps go) */
+	bool sandbox; /* confine proxy after set-up (src/sandbox); --no-sandbox: off */
+	/* Checkpoints and migration (src/snapshot, README "Checkpoint, restore, migration"). */
+	unsigned checkpoint_interval; /* HERMIT_CHECKPOINT seconds; 0: none */
+	bool full_checkpoint;	      /* HERMIT_FULLCHECKPOINT: every checkpoint full */
+	const char *checkpoint_dir;   /* HERMIT_CHECKPOINT_DIR, default ./checkpoint */
+	const char *restore;	      /* --restore / HERMIT_RESTORE: continue DIR's latest */
+	const char *incoming;	      /* --incoming / HERMIT_MIGRATION_SERVER: [ADDR:]PORT */
+	const char *migrate_to;	      /* --migrate-to / HERMIT_MIGRATION_SUPPORT: HOST:PORT */
+	bool snapshots;		      /* the snapshot module is on (any of the above, or
+				       * savevm through the monitor or GDB) */
+	const char *tmpdir;	      /* $TMPDIR (where the sandbox lets debugger dumps go) */
 };
 
 /* What a boolean variable accepts (parse_bool), as messages and --help say it. */
@@ -129,6 +138,9 @@ const char *config_usage_text(void);
  * the guest ABI, files named, option combinations). CONFIG_OK or CONFIG_ERROR /
  * CONFIG_USAGE with the message in err. */
 int config_check(struct config *c, char *err, size_t errlen);
+/* The same for --restore/--incoming, whose image, arguments and mounts come from the
+ * checkpoint: `args` are the words after the options (there must be none). */
+int config_check_resumed(struct config *c, int nargs, char **args, char *err, size_t errlen);
 /* The build's features, one line (--version). */
 const char *config_features(void);
 #endif

@@ -167,9 +167,60 @@ static int check_user(struct config *c, char *err, size_t errlen)
 	return CONFIG_OK;
 }
 
+/* What checkpoints and migration cannot work with, said before anything starts. */
+static int check_snapshots(struct config *c, char *err, size_t errlen)
+{
+	bool saves = c->checkpoint_interval || c->migrate_to;
+	if (saves && c->debug)
+		REFUSE(CONFIG_ERROR,
+		       "%s does not run under HERMIT_DEBUG (GDB decides when the "
+		       "vCPUs run): while debugging, save with `monitor savevm NAME`",
+		       c->checkpoint_interval ? "HERMIT_CHECKPOINT" : "HERMIT_MIGRATION_SUPPORT");
+	if ((saves || c->restore || c->incoming) && c->netif)
+		REFUSE(CONFIG_ERROR,
+		       "a guest with a network device (HERMIT_NETIF=%s) cannot be "
+		       "checkpointed, restored or migrated: its tap device's state stays "
+		       "in this host's kernel",
+		       c->netif);
+	if (c->restore && c->incoming)
+		REFUSE(CONFIG_USAGE, "--restore and --incoming both name where the guest comes "
+				     "from: give one\n");
+	if (c->migrate_to && !strchr(c->migrate_to, ':'))
+		REFUSE(CONFIG_ERROR,
+		       "HERMIT_MIGRATION_SUPPORT/--migrate-to %s is invalid: expected "
+		       "HOST:PORT",
+		       c->migrate_to);
+	c->snapshots = saves || c->restore || c->incoming || c->debug || c->monitor;
+	return CONFIG_OK;
+}
+
+int config_check_resumed(struct config *c, int nargs, char **args, char *err, size_t errlen)
+{
+	if (nargs > 0)
+		REFUSE(CONFIG_USAGE,
+		       "%s takes the unikernel and its arguments from the checkpoint: drop '%s'\n",
+		       c->restore ? "--restore" : "--incoming", args[0]);
+	/* A migrating guest gets the target's file policy, never the one its stream
+	 * claims: whoever connects must not choose what of this host the guest reaches. */
+	if (c->restore && (c->mounts_from_flag || c->nmounts))
+		REFUSE(CONFIG_USAGE,
+		       "--restore takes the guest's mounts from the checkpoint: "
+		       "drop %s\n",
+		       c->mounts_from_flag ? "--mount" : "HERMIT_MOUNT");
+	int mrc = c->incoming ? check_mounts(c, err, errlen) : CONFIG_OK;
+	if (mrc)
+		return mrc;
+	int rc = check_gdb_addr(c, err, errlen);
+	rc = rc ?: check_coredump(c, err, errlen);
+	rc = rc ?: check_user(c, err, errlen);
+	rc = rc ?: check_snapshots(c, err, errlen);
+	return rc;
+}
+
 int config_check(struct config *c, char *err, size_t errlen)
 {
 	int rc = check_abi_limits(c, err, errlen);
+	rc = rc ?: check_snapshots(c, err, errlen);
 	rc = rc ?: check_gdb_addr(c, err, errlen);
 	rc = rc ?: check_trace(c, err, errlen);
 	rc = rc ?: check_coredump(c, err, errlen);

@@ -8,13 +8,17 @@
 #include "guest_mem.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hermit_abi.h"
+#include "log.h"
 #include "pagewalk.h"
 
 void guest_mem_layout(struct guest_mem *m, uint64_t size)
 {
+	m->host_dirty = NULL; /* guest_mem_track_host_writes, once the layout is known */
 	m->size = size;
 	if (size >= HERMIT_PCI_HOLE_START) {
 		m->low_size = HERMIT_PCI_HOLE_START;
@@ -54,13 +58,45 @@ bool gpa_valid(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 	return end <= m->low_size || (gpa >= HERMIT_PCI_HOLE_END && end <= m->limit);
 }
 
-void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+void *gpa_host(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 {
 	if (!gpa_valid(m, gpa, len))
 		return NULL;
 	if (gpa + len <= m->low_size)
 		return m->host + gpa;
 	return m->host + m->low_size + (gpa - HERMIT_PCI_HOLE_END);
+}
+
+static void mark_host_dirty(const struct guest_mem *m, const uint8_t *p, uint64_t len)
+{
+	uint64_t first = (uint64_t)(p - m->host) / GUEST_PAGE;
+	uint64_t last = ((uint64_t)(p - m->host) + (len ? len - 1 : 0)) / GUEST_PAGE;
+	for (uint64_t n = first; n <= last; n++)
+		atomic_fetch_or_explicit(&m->host_dirty[n / 64], 1ULL << (n % 64),
+					 memory_order_relaxed);
+}
+
+void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	uint8_t *p = gpa_host(m, gpa, len);
+	if (p && m->host_dirty)
+		mark_host_dirty(m, p, len);
+	return p;
+}
+
+void guest_mem_track_host_writes(struct guest_mem *m)
+{
+	uint64_t words = (m->size / GUEST_PAGE + 63) / 64;
+	m->host_dirty = calloc(words, sizeof(uint64_t));
+	if (!m->host_dirty)
+		die("out of memory");
+}
+
+void guest_mem_take_host_dirty(struct guest_mem *m, uint64_t *bits)
+{
+	uint64_t words = (m->size / GUEST_PAGE + 63) / 64;
+	for (uint64_t i = 0; m->host_dirty && i < words; i++)
+		bits[i] |= atomic_exchange_explicit(&m->host_dirty[i], 0, memory_order_relaxed);
 }
 
 bool gpa_complete_access(const struct guest_mem *m, uint64_t gpa, void *data, uint32_t len,

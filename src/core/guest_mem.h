@@ -17,7 +17,12 @@ struct guest_mem {
 	uint64_t size;	   /* bytes of RAM */
 	uint64_t low_size; /* RAM below the hole: min(size, 0xD0000000) */
 	uint64_t limit;	   /* top of RAM in guest-physical space (counts the hole) */
+	/* Pages proxy itself wrote (KVM's dirty log sees only the guest's writes), one bit
+	 * per 4 KiB of the mapping; NULL unless guest_mem_track_host_writes. */
+	_Atomic uint64_t *host_dirty;
 };
+
+#define GUEST_PAGE 4096ULL
 
 /* Lay out (not map) `size` bytes of RAM. */
 void guest_mem_layout(struct guest_mem *m, uint64_t size);
@@ -36,8 +41,17 @@ unsigned ram_plan(const struct guest_mem *m, uint64_t boot, uint64_t chunk, stru
 /* Whether [gpa, gpa+len) is RAM in one piece (needs only the layout, no mapping). */
 bool gpa_valid(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
-/* Host pointer for [gpa, gpa+len) if the whole range is RAM in one piece, else NULL. */
+/* Host pointer for [gpa, gpa+len) if the whole range is RAM in one piece, else NULL.
+ * The pages count as written by the host (host_dirty), since the caller may write. */
 void *gpa_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+/* The same without counting a write: for who only reads, or hands the pages to KVM. */
+void *gpa_host(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
+/* From now on gpa_ptr records the pages it hands out in host_dirty. */
+void guest_mem_track_host_writes(struct guest_mem *m);
+/* Move the pages recorded since the last call into `bits` (OR, one bit per 4 KiB of
+ * the mapping: bit n is host offset n * 4 KiB) and clear them. */
+void guest_mem_take_host_dirty(struct guest_mem *m, uint64_t *bits);
 
 /* Carry out a guest load or store of len bytes at gpa in RAM, the one KVM handed
  * over as MMIO because its memory slot was not registered yet: a store copies

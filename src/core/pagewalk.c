@@ -1,6 +1,6 @@
 /* pagewalk.c: enumerate the guest's page tables; walk one address step by step.
  *
- * Every table entry is read through gpa_ptr(), so wild tables (an entry pointing
+ * Every table entry is read through gpa_host(), so wild tables (an entry pointing
  * outside RAM) never make a host fault; a budget of tables bounds the work when a
  * guest points many entries at the same tables (recursive slots). Permissions combine across levels
  * as the CPU combines them: writable and user only if every level says so, executable unless some
@@ -54,7 +54,7 @@ static unsigned entry_flags(uint64_t e, unsigned inherited, bool nx)
 static int walk_table(const struct guest_mem *m, uint64_t table, int level, uint64_t va_base,
 		      unsigned flags, bool nx, struct merger *mg)
 {
-	const uint64_t *t = gpa_ptr(m, table & PTE_ADDR_MASK, 4096);
+	const uint64_t *t = gpa_host(m, table & PTE_ADDR_MASK, 4096);
 	if (!t)
 		return 0;
 	if (++mg->tables > PW_MAX_TABLES)
@@ -103,7 +103,7 @@ int pw_walk(const struct guest_mem *m, uint64_t cr3, uint64_t gva, struct pw_ste
 		s->level = level;
 		s->index = (unsigned)((gva >> shift) & 511);
 		s->entry_gpa = table + s->index * 8;
-		const uint64_t *e = gpa_ptr(m, s->entry_gpa, 8);
+		const uint64_t *e = gpa_host(m, s->entry_gpa, 8);
 		s->readable = e != NULL;
 		/* One read: another vCPU may rewrite the entry while we look at it. */
 		s->entry = e ? __atomic_load_n(e, __ATOMIC_RELAXED) : 0;

@@ -89,7 +89,8 @@ static int set_slot(struct vm *vm, unsigned i)
 		.slot = i,
 		.guest_phys_addr = r->gpa,
 		.memory_size = r->size,
-		.userspace_addr = (uint64_t)(uintptr_t)gpa_ptr(&vm->mem, r->gpa, r->size),
+		.userspace_addr = (uint64_t)(uintptr_t)gpa_host(&vm->mem, r->gpa, r->size),
+		.flags = vm->ram_dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 	};
 	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
 }
@@ -239,6 +240,37 @@ bool ram_register_all(struct vm *vm)
 		}
 	}
 	return any;
+}
+
+int ram_take_dirty_log(struct vm *vm, uint64_t *bits)
+{
+	struct guest_ram *g = vm->ram;
+	for (unsigned i = 0; g && i < g->nslots; i++) {
+		pthread_mutex_lock(&g->lock);
+		bool done = g->slot[i].state == SLOT_DONE;
+		pthread_mutex_unlock(&g->lock);
+		if (!done) /* the guest has not reached it: what the host wrote is in host_dirty */
+			continue;
+		const struct ram_range *r = &g->slot[i].r;
+		/* Slots start on 2 MiB boundaries: their bits are whole words of `bits`. */
+		uint64_t first =
+			(uint64_t)((uint8_t *)gpa_host(&vm->mem, r->gpa, r->size) - vm->mem.host) /
+			GUEST_PAGE;
+		uint64_t words = (r->size / GUEST_PAGE + 63) / 64;
+		uint64_t *slot_bits = calloc(words, sizeof(uint64_t));
+		if (!slot_bits)
+			return -ENOMEM;
+		struct kvm_dirty_log log = {.slot = i, .dirty_bitmap = slot_bits};
+		if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
+			int e = errno;
+			free(slot_bits);
+			return -e;
+		}
+		for (uint64_t w = 0; w < words; w++)
+			bits[first / 64 + w] |= slot_bits[w];
+		free(slot_bits);
+	}
+	return 0;
 }
 
 void ram_join(struct vm *vm)

@@ -417,7 +417,9 @@ static bool parked_by_hook(struct vcpu *v)
 	for (unsigned i = 0; i < vm->npark_hooks; i++) {
 		const struct park_hook *h = &vm->park_hooks[i];
 		if (h->wants_park(v, h->arg)) {
+			atomic_store(&v->in_park, true);
 			h->park(v, h->arg);
+			atomic_store(&v->in_park, false);
 			return true;
 		}
 	}

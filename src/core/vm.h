@@ -110,6 +110,7 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	_Atomic int state;			  /* enum vcpu_state */
+	_Atomic bool in_park;			  /* waiting in a park hook: out of KVM_RUN */
 	uint64_t exits;				  /* KVM_RUN returns */
 	uint64_t run_ns;			  /* time spent in KVM_RUN */
 	uint64_t exit_reasons[VCPU_EXIT_REASONS]; /* KVM_RUN returns by exit_reason (--stats) */
@@ -122,6 +123,8 @@ struct fd_table {
 	int refs[GUEST_FD_MAX];	      /* hypercalls using it right now */
 	int closing[GUEST_FD_MAX];    /* closed by the guest, host fd closed at refs == 0 */
 	bool may_block[GUEST_FD_MAX]; /* not a regular file or block device */
+	char *path[GUEST_FD_MAX];     /* the guest's path and open flags (checkpoints) */
+	int flags[GUEST_FD_MAX];
 };
 
 struct vm {
@@ -136,6 +139,7 @@ struct vm {
 	bool split_irqchip;	       /* LAPIC in the kernel, no IOAPIC/PIC (irqchip.c) */
 	struct legacy_irq *legacy_irq; /* what a guest reads of them then (irqchip_legacy.c) */
 	struct guest_ram *ram;	       /* memory slots registered after boot (ram_slots.c) */
+	bool ram_dirty_log;	       /* slots log the guest's writes (incremental checkpoints) */
 
 	unsigned ncpus;
 	struct vcpu *vcpus;
@@ -171,6 +175,7 @@ struct vm {
 	struct debugger *dbg;  /* debug/ */
 	struct tracer *trace;  /* hypercall tracing (tools/trace.c) */
 	struct vmctl *ctl;     /* pause/resume for the monitor console (tools/vmctl.c) */
+	struct snapshot *snap; /* checkpoints, migration, savevm (snapshot/) */
 
 	/* Lifecycle: the first vm_end() wins; end_fd (eventfd) wakes whoever waits. */
 	atomic_bool end_claimed; /* the first vm_end() caller owns the exit status */
@@ -269,6 +274,10 @@ void ram_register_rest(struct vm *vm);
 bool ram_complete_mmio(struct vcpu *v);
 /* Register all that is left now; true if anything was (an exit worth retrying). */
 bool ram_register_all(struct vm *vm);
+/* OR KVM's log of the pages the guest wrote since the last call into `bits` (one bit
+ * per 4 KiB of the mapping, as guest_mem_take_host_dirty), for every registered slot
+ * (vm->ram_dirty_log set before the first). 0 or -errno. */
+int ram_take_dirty_log(struct vm *vm, uint64_t *bits);
 /* After the VM ended: wait for the background registration to stop. */
 void ram_join(struct vm *vm);
 

@@ -28,6 +28,13 @@ void debug_listen(struct vm *vm);
 /* Serve debuggers, one after the other, until the VM ends. */
 void debug_serve(struct vm *vm);
 
+/* Around savevm/loadvm (tools/): before a save, registers GDB changed go back to
+ * KVM; after a load, the cached ones are dropped and GDB's next resume (stepi,
+ * continue) reports a stop at once, without running, so GDB fetches the loaded
+ * registers and memory. Both for a VM the debugger has stopped; no-ops without one. */
+void debug_before_save(struct vm *vm);
+void debug_state_replaced(struct vm *vm);
+
 /* For --stats: how long the debugger held the VM before vCPU 0's first instruction,
  * and how many exits were our own int3 ending KVM_RUN as an emulation failure
  * (software KVM). 0 without a debugger. */

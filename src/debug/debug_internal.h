@@ -73,6 +73,7 @@ struct debugger {
 	struct sw_breakpoint sw[DEBUG_MAX_SW_BP];
 	struct hw_slot hw[DEBUG_HW_SLOTS];
 	debug_monitor_fn monitor; /* GDB's `monitor` commands */
+	bool stop_at_resume;	  /* loadvm replaced the state: the next resume reports a stop */
 	/* --stats: time the debugger held the VM before vCPU 0's first instruction
 	 * (boot_hold_ns, summed when it resumes), from held_since_ns on. */
 	uint64_t held_since_ns, boot_hold_ns;

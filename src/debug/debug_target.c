@@ -269,6 +269,43 @@ static void account_hold_locked(struct vm *vm)
 		d->boot_hold_ns += now_ns() - d->held_since_ns;
 }
 
+/* After loadvm: GDB's caches hold the state before it, and only a stop makes GDB
+ * read registers and memory again: report one where the loaded vCPU stands. */
+static int report_loaded_state(struct vm *vm)
+{
+	struct debugger *d = vm->dbg;
+	pthread_mutex_lock(&d->lock);
+	d->stop_at_resume = false;
+	d->stop = (struct gdb_stop){
+		.kind = GDB_STOP_SIGNAL, .cpu = d->current_cpu, .signal = GDB_SIGTRAP};
+	d->have_stop = true;
+	d->stop_signalled = false;
+	debug_request_stop_locked(d);
+	debug_stop_complete_locked(d);
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+void debug_before_save(struct vm *vm)
+{
+	for (unsigned i = 0; vm->dbg && i < vm->ncpus; i++)
+		regcache_flush(&vm->vcpus[i]);
+}
+
+void debug_state_replaced(struct vm *vm)
+{
+	struct debugger *d = vm->dbg;
+	if (!d)
+		return;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct regcache *c = &vm->vcpus[i].dbg->rc;
+		c->valid = c->dirty_regs = c->dirty_sregs = c->dirty_fpu = c->dirty_msr = false;
+	}
+	pthread_mutex_lock(&d->lock);
+	d->stop_at_resume = !d->detached;
+	pthread_mutex_unlock(&d->lock);
+}
+
 static int t_resume(void *ctx, const enum gdb_resume_action *actions)
 {
 	struct vm *vm = ctx;
@@ -282,6 +319,8 @@ static int t_resume(void *ctx, const enum gdb_resume_action *actions)
 	rc = check_startable(vm, actions);
 	if (rc)
 		return rc;
+	if (d->stop_at_resume)
+		return report_loaded_state(vm);
 	/* Everything that can fail happens before any vCPU is released: on an error the
 	 * VM stays stopped, as the E.. reply tells GDB. */
 	for (unsigned i = 0; i < vm->ncpus; i++)

@@ -6,6 +6,8 @@
  * is closed when the last user is done, so its number cannot be reused under it.
  */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -81,6 +83,8 @@ static void fd_release_locked(struct vm *vm, int guest_fd)
 		close(vm->fds.host[guest_fd]);
 		vm->fds.host[guest_fd] = -1;
 		vm->fds.closing[guest_fd] = 0;
+		free(vm->fds.path[guest_fd]);
+		vm->fds.path[guest_fd] = NULL;
 	}
 }
 
@@ -105,6 +109,33 @@ int fd_install(struct vm *vm, int host_fd)
 		}
 	}
 	pthread_mutex_unlock(&vm->fds.lock);
+	return guest_fd;
+}
+
+void fd_set_origin(struct vm *vm, int guest_fd, const char *path, int flags)
+{
+	char *copy = strdup(path); /* NULL without memory: a checkpoint then refuses */
+	pthread_mutex_lock(&vm->fds.lock);
+	free(vm->fds.path[guest_fd]);
+	vm->fds.path[guest_fd] = copy;
+	vm->fds.flags[guest_fd] = flags;
+	pthread_mutex_unlock(&vm->fds.lock);
+}
+
+int fd_install_at(struct vm *vm, int guest_fd, int host_fd, const char *path, int flags)
+{
+	if (guest_fd < 3 || guest_fd >= GUEST_FD_MAX)
+		return -EBADF;
+	pthread_mutex_lock(&vm->fds.lock);
+	bool busy = vm->fds.host[guest_fd] >= 0;
+	if (!busy) {
+		vm->fds.host[guest_fd] = host_fd;
+		vm->fds.may_block[guest_fd] = fd_can_block(host_fd);
+	}
+	pthread_mutex_unlock(&vm->fds.lock);
+	if (busy)
+		return -EBUSY;
+	fd_set_origin(vm, guest_fd, path, flags);
 	return guest_fd;
 }
 
@@ -133,6 +164,9 @@ void fd_table_close_all(struct vm *vm)
 		if (vm->fds.host[i] >= 0)
 			close(vm->fds.host[i]);
 		vm->fds.host[i] = -1;
+		vm->fds.closing[i] = 0;
+		free(vm->fds.path[i]);
+		vm->fds.path[i] = NULL;
 	}
 	pthread_mutex_unlock(&vm->fds.lock);
 }

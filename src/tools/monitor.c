@@ -81,6 +81,17 @@ static const struct monitor_command commands[] = {
 	 1, 2, MON_NEEDS_STOP, cmd_dump_guest_core},
 	{"quit", "", "end the VM (exit status 119, as GDB's kill) (console)", 0, 0,
 	 MON_CONSOLE_ONLY, cmd_quit},
+	{"savevm", "NAME",
+	 "save the whole VM in memory as NAME (replaces an older NAME; kept while proxy runs)", 1,
+	 1, 0, cmd_savevm},
+	{"loadvm", "NAME", "put the VM back in the state savevm NAME saved", 1, 1, 0, cmd_loadvm},
+	{"delvm", "NAME", "delete snapshot NAME", 1, 1, 0, cmd_delvm},
+	{"info snapshots", "", "the snapshots savevm took: name, size, age, vCPU 0's RIP", 0, 0, 0,
+	 cmd_info_snapshots},
+	{"migrate", "[HOST:PORT]",
+	 "send the guest to a proxy --incoming there (default: --migrate-to); this proxy "
+	 "exits 0 once it has the guest (console)",
+	 0, 1, MON_CONSOLE_ONLY, cmd_migrate},
 #ifdef PROXY_FAULT_INJECTION
 	{"x-forbidden-syscall", "", "test build: make a system call the sandbox forbids", 0, 0, 0,
 	 cmd_x_forbidden_syscall},

@@ -70,6 +70,13 @@ int cmd_info_vm(struct mon *m, int argc, char **argv);
 int cmd_info_hypercalls(struct mon *m, int argc, char **argv);
 int cmd_dump_guest_core(struct mon *m, int argc, char **argv);
 
+/* monitor_cmds_snap.c */
+int cmd_savevm(struct mon *m, int argc, char **argv);
+int cmd_loadvm(struct mon *m, int argc, char **argv);
+int cmd_delvm(struct mon *m, int argc, char **argv);
+int cmd_info_snapshots(struct mon *m, int argc, char **argv);
+int cmd_migrate(struct mon *m, int argc, char **argv);
+
 #ifdef PROXY_FAULT_INJECTION
 /* monitor_cmds_fault.c: test builds only */
 int cmd_x_forbidden_syscall(struct mon *m, int argc, char **argv);

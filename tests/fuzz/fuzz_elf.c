@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char path[64], err[1024];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	struct image img;
-	struct guest_mem mem;
+	struct guest_mem mem = {0};
 	guest_mem_layout(&mem, FUZZ_RAM);
 	mem.host = ram;
 	if (image_open(&img, path, err, sizeof(err)) == 0) {

@@ -17,7 +17,7 @@ static uint64_t entry(const uint8_t *ram, uint64_t table, unsigned i)
 
 static void test_gdt(void)
 {
-	struct guest_mem m;
+	struct guest_mem m = {0};
 	guest_mem_layout(&m, RAM_SIZE);
 	m.host = malloc(RAM_SIZE);
 	memset(m.host, 0xEE, RAM_SIZE);
@@ -32,7 +32,7 @@ static void test_gdt(void)
 
 static void test_page_tables(void)
 {
-	struct guest_mem m;
+	struct guest_mem m = {0};
 	guest_mem_layout(&m, RAM_SIZE);
 	m.host = malloc(RAM_SIZE);
 	memset(m.host, 0xEE, RAM_SIZE); /* stale bytes the tables must not keep */

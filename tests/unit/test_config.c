@@ -200,7 +200,8 @@ static void test_env_refused(void)
 		{"HERMIT_IP=10.0.5", "HERMIT_IP"},
 		{"HERMIT_MASK=1.2.3.400", "HERMIT_MASK"},
 		{"HERMIT_NETIF_MAC=52:54:00", "HERMIT_NETIF_MAC"},
-		{"HERMIT_CHECKPOINT=5", "HERMIT_CHECKPOINT"},
+		{"HERMIT_CHECKPOINT=soon", "HERMIT_CHECKPOINT"},
+		{"HERMIT_FULLCHECKPOINT=maybe", "HERMIT_FULLCHECKPOINT"},
 		{"HERMIT_ABI=bogus", "HERMIT_ABI"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -412,6 +413,64 @@ static void test_empty_environ_released(void)
 	CHECK(!c.environ);
 }
 
+/* Checkpoints and migration: the variables and flags, and what they refuse. */
+static void test_checkpoint_options(void)
+{
+	struct config c;
+	char *none[] = {NULL};
+	char *every5[] = {"HERMIT_CHECKPOINT=5", "HERMIT_FULLCHECKPOINT=1",
+			  "HERMIT_CHECKPOINT_DIR=/tmp/ck", NULL};
+	CHECK_EQ(PARSE(&c, every5, "img"), CONFIG_OK);
+	CHECK_EQ(c.checkpoint_interval, 5);
+	CHECK(c.full_checkpoint && c.snapshots);
+	CHECK_STR(c.checkpoint_dir, "/tmp/ck");
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, none, "img"), CONFIG_OK);
+	CHECK_EQ(c.checkpoint_interval, 0);
+	CHECK_STR(c.checkpoint_dir, "checkpoint");
+	CHECK(!c.snapshots); /* a plain run pays for none of it */
+	config_release(&c);
+
+	char *debug[] = {"HERMIT_CHECKPOINT=5", "HERMIT_DEBUG=1", NULL};
+	CHECK_EQ(PARSE(&c, debug, "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("monitor savevm");
+	config_release(&c);
+	char *net[] = {"HERMIT_CHECKPOINT=5", "HERMIT_NETIF=tap0", NULL};
+	CHECK_EQ(PARSE(&c, net, "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("network device");
+	config_release(&c);
+
+	CHECK_EQ(PARSE(&c, none, "--restore", "/tmp/ck"), CONFIG_OK);
+	CHECK_STR(c.restore, "/tmp/ck");
+	CHECK(c.image == NULL); /* the checkpoint names it */
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, none, "--restore", "/tmp/ck", "img"), CONFIG_USAGE);
+	CHECK_ERR_HAS("drop 'img'");
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, none, "--restore", "/tmp/ck", "--mount", "/tmp"), CONFIG_USAGE);
+	CHECK_ERR_HAS("mounts from the checkpoint");
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, none, "--restore", "/a", "--incoming", "1234"), CONFIG_USAGE);
+	config_release(&c);
+	/* A migrating guest gets the target's own file policy: --mount is welcome. */
+	CHECK_EQ(PARSE(&c, none, "--incoming", "127.0.0.1:4455", "--mount", "/tmp"), CONFIG_OK);
+	CHECK_STR(c.incoming, "127.0.0.1:4455");
+	CHECK_EQ(c.nmounts, 1);
+	config_release(&c);
+	char *server[] = {"HERMIT_MIGRATION_SERVER=4455", NULL};
+	CHECK_EQ(PARSE(&c, server, "-v"), CONFIG_OK);
+	CHECK_STR(c.incoming, "4455");
+	config_release(&c);
+
+	CHECK_EQ(PARSE(&c, none, "--migrate-to", "host:1", "img"), CONFIG_OK);
+	CHECK_STR(c.migrate_to, "host:1");
+	config_release(&c);
+	char *support[] = {"HERMIT_MIGRATION_SUPPORT=nocolon", NULL};
+	CHECK_EQ(PARSE(&c, support, "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("HOST:PORT");
+	config_release(&c);
+}
+
 static volatile sig_atomic_t alarmed;
 
 static void on_alarm(int sig)
@@ -462,5 +521,6 @@ int main(void)
 	test_history_released();
 	test_empty_environ_released();
 	test_trace_word_fifo();
+	test_checkpoint_options();
 	return unit_report();
 }

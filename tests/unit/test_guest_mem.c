@@ -14,7 +14,7 @@
 
 static void test_layout(void)
 {
-	struct guest_mem m;
+	struct guest_mem m = {0};
 	guest_mem_layout(&m, 512 * MiB);
 	CHECK(m.size == 512 * MiB && m.low_size == 512 * MiB && m.limit == 512 * MiB);
 	guest_mem_layout(&m, 0xCFFFF000);
@@ -29,7 +29,7 @@ static void test_layout(void)
 
 static void test_gpa_ptr_low(void)
 {
-	struct guest_mem m;
+	struct guest_mem m = {0};
 	uint8_t *ram = malloc(RAM_SIZE);
 	guest_mem_layout(&m, RAM_SIZE);
 	m.host = ram;
@@ -60,7 +60,7 @@ static void test_gpa_ptr_low(void)
 /* Above the hole: an address-space reservation, never touched, stands in for RAM. */
 static void test_gpa_ptr_high(void)
 {
-	struct guest_mem m;
+	struct guest_mem m = {0};
 	uint64_t size = 0xD0000000 + 16 * MiB;
 	uint8_t *ram =
 		mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -127,7 +127,7 @@ static uint8_t *build_tables(struct guest_mem *m)
 
 static void test_walk(void)
 {
-	struct guest_mem m;
+	struct guest_mem m = {0};
 	uint8_t *ram = build_tables(&m);
 	uint64_t gpa = 0, left = 0;
 
@@ -168,7 +168,7 @@ static void test_walk(void)
 
 static void test_iovec(void)
 {
-	struct guest_mem m;
+	struct guest_mem m = {0};
 	uint8_t *ram = build_tables(&m);
 	struct iovec iov[4];
 	uint64_t covered = 99;
@@ -211,7 +211,7 @@ static void test_iovec(void)
 
 static void test_copy(void)
 {
-	struct guest_mem m;
+	struct guest_mem m = {0};
 	uint8_t *ram = build_tables(&m);
 	uint8_t src[0x1000], dst[0x1000];
 	for (size_t i = 0; i < sizeof(src); i++)

@@ -287,7 +287,7 @@ static int layout_of(const char *name, const struct elf_file *f, const struct gu
 
 static void test_layout(void)
 {
-	struct guest_mem m;
+	struct guest_mem m = {0};
 	struct elf_file f = valid_image();
 	guest_mem_layout(&m, RAM_SIZE);
 	m.host = malloc(RAM_SIZE);
@@ -329,7 +329,7 @@ static void test_layout(void)
 
 static void test_load(void)
 {
-	struct guest_mem m;
+	struct guest_mem m = {0};
 	struct elf_file f = valid_image();
 	struct image img;
 	guest_mem_layout(&m, RAM_SIZE);

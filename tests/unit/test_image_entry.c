@@ -205,7 +205,7 @@ static void test_static_pie_loads_relocated(void)
 	CHECK_EQ(img.nrela, 2);
 	CHECK_EQ(abi_detect(&img), ABI_KIND_ENTRY);
 
-	struct guest_mem m;
+	struct guest_mem m = {0};
 	guest_mem_layout(&m, RAM_SIZE);
 	m.host = calloc(1, RAM_SIZE);
 	CHECK_EQ(image_check_layout(&img, &m, err, sizeof(err)), 0);

@@ -19,7 +19,7 @@
  * `chunk` after the first; returns how many there were (0 on any fault). */
 static unsigned check_plan(uint64_t size, uint64_t boot, uint64_t chunk)
 {
-	struct guest_mem m;
+	struct guest_mem m = {0};
 	guest_mem_layout(&m, size);
 	unsigned n = ram_plan(&m, boot, chunk, NULL, 0);
 	struct ram_range *r = calloc(n, sizeof(*r));
@@ -57,7 +57,7 @@ static void test_plans(void)
 
 static void test_complete_access(void)
 {
-	struct guest_mem m;
+	struct guest_mem m = {0};
 	uint64_t size = 4 * GiB; /* laid out only: the mapping is a small window */
 	guest_mem_layout(&m, size);
 	uint8_t *ram = calloc(1, 2 * MiB);

@@ -1,0 +1,68 @@
+/* restore.c: a VM continued from checkpoint files or a migration stream. main.c
+ * builds the VM from the first stream's configuration; this loads the streams into
+ * it before any vCPU runs, so a refusal leaves nothing half-restored. */
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "snap_internal.h"
+
+static const char *stream_name(const struct restore_source *src, int i)
+{
+	return src->dir ? src->names[i] : "the migration stream";
+}
+
+void restore_read_config(struct restore_source *src, struct snap_config *sc)
+{
+	char err[1024];
+	snap_reader_init(&src->first, src->fds[0], stream_name(src, 0));
+	if (snapshot_read_config(&src->first, sc, err, sizeof(err)))
+		die("%s", err);
+	if (snapshot_check_image(sc, err, sizeof(err)))
+		die("%s: %s", stream_name(src, 0), err);
+}
+
+/* A later file of the chain: the same VM, the next in line. */
+static void load_next(struct vm *vm, struct restore_source *src, int i, uint64_t *seq)
+{
+	char err[1024];
+	struct snap_reader r;
+	struct snap_config sc;
+	snap_reader_init(&r, src->fds[i], stream_name(src, i));
+	if (snapshot_read_config(&r, &sc, err, sizeof(err)))
+		die("%s", err);
+	if (sc.header.ncpus != vm->ncpus || sc.header.mem_size != vm->mem.size ||
+	    sc.header.kind != SNAP_INCREMENTAL || sc.header.parent_seq != *seq)
+		die("%s does not continue checkpoint %llu (it is of another guest or chain)",
+		    stream_name(src, i), (unsigned long long)*seq);
+	*seq = sc.header.seq;
+	if (snapshot_load_stream(vm, &r, err, sizeof(err)))
+		die("%s", err);
+	snapshot_free_config(&sc);
+}
+
+void restore_load(struct vm *vm, struct restore_source *src, const struct snap_config *sc)
+{
+	char err[1024];
+	struct snap_header host;
+	snapshot_host_header(vm, &host);
+	if (snap_check_host(&sc->header, &host, stream_name(src, 0), err, sizeof(err)))
+		die("%s", err);
+	if (snapshot_load_stream(vm, &src->first, err, sizeof(err)))
+		die("%s", err);
+	uint64_t seq = sc->header.seq;
+	for (int i = 1; i < src->n; i++)
+		load_next(vm, src, i, &seq);
+	if (snapshot_finish_load(vm, err, sizeof(err)))
+		die("%s: %s", stream_name(src, src->n - 1), err);
+	if (!src->dir && write(src->fds[0], "K", 1) != 1) /* the source may exit now */
+		die("the migration stream: cannot confirm to the source: %s", strerror(errno));
+	if (vm->cfg->verbose)
+		warnx_("restored %s%s (%d file%s, %u vCPUs, %llu MiB)", stream_name(src, src->n - 1),
+		       src->dir ? "" : " from the source", src->n, src->n == 1 ? "" : "s", vm->ncpus,
+		       (unsigned long long)(vm->mem.size >> 20));
+	restore_source_close(src);
+}

@@ -1,0 +1,238 @@
+/* snap_config.c: the CONFIG section: what the VM was built from, so a restore can
+ * build the same one. Text, one `key=value` line each, values with '%', TAB and
+ * newline written as %25, %09, %0a:
+ *   image=PATH  image_size=N  image_crc=N  abi=rusty|c|hermit-entry
+ *   arg=VALUE (the guest's argv, in order)  mount=ro|rw<TAB>HOST<TAB>GUEST
+ * vCPUs and memory are in the header. Unknown keys are skipped (a later version
+ * may add some). */
+#include "snap_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "guest_abi.h"
+
+static const struct {
+	const char *name;
+	int choice;
+} abis[] = {{"rusty", ABI_RUSTY}, {"c", ABI_C}, {"hermit-entry", ABI_HERMIT_ENTRY}};
+
+static void put_escaped(struct snap_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '%' || *s == '\t' || *s == '\n') {
+			char e[4];
+			snprintf(e, sizeof(e), "%%%02x", (unsigned char)*s);
+			snap_buf_put(b, e, 3);
+		} else {
+			snap_buf_put(b, s, 1);
+		}
+	}
+}
+
+static void put_line(struct snap_buf *b, const char *key, const char *value)
+{
+	snap_buf_put(b, key, strlen(key));
+	snap_buf_put(b, "=", 1);
+	put_escaped(b, value);
+	snap_buf_put(b, "\n", 1);
+}
+
+/* Size and CRC-32 of the image file: a restore refuses another image. */
+static int image_identity(const char *path, uint64_t *size, uint32_t *crc)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	static uint8_t buf[1 << 16]; /* only the main thread checks images */
+	ssize_t n;
+	*size = 0, *crc = 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		*crc = snap_crc32(*crc, buf, (size_t)n);
+		*size += (uint64_t)n;
+	}
+	int e = n < 0 ? errno : 0;
+	close(fd);
+	return -e;
+}
+
+int snap_config_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen)
+{
+	const struct config *c = vm->cfg;
+	char num[32];
+	put_line(b, "image", vm->snap->image_path);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)vm->snap->image_size);
+	put_line(b, "image_size", num);
+	snprintf(num, sizeof(num), "%u", vm->snap->image_crc);
+	put_line(b, "image_crc", num);
+	put_line(b, "abi", vm->abi->name);
+	for (int i = 0; i < c->guest_argc; i++)
+		put_line(b, "arg", c->guest_argv[i]);
+	for (int i = 0; i < c->nmounts; i++) {
+		snap_buf_put(b, "mount=", 6);
+		snap_buf_put(b, c->mounts[i].ro ? "ro\t" : "rw\t", 3);
+		/* Absolute: a restore may start in another directory. */
+		char *abs = realpath(c->mounts[i].host, NULL);
+		put_escaped(b, abs ? abs : c->mounts[i].host);
+		free(abs);
+		snap_buf_put(b, "\t", 1);
+		put_escaped(b, c->mounts[i].guest);
+		snap_buf_put(b, "\n", 1);
+	}
+	if (b->failed)
+		return snprintf(err, errlen, "out of memory"), -1;
+	return 0;
+}
+
+int snap_config_identify_image(struct snapshot *s, const char *path, char *err, size_t errlen)
+{
+	int rc = image_identity(path, &s->image_size, &s->image_crc);
+	if (rc)
+		return snprintf(err, errlen, "%s: %s", path, strerror(-rc)), -1;
+	s->image_path = realpath(path, NULL); /* a restore may start in another directory */
+	return s->image_path ? 0 : (snprintf(err, errlen, "%s: %s", path, strerror(errno)), -1);
+}
+
+/* Undo put_escaped in place; false for a malformed escape. */
+static bool unescape(char *s)
+{
+	char *out = s;
+	for (; *s; s++) {
+		if (*s != '%') {
+			*out++ = *s;
+			continue;
+		}
+		unsigned v;
+		if (sscanf(s + 1, "%2x", &v) != 1 || !s[1] || !s[2])
+			return false;
+		*out++ = (char)v;
+		s += 2;
+	}
+	*out = 0;
+	return true;
+}
+
+static int add_mount(struct snap_config *sc, char *value)
+{
+	char *host = strchr(value, '\t'), *guest = host ? strchr(host + 1, '\t') : NULL;
+	if (!host || !guest)
+		return -1;
+	*host++ = 0, *guest++ = 0;
+	struct mount_spec *m = realloc(sc->mounts, (size_t)(sc->nmounts + 1) * sizeof(*m));
+	if (!m)
+		return -1;
+	sc->mounts = m;
+	char *h = strdup(host), *g = strdup(guest);
+	if (!h || !g || !unescape(h) || !unescape(g))
+		return -1;
+	m[sc->nmounts++] = (struct mount_spec){.host = h, .guest = g, .ro = !strcmp(value, "ro")};
+	return 0;
+}
+
+static int add_arg(struct snap_config *sc, const char *value)
+{
+	char **a = realloc(sc->guest_argv, (size_t)(sc->guest_argc + 2) * sizeof(*a));
+	if (!a)
+		return -1;
+	sc->guest_argv = a;
+	if (!(a[sc->guest_argc] = strdup(value)) || !unescape(a[sc->guest_argc]))
+		return -1;
+	a[++sc->guest_argc] = NULL;
+	return 0;
+}
+
+static int take_line(struct snap_config *sc, char *line)
+{
+	char *value = strchr(line, '=');
+	if (!value)
+		return -1;
+	*value++ = 0;
+	if (!strcmp(line, "image"))
+		return (sc->image = strdup(value)) && unescape(sc->image) ? 0 : -1;
+	if (!strcmp(line, "image_size"))
+		return sc->image_size = strtoull(value, NULL, 10), 0;
+	if (!strcmp(line, "image_crc"))
+		return sc->image_crc = (uint32_t)strtoul(value, NULL, 10), 0;
+	if (!strcmp(line, "arg"))
+		return add_arg(sc, value);
+	if (!strcmp(line, "mount"))
+		return add_mount(sc, value);
+	if (!strcmp(line, "abi")) {
+		for (size_t i = 0; i < sizeof(abis) / sizeof(abis[0]); i++)
+			if (!strcmp(value, abis[i].name))
+				return sc->abi = abis[i].choice, 0;
+		return -1;
+	}
+	return 0;
+}
+
+int snap_config_parse(const void *payload, uint64_t len, struct snap_config *sc, char *err,
+		      size_t errlen)
+{
+	char *text = malloc(len + 1);
+	if (!text)
+		return snprintf(err, errlen, "out of memory"), -1;
+	memcpy(text, payload, len);
+	text[len] = 0;
+	int rc = 0;
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line && !rc;
+	     line = strtok_r(NULL, "\n", &save))
+		rc = take_line(sc, line);
+	free(text);
+	if (rc || !sc->image || !sc->abi || sc->guest_argc < 1)
+		return snprintf(err, errlen, "its configuration section is malformed"), -1;
+	return 0;
+}
+
+int snapshot_check_image(const struct snap_config *sc, char *err, size_t errlen)
+{
+	uint64_t size;
+	uint32_t crc;
+	int rc = image_identity(sc->image, &size, &crc);
+	if (rc)
+		return snprintf(err, errlen,
+				"the unikernel the checkpoint ran, %s, cannot be read: %s",
+				sc->image, strerror(-rc)),
+		       -1;
+	if (size != sc->image_size || crc != sc->image_crc)
+		return snprintf(err, errlen,
+				"the unikernel %s changed since the checkpoint (%llu bytes, CRC "
+				"%08x; it was %llu bytes, CRC %08x): restore needs the same image",
+				sc->image, (unsigned long long)size, crc,
+				(unsigned long long)sc->image_size, sc->image_crc),
+		       -1;
+	return 0;
+}
+
+void snapshot_apply_config(const struct snap_config *sc, struct config *c, bool mounts)
+{
+	c->image = sc->image;
+	c->abi = (enum abi_choice)sc->abi;
+	c->ncpus = sc->header.ncpus;
+	c->mem_size = sc->header.mem_size;
+	c->guest_argc = sc->guest_argc;
+	c->guest_argv = sc->guest_argv;
+	if (mounts) {
+		c->mounts = sc->mounts;
+		c->nmounts = sc->nmounts;
+	}
+}
+
+void snapshot_free_config(struct snap_config *sc)
+{
+	free(sc->image);
+	for (int i = 0; i < sc->nmounts; i++) {
+		free((char *)sc->mounts[i].host);
+		free((char *)sc->mounts[i].guest);
+	}
+	free(sc->mounts);
+	for (int i = 0; i < sc->guest_argc; i++)
+		free(sc->guest_argv[i]);
+	free(sc->guest_argv);
+	memset(sc, 0, sizeof(*sc));
+}

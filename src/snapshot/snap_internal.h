@@ -1,0 +1,79 @@
+/* snap_internal.h: what the files of src/snapshot/ share. */
+#ifndef PROXY_SNAP_INTERNAL_H
+#define PROXY_SNAP_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "snapshot.h"
+
+/* A growing byte buffer; `failed` once an allocation failed (later puts do nothing). */
+struct snap_buf {
+	uint8_t *data;
+	size_t len, cap;
+	bool failed;
+};
+void snap_buf_put(struct snap_buf *b, const void *data, size_t len);
+void snap_buf_free(struct snap_buf *b);
+
+struct snapshot {
+	/* snap_pause.c */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	_Atomic bool requested;
+	bool *parked;  /* per vCPU, under lock */
+	bool *blocked; /* per vCPU: in a blocking hypercall */
+	/* Dirty tracking for incremental saves (snap_mem.c). */
+	bool incremental;
+	bool have_base; /* a save of the chain happened: the log holds what changed since */
+	/* Loading (snapshot.c): the last of each kind of section, put in at the end. */
+	void **vcpu_state;
+	uint64_t *vcpu_len;
+	void *vm_state, *files;
+	uint64_t vm_len, files_len;
+	/* The monitor's savevm: in-memory checkpoints (snap_store.c). */
+	struct snap_stored *stored;
+	/* The VM was loaded from a checkpoint (--restore, --incoming, loadvm). */
+	bool loaded;
+	struct checkpointer *checkpointer; /* HERMIT_CHECKPOINT (checkpoint.c) */
+	/* The image, for CONFIG (snap_config.c). */
+	char *image_path;
+	uint64_t image_size;
+	uint32_t image_crc;
+};
+
+/* snap_pause.c */
+void snap_pause_register(struct vm *vm, struct snapshot *s);
+bool snap_vcpu_blocked(struct vm *vm, unsigned id);
+
+/* snap_vcpu.c */
+int snap_vcpu_save(struct vcpu *v, struct snap_buf *b, char *err, size_t errlen);
+int snap_vcpu_check(const void *payload, uint64_t len, unsigned id, char *err, size_t errlen);
+int snap_vcpu_load(struct vcpu *v, const void *payload, uint64_t len, char *err, size_t errlen);
+int snap_vcpu_complete_io(struct vcpu *v);
+
+/* snap_vm.c: KVM clock and the in-kernel irqchip. */
+int snap_vm_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen);
+int snap_vm_load(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen);
+
+/* snap_mem.c */
+int snap_mem_save(struct vm *vm, struct snap_writer *w, bool full, bool keep_log,
+		  uint64_t *pages, char *err, size_t errlen);
+int snap_mem_load(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen);
+/* Before the first save: clear the logs so the next incremental save starts here. */
+int snap_mem_reset_log(struct vm *vm, char *err, size_t errlen);
+
+/* snap_config.c */
+int snap_config_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen);
+int snap_config_identify_image(struct snapshot *s, const char *path, char *err, size_t errlen);
+int snap_config_parse(const void *payload, uint64_t len, struct snap_config *sc, char *err,
+		      size_t errlen);
+
+/* snap_files.c */
+int snap_files_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen);
+int snap_files_load(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen);
+
+#endif

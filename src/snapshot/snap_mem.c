@@ -1,0 +1,176 @@
+/* snap_mem.c: guest RAM in MEM sections, all of it or what changed.
+ *
+ * A MEM section covers a run of up to 512 pages (2 MiB): u64 gpa, u32 npages,
+ * u32 flags; with flags bit 0 (MEM_PARTIAL, incremental saves) a bitmap of the
+ * pages the section speaks for (one u64 per 64 pages), the others left as they
+ * are; then a bitmap of the pages whose 4 KiB follow in order (a page spoken for
+ * whose bit is clear is zero), then the data. A full save writes only runs with a
+ * non-zero page in them and skips what the host never backed (mincore): restore
+ * starts from zeroed RAM. An incremental save writes the runs with a page that
+ * changed: KVM's dirty log for the guest's writes plus host_dirty for proxy's own
+ * (hypercall results, the debugger), a zeroed page as a clear bit.
+ */
+#include "snap_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define RUN_PAGES 512
+#define RUN_BYTES (RUN_PAGES * GUEST_PAGE)
+#define MEM_PARTIAL 1u
+
+static bool page_is_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	for (size_t i = 0; i < GUEST_PAGE / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+/* Guest-physical address of host offset `off` (the hole moves RAM above 4 GiB). */
+static uint64_t gpa_of(const struct guest_mem *m, uint64_t off)
+{
+	return off < m->low_size ? off : off - m->low_size + 0x100000000ULL;
+}
+
+/* Whether any page of [p, p+len) is backed: an untouched one reads as zero. */
+static bool any_resident(const uint8_t *p, uint64_t len)
+{
+	unsigned char vec[RUN_PAGES];
+	long psz = sysconf(_SC_PAGESIZE);
+	if (psz != (long)GUEST_PAGE || mincore((void *)p, len, vec) < 0)
+		return true; /* cannot tell: look at the bytes */
+	for (uint64_t i = 0; i < len / GUEST_PAGE; i++)
+		if (vec[i] & 1)
+			return true;
+	return false;
+}
+
+/* One run: the pages whose `want` bit is set (NULL: all) and non-zero are stored. */
+static int save_run(struct snap_writer *w, const struct guest_mem *m, uint64_t off,
+		    uint32_t npages, const uint64_t *want, bool full, uint64_t *pages)
+{
+	const uint8_t *base = m->host + off;
+	uint64_t covered[RUN_PAGES / 64] = {0}, bitmap[RUN_PAGES / 64] = {0};
+	struct iovec iov[3 + RUN_PAGES];
+	int n = 3;
+	bool any = false;
+	for (uint32_t i = 0; i < npages; i++) {
+		uint64_t page = off / GUEST_PAGE + i;
+		if (want && !(want[page / 64] & (1ULL << (page % 64))))
+			continue;
+		any = true; /* an incremental save records a zeroed page too */
+		covered[i / 64] |= 1ULL << (i % 64);
+		if (page_is_zero(base + i * GUEST_PAGE))
+			continue;
+		bitmap[i / 64] |= 1ULL << (i % 64);
+		iov[n++] = (struct iovec){(void *)(base + i * GUEST_PAGE), GUEST_PAGE};
+	}
+	if (!any || (full && n == 3))
+		return 0;
+	size_t words = (npages + 63) / 64 * 8;
+	struct {
+		uint64_t gpa;
+		uint32_t npages, flags;
+	} head = {gpa_of(m, off), npages, full ? 0 : MEM_PARTIAL};
+	iov[0] = (struct iovec){&head, sizeof(head)};
+	iov[1] = (struct iovec){covered, full ? 0 : words};
+	iov[2] = (struct iovec){bitmap, words};
+	*pages += (uint64_t)(n - 3);
+	return snap_write_sectionv(w, SNAP_SEC_MEM, 0, iov, n);
+}
+
+static uint64_t *dirty_bits(struct vm *vm, int *rc)
+{
+	uint64_t words = (vm->mem.size / GUEST_PAGE + 63) / 64;
+	uint64_t *bits = calloc(words, sizeof(uint64_t));
+	*rc = bits ? ram_take_dirty_log(vm, bits) : -ENOMEM;
+	if (bits && !*rc)
+		guest_mem_take_host_dirty(&vm->mem, bits);
+	return bits;
+}
+
+int snap_mem_reset_log(struct vm *vm, char *err, size_t errlen)
+{
+	int rc;
+	free(dirty_bits(vm, &rc));
+	if (rc)
+		snprintf(err, errlen, "KVM_GET_DIRTY_LOG: %s", strerror(-rc));
+	return rc ? -1 : 0;
+}
+
+int snap_mem_save(struct vm *vm, struct snap_writer *w, bool full, bool keep_log,
+		  uint64_t *pages, char *err, size_t errlen)
+{
+	const struct guest_mem *m = &vm->mem;
+	uint64_t *want = NULL;
+	int rc = 0;
+	if (!keep_log && vm->snap->incremental) {
+		want = dirty_bits(vm, &rc); /* a full save clears the logs too */
+		if (rc) {
+			free(want);
+			snprintf(err, errlen, "KVM_GET_DIRTY_LOG: %s", strerror(-rc));
+			return -1;
+		}
+	}
+	for (uint64_t off = 0; off < m->size && !w->err; off += RUN_BYTES) {
+		uint64_t len = m->size - off < RUN_BYTES ? m->size - off : RUN_BYTES;
+		if (full && !any_resident(m->host + off, len))
+			continue;
+		save_run(w, m, off, (uint32_t)(len / GUEST_PAGE), full ? NULL : want, full, pages);
+	}
+	free(want);
+	if (w->err) {
+		snprintf(err, errlen, "writing the memory: %s", strerror(-w->err));
+		return -1;
+	}
+	return 0;
+}
+
+int snap_mem_load(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen)
+{
+	const uint8_t *p = payload;
+	uint64_t gpa;
+	uint32_t npages, flags;
+	if (len < 16)
+		goto malformed;
+	memcpy(&gpa, p, 8);
+	memcpy(&npages, p + 8, 4);
+	memcpy(&flags, p + 12, 4);
+	uint64_t words = (npages + 63) / 64, have = 0;
+	uint64_t maps = (flags & MEM_PARTIAL ? 2 : 1) * words * 8;
+	if (npages == 0 || npages > RUN_PAGES || gpa % GUEST_PAGE || (flags & ~MEM_PARTIAL) ||
+	    len < 16 + maps)
+		goto malformed;
+	const uint8_t *covered = flags & MEM_PARTIAL ? p + 16 : NULL;
+	const uint8_t *bitmap = p + 16 + (covered ? words * 8 : 0), *data = p + 16 + maps;
+	for (uint32_t i = 0; i < npages; i++)
+		have += (bitmap[i / 8] >> (i % 8)) & 1;
+	uint8_t *dst = gpa_host(&vm->mem, gpa, (uint64_t)npages * GUEST_PAGE);
+	if (len != 16 + maps + have * GUEST_PAGE || !dst) {
+		snprintf(err, errlen, "a memory section for 0x%llx (+%u pages) does not fit this "
+				      "guest's RAM",
+			 (unsigned long long)gpa, npages);
+		return -1;
+	}
+	for (uint32_t i = 0; i < npages; i++) {
+		uint8_t *page = dst + (uint64_t)i * GUEST_PAGE;
+		if (covered && !((covered[i / 8] >> (i % 8)) & 1))
+			continue;
+		if ((bitmap[i / 8] >> (i % 8)) & 1) {
+			memcpy(page, data, GUEST_PAGE);
+			data += GUEST_PAGE;
+		} else if (!page_is_zero(page)) {
+			memset(page, 0, GUEST_PAGE); /* zeroed since the previous checkpoint */
+		}
+	}
+	return 0;
+malformed:
+	snprintf(err, errlen, "a memory section is malformed");
+	return -1;
+}

@@ -1,0 +1,570 @@
+"""Checkpoints, restore and migration (src/snapshot/), with the ckpt guest (tests/guest/ckpt.c).
+
+How a test checkpoints a guest at a known point without depending on timing: the guest
+runs half its rounds, prints "gate" and then polls for a gate file that does not exist
+yet (writing a scratch page between two looks). The test waits for "gate" on stdout and
+for a checkpoint file that was begun after it, SIGKILLs proxy, creates the gate file and
+restores: the restored guest is at the gate, finds the file and finishes. Everything the
+guest prints is predicted by `model()` (the guest's computation, in Python), so each
+test knows the exact result, exit status, standard output and out file it must see:
+
+- the uninterrupted run prints model().stdout and exits with model().status;
+- a restored (or migrated) guest prints exactly model().after_gate: nothing of what
+  ran before the checkpoint again, and everything after it;
+- the out file (open for writing across the checkpoint) ends as model().out.
+
+Interface under test (the names are the contract): HERMIT_CHECKPOINT=N (seconds),
+HERMIT_FULLCHECKPOINT=1, HERMIT_CHECKPOINT_DIR (default ./checkpoint), files
+checkpoint-NNNNNN.ckpt; `proxy --restore DIR` and HERMIT_RESTORE=DIR; `proxy --incoming
+127.0.0.1:PORT` / HERMIT_MIGRATION_SERVER=PORT and HERMIT_MIGRATION_SUPPORT /
+--migrate-to with SIGUSR2 (docs/checkpoint-format.md for the file format).
+
+tests/gdb/test_gdb_snapshot.py imports this module for model(), Guest and the helpers;
+imported under its own name ("test_checkpoint"), it registers no tests there.
+"""
+import functools
+import os
+import random
+import re
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import flavours  # noqa: E402
+import guestrun  # noqa: E402
+from guestrun import expect_status, wait_stdout  # noqa: E402
+
+# Defined but not registered when tests/gdb/test_gdb_snapshot.py imports this module.
+test = harness.test if __name__ != "test_checkpoint" else (lambda fn: fn)
+
+# Checkpointing depends on how the host's KVM saves and loads vCPU, LAPIC, clock and
+# irqchip state, and dirty logging: the realkvm lane runs the restores of every kind
+# and the migrations; the refusals, the uninterrupted run and the variants of the
+# file naming take no other host path.
+REALKVM_SUBSET = ("ckpt_restore_", "ckpt_chain_", "ckpt_smp_4", "ckpt_migrate_over")
+
+ITERATIONS = 8          # rounds; the gate is after round 4
+MEM = "64M"             # the guest needs ~14 MiB; small RAM keeps checkpoints small
+WAIT = harness.TIMEOUT  # for each stage (seconds); no test asserts on time
+STATUS_REFUSED = 1
+
+# ---- the guest's computation (tests/guest/ckpt.c), to predict every line ----------
+
+M64 = (1 << 64) - 1
+PAGE_WORDS, ARRAY_PAGES, SAMPLES, ROUND_OPS = 512, 1024, 4, 512
+AP_WORDS, AP_OPS = 16 * 512, 1024
+SEED, AP_SEED, FNV_PRIME = 0x0123456789ABCDEF, 0xA5A5A5A55A5A5A5A, 0x100000001B3
+STATUS_BASE = 16
+
+
+def mix(x):
+    """splitmix64's finalizer, as ckpt.c's mix()."""
+    x = (x + 0x9E3779B97F4A7C15) & M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M64
+    return x ^ (x >> 31)
+
+
+def _sample_word(page, k):
+    span = PAGE_WORDS // SAMPLES
+    return page * PAGE_WORDS + k * span + ((page * 7 + k * 3) & (span - 1))
+
+
+def _ap_digest(cpu):
+    area = [0] * AP_WORDS
+    s = mix(AP_SEED ^ cpu)
+    for j in range(2 * AP_OPS):
+        w = (s >> 7) & (AP_WORDS - 1)
+        v = area[w]
+        s = mix(s ^ v ^ j)
+        area[w] = (v + s) & M64
+    h = s
+    for v in area:
+        h = ((h ^ v) * FNV_PRIME) & M64
+    return h
+
+
+class Expected:
+    """What a run of `ckpt ITERATIONS GATE OUT` with `cpus` vCPUs prints and writes."""
+
+    def __init__(self, iterations, cpus, lines, out_lines, result):
+        self.iterations, self.cpus, self.result = iterations, cpus, result
+        self.status = STATUS_BASE + (result & 31)
+        self.lines = [l + "\n" for l in lines]
+        gate = self.lines.index("gate\n")
+        self.stdout = "".join(self.lines)
+        self.through_gate = "".join(self.lines[:gate + 1])
+        self.before_gate = "".join(self.lines[:gate])  # stopped on entry to ckpt_at_gate
+        self.after_gate = "".join(self.lines[gate + 1:])
+        self.out = "".join(l + "\n" for l in out_lines)
+        self.out_through_gate = "".join(l + "\n" for l in out_lines[:iterations // 2])
+
+    def from_round(self, r):
+        """stdout from the line of round r on (a guest rewound to ckpt_round_done(r))."""
+        first = next(i for i, l in enumerate(self.lines) if l.startswith("progress %d " % r))
+        return "".join(self.lines[first:])
+
+
+@functools.lru_cache(maxsize=None)
+def model(iterations=ITERATIONS, cpus=1):
+    array = {}
+    for p in range(ARRAY_PAGES):
+        for k in range(SAMPLES):
+            array[_sample_word(p, k)] = mix(p * SAMPLES + k)
+    state = SEED ^ iterations
+    lines = ["ckpt: start iterations=%d cpus=%d" % (iterations, cpus)]
+    out = []
+    for r in range(1, iterations + 1):
+        for j in range(ROUND_OPS):
+            w = _sample_word((state >> 11) & (ARRAY_PAGES - 1), (state >> 3) & (SAMPLES - 1))
+            v = array[w]
+            state = mix(state ^ v ^ ((r << 32) | j))
+            array[w] = v ^ state
+        lines.append("progress %d 0x%016x" % (r, state))
+        out.append(lines[-1])
+        if r == iterations // 2:
+            lines.append("gate")
+    h = state
+    for p in range(ARRAY_PAGES):
+        for k in range(SAMPLES):
+            h = ((h ^ array[_sample_word(p, k)]) * FNV_PRIME) & M64
+    result = mix(h)
+    for cpu in range(1, cpus):
+        d = _ap_digest(cpu)
+        result = mix(result ^ d)
+        lines.append("ap %d 0x%016x" % (cpu, d))
+    lines.append("scratch ok")
+    lines.append("result 0x%016x" % result)
+    out.append(lines[-1])
+    return Expected(iterations, cpus, lines, out, result)
+
+
+# ---- running proxy without an image argument ---------------------------------------
+
+class Background(harness.Proxy):
+    """harness.Proxy for any command line (--restore DIR, --incoming ADDR: no image)."""
+
+    def __init__(self, argv, env=None, stdin=subprocess.DEVNULL, cwd=None):
+        self.cmd = [harness.PROXY] + [str(a) for a in argv]
+        self.out = harness.output_file()
+        self.err = harness.output_file()
+        self.p = subprocess.Popen(self.cmd, env=harness.proxy_env(env), stdout=self.out,
+                                  stderr=self.err, stdin=stdin, cwd=cwd)
+
+
+def run_argv(argv, env=None, timeout=None, cwd=None):
+    """proxy ARGV to its end; a Result with text stdout and stderr."""
+    cmd = [harness.PROXY] + [str(a) for a in argv]
+    try:
+        p = subprocess.run(cmd, env=harness.proxy_env(env), capture_output=True,
+                           timeout=timeout or WAIT, cwd=cwd, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        raise harness.Failure("proxy did not finish within %ss: %s\nstdout=%r\nstderr=%r" % (
+            timeout or WAIT, cmd, e.stdout, e.stderr))
+    return harness.Result(p.returncode, guestrun.text(p.stdout), guestrun.text(p.stderr))
+
+
+def restore(directory, env=None, cwd=None):
+    return run_argv(["--restore", directory], env=env, cwd=cwd)
+
+
+def wait_until(p, cond, what, timeout=None):
+    """Poll cond() until true; a proxy that exits meanwhile, or the deadline, fails."""
+    deadline = time.monotonic() + (timeout or WAIT)
+    while not cond():
+        if p.p.poll() is not None:
+            if cond():
+                return
+            raise harness.Failure("proxy exited (%r) while waiting for %s: stdout=%r stderr=%r" % (
+                p.p.returncode, what, p.stdout_text(), p.stderr_text()[-3000:]))
+        if time.monotonic() > deadline:
+            raise harness.Failure("no %s within %ss: stdout=%r stderr=%r" % (
+                what, timeout or WAIT, p.stdout_text(), p.stderr_text()[-3000:]))
+        time.sleep(0.05)
+
+
+# ---- checkpoint files -------------------------------------------------------------
+
+COMPLETE = re.compile(r"^checkpoint-(\d{6})\.ckpt$")
+BEGUN = re.compile(r"^checkpoint-(\d{6})")  # also the .tmp of one being written
+
+
+def checkpoints(d):
+    """Sequence numbers of the complete checkpoints in d, ascending."""
+    if not os.path.isdir(d):
+        return []
+    return sorted(int(m.group(1)) for m in map(COMPLETE.match, os.listdir(d)) if m)
+
+
+def newest_begun(d):
+    if not os.path.isdir(d):
+        return 0
+    return max([int(m.group(1)) for m in map(BEGUN.match, os.listdir(d)) if m] or [0])
+
+
+def ckpt_path(d, seq):
+    return os.path.join(d, "checkpoint-%06d.ckpt" % seq)
+
+
+class Guest:
+    """One ckpt guest's files: TOP/files (mounted: the gate and out.txt), TOP/ckpt."""
+
+    def __init__(self, top, iterations=ITERATIONS, cpus=1, flavour=flavours.RUSTY):
+        self.top = os.path.realpath(top)
+        self.files = os.path.join(self.top, "files")
+        os.mkdir(self.files)
+        self.gate = os.path.join(self.files, "gate")
+        self.out = os.path.join(self.files, "out.txt")
+        self.ckdir = os.path.join(self.top, "ckpt")
+        self.iterations, self.cpus, self.flavour = iterations, cpus, flavour
+        self.image = flavour.guest("ckpt")
+        self.expected = model(iterations, cpus)
+
+    def argv(self, extra=()):
+        return list(extra) + ["--mount", self.files, self.image, str(self.iterations),
+                              self.gate, self.out]
+
+    def env(self, **more):
+        e = {"HERMIT_MEM": MEM, "HERMIT_CPUS": str(self.cpus)}
+        e.update(more)
+        return e
+
+    def checkpoint_env(self, **more):
+        return self.env(HERMIT_CHECKPOINT="1", HERMIT_CHECKPOINT_DIR=self.ckdir, **more)
+
+    def open_gate(self):
+        with open(self.gate, "w") as f:
+            f.write("open\n")
+
+    def out_text(self):
+        with open(self.out) as f:
+            return f.read()
+
+
+def run_to_checkpoints(t, g, env, at_least=1, ckdir=None, cwd=None):
+    """Run g with checkpoints on (env) until it waits at the gate and checkpoint number
+    max(at_least, newest begun when "gate" appeared + 2) is complete, then SIGKILL it.
+    The +2: a checkpoint begun (or its state taken) before "gate" was seen may be
+    before the gate; the one after the next is surely at it. Returns (stderr, number)."""
+    ckdir = ckdir or g.ckdir
+    with Background(g.argv(), env=env, cwd=cwd) as p:
+        wait_stdout(p, "gate\n", timeout=WAIT)
+        want = max(at_least, newest_begun(ckdir) + 2)
+        wait_until(p, lambda: (checkpoints(ckdir) or [0])[-1] >= want,
+                   "complete %s" % ckpt_path(ckdir, want))
+        p.p.kill()
+        p.p.wait()
+        stdout, stderr = p.stdout_text(), p.stderr_text()
+    t.eq(stdout, g.expected.through_gate, "the guest's output until the kill")
+    t.eq(g.out_text(), g.expected.out_through_gate, "the out file at the kill")
+    return stderr, want
+
+
+def check_restored(t, g, r, what):
+    """r (a Result) is the guest continued at the gate and run to its end."""
+    expect_status(t, r, g.expected.status, what)
+    t.eq(r.stdout, g.expected.after_gate, "%s: the guest's output after the gate" % what)
+    t.eq(g.out_text(), g.expected.out, "%s: the out file" % what)
+
+
+def refused(t, r, message, what):
+    expect_status(t, r, STATUS_REFUSED, what)
+    t.contains(r.stderr, message, "%s: stderr" % what)
+    t.eq(r.stdout, "", "%s: the guest printed nothing (nothing ran)" % what)
+
+
+def _restore_case(t, cpus=1, flavour=flavours.RUSTY):
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top, cpus=cpus, flavour=flavour)
+        run_to_checkpoints(t, g, g.checkpoint_env())
+        g.open_gate()
+        check_restored(t, g, restore(g.ckdir), "restore of %s with %d vCPU(s)" % (
+            os.path.basename(g.image), cpus))
+
+
+def _verbose_kinds(stderr):
+    """{N: 'full' | 'incremental'} from HERMIT_VERBOSE's "checkpoint N (KIND" lines."""
+    return {int(n): kind for n, kind in
+            re.findall(r"\bcheckpoint (\d+) \((full|incremental)", stderr)}
+
+
+# ---- damaging a checkpoint ----------------------------------------------------------
+
+HEADER_SIZE = 152  # src/snapshot/snap_format.h: magic, fields, CRC-32 of what precedes
+SECTION = struct.Struct("<IIQII")  # type, index, length, crc32, 0
+
+
+def _in_a_payload(data, off):
+    """off, moved into a section's payload if it falls on a section header (when the
+    file parses as header + sections ending in an END section at its end; else off)."""
+    pos, payloads = HEADER_SIZE, []
+    while pos + SECTION.size <= len(data):
+        typ, _, length, _, _ = SECTION.unpack_from(data, pos)
+        start = pos + SECTION.size
+        if start + length > len(data):
+            return off
+        payloads.append((start, length))
+        pos = start + length
+        if typ == 0:
+            break
+    if pos != len(data) or not payloads:
+        return off
+    for start, length in payloads:
+        if start <= off < start + length:
+            return off
+    start, length = max(payloads, key=lambda s: s[1])
+    return start + length // 2 if length else off
+
+
+def corrupted(data):
+    b = bytearray(data)
+    b[_in_a_payload(data, len(data) // 2)] ^= 0x5A
+    return bytes(b)
+
+
+def with_version(data, version):
+    """The u32 at offset 8 set to `version`; the header CRC-32 updated when the file's
+    own one is zlib's CRC-32 of the header (so the version, not the CRC, is refused)."""
+    b = bytearray(data)
+    crc_ok = len(data) >= HEADER_SIZE and struct.unpack_from("<I", data, HEADER_SIZE - 4)[0] == \
+        zlib.crc32(data[:HEADER_SIZE - 4])
+    struct.pack_into("<I", b, 8, version)
+    if crc_ok:
+        struct.pack_into("<I", b, HEADER_SIZE - 4, zlib.crc32(bytes(b[:HEADER_SIZE - 4])))
+    return bytes(b)
+
+
+# ---- tests ----------------------------------------------------------------------------
+
+
+@test
+def ckpt_uninterrupted_run_gives_the_predicted_result(t):
+    """The reference every other test compares with: the guest's own output and status
+    equal the model's, with the gate file there from the start (and, with 4 vCPUs,
+    without a gate or out file)."""
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        g.open_gate()
+        r = run_argv(g.argv(), env=g.env())
+        expect_status(t, r, g.expected.status, "uninterrupted run")
+        t.eq(r.stdout, g.expected.stdout, "uninterrupted run: stdout")
+        t.eq(g.out_text(), g.expected.out, "uninterrupted run: the out file")
+    e = model(ITERATIONS, 4)
+    r = run_argv([flavours.RUSTY.guest("ckpt"), ITERATIONS], env={"HERMIT_MEM": MEM,
+                                                                   "HERMIT_CPUS": "4"})
+    expect_status(t, r, e.status, "uninterrupted run with 4 vCPUs")
+    t.eq(r.stdout, e.stdout, "uninterrupted run with 4 vCPUs: stdout")
+
+
+@test
+def ckpt_restore_after_sigkill_continues_at_the_gate(t):
+    """Checkpoint while the guest waits, SIGKILL, restore: the same result and status,
+    the output goes on after the gate, the open out file ends complete."""
+    _restore_case(t)
+
+
+@test
+def ckpt_restore_c_abi_2_cpus(t):
+    """C HermitCore: the in-kernel IOAPIC and PIC come back too."""
+    _restore_case(t, cpus=2, flavour=flavours.C)
+
+
+@test
+def ckpt_restore_hermit_entry_2_cpus(t):
+    """Hermit 0.6 (relocated static PIE, every vCPU started at once)."""
+    _restore_case(t, cpus=2, flavour=flavours.HERMIT_ENTRY)
+
+
+@test
+def ckpt_smp_2_cpus_restore(t):
+    """The other vCPU sleeps in hlt at the checkpoint, is woken by an IPI after the
+    restore and finishes its work: its digest is part of the result."""
+    _restore_case(t, cpus=2)
+
+
+@test
+def ckpt_smp_4_cpus_restore(t):
+    _restore_case(t, cpus=4)
+
+
+@test
+def ckpt_chain_of_5_incremental_checkpoints_restores(t):
+    """The first checkpoint full, the next ones incremental (HERMIT_VERBOSE says which;
+    each is smaller than the full one); the newest of the chain restores."""
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        stderr, want = run_to_checkpoints(t, g, g.checkpoint_env(HERMIT_VERBOSE="1"),
+                                          at_least=6)
+        seqs = checkpoints(g.ckdir)
+        t.eq(seqs[:want], list(range(1, want + 1)), "checkpoints 1..%d in %s" % (want, seqs))
+        kinds = _verbose_kinds(stderr)
+        # The newest one's line may not have been printed before the kill.
+        for n in range(1, want):
+            t.eq(kinds.get(n), "full" if n == 1 else "incremental",
+                 "HERMIT_VERBOSE's line for checkpoint %d (stderr %r)" % (n, stderr[-3000:]))
+        t.eq([n for n, kind in kinds.items() if kind == "full"], [1], "only the first is full")
+        full = os.path.getsize(ckpt_path(g.ckdir, 1))
+        for n in range(2, want + 1):
+            size = os.path.getsize(ckpt_path(g.ckdir, n))
+            t.true(size < full, "incremental checkpoint %d (%d bytes) is smaller than the "
+                   "full one (%d bytes)" % (n, size, full))
+        g.open_gate()
+        check_restored(t, g, restore(g.ckdir), "restore of a chain ending in %d" % want)
+
+
+@test
+def ckpt_fullcheckpoint_default_dir_env_restore_and_leftover_tmp(t):
+    """HERMIT_FULLCHECKPOINT=1: every checkpoint full; the default directory ./checkpoint;
+    HERMIT_RESTORE=DIR; a newer checkpoint still being written (.tmp) is ignored."""
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        ckdir = os.path.join(g.top, "checkpoint")
+        env = g.env(HERMIT_CHECKPOINT="1", HERMIT_FULLCHECKPOINT="1", HERMIT_VERBOSE="1")
+        stderr, want = run_to_checkpoints(t, g, env, at_least=3, ckdir=ckdir, cwd=g.top)
+        kinds = _verbose_kinds(stderr)
+        for n in range(1, want):
+            t.eq(kinds.get(n), "full", "HERMIT_VERBOSE's line for checkpoint %d (stderr %r)" % (
+                n, stderr[-3000:]))
+        t.not_contains(stderr, "(incremental", "HERMIT_VERBOSE")
+        newest = checkpoints(ckdir)[-1]
+        with open(ckpt_path(ckdir, newest), "rb") as f:
+            data = f.read()
+        # The next checkpoint, half written when proxy died (whatever the kill left).
+        with open(ckpt_path(ckdir, newest + 1) + ".tmp", "wb") as f:
+            f.write(data[:len(data) // 2])
+        g.open_gate()
+        r = run_argv([], env={"HERMIT_RESTORE": ckdir}, cwd=g.top)
+        check_restored(t, g, r, "HERMIT_RESTORE=%s beside a .tmp" % ckdir)
+
+
+@test
+def ckpt_refuse_damaged_checkpoints(t):
+    """Truncated, corrupt, another format version, not a checkpoint at all, and a file
+    the guest had open that is gone: each refused with status 1 and its message before
+    anything runs; then the intact copy restores."""
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        _, seq = run_to_checkpoints(t, g, g.checkpoint_env(HERMIT_FULLCHECKPOINT="1"))
+        name = os.path.basename(ckpt_path(g.ckdir, seq))
+        with open(ckpt_path(g.ckdir, seq), "rb") as f:
+            data = f.read()
+        rnd = random.Random(20240601)
+        noise = bytes(rnd.randrange(256) for _ in range(8192))
+        cases = [
+            ("truncated", data[:len(data) // 2], "is truncated"),
+            ("corrupt", corrupted(data), "checksum mismatch"),
+            ("version-2", with_version(data, 2), "format version"),
+            ("text", b"this is not a proxy checkpoint, only text\n" * 100,
+             "is not a proxy checkpoint"),
+            ("random", noise if not noise.startswith(b"PROXYCKP") else b"x" + noise,
+             "is not a proxy checkpoint"),
+        ]
+        out_at_kill = g.out_text()
+        for what, content, message in cases:
+            d = os.path.join(g.top, "bad-" + what)
+            os.mkdir(d)
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(content)
+            refused(t, restore(d), message, "%s checkpoint" % what)
+            t.eq(g.out_text(), out_at_kill, "%s checkpoint: the out file is untouched" % what)
+        intact = os.path.join(g.top, "intact")
+        os.mkdir(intact)
+        with open(os.path.join(intact, name), "wb") as f:
+            f.write(data)
+        g.open_gate()
+        os.rename(g.out, g.out + ".away")
+        refused(t, restore(intact), "cannot reopen", "restore without the guest's open file")
+        t.true(not os.path.exists(g.out), "a refused restore creates no file")
+        os.rename(g.out + ".away", g.out)
+        check_restored(t, g, restore(intact), "restore of the intact copy")
+
+
+@test
+def ckpt_refuse_a_directory_without_a_complete_checkpoint(t):
+    with tempfile.TemporaryDirectory() as top:
+        empty = os.path.join(top, "empty")
+        os.mkdir(empty)
+        refused(t, restore(empty), "no complete checkpoint in", "--restore of an empty directory")
+        refused(t, run_argv([], env={"HERMIT_RESTORE": empty}), "no complete checkpoint in",
+                "HERMIT_RESTORE of an empty directory")
+        only_tmp = os.path.join(top, "only-tmp")
+        os.mkdir(only_tmp)
+        with open(os.path.join(only_tmp, "checkpoint-000001.ckpt.tmp"), "wb") as f:
+            f.write(b"PROXYCKP" + bytes(200))
+        refused(t, restore(only_tmp), "no complete checkpoint in",
+                "a directory with only a checkpoint being written")
+        r = restore(os.path.join(top, "does-not-exist"))
+        expect_status(t, r, STATUS_REFUSED, "--restore of a missing directory")
+        t.true(r.stderr.strip() != "", "a message names the problem: %r" % r)
+        t.eq(r.stdout, "", "nothing ran")
+
+
+def _wait_exited_unreaped(p, what, also=lambda: ""):
+    """Wait until p has exited, leaving it a zombie (so a signal sent now cannot reach
+    another process that reused its pid)."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        try:
+            if os.waitid(os.P_PID, p.p.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None:
+                return
+        except ChildProcessError:
+            return  # already reaped
+        if "migration failed" in p.stderr_text():  # it goes on running the guest itself
+            break
+        time.sleep(0.05)
+    raise harness.Failure("%s did not exit (within %ss): stdout=%r stderr=%r%s" % (
+        what, WAIT, p.stdout_text(), p.stderr_text()[-3000:], also()))
+
+
+def _migrate(t, cpus, target_argv, target_env, source_extra, source_env):
+    port = harness.free_port()
+    addr = "127.0.0.1:%d" % port
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top, cpus=cpus)
+        # A migrating guest gets the target's own file policy, never its stream's.
+        targ = [a.replace("PORT", str(port)) for a in target_argv] + ["--mount", g.files]
+        tenv = {k: v.replace("PORT", str(port)) for k, v in target_env.items()}
+        senv = {k: v.replace("PORT", str(port)) for k, v in source_env.items()}
+        sextra = [a.replace("PORT", str(port)) for a in source_extra]
+        with Background(targ, env=tenv) as target:
+            target.wait_stderr(re.escape("waiting for a migrating guest on %s" % addr),
+                               timeout=WAIT)
+            with Background(g.argv(sextra), env=g.env(**senv)) as source:
+                wait_stdout(source, "gate\n", timeout=WAIT)
+                source.signal(signal.SIGUSR2)
+                def target_said():
+                    return "\ntarget: rc=%r stderr=%r" % (target.p.poll(),
+                                                          target.stderr_text()[-3000:])
+                _wait_exited_unreaped(source, "the source after SIGUSR2", target_said)
+                os.kill(source.p.pid, signal.SIGKILL)  # it has exited: changes nothing
+                rc = source.p.wait()
+                t.eq(rc, 0, "the source's exit status (stderr %r)%s" % (
+                    source.stderr_text()[-3000:], target_said()))
+                t.contains(source.stderr_text(), "migrated to %s" % addr, "the source's stderr")
+                t.eq(source.stdout_text(), g.expected.through_gate, "the source's output")
+            g.open_gate()
+            rc = target.wait(timeout=WAIT)
+            r = harness.Result(rc, target.stdout_text(), target.stderr_text())
+            t.true(rc == g.expected.status, "the target's status: %r" % r)
+        check_restored(t, g, r, "the migrated guest")
+
+
+@test
+def ckpt_migrate_over_loopback(t):
+    """--incoming on the target, HERMIT_MIGRATION_SUPPORT and SIGUSR2 on the source: the
+    source exits 0 once the target has the guest, the target runs it to the end."""
+    _migrate(t, 1, ["--incoming", "127.0.0.1:PORT"], {}, [],
+             {"HERMIT_MIGRATION_SUPPORT": "127.0.0.1:PORT"})
+
+
+@test
+def ckpt_migrate_2_cpus_with_the_other_spellings(t):
+    """HERMIT_MIGRATION_SERVER=PORT (loopback) on the target, --migrate-to on the source."""
+    _migrate(t, 2, [], {"HERMIT_MIGRATION_SERVER": "PORT"}, ["--migrate-to", "127.0.0.1:PORT"],
+             {})
