@@ -84,12 +84,14 @@ static int take_one(struct checkpointer *cp, char *err, size_t errlen)
 	char tmp[64], name[64];
 	file_name(tmp, sizeof(tmp), seq, ".tmp");
 	file_name(name, sizeof(name), seq, "");
-	int fd = openat(cp->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd =
+		openat(cp->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return snprintf(err, errlen, "%s/%s: %s", c->checkpoint_dir, tmp, strerror(errno)),
 		       -1;
-	enum snap_save_kind kind =
-		c->full_checkpoint || cp->in_chain >= CHAIN_FULL_EVERY ? SAVE_FULL : SAVE_INCREMENTAL;
+	enum snap_save_kind kind = c->full_checkpoint || cp->in_chain >= CHAIN_FULL_EVERY
+					   ? SAVE_FULL
+					   : SAVE_INCREMENTAL;
 	bool full = kind == SAVE_FULL || !vm->snap->have_base;
 	int rc = snapshot_pause(vm, err, errlen);
 	if (!rc) {
@@ -219,8 +221,9 @@ int checkpoint_open_latest(const char *dir, struct restore_source *src, char *er
 	int n = 0, rc = 0;
 	if (!seq) {
 		close(dirfd);
-		return snprintf(err, errlen, "no complete checkpoint in %s (files "
-					     "checkpoint-NNNNNN.ckpt)",
+		return snprintf(err, errlen,
+				"no complete checkpoint in %s (files "
+				"checkpoint-NNNNNN.ckpt)",
 				dir),
 		       -1;
 	}

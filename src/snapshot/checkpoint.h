@@ -9,12 +9,12 @@
 #include "snapshot.h"
 
 #define RESTORE_MAX_CHAIN 128 /* a full checkpoint comes every CHAIN_FULL_EVERY */
-#define CHAIN_FULL_EVERY 64
+#define CHAIN_FULL_EVERY  64
 
 /* Where a restored guest comes from: checkpoint files, full one first, or one
  * migration socket. */
 struct restore_source {
-	const char *dir; /* NULL: the migration stream */
+	const char *dir;	  /* NULL: the migration stream */
 	struct snap_reader first; /* fds[0], after its configuration (restore_read_config) */
 	int n;
 	int fds[RESTORE_MAX_CHAIN];

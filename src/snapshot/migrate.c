@@ -125,8 +125,9 @@ int migrate_send(struct vm *vm, const char *to, char *err, size_t errlen)
 {
 	to = to && *to ? to : vm->cfg->migrate_to;
 	if (!to)
-		return snprintf(err, errlen, "no target: give HOST:PORT (or start proxy with "
-					     "--migrate-to)"),
+		return snprintf(err, errlen,
+				"no target: give HOST:PORT (or start proxy with "
+				"--migrate-to)"),
 		       -1;
 	int fd = connect_to(to, err, errlen);
 	if (fd < 0)
@@ -144,8 +145,7 @@ int migrate_send(struct vm *vm, const char *to, char *err, size_t errlen)
 		return -1;
 	}
 	warnx_("migrated to %s (%llu pages, %llu KiB, VM paused %.1f ms)", to,
-	       (unsigned long long)pages, (unsigned long long)(bytes >> 10),
-	       (now_ns() - t0) / 1e6);
+	       (unsigned long long)pages, (unsigned long long)(bytes >> 10), (now_ns() - t0) / 1e6);
 	vm_end(vm, 0); /* the guest lives on at the target */
 	snapshot_resume(vm);
 	return 0;

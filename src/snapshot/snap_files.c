@@ -35,8 +35,9 @@ int snap_files_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen)
 			continue;
 		const char *path = vm->fds.path[i];
 		if (!path) {
-			snprintf(err, errlen, "guest fd %d was not opened by path: it cannot be "
-					      "saved",
+			snprintf(err, errlen,
+				 "guest fd %d was not opened by path: it cannot be "
+				 "saved",
 				 i);
 			rc = -1;
 			break;
@@ -62,8 +63,9 @@ static int reopen(struct vm *vm, const struct file_record *r, const char *path, 
 				path, r->guest_fd, strerror(-fd)),
 		       -1;
 	if (r->offset >= 0 && lseek(fd, r->offset, SEEK_SET) < 0) {
-		snprintf(err, errlen, "cannot reopen the guest's file %s (guest fd %u): seek to "
-				      "%lld: %s",
+		snprintf(err, errlen,
+			 "cannot reopen the guest's file %s (guest fd %u): seek to "
+			 "%lld: %s",
 			 path, r->guest_fd, (long long)r->offset, strerror(errno));
 		close(fd);
 		return -1;

@@ -4,7 +4,8 @@
  * sections, each with its own length and CRC-32, then an END section, whose
  * presence is what makes a checkpoint complete. All integers little-endian (x86-64
  * only). The payloads (vCPU state, memory pages, files, configuration) are laid out
- * by their producers (snap_state.c); this file knows only the container.
+ * by their producers (snap_config.c, snap_vcpu.c, snap_vm.c, snap_files.c, snap_mem.c); this file
+ * knows only the container.
  */
 #ifndef PROXY_SNAP_FORMAT_H
 #define PROXY_SNAP_FORMAT_H
@@ -40,7 +41,7 @@ struct snap_header {
 
 enum snap_section_type {
 	SNAP_SEC_END = 0,
-	SNAP_SEC_CONFIG = 1, /* key=value lines (snap_state.c) */
+	SNAP_SEC_CONFIG = 1, /* key=value lines (snap_config.c) */
 	SNAP_SEC_VCPU = 2,   /* index: vCPU number */
 	SNAP_SEC_VM = 3,     /* clock, irqchip */
 	SNAP_SEC_FILES = 4,  /* the guest's open files */

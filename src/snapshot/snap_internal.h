@@ -19,6 +19,13 @@ struct snap_buf {
 void snap_buf_put(struct snap_buf *b, const void *data, size_t len);
 void snap_buf_free(struct snap_buf *b);
 
+/* Records of the VCPU and VM payloads: u32 tag, u32 length, `length` bytes. */
+void snap_put_record(struct snap_buf *b, uint32_t tag, const void *data, uint32_t len);
+/* The record at *off (advanced past it): true with its tag, data and length; false
+ * at the end or at a record that claims more bytes than are left. */
+bool snap_next_record(const uint8_t *p, uint64_t len, uint64_t *off, uint32_t *tag,
+		      const uint8_t **data, uint32_t *rlen);
+
 struct snapshot {
 	/* snap_pause.c */
 	pthread_mutex_t lock;
@@ -60,8 +67,8 @@ int snap_vm_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen);
 int snap_vm_load(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen);
 
 /* snap_mem.c */
-int snap_mem_save(struct vm *vm, struct snap_writer *w, bool full, bool keep_log,
-		  uint64_t *pages, char *err, size_t errlen);
+int snap_mem_save(struct vm *vm, struct snap_writer *w, bool full, bool keep_log, uint64_t *pages,
+		  char *err, size_t errlen);
 int snap_mem_load(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen);
 /* Before the first save: clear the logs so the next incremental save starts here. */
 int snap_mem_reset_log(struct vm *vm, char *err, size_t errlen);

@@ -19,8 +19,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define RUN_PAGES 512
-#define RUN_BYTES (RUN_PAGES * GUEST_PAGE)
+#define RUN_PAGES   512
+#define RUN_BYTES   (RUN_PAGES * GUEST_PAGE)
 #define MEM_PARTIAL 1u
 
 static bool page_is_zero(const uint8_t *p)
@@ -52,8 +52,8 @@ static bool any_resident(const uint8_t *p, uint64_t len)
 }
 
 /* One run: the pages whose `want` bit is set (NULL: all) and non-zero are stored. */
-static int save_run(struct snap_writer *w, const struct guest_mem *m, uint64_t off,
-		    uint32_t npages, const uint64_t *want, bool full, uint64_t *pages)
+static int save_run(struct snap_writer *w, const struct guest_mem *m, uint64_t off, uint32_t npages,
+		    const uint64_t *want, bool full, uint64_t *pages)
 {
 	const uint8_t *base = m->host + off;
 	uint64_t covered[RUN_PAGES / 64] = {0}, bitmap[RUN_PAGES / 64] = {0};
@@ -104,8 +104,8 @@ int snap_mem_reset_log(struct vm *vm, char *err, size_t errlen)
 	return rc ? -1 : 0;
 }
 
-int snap_mem_save(struct vm *vm, struct snap_writer *w, bool full, bool keep_log,
-		  uint64_t *pages, char *err, size_t errlen)
+int snap_mem_save(struct vm *vm, struct snap_writer *w, bool full, bool keep_log, uint64_t *pages,
+		  char *err, size_t errlen)
 {
 	const struct guest_mem *m = &vm->mem;
 	uint64_t *want = NULL;
@@ -153,8 +153,9 @@ int snap_mem_load(struct vm *vm, const void *payload, uint64_t len, char *err, s
 		have += (bitmap[i / 8] >> (i % 8)) & 1;
 	uint8_t *dst = gpa_host(&vm->mem, gpa, (uint64_t)npages * GUEST_PAGE);
 	if (len != 16 + maps + have * GUEST_PAGE || !dst) {
-		snprintf(err, errlen, "a memory section for 0x%llx (+%u pages) does not fit this "
-				      "guest's RAM",
+		snprintf(err, errlen,
+			 "a memory section for 0x%llx (+%u pages) does not fit this "
+			 "guest's RAM",
 			 (unsigned long long)gpa, npages);
 		return -1;
 	}

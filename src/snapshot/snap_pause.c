@@ -110,8 +110,9 @@ int snapshot_pause(struct vm *vm, char *err, size_t errlen)
 	if (ok)
 		return 0;
 	snapshot_resume(vm);
-	snprintf(err, errlen, atomic_load(&vm->ending) ? "the VM is ending"
-						       : "the vCPUs did not stop within %d s",
+	snprintf(err, errlen,
+		 atomic_load(&vm->ending) ? "the VM is ending"
+					  : "the vCPUs did not stop within %d s",
 		 PAUSE_TIMEOUT_S);
 	return -1;
 }

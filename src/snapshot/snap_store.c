@@ -26,9 +26,10 @@ struct snap_stored {
 static bool valid_name(const char *name)
 {
 	size_t n = strlen(name);
-	return n >= 1 && n <= NAME_MAX_LEN && strspn(name, "abcdefghijklmnopqrstuvwxyz"
-							   "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-							   "0123456789_.-") == n;
+	return n >= 1 && n <= NAME_MAX_LEN &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "0123456789_.-") == n;
 }
 
 static struct snap_stored **find(struct snapshot *s, const char *name)
@@ -51,8 +52,9 @@ int snap_store_save(struct vm *vm, const char *name, char *msg, size_t msglen)
 {
 	struct snapshot *s = vm->snap;
 	if (!valid_name(name))
-		return snprintf(msg, msglen, "a snapshot name is 1 to %d letters, digits, '_', '.' "
-					     "or '-'",
+		return snprintf(msg, msglen,
+				"a snapshot name is 1 to %d letters, digits, '_', '.' "
+				"or '-'",
 				NAME_MAX_LEN),
 		       -EINVAL;
 	int fd = memfd_create("proxy-savevm", MFD_CLOEXEC);
@@ -126,7 +128,8 @@ void snap_store_list(struct vm *vm, void (*line)(void *arg, const char *text), v
 	uint64_t now = now_ns();
 	for (struct snap_stored *e = vm->snap->stored; e; e = e->next, n++) {
 		if (!n)
-			line(arg, "name                              size KiB   pages      age s  vCPU 0 RIP");
+			line(arg, "name                              size KiB   pages      age s  "
+				  "vCPU 0 RIP");
 		snprintf(text, sizeof(text), "%-32s %9llu %7llu %10.1f  0x%llx", e->name,
 			 (unsigned long long)(e->bytes >> 10), (unsigned long long)e->pages,
 			 (now - e->created_ns) / 1e9, (unsigned long long)e->rip);

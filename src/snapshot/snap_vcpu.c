@@ -33,13 +33,6 @@ struct msr_list {
 	uint32_t index[];
 };
 
-static void put_record(struct snap_buf *b, uint32_t tag, const void *data, uint32_t len)
-{
-	snap_buf_put(b, &tag, 4);
-	snap_buf_put(b, &len, 4);
-	snap_buf_put(b, data, len);
-}
-
 /* The MSRs KVM saves and restores for a guest (KVM_GET_MSR_INDEX_LIST). */
 static struct msr_list *msr_index_list(int kvm_fd)
 {
@@ -94,21 +87,21 @@ static int save_msrs(struct vcpu *v, struct snap_buf *b)
 	return 0;
 }
 
-#define GET(ioctl_nr, type, tagv, what)                                                    \
-	do {                                                                               \
-		type s_;                                                                   \
-		memset(&s_, 0, sizeof(s_));                                                \
-		if (ioctl(v->fd, ioctl_nr, &s_) < 0) {                                     \
-			snprintf(err, errlen, "vCPU %u: " what ": %s", v->id, strerror(errno)); \
-			return -1;                                                         \
-		}                                                                          \
-		put_record(b, tagv, &s_, sizeof(s_));                                      \
+#define GET(ioctl_nr, type, tagv, what)                                                            \
+	do {                                                                                       \
+		type s_;                                                                           \
+		memset(&s_, 0, sizeof(s_));                                                        \
+		if (ioctl(v->fd, ioctl_nr, &s_) < 0) {                                             \
+			snprintf(err, errlen, "vCPU %u: " what ": %s", v->id, strerror(errno));    \
+			return -1;                                                                 \
+		}                                                                                  \
+		snap_put_record(b, tagv, &s_, sizeof(s_));                                         \
 	} while (0)
 
 int snap_vcpu_save(struct vcpu *v, struct snap_buf *b, char *err, size_t errlen)
 {
 	uint32_t state = (uint32_t)atomic_load(&v->state);
-	put_record(b, TAG_RUNSTATE, &state, 4);
+	snap_put_record(b, TAG_RUNSTATE, &state, 4);
 	GET(KVM_GET_REGS, struct kvm_regs, TAG_REGS, "KVM_GET_REGS");
 	GET(KVM_GET_SREGS, struct kvm_sregs, TAG_SREGS, "KVM_GET_SREGS");
 	if (ioctl(v->vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0) {
@@ -134,18 +127,11 @@ int snap_vcpu_save(struct vcpu *v, struct snap_buf *b, char *err, size_t errlen)
 static const void *find_record(const uint8_t *p, uint64_t len, uint32_t tag, uint32_t *rlen)
 {
 	uint64_t off = 0;
-	while (off + 8 <= len) {
-		uint32_t t, l;
-		memcpy(&t, p + off, 4);
-		memcpy(&l, p + off + 4, 4);
-		if (l > len - off - 8)
-			return NULL;
-		if (t == tag) {
-			*rlen = l;
-			return p + off + 8;
-		}
-		off += 8 + (uint64_t)l;
-	}
+	uint32_t t;
+	const uint8_t *d;
+	while (snap_next_record(p, len, &off, &t, &d, rlen))
+		if (t == tag)
+			return d;
 	return NULL;
 }
 
@@ -173,19 +159,19 @@ int snap_vcpu_check(const void *payload, uint64_t len, unsigned id, char *err, s
 	return 0;
 }
 
-#define SET(ioctl_nr, type, tagv, what)                                                    \
-	do {                                                                               \
-		uint32_t l_ = 0;                                                           \
-		const void *d_ = find_record(p, len, tagv, &l_);                           \
-		if (d_ && l_ == sizeof(type)) {                                            \
-			type s_;                                                           \
-			memcpy(&s_, d_, sizeof(s_));                                       \
-			if (ioctl(v->fd, ioctl_nr, &s_) < 0) {                             \
-				snprintf(err, errlen, "vCPU %u: " what ": %s", v->id,      \
-					 strerror(errno));                                 \
-				return -1;                                                 \
-			}                                                                  \
-		}                                                                          \
+#define SET(ioctl_nr, type, tagv, what)                                                            \
+	do {                                                                                       \
+		uint32_t l_ = 0;                                                                   \
+		const void *d_ = find_record(p, len, tagv, &l_);                                   \
+		if (d_ && l_ == sizeof(type)) {                                                    \
+			type s_;                                                                   \
+			memcpy(&s_, d_, sizeof(s_));                                               \
+			if (ioctl(v->fd, ioctl_nr, &s_) < 0) {                                     \
+				snprintf(err, errlen, "vCPU %u: " what ": %s", v->id,              \
+					 strerror(errno));                                         \
+				return -1;                                                         \
+			}                                                                          \
+		}                                                                                  \
 	} while (0)
 
 /* MSRs KVM will not take back (a host without them) are skipped: the guest state

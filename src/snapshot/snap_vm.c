@@ -10,18 +10,11 @@
 
 enum vm_tag { TAG_CLOCK = 1, TAG_IRQCHIP };
 
-static void put_record(struct snap_buf *b, uint32_t tag, const void *data, uint32_t len)
-{
-	snap_buf_put(b, &tag, 4);
-	snap_buf_put(b, &len, 4);
-	snap_buf_put(b, data, len);
-}
-
 int snap_vm_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen)
 {
 	struct kvm_clock_data clock = {0};
 	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &clock) == 0)
-		put_record(b, TAG_CLOCK, &clock, sizeof(clock));
+		snap_put_record(b, TAG_CLOCK, &clock, sizeof(clock));
 	for (uint32_t chip = 0; !vm->split_irqchip && chip < 3; chip++) {
 		struct kvm_irqchip c = {.chip_id = chip}; /* PIC master, PIC slave, IOAPIC */
 		if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &c) < 0) {
@@ -29,7 +22,7 @@ int snap_vm_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen)
 				 strerror(errno));
 			return -1;
 		}
-		put_record(b, TAG_IRQCHIP, &c, sizeof(c));
+		snap_put_record(b, TAG_IRQCHIP, &c, sizeof(c));
 	}
 	return 0;
 }
@@ -37,14 +30,10 @@ int snap_vm_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen)
 int snap_vm_load(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen)
 {
 	const uint8_t *p = payload;
-	for (uint64_t off = 0; off + 8 <= len;) {
-		uint32_t tag, l;
-		memcpy(&tag, p + off, 4);
-		memcpy(&l, p + off + 4, 4);
-		if (l > len - off - 8)
-			break;
-		const uint8_t *d = p + off + 8;
-		off += 8 + (uint64_t)l;
+	uint64_t off = 0;
+	uint32_t tag, l;
+	const uint8_t *d;
+	while (snap_next_record(p, len, &off, &tag, &d, &l)) {
 		if (tag == TAG_CLOCK && l == sizeof(struct kvm_clock_data)) {
 			struct kvm_clock_data clock;
 			memcpy(&clock, d, sizeof(clock));
@@ -57,8 +46,9 @@ int snap_vm_load(struct vm *vm, const void *payload, uint64_t len, char *err, si
 			struct kvm_irqchip c;
 			memcpy(&c, d, sizeof(c));
 			if (vm->split_irqchip) {
-				snprintf(err, errlen, "the checkpoint has an in-kernel IOAPIC and "
-						      "PIC, this VM has none");
+				snprintf(err, errlen,
+					 "the checkpoint has an in-kernel IOAPIC and "
+					 "PIC, this VM has none");
 				return -1;
 			}
 			if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &c) < 0) {

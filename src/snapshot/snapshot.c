@@ -34,6 +34,27 @@ void snap_buf_free(struct snap_buf *b)
 	*b = (struct snap_buf){0};
 }
 
+void snap_put_record(struct snap_buf *b, uint32_t tag, const void *data, uint32_t len)
+{
+	snap_buf_put(b, &tag, 4);
+	snap_buf_put(b, &len, 4);
+	snap_buf_put(b, data, len);
+}
+
+bool snap_next_record(const uint8_t *p, uint64_t len, uint64_t *off, uint32_t *tag,
+		      const uint8_t **data, uint32_t *rlen)
+{
+	if (*off > len || len - *off < 8)
+		return false;
+	memcpy(tag, p + *off, 4);
+	memcpy(rlen, p + *off + 4, 4);
+	if (*rlen > len - *off - 8)
+		return false;
+	*data = p + *off + 8;
+	*off += 8 + (uint64_t)*rlen;
+	return true;
+}
+
 void snapshot_init(struct vm *vm, bool incremental)
 {
 	struct snapshot *s = calloc(1, sizeof(*s));
@@ -55,7 +76,8 @@ static uint32_t cpuid_word(const struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx
 {
 	for (uint32_t i = 0; c && i < c->nent; i++) {
 		const struct kvm_cpuid_entry2 *e = &c->entries[i];
-		if (e->function == fn && (e->index == idx || !(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX))) {
+		if (e->function == fn &&
+		    (e->index == idx || !(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX))) {
 			const uint32_t r[4] = {e->eax, e->ebx, e->ecx, e->edx};
 			return r[reg];
 		}
@@ -75,9 +97,8 @@ void snapshot_host_header(struct vm *vm, struct snap_header *h)
 	const struct {
 		uint32_t fn, idx;
 		int reg;
-	} words[SNAP_NFEATURES] = {{1, 0, C},	       {1, 0, D},	   {7, 0, B},
-				   {7, 0, C},	       {7, 0, D},	   {0xd, 1, A},
-				   {0x80000001, 0, C}, {0x80000001, 0, D}};
+	} words[SNAP_NFEATURES] = {{1, 0, C}, {1, 0, D},   {7, 0, B},	       {7, 0, C},
+				   {7, 0, D}, {0xd, 1, A}, {0x80000001, 0, C}, {0x80000001, 0, D}};
 	for (int i = 0; i < SNAP_NFEATURES; i++)
 		h->features[i] = cpuid_word(vm->cpuid, words[i].fn, words[i].idx, words[i].reg);
 	/* Bits the kernel or the guest flips at run time, not features. */
@@ -136,8 +157,8 @@ static int save_section(struct vm *vm, struct snap_writer *w, uint32_t type,
 	return 0;
 }
 
-int snapshot_save(struct vm *vm, int fd, enum snap_save_kind kind, uint64_t seq,
-		  uint64_t parent, uint64_t *pages, uint64_t *bytes, char *err, size_t errlen)
+int snapshot_save(struct vm *vm, int fd, enum snap_save_kind kind, uint64_t seq, uint64_t parent,
+		  uint64_t *pages, uint64_t *bytes, char *err, size_t errlen)
 {
 	struct snapshot *s = vm->snap;
 	bool full = kind != SAVE_INCREMENTAL || !s->have_base || !s->incremental;
@@ -178,8 +199,9 @@ int snapshot_read_config(struct snap_reader *r, struct snap_config *sc, char *er
 		return snprintf(err, errlen, "%s", r->err), -1;
 	if (rc == 0 || sec.type != SNAP_SEC_CONFIG) {
 		free(data);
-		return snprintf(err, errlen, "%s is corrupt: it does not start with its "
-					     "configuration",
+		return snprintf(err, errlen,
+				"%s is corrupt: it does not start with its "
+				"configuration",
 				r->name),
 		       -1;
 	}
@@ -191,8 +213,7 @@ int snapshot_read_config(struct snap_reader *r, struct snap_config *sc, char *er
 	if (sc->header.ncpus < 1 || sc->header.ncpus > CONFIG_MAX_CPUS ||
 	    sc->header.mem_size < CONFIG_MIN_MEM || sc->header.mem_size > CONFIG_MAX_MEM)
 		return snprintf(err, errlen, "%s is corrupt: %u vCPUs, %llu bytes of memory",
-				r->name, sc->header.ncpus,
-				(unsigned long long)sc->header.mem_size),
+				r->name, sc->header.ncpus, (unsigned long long)sc->header.mem_size),
 		       -1;
 	return 0;
 }
@@ -318,8 +339,9 @@ int snapshot_load_into_running(struct vm *vm, int fd, const char *name, char *er
 {
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		if (snap_vcpu_blocked(vm, i))
-			return snprintf(err, errlen, "vCPU %u waits in a blocking hypercall: load a "
-						     "snapshot when every vCPU is in guest code",
+			return snprintf(err, errlen,
+					"vCPU %u waits in a blocking hypercall: load a "
+					"snapshot when every vCPU is in guest code",
 					i),
 			       -1;
 	if (lseek(fd, 0, SEEK_SET) < 0 || verify(vm, fd, name, err, errlen) ||

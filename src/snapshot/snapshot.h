@@ -27,8 +27,8 @@ struct snapshot; /* vm->snap: pause state, dirty tracking, the chain, in-memory 
  * configuration by snapshot_apply_config. */
 struct snap_config {
 	struct snap_header header;
-	char *image;	/* the unikernel's path */
-	int abi;	/* enum abi_choice the VM ran with (never ABI_AUTO) */
+	char *image; /* the unikernel's path */
+	int abi;     /* enum abi_choice the VM ran with (never ABI_AUTO) */
 	uint64_t image_size;
 	uint32_t image_crc; /* of the whole file: restore refuses a changed image */
 	struct mount_spec *mounts;
@@ -53,8 +53,8 @@ enum snap_save_kind { SAVE_FULL, SAVE_INCREMENTAL, SAVE_FULL_KEEP_LOG };
  * none). SAVE_FULL_KEEP_LOG: full, and the dirty log is left alone (savevm and
  * migration, outside the periodic chain). `seq`/`parent`: the chain's numbers. The
  * numbers of pages and bytes go to *pages and *bytes. 0, or -1 with a message. */
-int snapshot_save(struct vm *vm, int fd, enum snap_save_kind kind, uint64_t seq,
-		  uint64_t parent, uint64_t *pages, uint64_t *bytes, char *err, size_t errlen);
+int snapshot_save(struct vm *vm, int fd, enum snap_save_kind kind, uint64_t seq, uint64_t parent,
+		  uint64_t *pages, uint64_t *bytes, char *err, size_t errlen);
 
 /* Read the header and CONFIG section of a checkpoint stream (fd positioned at its
  * start) into *sc; r stays positioned after them. 0, or -1 with a message. */

@@ -36,7 +36,7 @@
  */
 #include "rt.h"
 
-#define PAGE_WORDS	512 /* 64-bit words in a 4 KiB page */
+#define PAGE_WORDS	512  /* 64-bit words in a 4 KiB page */
 #define ARRAY_PAGES	1024 /* 4 MiB */
 #define SAMPLES		4    /* words of each array page the computation uses */
 #define SAMPLE_SPAN	(PAGE_WORDS / SAMPLES)
@@ -62,21 +62,21 @@
 #define STATUS_BASE    16
 
 /* The local APIC, for the wake-up IPI (xAPIC MMIO, as gdbtarget.c uses it). */
-#define WAKE_VECTOR	  0x31
-#define SPURIOUS_VECTOR	  0x3F
-#define LAPIC_EOI	  0xB0
-#define LAPIC_SVR	  0xF0
-#define LAPIC_ICR_LOW	  0x300
-#define LAPIC_ICR_HIGH	  0x310
-#define LAPIC_SVR_ENABLE  0x100
-#define ICR_PENDING	  (1u << 12)
-#define ICR_ASSERT	  (1u << 14)
-#define ICR_ALL_BUT_SELF  (3u << 18)
+#define WAKE_VECTOR	 0x31
+#define SPURIOUS_VECTOR	 0x3F
+#define LAPIC_EOI	 0xB0
+#define LAPIC_SVR	 0xF0
+#define LAPIC_ICR_LOW	 0x300
+#define LAPIC_ICR_HIGH	 0x310
+#define LAPIC_SVR_ENABLE 0x100
+#define ICR_PENDING	 (1u << 12)
+#define ICR_ASSERT	 (1u << 14)
+#define ICR_ALL_BUT_SELF (3u << 18)
 
 /* The debugger's view. */
-volatile uint32_t ckpt_round;  /* rounds finished */
-volatile uint64_t ckpt_state;  /* vCPU 0's running state after them */
-volatile uint64_t ckpt_looks;  /* looks for the gate file, once it was found */
+volatile uint32_t ckpt_round; /* rounds finished */
+volatile uint64_t ckpt_state; /* vCPU 0's running state after them */
+volatile uint64_t ckpt_looks; /* looks for the gate file, once it was found */
 void ckpt_round_done(uint32_t round, uint64_t state);
 void ckpt_at_gate(void);
 void ckpt_wait_gate(const char *path);
@@ -193,18 +193,20 @@ static int scratch_check(uint64_t looks)
 		uint64_t last = written ? p + (looks - 1 - p) / SCRATCH_PAGES * SCRATCH_PAGES : 0;
 		uint64_t want = written ? last + 1 : 0;
 		if (page[PAGE_WORDS - 1] != want) {
-			rt_printf("ckpt: FAIL scratch page %u was written by look %ld, expected %ld "
-				  "(of %lu)\n",
-				  p, (long)page[PAGE_WORDS - 1] - 1, (long)want - 1,
-				  (unsigned long)looks);
+			rt_printf(
+				"ckpt: FAIL scratch page %u was written by look %ld, expected %ld "
+				"(of %lu)\n",
+				p, (long)page[PAGE_WORDS - 1] - 1, (long)want - 1,
+				(unsigned long)looks);
 			return -1;
 		}
 		for (uint32_t k = 0; k < SCRATCH_SAMPLES; k++) {
 			uint64_t v = written ? scratch_value(last, k) : 0;
 			if (page[k * SCRATCH_SPAN] != v) {
-				rt_printf("ckpt: FAIL scratch page %u word %u: 0x%lx, expected 0x%lx\n",
-					  p, k * SCRATCH_SPAN, (unsigned long)page[k * SCRATCH_SPAN],
-					  (unsigned long)v);
+				rt_printf("ckpt: FAIL scratch page %u word %u: 0x%lx, expected "
+					  "0x%lx\n",
+					  p, k * SCRATCH_SPAN,
+					  (unsigned long)page[k * SCRATCH_SPAN], (unsigned long)v);
 				return -1;
 			}
 		}
@@ -228,7 +230,8 @@ __attribute__((noinline)) void ckpt_wait_gate(const char *path)
 			break;
 		}
 		if (fd != -RT_ENOENT) {
-			rt_printf("ckpt: FAIL open(%s) = %d (is its directory mounted?)\n", path, fd);
+			rt_printf("ckpt: FAIL open(%s) = %d (is its directory mounted?)\n", path,
+				  fd);
 			rt_exit(STATUS_GATE);
 		}
 		scratch_write(looks);
@@ -333,11 +336,13 @@ static void wait_for_ap_halves(uint32_t cpus)
 static uint64_t collect_aps(uint32_t cpus, uint64_t result)
 {
 	for (uint32_t id = 1; id < cpus; id++) {
-		for (uint64_t spins = 1; !__atomic_load_n(&ap_done[id], __ATOMIC_ACQUIRE); spins++) {
+		for (uint64_t spins = 1; !__atomic_load_n(&ap_done[id], __ATOMIC_ACQUIRE);
+		     spins++) {
 			if (spins % AP_REWAKE_SPINS == 0)
 				wake_aps();
 			if (spins == AP_WAIT_SPINS) {
-				rt_printf("ckpt: FAIL vCPU %u never finished its second half\n", id);
+				rt_printf("ckpt: FAIL vCPU %u never finished its second half\n",
+					  id);
 				rt_exit(STATUS_AP);
 			}
 			rt_pause();

@@ -568,3 +568,32 @@ def ckpt_migrate_2_cpus_with_the_other_spellings(t):
     """HERMIT_MIGRATION_SERVER=PORT (loopback) on the target, --migrate-to on the source."""
     _migrate(t, 2, [], {"HERMIT_MIGRATION_SERVER": "PORT"}, ["--migrate-to", "127.0.0.1:PORT"],
              {})
+
+
+@test
+def ckpt_migration_gets_the_targets_file_policy(t):
+    """A migrating guest gets the target's --mount policy, never its stream's: a
+    target without the mount cannot reopen the guest's file, refuses, and the guest
+    goes on at the source, which says so."""
+    port = harness.free_port()
+    addr = "127.0.0.1:%d" % port
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        with Background(["--incoming", addr], env={}) as target:
+            target.wait_stderr(re.escape("waiting for a migrating guest on %s" % addr),
+                               timeout=WAIT)
+            with Background(g.argv(["--migrate-to", addr]), env=g.env()) as source:
+                wait_stdout(source, "gate\n", timeout=WAIT)
+                source.signal(signal.SIGUSR2)
+                rc = target.wait(timeout=WAIT)
+                t.eq(rc, STATUS_REFUSED, "the target refuses: %r" % target.stderr_text())
+                t.contains(target.stderr_text(), "cannot reopen the guest's file",
+                           "the target's message")
+                t.eq(target.stdout_text(), "", "nothing ran at the target")
+                source.wait_stderr("migration failed", timeout=WAIT)
+                g.open_gate()
+                rc = source.wait(timeout=WAIT)
+                t.eq(rc, g.expected.status, "the guest finished at the source: %r" %
+                     source.stderr_text()[-2000:])
+                t.eq(source.stdout_text(), g.expected.through_gate + g.expected.after_gate,
+                     "the source's whole output")

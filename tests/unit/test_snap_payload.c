@@ -13,8 +13,8 @@ static void setup(void)
 {
 	static struct snapshot s;
 	guest_mem_layout(&vm.mem, 8 << 20);
-	vm.mem.host = mmap(NULL, vm.mem.size, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	vm.mem.host =
+		mmap(NULL, vm.mem.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	vm.snap = &s;
 }
 
@@ -73,13 +73,13 @@ static void test_mem_refusals(void)
 		uint32_t npages, flags;
 		size_t len;
 	} bad[] = {
-		{0x10000, 0, 0, sizeof(buf)},		/* no pages */
-		{0x10000, 513, 0, sizeof(buf)},		/* more than a run */
-		{0x10001, 1, 0, sizeof(buf)},		/* unaligned */
-		{0x10000, 1, 4, sizeof(buf)},		/* unknown flag */
-		{0x10000, 1, 0, sizeof(buf) - 1},	/* data short */
-		{0x10000, 1, 0, 20},			/* bitmap short */
-		{(8 << 20) - 4096, 2, 0, sizeof(buf)},	/* past the end of RAM */
+		{0x10000, 0, 0, sizeof(buf)},		    /* no pages */
+		{0x10000, 513, 0, sizeof(buf)},		    /* more than a run */
+		{0x10001, 1, 0, sizeof(buf)},		    /* unaligned */
+		{0x10000, 1, 4, sizeof(buf)},		    /* unknown flag */
+		{0x10000, 1, 0, sizeof(buf) - 1},	    /* data short */
+		{0x10000, 1, 0, 20},			    /* bitmap short */
+		{(8 << 20) - 4096, 2, 0, sizeof(buf)},	    /* past the end of RAM */
 		{0xfffffffffffff000ULL, 1, 0, sizeof(buf)}, /* wraps */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -106,10 +106,10 @@ static void test_config_parse(void)
 	      !strcmp(sc.mounts[0].guest, "/guest"));
 	snapshot_free_config(&sc);
 	const char *bad[] = {
-		"abi=rusty\narg=a\n",		/* no image */
-		"image=/a\nabi=cobol\narg=a\n", /* unknown ABI */
-		"image=/a\nabi=c\n",		/* no argv */
-		"image=/a%zz\nabi=c\narg=a\n",	/* bad escape */
+		"abi=rusty\narg=a\n",		      /* no image */
+		"image=/a\nabi=cobol\narg=a\n",	      /* unknown ABI */
+		"image=/a\nabi=c\n",		      /* no argv */
+		"image=/a%zz\nabi=c\narg=a\n",	      /* bad escape */
 		"image=/a\nabi=c\narg=a\nmount=ro\n", /* mount without paths */
 		"no equals sign\n",
 	};
