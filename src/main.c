@@ -313,6 +313,8 @@ int main(int argc, char **argv, char **envp)
 	if (resumed) /* before any vCPU runs: a refusal leaves nothing half-restored */
 		restore_load(&vm, &src, &sc);
 	checkpoint_prepare(&vm);
+	if (cfg.migrate_to)
+		migrate_prepare(&vm);
 
 	if (cfg.debug)
 		debug_listen(&vm); /* before the guest runs: a debugger may attach at once */
@@ -322,6 +324,8 @@ int main(int argc, char **argv, char **envp)
 	confine(&vm);
 	handle_signals(&vm);
 	handle_migration_signal(&vm);
+	if (resumed)
+		restore_confirm(&src); /* nothing that can fail is left before the vCPUs run */
 	/* Without a debugger this thread has nothing else to do: it runs vCPU 0. */
 	vcpu_start_threads(&vm, cfg.debug ? 0 : 1);
 	tools_start(&vm);

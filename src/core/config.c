@@ -327,10 +327,10 @@ static int checkpoint_from_env(struct config *c, char **envp, char *err, size_t 
 	int rc = 0;
 	unsigned long secs;
 	if ((v = env_get(envp, "HERMIT_CHECKPOINT")) && *v) {
-		if (parse_uint(v, 86400UL * 365, &secs))
+		if (parse_uint(v, CONFIG_MAX_CHECKPOINT_INTERVAL, &secs))
 			FAIL("HERMIT_CHECKPOINT=%s is invalid: expected the seconds between "
-			     "checkpoints (0: none)",
-			     v);
+			     "checkpoints, at most %u (0: none)",
+			     v, CONFIG_MAX_CHECKPOINT_INTERVAL);
 		c->checkpoint_interval = (unsigned)secs;
 	}
 	if ((v = env_get(envp, "HERMIT_FULLCHECKPOINT")))

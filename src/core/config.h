@@ -10,11 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_CPUS		512
-#define CONFIG_DEFAULT_MEM	(512ULL << 20)
-#define CONFIG_MAX_MEM		(64ULL << 40)
-#define CONFIG_MIN_MEM		(4ULL << 20) /* fixed area, boot stack, a small image */
-#define CONFIG_DEFAULT_GDB_PORT 1234
+#define CONFIG_MAX_CPUS		       512
+#define CONFIG_DEFAULT_MEM	       (512ULL << 20)
+#define CONFIG_MAX_MEM		       (64ULL << 40)
+#define CONFIG_MIN_MEM		       (4ULL << 20) /* fixed area, boot stack, a small image */
+#define CONFIG_DEFAULT_GDB_PORT	       1234
+#define CONFIG_MAX_CHECKPOINT_INTERVAL 2000000u /* seconds (23 days): poll's int of ms */
 
 enum abi_choice { ABI_AUTO, ABI_RUSTY, ABI_C, ABI_HERMIT_ENTRY };
 

@@ -92,11 +92,13 @@ void guest_mem_track_host_writes(struct guest_mem *m)
 		die("out of memory");
 }
 
-void guest_mem_take_host_dirty(struct guest_mem *m, uint64_t *bits)
+void guest_mem_take_host_dirty(struct guest_mem *m, uint64_t *bits, bool clear)
 {
 	uint64_t words = (m->size / GUEST_PAGE + 63) / 64;
 	for (uint64_t i = 0; m->host_dirty && i < words; i++)
-		bits[i] |= atomic_exchange_explicit(&m->host_dirty[i], 0, memory_order_relaxed);
+		bits[i] |=
+			clear ? atomic_exchange_explicit(&m->host_dirty[i], 0, memory_order_relaxed)
+			      : atomic_load_explicit(&m->host_dirty[i], memory_order_relaxed);
 }
 
 bool gpa_complete_access(const struct guest_mem *m, uint64_t gpa, void *data, uint32_t len,

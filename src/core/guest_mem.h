@@ -49,9 +49,11 @@ void *gpa_host(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
 /* From now on gpa_ptr records the pages it hands out in host_dirty. */
 void guest_mem_track_host_writes(struct guest_mem *m);
-/* Move the pages recorded since the last call into `bits` (OR, one bit per 4 KiB of
- * the mapping: bit n is host offset n * 4 KiB) and clear them. */
-void guest_mem_take_host_dirty(struct guest_mem *m, uint64_t *bits);
+/* OR the pages recorded since the last clearing call into `bits` (one bit per 4 KiB
+ * of the mapping: bit n is host offset n * 4 KiB), clearing them if `clear`. A page
+ * is recorded when its pointer is handed out, before the write: a caller still
+ * holding one (a hypercall waiting to complete) needs the record kept. */
+void guest_mem_take_host_dirty(struct guest_mem *m, uint64_t *bits, bool clear);
 
 /* Carry out a guest load or store of len bytes at gpa in RAM, the one KVM handed
  * over as MMIO because its memory slot was not registered yet: a store copies

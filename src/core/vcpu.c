@@ -440,6 +440,10 @@ static void run_loop(struct vcpu *v)
 	while (!atomic_load(&vm->ending)) {
 		if (parked_by_hook(v))
 			continue;
+		if (atomic_exchange(&v->exit_pending, false)) {
+			handle_exit(v);
+			continue;
+		}
 		bool first = v->id == 0 && v->exits == 0;
 		uint64_t t0 = first || timed(vm) ? now_ns() : 0;
 		if (first)

@@ -109,8 +109,11 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
-	_Atomic int state;			  /* enum vcpu_state */
-	_Atomic bool in_park;			  /* waiting in a park hook: out of KVM_RUN */
+	_Atomic int state;    /* enum vcpu_state */
+	_Atomic bool in_park; /* waiting in a park hook: out of KVM_RUN */
+	/* kvm_run holds an exit that KVM_RUN from another thread returned (a save's
+	 * immediate_exit entry): the vCPU's loop handles it before running again. */
+	_Atomic bool exit_pending;
 	uint64_t exits;				  /* KVM_RUN returns */
 	uint64_t run_ns;			  /* time spent in KVM_RUN */
 	uint64_t exit_reasons[VCPU_EXIT_REASONS]; /* KVM_RUN returns by exit_reason (--stats) */

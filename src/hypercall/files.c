@@ -212,7 +212,7 @@ static int is_kvm_device(int fd)
 /* The guest must not reach the hypervisor through the file hypercalls: not /dev/kvm,
  * and nothing in procfs (/proc/self/mem is proxy's own), even with all of the host
  * mapped (the magic links, /proc/self/fd/N, are refused on the way: beneath.c). */
-static int is_forbidden(int fd)
+int files_is_forbidden(int fd)
 {
 	struct statfs fs;
 	if (fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC)
@@ -253,7 +253,7 @@ static void hc_open(struct vcpu *v, uint16_t port, uint32_t gpa)
 		a->ret = fd;
 		return;
 	}
-	if (is_forbidden(fd)) {
+	if (files_is_forbidden(fd)) {
 		close(fd);
 		a->ret = -EACCES;
 		return;

@@ -11,6 +11,8 @@
  * RustyHermit only. CMDSIZE/CMDVAL: args_register (args.c). */
 void files_register(struct vm *vm);
 void files_register_unlink(struct vm *vm);
+/* Whether a host fd is one the guest may never hold (procfs, /dev/kvm). */
+int files_is_forbidden(int fd);
 void args_register(struct vm *vm);
 
 /* The guest's argument struct at guest-physical `gpa`, or NULL when [gpa,

@@ -36,8 +36,10 @@ static uint64_t seq_of(const char *name)
 {
 	unsigned long long seq;
 	int end = 0;
-	if (sscanf(name, "checkpoint-%llu.ckpt%n", &seq, &end) != 1 || name[end] != 0 ||
-	    strlen(name) != strlen("checkpoint-000000.ckpt"))
+	const char *digits = name + strlen("checkpoint-");
+	if (strncmp(name, "checkpoint-", strlen("checkpoint-")) ||
+	    strspn(digits, "0123456789") < 6 ||
+	    sscanf(name, "checkpoint-%llu.ckpt%n", &seq, &end) != 1 || name[end] != 0)
 		return 0;
 	return seq;
 }
@@ -207,6 +209,12 @@ static int parent_of(int fd, const char *name, uint64_t *parent, char *err, size
 	if (rc)
 		return snprintf(err, errlen, "%s", r.err), -1;
 	*parent = h.kind == SNAP_FULL ? 0 : h.parent_seq;
+	if (h.kind != SNAP_FULL && (h.kind != SNAP_INCREMENTAL || !h.parent_seq))
+		return snprintf(err, errlen,
+				"%s is corrupt: an incremental checkpoint without a "
+				"parent",
+				name),
+		       -1;
 	return 0;
 }
 

@@ -37,12 +37,17 @@ void restore_source_close(struct restore_source *src);
  * (nothing has run yet). */
 void restore_read_config(struct restore_source *src, struct snap_config *sc);
 void restore_load(struct vm *vm, struct restore_source *src, const struct snap_config *sc);
+/* A migration: tell the source the guest runs here (once nothing can fail any
+ * more: right before the vCPUs start), so it may exit. No-op for files. */
+void restore_confirm(struct restore_source *src);
 
 /* migrate.c */
 /* Target: listen on cfg->incoming, accept one source that `allowed` lets in (the
  * peer's user: main.c knows who may): src then reads from it. */
 void migrate_accept(const struct config *c, struct restore_source *src,
 		    bool (*allowed)(int fd, const struct config *c));
+/* --migrate-to: resolve the target now, before the sandbox (after snapshot_init). */
+void migrate_prepare(struct vm *vm);
 /* Send the guest to HOST:PORT (NULL: cfg->migrate_to), end the VM with 0 once the
  * target confirms. 0, or -1 with a message (the guest goes on here). */
 int migrate_send(struct vm *vm, const char *to, char *err, size_t errlen);

@@ -17,6 +17,16 @@
 #include "snap_internal.h"
 
 #define CONFIRM_TIMEOUT_MS (600 * 1000) /* the target loads all of RAM before it answers */
+#define STALL_TIMEOUT_S	   60		/* a peer that stops sending or reading */
+
+/* A stalled peer makes a read or write fail instead of holding the VM (source)
+ * or proxy (target) forever. */
+static void set_stall_timeouts(int fd)
+{
+	struct timeval tv = {.tv_sec = STALL_TIMEOUT_S};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)); /* connect's too */
+}
 
 /* "[ADDR:]PORT" (bracketed IPv6 allowed) into host and port. */
 static int split_host_port(const char *s, const char *default_host, char *host, size_t hlen,
@@ -79,6 +89,7 @@ void migrate_accept(const struct config *c, struct restore_source *src,
 		if (fd < 0)
 			die("--incoming: accept on %s:%s: %s", host, port, strerror(errno));
 		if (allowed(fd, c)) {
+			set_stall_timeouts(fd);
 			src->fds[0] = fd;
 			src->n = 1;
 			break;
@@ -88,23 +99,45 @@ void migrate_accept(const struct config *c, struct restore_source *src,
 	close(lfd);
 }
 
-static int connect_to(const char *to, char *err, size_t errlen)
+static struct addrinfo *resolve(const char *to, char *err, size_t errlen)
 {
 	char host[256], port[16];
 	if (split_host_port(to, "127.0.0.1", host, sizeof(host), port, sizeof(port)))
-		return snprintf(err, errlen, "%s is not HOST:PORT", to), -1;
+		return snprintf(err, errlen, "%s is not HOST:PORT", to), NULL;
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
 	int rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc)
-		return snprintf(err, errlen, "%s: %s", host, gai_strerror(rc)), -1;
+		return snprintf(err, errlen, "%s: %s", host, gai_strerror(rc)), NULL;
+	return ai;
+}
+
+void migrate_prepare(struct vm *vm)
+{
+	char err[512];
+	const char *to = vm->cfg->migrate_to;
+	/* Now, while proxy can still read /etc/hosts and resolv.conf (the sandbox). */
+	if (to && !(vm->snap->migrate_ai = resolve(to, err, sizeof(err))))
+		die("HERMIT_MIGRATION_SUPPORT/--migrate-to %s: %s", to, err);
+}
+
+static int connect_to(struct vm *vm, const char *to, char *err, size_t errlen)
+{
+	bool prepared =
+		vm->snap->migrate_ai && vm->cfg->migrate_to && !strcmp(to, vm->cfg->migrate_to);
+	struct addrinfo *ai = prepared ? vm->snap->migrate_ai : resolve(to, err, errlen);
+	if (!ai)
+		return -1;
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0)
+		set_stall_timeouts(fd);
 	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		snprintf(err, errlen, "cannot connect to %s: %s", to, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
 	}
-	freeaddrinfo(ai);
+	if (!prepared)
+		freeaddrinfo(ai);
 	return fd;
 }
 
@@ -129,16 +162,17 @@ int migrate_send(struct vm *vm, const char *to, char *err, size_t errlen)
 				"no target: give HOST:PORT (or start proxy with "
 				"--migrate-to)"),
 		       -1;
-	int fd = connect_to(to, err, errlen);
+	int fd = connect_to(vm, to, err, errlen);
 	if (fd < 0)
 		return -1;
 	uint64_t pages, bytes, t0 = now_ns();
-	int rc = snapshot_pause(vm, err, errlen);
-	if (!rc) {
-		rc = snapshot_save(vm, fd, SAVE_FULL_KEEP_LOG, 1, 0, &pages, &bytes, err, errlen);
-		shutdown(fd, SHUT_WR);
-		rc = rc ?: wait_confirm(fd, to, err, errlen);
+	if (snapshot_pause(vm, err, errlen)) {
+		close(fd);
+		return -1;
 	}
+	int rc = snapshot_save(vm, fd, SAVE_FULL_KEEP_LOG, 1, 0, &pages, &bytes, err, errlen);
+	shutdown(fd, SHUT_WR);
+	rc = rc ?: wait_confirm(fd, to, err, errlen);
 	close(fd);
 	if (rc) {
 		snapshot_resume(vm);

@@ -58,11 +58,19 @@ void restore_load(struct vm *vm, struct restore_source *src, const struct snap_c
 		load_next(vm, src, i, &seq);
 	if (snapshot_finish_load(vm, err, sizeof(err)))
 		die("%s: %s", stream_name(src, src->n - 1), err);
-	if (!src->dir && write(src->fds[0], "K", 1) != 1) /* the source may exit now */
-		die("the migration stream: cannot confirm to the source: %s", strerror(errno));
 	if (vm->cfg->verbose)
 		warnx_("restored %s%s (%d file%s, %u vCPUs, %llu MiB)",
 		       stream_name(src, src->n - 1), src->dir ? "" : " from the source", src->n,
 		       src->n == 1 ? "" : "s", vm->ncpus, (unsigned long long)(vm->mem.size >> 20));
+	if (src->dir)
+		restore_source_close(src);
+}
+
+void restore_confirm(struct restore_source *src)
+{
+	if (src->dir || src->n == 0)
+		return;
+	if (write(src->fds[0], "K", 1) != 1) /* the source may exit now */
+		die("the migration stream: cannot confirm to the source: %s", strerror(errno));
 	restore_source_close(src);
 }

@@ -46,13 +46,19 @@ static void put_line(struct snap_buf *b, const char *key, const char *value)
 /* Size and CRC-32 of the image file: a restore refuses another image. */
 static int image_identity(const char *path, uint64_t *size, uint32_t *crc)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK and a regular file only: a checkpoint may name a FIFO or /dev/zero. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
 	static uint8_t buf[1 << 16]; /* only the main thread checks images */
-	ssize_t n;
+	ssize_t n = 0;
 	*size = 0, *crc = 0;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+	while (*size < (uint64_t)st.st_size && (n = read(fd, buf, sizeof(buf))) > 0) {
 		*crc = snap_crc32(*crc, buf, (size_t)n);
 		*size += (uint64_t)n;
 	}

@@ -27,7 +27,9 @@ bool snap_next_record(const uint8_t *p, uint64_t len, uint64_t *off, uint32_t *t
 		      const uint8_t **data, uint32_t *rlen);
 
 struct snapshot {
-	/* snap_pause.c */
+	/* snap_pause.c. op_lock: one save or load at a time (checkpoint thread,
+	 * migration, the console, GDB's monitor), held from pause to resume. */
+	pthread_mutex_t op_lock;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	_Atomic bool requested;
@@ -41,11 +43,14 @@ struct snapshot {
 	uint64_t *vcpu_len;
 	void *vm_state, *files;
 	uint64_t vm_len, files_len;
+	bool files_seen; /* a FILES section came (empty: no files open) */
+	int pagemap_fd;	 /* /proc/self/pagemap: which RAM the host backs (snap_mem.c) */
 	/* The monitor's savevm: in-memory checkpoints (snap_store.c). */
 	struct snap_stored *stored;
 	/* The VM was loaded from a checkpoint (--restore, --incoming, loadvm). */
 	bool loaded;
 	struct checkpointer *checkpointer; /* HERMIT_CHECKPOINT (checkpoint.c) */
+	struct addrinfo *migrate_ai;	   /* --migrate-to, resolved at start (migrate.c) */
 	/* The image, for CONFIG (snap_config.c). */
 	char *image_path;
 	uint64_t image_size;
@@ -55,12 +60,15 @@ struct snapshot {
 /* snap_pause.c */
 void snap_pause_register(struct vm *vm, struct snapshot *s);
 bool snap_vcpu_blocked(struct vm *vm, unsigned id);
+bool snap_any_blocked(struct vm *vm);
 
 /* snap_vcpu.c */
 int snap_vcpu_save(struct vcpu *v, struct snap_buf *b, char *err, size_t errlen);
 int snap_vcpu_check(const void *payload, uint64_t len, unsigned id, char *err, size_t errlen);
 int snap_vcpu_load(struct vcpu *v, const void *payload, uint64_t len, char *err, size_t errlen);
 int snap_vcpu_complete_io(struct vcpu *v);
+/* The saved run state (enum vcpu_state) of a VCPU payload; -1 without one. */
+int snap_vcpu_saved_state(const void *payload, uint64_t len, uint32_t *state);
 
 /* snap_vm.c: KVM clock and the in-kernel irqchip. */
 int snap_vm_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen);

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #define RUN_PAGES   512
@@ -38,15 +37,19 @@ static uint64_t gpa_of(const struct guest_mem *m, uint64_t off)
 	return off < m->low_size ? off : off - m->low_size + 0x100000000ULL;
 }
 
-/* Whether any page of [p, p+len) is backed: an untouched one reads as zero. */
-static bool any_resident(const uint8_t *p, uint64_t len)
+/* Whether any page of [p, p+len) is backed, in RAM or in swap (/proc/self/pagemap
+ * bits 63 and 62; mincore would call a swapped page absent): one the host never
+ * backed is zero. */
+static bool any_backed(int pagemap_fd, const uint8_t *p, uint64_t len)
 {
-	unsigned char vec[RUN_PAGES];
-	long psz = sysconf(_SC_PAGESIZE);
-	if (psz != (long)GUEST_PAGE || mincore((void *)p, len, vec) < 0)
+	uint64_t entry[RUN_PAGES];
+	uint64_t n = len / GUEST_PAGE;
+	off_t at = (off_t)((uintptr_t)p / GUEST_PAGE * 8);
+	if (pagemap_fd < 0 || n > RUN_PAGES ||
+	    pread(pagemap_fd, entry, n * 8, at) != (ssize_t)(n * 8))
 		return true; /* cannot tell: look at the bytes */
-	for (uint64_t i = 0; i < len / GUEST_PAGE; i++)
-		if (vec[i] & 1)
+	for (uint64_t i = 0; i < n; i++)
+		if (entry[i] & (3ULL << 62))
 			return true;
 	return false;
 }
@@ -90,8 +93,10 @@ static uint64_t *dirty_bits(struct vm *vm, int *rc)
 	uint64_t words = (vm->mem.size / GUEST_PAGE + 63) / 64;
 	uint64_t *bits = calloc(words, sizeof(uint64_t));
 	*rc = bits ? ram_take_dirty_log(vm, bits) : -ENOMEM;
+	/* A vCPU waiting in a hypercall has its pages' pointers but writes them only
+	 * after this save: they stay recorded for the next one. */
 	if (bits && !*rc)
-		guest_mem_take_host_dirty(&vm->mem, bits);
+		guest_mem_take_host_dirty(&vm->mem, bits, !snap_any_blocked(vm));
 	return bits;
 }
 
@@ -120,7 +125,7 @@ int snap_mem_save(struct vm *vm, struct snap_writer *w, bool full, bool keep_log
 	}
 	for (uint64_t off = 0; off < m->size && !w->err; off += RUN_BYTES) {
 		uint64_t len = m->size - off < RUN_BYTES ? m->size - off : RUN_BYTES;
-		if (full && !any_resident(m->host + off, len))
+		if (full && !any_backed(vm->snap->pagemap_fd, m->host + off, len))
 			continue;
 		save_run(w, m, off, (uint32_t)(len / GUEST_PAGE), full ? NULL : want, full, pages);
 	}
@@ -149,8 +154,12 @@ int snap_mem_load(struct vm *vm, const void *payload, uint64_t len, char *err, s
 		goto malformed;
 	const uint8_t *covered = flags & MEM_PARTIAL ? p + 16 : NULL;
 	const uint8_t *bitmap = p + 16 + (covered ? words * 8 : 0), *data = p + 16 + maps;
-	for (uint32_t i = 0; i < npages; i++)
-		have += (bitmap[i / 8] >> (i % 8)) & 1;
+	for (uint32_t i = 0; i < npages; i++) {
+		bool data_bit = (bitmap[i / 8] >> (i % 8)) & 1;
+		if (covered && data_bit && !((covered[i / 8] >> (i % 8)) & 1))
+			goto malformed; /* data for a page it does not speak for */
+		have += data_bit;
+	}
 	uint8_t *dst = gpa_host(&vm->mem, gpa, (uint64_t)npages * GUEST_PAGE);
 	if (len != 16 + maps + have * GUEST_PAGE || !dst) {
 		snprintf(err, errlen,

@@ -34,10 +34,14 @@ static void park(struct vcpu *v, void *arg)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* A vCPU whose wait ends during a save stays counted as blocked, and does nothing,
+ * until the VM resumes: its result would land in memory being saved. */
 static void set_blocked(struct vcpu *v, bool blocked, void *arg)
 {
 	struct snapshot *s = arg;
 	pthread_mutex_lock(&s->lock);
+	while (!blocked && atomic_load(&s->requested) && !atomic_load(&v->vm->ending))
+		pthread_cond_wait(&s->cond, &s->lock);
 	s->blocked[v->id] = blocked;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
@@ -60,6 +64,7 @@ static void wake_on_end(struct vm *vm, void *arg)
 
 void snap_pause_register(struct vm *vm, struct snapshot *s)
 {
+	pthread_mutex_init(&s->op_lock, NULL);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	s->parked = calloc(vm->ncpus, sizeof(bool));
@@ -87,6 +92,7 @@ static bool all_stopped_locked(const struct vm *vm, const struct snapshot *s)
 int snapshot_pause(struct vm *vm, char *err, size_t errlen)
 {
 	struct snapshot *s = vm->snap;
+	pthread_mutex_lock(&s->op_lock); /* until snapshot_resume */
 	atomic_store(&s->requested, true);
 	vm_kick_all(vm);
 	struct timespec until;
@@ -124,6 +130,18 @@ void snapshot_resume(struct vm *vm)
 	atomic_store(&s->requested, false);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->op_lock);
+}
+
+bool snap_any_blocked(struct vm *vm)
+{
+	struct snapshot *s = vm->snap;
+	bool any = false;
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		any |= s->blocked[i];
+	pthread_mutex_unlock(&s->lock);
+	return any;
 }
 
 bool snap_vcpu_blocked(struct vm *vm, unsigned id)

@@ -62,29 +62,34 @@ int snap_store_save(struct vm *vm, const char *name, char *msg, size_t msglen)
 		return snprintf(msg, msglen, "memfd_create: %s", strerror(errno)), -errno;
 	char err[512];
 	uint64_t pages = 0, bytes = 0, t0 = now_ns();
-	int rc = snapshot_pause(vm, err, sizeof(err));
-	struct kvm_regs regs = {0};
-	if (!rc) {
-		rc = snapshot_save(vm, fd, SAVE_FULL_KEEP_LOG, 1, 0, &pages, &bytes, err,
-				   sizeof(err));
-		ioctl(vm->vcpus[0].fd, KVM_GET_REGS, &regs);
-		snapshot_resume(vm);
-	}
-	if (rc) {
-		close(fd);
-		return snprintf(msg, msglen, "savevm %s: %s", name, err), -EIO;
-	}
-	struct snap_stored **p = find(s, name);
-	if (*p)
-		drop(p); /* as QEMU: the same name replaces the old snapshot */
 	struct snap_stored *e = calloc(1, sizeof(*e));
 	if (!e) {
 		close(fd);
 		return snprintf(msg, msglen, "out of memory"), -ENOMEM;
 	}
-	snprintf(e->name, sizeof(e->name), "%s", name);
-	e->fd = fd, e->bytes = bytes, e->pages = pages, e->created_ns = now_ns(), e->rip = regs.rip;
-	*find(s, name) = e;
+	if (snapshot_pause(vm, err, sizeof(err))) { /* also the list's lock, until resume */
+		close(fd);
+		free(e);
+		return snprintf(msg, msglen, "savevm %s: %s", name, err), -EIO;
+	}
+	struct kvm_regs regs = {0};
+	int rc = snapshot_save(vm, fd, SAVE_FULL_KEEP_LOG, 1, 0, &pages, &bytes, err, sizeof(err));
+	ioctl(vm->vcpus[0].fd, KVM_GET_REGS, &regs);
+	if (!rc) {
+		struct snap_stored **p = find(s, name);
+		if (*p)
+			drop(p); /* as QEMU: the same name replaces the old snapshot */
+		snprintf(e->name, sizeof(e->name), "%s", name);
+		e->fd = fd, e->bytes = bytes, e->pages = pages, e->created_ns = now_ns();
+		e->rip = regs.rip;
+		*find(s, name) = e;
+	}
+	snapshot_resume(vm);
+	if (rc) {
+		close(fd);
+		free(e);
+		return snprintf(msg, msglen, "savevm %s: %s", name, err), -EIO;
+	}
 	snprintf(msg, msglen, "saved snapshot %s: %u vCPUs, %llu pages, %llu KiB in %.1f ms", name,
 		 vm->ncpus, (unsigned long long)pages, (unsigned long long)(bytes >> 10),
 		 (now_ns() - t0) / 1e6);
@@ -93,30 +98,34 @@ int snap_store_save(struct vm *vm, const char *name, char *msg, size_t msglen)
 
 int snap_store_load(struct vm *vm, const char *name, char *msg, size_t msglen)
 {
+	char err[512];
+	if (snapshot_pause(vm, err, sizeof(err))) /* also the list's lock, until resume */
+		return snprintf(msg, msglen, "loadvm %s: %s", name, err), -EIO;
 	struct snap_stored **p = find(vm->snap, name);
-	if (!*p)
+	int rc = *p ? snapshot_load_into_running(vm, (*p)->fd, name, err, sizeof(err)) : -ENOENT;
+	uint64_t rip = *p ? (*p)->rip : 0;
+	snapshot_resume(vm);
+	if (rc == -ENOENT)
 		return snprintf(msg, msglen, "no snapshot %s (info snapshots lists them)", name),
 		       -ENOENT;
-	char err[512];
-	int rc = snapshot_pause(vm, err, sizeof(err));
-	if (!rc) {
-		rc = snapshot_load_into_running(vm, (*p)->fd, name, err, sizeof(err));
-		snapshot_resume(vm);
-	}
 	if (rc)
 		return snprintf(msg, msglen, "loadvm %s: %s", name, err), -EIO;
 	snprintf(msg, msglen, "loaded snapshot %s: vCPU 0 at RIP 0x%llx", name,
-		 (unsigned long long)(*p)->rip);
+		 (unsigned long long)rip);
 	return 0;
 }
 
 int snap_store_delete(struct vm *vm, const char *name, char *msg, size_t msglen)
 {
+	pthread_mutex_lock(&vm->snap->op_lock);
 	struct snap_stored **p = find(vm->snap, name);
-	if (!*p)
+	bool found = *p != NULL;
+	if (found)
+		drop(p);
+	pthread_mutex_unlock(&vm->snap->op_lock);
+	if (!found)
 		return snprintf(msg, msglen, "no snapshot %s (info snapshots lists them)", name),
 		       -ENOENT;
-	drop(p);
 	snprintf(msg, msglen, "deleted snapshot %s", name);
 	return 0;
 }
@@ -126,6 +135,7 @@ void snap_store_list(struct vm *vm, void (*line)(void *arg, const char *text), v
 	char text[256];
 	unsigned n = 0;
 	uint64_t now = now_ns();
+	pthread_mutex_lock(&vm->snap->op_lock);
 	for (struct snap_stored *e = vm->snap->stored; e; e = e->next, n++) {
 		if (!n)
 			line(arg, "name                              size KiB   pages      age s  "
@@ -135,6 +145,7 @@ void snap_store_list(struct vm *vm, void (*line)(void *arg, const char *text), v
 			 (now - e->created_ns) / 1e9, (unsigned long long)e->rip);
 		line(arg, text);
 	}
+	pthread_mutex_unlock(&vm->snap->op_lock);
 	if (!n)
 		line(arg, "no snapshots (savevm NAME takes one; they live as long as proxy)");
 }

@@ -159,6 +159,16 @@ int snap_vcpu_check(const void *payload, uint64_t len, unsigned id, char *err, s
 	return 0;
 }
 
+int snap_vcpu_saved_state(const void *payload, uint64_t len, uint32_t *state)
+{
+	uint32_t l = 0;
+	const void *d = find_record(payload, len, TAG_RUNSTATE, &l);
+	if (!d || l != 4)
+		return -1;
+	memcpy(state, d, 4);
+	return 0;
+}
+
 #define SET(ioctl_nr, type, tagv, what)                                                            \
 	do {                                                                                       \
 		uint32_t l_ = 0;                                                                   \
@@ -238,11 +248,20 @@ int snap_vcpu_load(struct vcpu *v, const void *payload, uint64_t len, char *err,
  * returns at once, so the saved state is the one after the instruction. */
 int snap_vcpu_complete_io(struct vcpu *v)
 {
-	v->run->immediate_exit = 1;
-	int rc = ioctl(v->fd, KVM_RUN, 0);
-	int e = errno;
-	v->run->immediate_exit = 0;
-	if (rc < 0 && e != EINTR)
-		return -e;
-	return 0;
+	/* Finishing one access may start the next (the second half of an access split
+	 * at a page into RAM not registered yet): KVM_RUN then returns that exit. */
+	for (int tries = 0; tries < 8; tries++) {
+		v->run->immediate_exit = 1;
+		int rc = ioctl(v->fd, KVM_RUN, 0);
+		int e = errno;
+		v->run->immediate_exit = 0;
+		if (rc < 0)
+			return e == EINTR ? 0 : -e;
+		if (v->run->exit_reason != KVM_EXIT_MMIO || !ram_complete_mmio(v)) {
+			/* An exit only the vCPU's own loop can handle: it will, first thing. */
+			atomic_store(&v->exit_pending, true);
+			return -EAGAIN;
+		}
+	}
+	return -EAGAIN; /* handled, but not yet taken back by KVM: no consistent state */
 }

@@ -2,6 +2,7 @@
 #include "snap_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,8 @@ void snapshot_init(struct vm *vm, bool incremental)
 		die("out of memory");
 	vm->snap = s;
 	s->incremental = incremental;
+	/* Opened now: the sandbox closes /proc later (snap_mem.c reads it). */
+	s->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	snap_pause_register(vm, s);
 	char err[512];
 	if (snap_config_identify_image(s, vm->cfg->image, err, sizeof(err)))
@@ -129,8 +132,10 @@ static int save_vcpus(struct vm *vm, struct snap_writer *w, char *err, size_t er
 		struct snap_buf b = {0};
 		int st = atomic_load(&v->state);
 		if (st == VCPU_RUNNING && !snap_vcpu_blocked(vm, i) && snap_vcpu_complete_io(v)) {
-			snprintf(err, errlen, "vCPU %u: KVM_RUN to finish its I/O: %s", i,
-				 strerror(errno));
+			snprintf(err, errlen,
+				 "vCPU %u was in the middle of an access; the next "
+				 "checkpoint will try again",
+				 i);
 			return -1;
 		}
 		if (snap_vcpu_save(v, &b, err, errlen)) {
@@ -211,7 +216,8 @@ int snapshot_read_config(struct snap_reader *r, struct snap_config *sc, char *er
 	if (rc)
 		return snprintf(err, errlen, "%s: %s", r->name, why), -1;
 	if (sc->header.ncpus < 1 || sc->header.ncpus > CONFIG_MAX_CPUS ||
-	    sc->header.mem_size < CONFIG_MIN_MEM || sc->header.mem_size > CONFIG_MAX_MEM)
+	    sc->header.mem_size < CONFIG_MIN_MEM || sc->header.mem_size > CONFIG_MAX_MEM ||
+	    sc->header.mem_size % GUEST_PAGE)
 		return snprintf(err, errlen, "%s is corrupt: %u vCPUs, %llu bytes of memory",
 				r->name, sc->header.ncpus, (unsigned long long)sc->header.mem_size),
 		       -1;
@@ -254,6 +260,7 @@ static int take_section(struct vm *vm, const struct snap_section *sec, void *dat
 		return 0;
 	case SNAP_SEC_FILES:
 		keep(&s->files, &s->files_len, data, sec->length);
+		s->files_seen = true;
 		return 0;
 	default:
 		free(data);
@@ -296,8 +303,9 @@ int snapshot_finish_load(struct vm *vm, char *err, size_t errlen)
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		if (snap_vcpu_load(&vm->vcpus[i], s->vcpu_state[i], s->vcpu_len[i], err, errlen))
 			return -1;
-	if (s->files && snap_files_load(vm, s->files, s->files_len, err, errlen))
+	if (s->files_seen && snap_files_load(vm, s->files, s->files_len, err, errlen))
 		return -1;
+	s->files_seen = false;
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		free(s->vcpu_state[i]);
 		s->vcpu_state[i] = NULL;
@@ -315,8 +323,10 @@ static int verify(struct vm *vm, int fd, const char *name, char *err, size_t err
 	struct snap_reader r;
 	struct snap_config sc;
 	snap_reader_init(&r, fd, name);
-	if (snapshot_read_config(&r, &sc, err, errlen))
+	if (snapshot_read_config(&r, &sc, err, errlen)) {
+		snapshot_free_config(&sc);
 		return -1;
+	}
 	bool other = sc.header.ncpus != vm->ncpus || sc.header.mem_size != vm->mem.size;
 	snapshot_free_config(&sc);
 	if (other)
@@ -327,9 +337,18 @@ static int verify(struct vm *vm, int fd, const char *name, char *err, size_t err
 		struct snap_section sec;
 		void *data = NULL;
 		int rc = snap_read_section(&r, &sec, &data);
+		uint32_t state = VCPU_RUNNING;
+		bool before_start = rc > 0 && sec.type == SNAP_SEC_VCPU && sec.index < vm->ncpus &&
+				    !snap_vcpu_saved_state(data, sec.length, &state) &&
+				    state == VCPU_GATED &&
+				    atomic_load(&vm->vcpus[sec.index].state) != VCPU_GATED;
 		free(data);
 		if (rc < 0)
 			return snprintf(err, errlen, "%s", r.err), -1;
+		if (before_start) /* its thread has passed the start gate: it cannot go back */
+			return snprintf(err, errlen, "%s is from before vCPU %u started", name,
+					sec.index),
+			       -1;
 		if (rc == 0)
 			return 0;
 	}
