@@ -201,8 +201,10 @@ static bool migration_peer_ok(int fd, const struct config *c)
 	peer_tables_open(&t);
 	long uid = peer_uid(&t, fd);
 	peer_tables_close(&t);
-	bool ok = uid == (long)getuid() || uid == (long)geteuid() || uid == 0 ||
-		  (c->sudo_uid >= 0 && uid == c->sudo_uid) || (c->user && uid == (long)c->user_uid);
+	unsigned uids[CONFIG_MAX_TRUSTED_UIDS], n = config_trusted_uids(c, uids);
+	bool ok = false;
+	for (unsigned i = 0; i < n; i++)
+		ok |= uid == (long)uids[i];
 	if (uid == PEER_UID_UNKNOWN) {
 		struct sockaddr_storage a;
 		socklen_t len = sizeof(a);

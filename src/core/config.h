@@ -142,6 +142,11 @@ int config_check(struct config *c, char *err, size_t errlen);
 /* The same for --restore/--incoming, whose image, arguments and mounts come from the
  * checkpoint: `args` are the words after the options (there must be none). */
 int config_check_resumed(struct config *c, int nargs, char **args, char *err, size_t errlen);
+/* Who may drive proxy's ports (the debug stub, --incoming): proxy's own user (also
+ * the one --user makes it), the one who ran `sudo proxy`, and root, who could take
+ * over proxy anyway. Fills uids, returns how many. */
+#define CONFIG_MAX_TRUSTED_UIDS 5
+unsigned config_trusted_uids(const struct config *c, unsigned uids[CONFIG_MAX_TRUSTED_UIDS]);
 /* The build's features, one line (--version). */
 const char *config_features(void);
 #endif

@@ -167,6 +167,19 @@ static int check_user(struct config *c, char *err, size_t errlen)
 	return CONFIG_OK;
 }
 
+unsigned config_trusted_uids(const struct config *c, unsigned uids[CONFIG_MAX_TRUSTED_UIDS])
+{
+	unsigned n = 0;
+	uids[n++] = getuid();
+	uids[n++] = geteuid();
+	uids[n++] = 0;
+	if (c->user)
+		uids[n++] = c->user_uid;
+	if (c->sudo_uid >= 0 && geteuid() == 0)
+		uids[n++] = (unsigned)c->sudo_uid;
+	return n;
+}
+
 /* What checkpoints and migration cannot work with, said before anything starts. */
 static int check_snapshots(struct config *c, char *err, size_t errlen)
 {

@@ -93,6 +93,8 @@ bool debug_soft_watch_active(const struct debugger *d);
 /* debug_regs.c */
 int regcache_load(struct vcpu *v);
 int regcache_flush(struct vcpu *v);
+/* Forget the cached registers, written back or not (the state was replaced). */
+void regcache_drop(struct vcpu *v);
 int debug_reg_size(int regno);
 int debug_read_reg(struct vcpu *v, int regno, uint8_t *buf);
 int debug_write_reg(struct vcpu *v, int regno, const uint8_t *buf);

@@ -60,8 +60,14 @@ int regcache_flush(struct vcpu *v)
 		rc = -errno;
 	if (c->dirty_msr)
 		rc = set_msr(v->fd, MSR_KERNEL_GS_BASE, c->kernel_gs_base) ?: rc;
-	c->valid = c->dirty_regs = c->dirty_sregs = c->dirty_fpu = c->dirty_msr = false;
+	regcache_drop(v);
 	return rc;
+}
+
+void regcache_drop(struct vcpu *v)
+{
+	struct regcache *c = &v->dbg->rc;
+	c->valid = c->dirty_regs = c->dirty_sregs = c->dirty_fpu = c->dirty_msr = false;
 }
 
 int debug_reg_size(int regno)

@@ -118,21 +118,6 @@ static void on_stub_event(void *arg, enum gdbstub_event ev, const char *peer)
 	}
 }
 
-/* Who may drive the stub: proxy's own user (also the one --user makes it), the one
- * who ran `sudo proxy`, and root, who could take over proxy anyway. */
-static unsigned stub_users(const struct config *cfg, unsigned uids[5])
-{
-	unsigned n = 0;
-	uids[n++] = getuid();
-	uids[n++] = geteuid();
-	uids[n++] = 0;
-	if (cfg->user)
-		uids[n++] = cfg->user_uid;
-	if (cfg->sudo_uid >= 0 && geteuid() == 0)
-		uids[n++] = (unsigned)cfg->sudo_uid;
-	return n;
-}
-
 /* A debugger from another host only reaches a stub that was told to listen there. */
 static bool listens_beyond_loopback(const char *bind)
 {
@@ -144,13 +129,13 @@ void debug_listen(struct vm *vm)
 {
 	const struct config *cfg = vm->cfg;
 	struct debugger *d = vm->dbg;
-	unsigned uids[5];
+	unsigned uids[CONFIG_MAX_TRUSTED_UIDS];
 	struct gdbstub_config sc = {.bind_addr = cfg->gdb_bind,
 				    .port = cfg->gdb_port,
 				    .on_event = on_stub_event,
 				    .event_arg = &d->serve,
 				    .allowed_uids = uids,
-				    .nallowed_uids = stub_users(cfg, uids),
+				    .nallowed_uids = config_trusted_uids(cfg, uids),
 				    .remote_ok = listens_beyond_loopback(cfg->gdb_bind)};
 	char err[512];
 

@@ -297,10 +297,8 @@ void debug_state_replaced(struct vm *vm)
 	struct debugger *d = vm->dbg;
 	if (!d)
 		return;
-	for (unsigned i = 0; i < vm->ncpus; i++) {
-		struct regcache *c = &vm->vcpus[i].dbg->rc;
-		c->valid = c->dirty_regs = c->dirty_sregs = c->dirty_fpu = c->dirty_msr = false;
-	}
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		regcache_drop(&vm->vcpus[i]);
 	pthread_mutex_lock(&d->lock);
 	d->stop_at_resume = !d->detached;
 	pthread_mutex_unlock(&d->lock);

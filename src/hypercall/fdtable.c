@@ -56,6 +56,7 @@ void fd_table_init(struct vm *vm)
 		vm->fds.host[i] = -1;
 		vm->fds.refs[i] = 0;
 		vm->fds.closing[i] = 0;
+		vm->fds.path[i] = NULL;
 	}
 	for (int i = 0; i < 3; i++) {
 		vm->fds.host[i] = i;
@@ -96,14 +97,23 @@ void fd_put(struct vm *vm, int guest_fd)
 	pthread_mutex_unlock(&vm->fds.lock);
 }
 
-int fd_install(struct vm *vm, int host_fd)
+/* With the lock held: slot i (free) takes host_fd, opened as `path` with `flags`.
+ * The path (copied; NULL: none, or no memory) is what a checkpoint reopens. */
+static void install_locked(struct vm *vm, int i, int host_fd, const char *path, int flags)
+{
+	vm->fds.host[i] = host_fd;
+	vm->fds.may_block[i] = fd_can_block(host_fd);
+	vm->fds.path[i] = path ? strdup(path) : NULL;
+	vm->fds.flags[i] = flags;
+}
+
+int fd_install(struct vm *vm, int host_fd, const char *path, int flags)
 {
 	int guest_fd = -EMFILE;
 	pthread_mutex_lock(&vm->fds.lock);
 	for (int i = 3; i < GUEST_FD_MAX; i++) {
 		if (vm->fds.host[i] < 0) {
-			vm->fds.host[i] = host_fd;
-			vm->fds.may_block[i] = fd_can_block(host_fd);
+			install_locked(vm, i, host_fd, path, flags);
 			guest_fd = i;
 			break;
 		}
@@ -112,31 +122,16 @@ int fd_install(struct vm *vm, int host_fd)
 	return guest_fd;
 }
 
-void fd_set_origin(struct vm *vm, int guest_fd, const char *path, int flags)
-{
-	char *copy = strdup(path); /* NULL without memory: a checkpoint then refuses */
-	pthread_mutex_lock(&vm->fds.lock);
-	free(vm->fds.path[guest_fd]);
-	vm->fds.path[guest_fd] = copy;
-	vm->fds.flags[guest_fd] = flags;
-	pthread_mutex_unlock(&vm->fds.lock);
-}
-
 int fd_install_at(struct vm *vm, int guest_fd, int host_fd, const char *path, int flags)
 {
 	if (guest_fd < 3 || guest_fd >= GUEST_FD_MAX)
 		return -EBADF;
 	pthread_mutex_lock(&vm->fds.lock);
 	bool busy = vm->fds.host[guest_fd] >= 0;
-	if (!busy) {
-		vm->fds.host[guest_fd] = host_fd;
-		vm->fds.may_block[guest_fd] = fd_can_block(host_fd);
-	}
+	if (!busy)
+		install_locked(vm, guest_fd, host_fd, path, flags);
 	pthread_mutex_unlock(&vm->fds.lock);
-	if (busy)
-		return -EBUSY;
-	fd_set_origin(vm, guest_fd, path, flags);
-	return guest_fd;
+	return busy ? -EBUSY : guest_fd;
 }
 
 int fd_close(struct vm *vm, int guest_fd)

@@ -258,11 +258,9 @@ static void hc_open(struct vcpu *v, uint16_t port, uint32_t gpa)
 		a->ret = -EACCES;
 		return;
 	}
-	int guest_fd = fd_install(v->vm, fd);
+	int guest_fd = fd_install(v->vm, fd, path, o.flags);
 	if (guest_fd < 0)
 		close(fd);
-	else
-		fd_set_origin(v->vm, guest_fd, path, o.flags);
 	a->ret = guest_fd;
 }
 

@@ -23,9 +23,9 @@ void *hc_struct(struct vcpu *v, uint64_t gpa, size_t size);
  * guest opened. fd_get() takes a reference the caller drops with fd_put(). */
 int fd_get(struct vm *vm, int guest_fd);
 void fd_put(struct vm *vm, int guest_fd);
-int fd_install(struct vm *vm, int host_fd);
-/* Remember how the guest opened it (its path and flags): a checkpoint reopens it. */
-void fd_set_origin(struct vm *vm, int guest_fd, const char *path, int flags);
+/* host_fd becomes the lowest free guest fd; `path` and `flags` say how the guest
+ * opened it (a checkpoint reopens it so; NULL: not by path). guest fd or -EMFILE. */
+int fd_install(struct vm *vm, int host_fd, const char *path, int flags);
 /* Restore: host_fd becomes guest fd `guest_fd` (free until now). guest_fd or -errno. */
 int fd_install_at(struct vm *vm, int guest_fd, int host_fd, const char *path, int flags);
 /* Whether I/O on it can wait indefinitely (pipe, terminal, socket). */

@@ -72,7 +72,6 @@ static const char *const allowed[] = {
 	"uname",
 	"prlimit64",
 	"membarrier",
-	"mincore",	/* checkpoints skip RAM the host never backed */
 	"memfd_create", /* the monitor's savevm keeps snapshots in memory */
 	/* descriptors and files (the guest's file hypercalls, logs, core files) */
 	"read",

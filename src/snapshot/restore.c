@@ -51,6 +51,10 @@ void restore_load(struct vm *vm, struct restore_source *src, const struct snap_c
 	snapshot_host_header(vm, &host);
 	if (snap_check_host(&sc->header, &host, stream_name(src, 0), err, sizeof(err)))
 		die("%s", err);
+	/* restore_read_config checked the image against these: no need to read it again. */
+	vm->snap->image_size = sc->image_size;
+	vm->snap->image_crc = sc->image_crc;
+	vm->snap->image_known = true;
 	if (snapshot_load_stream(vm, &src->first, err, sizeof(err)))
 		die("%s", err);
 	uint64_t seq = sc->header.seq;

@@ -43,34 +43,60 @@ static void put_line(struct snap_buf *b, const char *key, const char *value)
 	snap_buf_put(b, "\n", 1);
 }
 
-/* Size and CRC-32 of the image file: a restore refuses another image. */
-static int image_identity(const char *path, uint64_t *size, uint32_t *crc)
+/* Size and CRC-32 of the image open as fd: a restore refuses another image. Only
+ * a regular file, and no more than its size: a checkpoint may name a FIFO or
+ * /dev/zero. pread: the offset is left alone. */
+static int identity_of_fd(int fd, uint64_t *size, uint32_t *crc)
 {
-	/* O_NONBLOCK and a regular file only: a checkpoint may name a FIFO or /dev/zero. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return -EINVAL;
-	}
-	static uint8_t buf[1 << 16]; /* only the main thread checks images */
+	enum { CHUNK = 1 << 16 };
+	uint8_t *buf = malloc(CHUNK);
+	if (!buf)
+		return -ENOMEM;
 	ssize_t n = 0;
 	*size = 0, *crc = 0;
-	while (*size < (uint64_t)st.st_size && (n = read(fd, buf, sizeof(buf))) > 0) {
+	while (*size < (uint64_t)st.st_size && (n = pread(fd, buf, CHUNK, (off_t)*size)) > 0) {
 		*crc = snap_crc32(*crc, buf, (size_t)n);
 		*size += (uint64_t)n;
 	}
 	int e = n < 0 ? errno : 0;
-	close(fd);
+	free(buf);
 	return -e;
+}
+
+static int image_identity(const char *path, uint64_t *size, uint32_t *crc)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	int rc = identity_of_fd(fd, size, crc);
+	close(fd);
+	return rc;
+}
+
+/* The image's size and CRC, read once, at the first save: a run that never saves
+ * (most debugging sessions) does not read its image twice at start. */
+static int known_image(struct snapshot *s, char *err, size_t errlen)
+{
+	if (s->image_known)
+		return 0;
+	int rc = s->image_fd < 0 ? -EBADF
+				 : identity_of_fd(s->image_fd, &s->image_size, &s->image_crc);
+	if (rc)
+		return snprintf(err, errlen, "the unikernel %s: %s", s->image_path, strerror(-rc)),
+		       -1;
+	s->image_known = true;
+	return 0;
 }
 
 int snap_config_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen)
 {
 	const struct config *c = vm->cfg;
 	char num[32];
+	if (known_image(vm->snap, err, errlen))
+		return -1;
 	put_line(b, "image", vm->snap->image_path);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)vm->snap->image_size);
 	put_line(b, "image_size", num);
@@ -95,13 +121,14 @@ int snap_config_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen
 	return 0;
 }
 
-int snap_config_identify_image(struct snapshot *s, const char *path, char *err, size_t errlen)
+int snap_config_open_image(struct snapshot *s, const char *path, char *err, size_t errlen)
 {
-	int rc = image_identity(path, &s->image_size, &s->image_crc);
-	if (rc)
-		return snprintf(err, errlen, "%s: %s", path, strerror(-rc)), -1;
 	s->image_path = realpath(path, NULL); /* a restore may start in another directory */
-	return s->image_path ? 0 : (snprintf(err, errlen, "%s: %s", path, strerror(errno)), -1);
+	if (!s->image_path)
+		return snprintf(err, errlen, "%s: %s", path, strerror(errno)), -1;
+	/* Open now, before the sandbox; read at the first save (known_image). */
+	s->image_fd = open(s->image_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	return s->image_fd < 0 ? (snprintf(err, errlen, "%s: %s", path, strerror(errno)), -1) : 0;
 }
 
 /* Undo put_escaped in place; false for a malformed escape. */

@@ -133,8 +133,7 @@ int snap_files_load(struct vm *vm, const void *payload, uint64_t len, char *err,
 	}
 	fd_table_close_all(vm);
 	for (int i = 0; i < n; i++) {
-		if (fd_install_at(vm, o[i].guest_fd, o[i].host_fd, o[i].path ? o[i].path : "",
-				  o[i].flags) < 0) {
+		if (fd_install_at(vm, o[i].guest_fd, o[i].host_fd, o[i].path, o[i].flags) < 0) {
 			snprintf(err, errlen, "guest fd %d is saved twice", o[i].guest_fd);
 			for (int k = i; k < n; k++)
 				close(o[k].host_fd);

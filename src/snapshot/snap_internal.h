@@ -53,6 +53,8 @@ struct snapshot {
 	struct addrinfo *migrate_ai;	   /* --migrate-to, resolved at start (migrate.c) */
 	/* The image, for CONFIG (snap_config.c). */
 	char *image_path;
+	int image_fd;
+	bool image_known; /* image_size and image_crc hold (the first save, or a restore) */
 	uint64_t image_size;
 	uint32_t image_crc;
 };
@@ -83,7 +85,7 @@ int snap_mem_reset_log(struct vm *vm, char *err, size_t errlen);
 
 /* snap_config.c */
 int snap_config_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen);
-int snap_config_identify_image(struct snapshot *s, const char *path, char *err, size_t errlen);
+int snap_config_open_image(struct snapshot *s, const char *path, char *err, size_t errlen);
 int snap_config_parse(const void *payload, uint64_t len, struct snap_config *sc, char *err,
 		      size_t errlen);
 

@@ -5,7 +5,7 @@
  * pages the section speaks for (one u64 per 64 pages), the others left as they
  * are; then a bitmap of the pages whose 4 KiB follow in order (a page spoken for
  * whose bit is clear is zero), then the data. A full save writes only runs with a
- * non-zero page in them and skips what the host never backed (mincore): restore
+ * non-zero page in them and skips what the host never backed (/proc/self/pagemap): restore
  * starts from zeroed RAM. An incremental save writes the runs with a page that
  * changed: KVM's dirty log for the guest's writes plus host_dirty for proxy's own
  * (hypercall results, the debugger), a zeroed page as a clear bit.

@@ -67,7 +67,7 @@ void snapshot_init(struct vm *vm, bool incremental)
 	s->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	snap_pause_register(vm, s);
 	char err[512];
-	if (snap_config_identify_image(s, vm->cfg->image, err, sizeof(err)))
+	if (snap_config_open_image(s, vm->cfg->image, err, sizeof(err)))
 		die("cannot read the unikernel for its checkpoints: %s", err);
 	if (incremental) {
 		vm->ram_dirty_log = true; /* before any memory slot is registered */

@@ -20,7 +20,7 @@ static int may_block(int fd)
 {
 	if (fd < 0)
 		return -1;
-	int guest_fd = fd_install(&vm, fd);
+	int guest_fd = fd_install(&vm, fd, NULL, 0);
 	CHECK(guest_fd >= 3);
 	int r = fd_may_block(&vm, guest_fd);
 	fd_close(&vm, guest_fd);

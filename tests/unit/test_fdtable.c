@@ -41,8 +41,8 @@ static void test_stdio_and_install(void)
 	CHECK_EQ(host_open(0) + host_open(1) + host_open(2), stdio_open); /* none closed */
 
 	int a = open_null(), b = open_null();
-	CHECK_EQ(fd_install(&vm, a), 3);
-	CHECK_EQ(fd_install(&vm, b), 4);
+	CHECK_EQ(fd_install(&vm, a, NULL, 0), 3);
+	CHECK_EQ(fd_install(&vm, b, NULL, 0), 4);
 	CHECK_EQ(fd_get(&vm, 3), a);
 	fd_put(&vm, 3);
 	CHECK_EQ(fd_get(&vm, 4), b);
@@ -53,7 +53,7 @@ static void test_stdio_and_install(void)
 	CHECK_EQ(fd_close(&vm, 3), -EBADF);	/* double close */
 	CHECK_EQ(fd_get(&vm, 3), -EBADF);
 	int c = open_null();
-	CHECK_EQ(fd_install(&vm, c), 3); /* the lowest free slot is reused */
+	CHECK_EQ(fd_install(&vm, c, NULL, 0), 3); /* the lowest free slot is reused */
 	CHECK_EQ(fd_get(&vm, 3), c);
 	fd_put(&vm, 3);
 
@@ -79,21 +79,21 @@ static void test_refcount(void)
 	memset(&vm, 0, sizeof(vm));
 	fd_table_init(&vm);
 	int h = open_null();
-	int g = fd_install(&vm, h);
+	int g = fd_install(&vm, h, NULL, 0);
 	CHECK_EQ(g, 3);
 
 	CHECK_EQ(fd_get(&vm, g), h); /* two hypercalls use it */
 	CHECK_EQ(fd_get(&vm, g), h);
 	CHECK_EQ(fd_close(&vm, g), 0);
-	CHECK(host_open(h));		    /* still in use */
-	CHECK_EQ(fd_get(&vm, g), -EBADF);   /* but closed for new users */
-	CHECK_EQ(fd_close(&vm, g), -EBADF); /* and for a second close */
-	CHECK_EQ(fd_install(&vm, 999), 4);  /* its slot is not free yet */
+	CHECK(host_open(h));			    /* still in use */
+	CHECK_EQ(fd_get(&vm, g), -EBADF);	    /* but closed for new users */
+	CHECK_EQ(fd_close(&vm, g), -EBADF);	    /* and for a second close */
+	CHECK_EQ(fd_install(&vm, 999, NULL, 0), 4); /* its slot is not free yet */
 	fd_put(&vm, g);
 	CHECK(host_open(h));
 	fd_put(&vm, g);
 	CHECK(!host_open(h) && errno == EBADF); /* the last user closed it */
-	CHECK_EQ(fd_install(&vm, open_null()), 3);
+	CHECK_EQ(fd_install(&vm, open_null(), NULL, 0), 3);
 	CHECK_EQ(fd_close(&vm, 3), 0);
 	vm.fds.host[4] = -1; /* 999 was never a real fd */
 }
@@ -106,15 +106,15 @@ static void test_full(void)
 	int ok = 1;
 	/* The table does not check host fds: one real fd fills every slot. */
 	for (int i = 3; i < GUEST_FD_MAX; i++)
-		ok &= fd_install(vm, h) == i;
+		ok &= fd_install(vm, h, NULL, 0) == i;
 	CHECK(ok);
-	CHECK_EQ(fd_install(vm, h), -EMFILE);
+	CHECK_EQ(fd_install(vm, h, NULL, 0), -EMFILE);
 	CHECK_EQ(fd_get(vm, GUEST_FD_MAX - 1), h);
 	fd_put(vm, GUEST_FD_MAX - 1);
 	for (int i = 3; i < GUEST_FD_MAX; i++)
 		vm->fds.host[i] = -1; /* forget the copies without closing h 1021 times */
 	vm->fds.host[700] = h;
-	CHECK_EQ(fd_install(vm, h), 3);
+	CHECK_EQ(fd_install(vm, h, NULL, 0), 3);
 	CHECK_EQ(fd_close(vm, 700), 0);
 	CHECK(!host_open(h));
 	free(vm);
