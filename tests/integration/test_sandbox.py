@@ -108,8 +108,10 @@ def verbose_says_what_confines_proxy(t):
     needs_fault_build()
     p, c = start(env={"HERMIT_VERBOSE": "1"})
     with p:
-        t.match(r"sandbox: (Landlock ABI \d+ \(\d+ paths\)|no Landlock \(.+\)), seccomp allow-list",
-                p.stderr_text(), "HERMIT_VERBOSE's line")
+        # The line comes after "target remote" (proxy confines itself once the stub
+        # listens): wait for it rather than read stderr once, which raced under load.
+        p.wait_stderr(r"sandbox: (Landlock ABI \d+ \(\d+ paths\)|no Landlock \(.+\)), "
+                      r"seccomp allow-list")
         t.eq(c.ask(b"D"), b"OK", "detach")
         t.eq(p.wait(), 0, "exit status")
 
