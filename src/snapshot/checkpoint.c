@@ -148,15 +148,13 @@ static void *checkpoint_thread(void *arg)
  * makes it; before the drop, the one that started it) and root, as ssh checks its
  * files. Writing needs exactly the user proxy runs as after the drop. */
 struct owners {
-	unsigned uid[3];
+	unsigned uid[3]; /* the first is the one messages name */
 	unsigned n;
 };
 
 static struct owners readers(const struct config *c)
 {
-	struct owners o = {{geteuid(), 0}, 2};
-	if (c->user)
-		o.uid[o.n++] = c->user_uid;
+	struct owners o = {{c->user ? c->user_uid : geteuid(), geteuid(), 0}, 3};
 	return o;
 }
 
@@ -178,7 +176,7 @@ static int check_owner(int fd, const char *what, const struct owners *o, char *e
 		return snprintf(err, errlen,
 				"%s belongs to uid %u, not to proxy's user (uid %u): "
 				"refused (guest memory and state are in there)",
-				what, (unsigned)st.st_uid, o->uid[o->n - 1]),
+				what, (unsigned)st.st_uid, o->uid[0]),
 		       -1;
 	if (st.st_mode & 022)
 		return snprintf(err, errlen,

@@ -50,13 +50,13 @@ static void test_empty(void)
 static void test_mount_records(void)
 {
 	struct snap_config sc;
-	CHECK_EQ(parse(BASE "mount=rw\t/srv\t\n", &sc), -1);	   /* empty guest path */
-	CHECK_EQ(parse(BASE "mount=rw\t/srv\tdata\n", &sc), -1);   /* relative */
+	CHECK_EQ(parse(BASE "mount=rw\t/srv\t\n", &sc), -1);	    /* empty guest path */
+	CHECK_EQ(parse(BASE "mount=rw\t/srv\tdata\n", &sc), -1);    /* relative */
 	CHECK_EQ(parse(BASE "mount=rw\t/srv\t/a/../b\n", &sc), -1); /* not normalised */
 	CHECK_EQ(parse(BASE "mount=rw\t/srv\t/a//b\n", &sc), -1);
 	CHECK_EQ(parse(BASE "mount=rw\t/srv\t/a/\n", &sc), -1);
 	CHECK_EQ(parse(BASE "mount=rw\t/srv\t/./a\n", &sc), -1);
-	CHECK_EQ(parse(BASE "mount=rw\t\t/a\n", &sc), -1);	 /* empty host path */
+	CHECK_EQ(parse(BASE "mount=rw\t\t/a\n", &sc), -1);     /* empty host path */
 	CHECK_EQ(parse(BASE "mount=xx\t/srv\t/a\n", &sc), -1); /* neither ro nor rw */
 	CHECK_EQ(parse(BASE "mount=rw\t/srv\t/a%zz\n", &sc), -1);
 	/* At most CONFIG_MAX_MOUNTS, as --mount. */
@@ -124,8 +124,8 @@ static void test_apply(void)
 {
 	char err[256];
 	struct mount_spec planted = {.host = "/", .guest = "/", .ro = false};
-	struct snap_config sc = {.image = (char *)"/x/app", .abi = 1, .mounts = &planted,
-				 .nmounts = 1};
+	struct snap_config sc = {
+		.image = (char *)"/x/app", .abi = 1, .mounts = &planted, .nmounts = 1};
 	sc.header.ncpus = 2, sc.header.mem_size = 64 << 20;
 	struct config c = {.ncpus = 1, .mem_size = 512 << 20};
 	CHECK_EQ(snapshot_apply_config(&sc, &c, err, sizeof(err)), 0);
@@ -135,8 +135,8 @@ static void test_apply(void)
 	struct config given = {.ncpus = 4, .ncpus_given = true, .mem_size = 64 << 20};
 	CHECK_EQ(snapshot_apply_config(&sc, &given, err, sizeof(err)), -1);
 	CHECK(strstr(err, "2 vCPUs") != NULL);
-	struct config mem = {.ncpus = 2, .ncpus_given = true, .mem_size = 128 << 20,
-			     .mem_given = true};
+	struct config mem = {
+		.ncpus = 2, .ncpus_given = true, .mem_size = 128 << 20, .mem_given = true};
 	CHECK_EQ(snapshot_apply_config(&sc, &mem, err, sizeof(err)), -1);
 	CHECK(strstr(err, "64 MiB") != NULL);
 	mem.mem_size = 64 << 20;
