@@ -228,15 +228,15 @@ static bool migration_peer_ok(int fd, const struct config *c)
 static bool open_resumed_guest(struct config *c, struct restore_source *src, struct snap_config *sc)
 {
 	char err[1024];
-	if (c->restore && checkpoint_open_latest(c->restore, src, err, sizeof(err)))
+	if (c->restore && checkpoint_open_latest(c, src, err, sizeof(err)))
 		die("--restore: %s", err);
 	if (c->incoming)
 		migrate_accept(c, src, migration_peer_ok);
 	if (!c->restore && !c->incoming)
 		return false;
-	restore_read_config(src, sc);
-	/* A migrating guest gets this proxy's --mount policy, not its stream's. */
-	snapshot_apply_config(sc, c, c->restore != NULL);
+	/* The image, arguments, vCPUs and memory come from the checkpoint; the file
+	 * policy and environment stay this command line's. */
+	restore_read_config(src, sc, c);
 	return true;
 }
 
@@ -312,8 +312,6 @@ int main(int argc, char **argv, char **envp)
 		vm.abi->write_boot_info(&vm);
 	register_modules(&vm);
 	tools_init(&vm);
-	if (resumed) /* before any vCPU runs: a refusal leaves nothing half-restored */
-		restore_load(&vm, &src, &sc);
 	checkpoint_prepare(&vm);
 	if (cfg.migrate_to)
 		migrate_prepare(&vm);
@@ -321,6 +319,10 @@ int main(int argc, char **argv, char **envp)
 	if (cfg.debug)
 		debug_listen(&vm); /* before the guest runs: a debugger may attach at once */
 	drop_privileges(&cfg);
+	/* After --user: the guest's files reopen with the rights it will have. Before
+	 * any vCPU runs: a refusal leaves nothing half-restored. */
+	if (resumed)
+		restore_load(&vm, &src, &sc);
 	/* Before any thread that opens files exists: Landlock binds the calling thread
 	 * and the ones it creates later. */
 	confine(&vm);

@@ -191,6 +191,7 @@ static int set_cpus(struct config *c, const char *what, const char *v, char *err
 		FAIL("%s=%s is invalid: expected a number of vCPUs from 1 to %d", what, v,
 		     CONFIG_MAX_CPUS);
 	c->ncpus = (unsigned)n;
+	c->ncpus_given = true;
 	return 0;
 }
 
@@ -206,6 +207,7 @@ static int set_mem(struct config *c, const char *what, const char *v, char *err,
 		FAIL("%s=%s is too small: a HermitCore guest needs at least 4M", what, v);
 	/* KVM maps whole pages. */
 	c->mem_size = (c->mem_size + 4095) & ~4095ULL;
+	c->mem_given = true;
 	return 0;
 }
 

@@ -53,6 +53,8 @@ struct config {
 
 	unsigned ncpus;
 	uint64_t mem_size;
+	bool ncpus_given, mem_given; /* set by -c/-m or HERMIT_CPUS/HERMIT_MEM (--restore
+				      * refuses one the checkpoint contradicts) */
 	bool verbose;
 	bool hugepage;
 	bool mergeable;
@@ -139,8 +141,9 @@ const char *config_usage_text(void);
  * the guest ABI, files named, option combinations). CONFIG_OK or CONFIG_ERROR /
  * CONFIG_USAGE with the message in err. */
 int config_check(struct config *c, char *err, size_t errlen);
-/* The same for --restore/--incoming, whose image, arguments and mounts come from the
- * checkpoint: `args` are the words after the options (there must be none). */
+/* The same for --restore/--incoming, whose image and arguments come from the
+ * checkpoint (the mounts and the environment from this command line, as for a fresh
+ * boot): `args` are the words after the options (there must be none). */
 int config_check_resumed(struct config *c, int nargs, char **args, char *err, size_t errlen);
 /* Who may drive proxy's ports (the debug stub, --incoming): proxy's own user (also
  * the one --user makes it), the one who ran `sudo proxy`, and root, who could take

@@ -213,16 +213,17 @@ int config_check_resumed(struct config *c, int nargs, char **args, char *err, si
 		REFUSE(CONFIG_USAGE,
 		       "%s takes the unikernel and its arguments from the checkpoint: drop '%s'\n",
 		       c->restore ? "--restore" : "--incoming", args[0]);
-	/* A migrating guest gets the target's file policy, never the one its stream
-	 * claims: whoever connects must not choose what of this host the guest reaches. */
-	if (c->restore && (c->mounts_from_flag || c->nmounts))
-		REFUSE(CONFIG_USAGE,
-		       "--restore takes the guest's mounts from the checkpoint: "
-		       "drop %s\n",
-		       c->mounts_from_flag ? "--mount" : "HERMIT_MOUNT");
-	int mrc = c->incoming ? check_mounts(c, err, errlen) : CONFIG_OK;
+	/* The guest's file policy and environment are this command line's, as for a fresh
+	 * boot, never what a checkpoint or a stream claims (the checkpoint only names
+	 * the files the guest had open, which must fall inside this policy). */
+	int mrc = check_mounts(c, err, errlen);
 	if (mrc)
 		return mrc;
+	int envc = count_env(c->environ);
+	if (envc > HERMIT_MAX_ENVC)
+		REFUSE(CONFIG_ERROR,
+		       "the guest's environment has %d variables: the guest ABI passes at most %d",
+		       envc, HERMIT_MAX_ENVC);
 	int rc = check_gdb_addr(c, err, errlen);
 	rc = rc ?: check_coredump(c, err, errlen);
 	rc = rc ?: check_user(c, err, errlen);

@@ -447,8 +447,22 @@ static void test_checkpoint_options(void)
 	CHECK_EQ(PARSE(&c, none, "--restore", "/tmp/ck", "img"), CONFIG_USAGE);
 	CHECK_ERR_HAS("drop 'img'");
 	config_release(&c);
-	CHECK_EQ(PARSE(&c, none, "--restore", "/tmp/ck", "--mount", "/tmp"), CONFIG_USAGE);
-	CHECK_ERR_HAS("mounts from the checkpoint");
+	/* The restored guest's file policy and environment are this command line's. */
+	CHECK_EQ(PARSE(&c, none, "--restore", "/tmp/ck", "--mount", "/tmp", "--env", "A=1"),
+		 CONFIG_OK);
+	CHECK_EQ(c.nmounts, 1);
+	CHECK_STR(c.environ[0], "A=1");
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, none, "--restore", "/tmp/ck", "--mount", "/does/not/exist"),
+		 CONFIG_ERROR);
+	CHECK_ERR_HAS("does not exist");
+	config_release(&c);
+	/* -c and -m are remembered as given: the restore compares them with the checkpoint. */
+	CHECK_EQ(PARSE(&c, none, "--restore", "/tmp/ck", "-c", "2", "-m", "64M"), CONFIG_OK);
+	CHECK(c.ncpus_given && c.mem_given);
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, none, "--restore", "/tmp/ck"), CONFIG_OK);
+	CHECK(!c.ncpus_given && !c.mem_given);
 	config_release(&c);
 	CHECK_EQ(PARSE(&c, none, "--restore", "/a", "--incoming", "1234"), CONFIG_USAGE);
 	config_release(&c);
