@@ -118,8 +118,9 @@ int mig_key_parse(const char *text, struct mig_key *k, char *err, size_t errlen)
 	const char *colon = strchr(text, ':');
 	size_t idlen = colon ? (size_t)(colon - text) : 0;
 	if (!colon || !idlen || idlen >= sizeof(k->identity) || memchr(text, '\n', idlen))
-		return snprintf(err, errlen, "expected one line IDENTITY:HEXKEY (psktool -u "
-					     "IDENTITY -p FILE writes one)"),
+		return snprintf(err, errlen,
+				"expected one line IDENTITY:HEXKEY (psktool -u "
+				"IDENTITY -p FILE writes one)"),
 		       -1;
 	memcpy(k->identity, text, idlen);
 	const char *h = colon + 1;
@@ -244,7 +245,8 @@ static int server_key(gnutls_session_t s, const char *identity, gnutls_datum_t *
 
 static int tls_setup(struct carrier *c, bool server)
 {
-	int rc = tls.init(&c->session, server ? GNUTLS_SERVER : GNUTLS_CLIENT);
+	int rc =
+		tls.init(&c->session, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_TICKETS);
 	if (rc)
 		return c->session = NULL, rc;
 	tls.session_set_ptr(c->session, c);
@@ -340,8 +342,7 @@ static void carry(struct carrier *c)
 			       c->deadline_s);
 			return;
 		}
-		if (p[0].revents & (POLLERR | POLLNVAL) ||
-		    (local_eof && peer_eof && !c->in_len) ||
+		if (p[0].revents & (POLLERR | POLLNVAL) || (local_eof && peer_eof && !c->in_len) ||
 		    (p[0].revents & POLLHUP && !(p[0].revents & POLLIN)))
 			return; /* the local side closed: nothing more to carry */
 		if (p[0].revents & POLLIN && !local_eof) {
@@ -391,6 +392,7 @@ int mig_transport_open(int sock, const struct mig_key *key, bool server, unsigne
 		c->deadline_ns = mono_ns() + (uint64_t)deadline_s * 1000000000ULL;
 	mig_set_stall_timeouts(sock);
 	int rc = key ? tls_setup(c, server) : 0;
+	c->key = NULL; /* needed for the handshake only: the caller may drop it now */
 	if (rc) {
 		snprintf(err, errlen,
 			 "the TLS handshake failed: %s (the peer has another --migration-key, "

@@ -13,12 +13,12 @@
 /* Time limits (README "Checkpoint, restore and migration"). The test build (make
  * fault) takes seconds instead of minutes, so the tests see the same paths end. */
 #ifdef PROXY_FAULT_INJECTION
-#define MIG_STALL_S	       2 /* a peer that stops sending or reading */
-#define MIG_CONFIRM_S	       3 /* the source waits this long for the target's 'K' */
+#define MIG_STALL_S		2 /* a peer that stops sending or reading */
+#define MIG_CONFIRM_S		3 /* the source waits this long for the target's 'K' */
 #define MIG_INCOMING_DEADLINE_S 6 /* --incoming: the whole guest, from the connection */
 #else
-#define MIG_STALL_S	       60
-#define MIG_CONFIRM_S	       60
+#define MIG_STALL_S		60
+#define MIG_CONFIRM_S		60
 #define MIG_INCOMING_DEADLINE_S 600
 #endif
 
