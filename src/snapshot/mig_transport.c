@@ -311,35 +311,56 @@ static void close_write(struct carrier *c)
 		shutdown(c->sock, SHUT_WR);
 }
 
-static int poll_timeout(const struct carrier *c)
+/* How long poll may wait: until the deadline, and on the target (which has one)
+ * while it waits for the source's bytes, until the source has been silent for
+ * MIG_STALL_S. `stall_from`: when the wait for the source began (0: not waiting). */
+static int poll_timeout(const struct carrier *c, uint64_t stall_from)
 {
 	if (!c->deadline_ns)
 		return -1;
-	uint64_t now = mono_ns();
-	return now >= c->deadline_ns ? 0 : (int)((c->deadline_ns - now) / 1000000 + 1);
+	uint64_t end = c->deadline_ns, now = mono_ns();
+	if (stall_from && stall_from + MIG_STALL_S * 1000000000ULL < end)
+		end = stall_from + MIG_STALL_S * 1000000000ULL;
+	return now >= end ? 0 : (int)((end - now) / 1000000 + 1);
 }
 
-/* Until both directions ended, the local side closed, the peer failed or the
- * deadline passed. The local fd is non-blocking: a peer that sends what the local
- * side does not read waits (back-pressure), instead of blocking this thread. */
+/* The deadline or the stall limit passed: say which, and give up. */
+static void time_is_up(const struct carrier *c)
+{
+	if (mono_ns() >= c->deadline_ns)
+		warnx_("the migration stream: not complete within %u s (the deadline of "
+		       "--incoming); giving up",
+		       c->deadline_s);
+	else
+		warnx_("the migration stream: nothing from the source for %d s; giving up",
+		       MIG_STALL_S);
+}
+
+/* Until both directions ended, the local side closed, the peer failed or a time
+ * limit passed. The local fd is non-blocking: a peer that sends what the local side
+ * does not read waits (back-pressure), instead of blocking this thread. */
 static void carry(struct carrier *c)
 {
 	bool local_eof = false, peer_eof = false;
+	uint64_t stall_from = mono_ns();
 	for (;;) {
 		bool pending = c->session && !peer_eof && c->in_len == 0 &&
 			       tls.record_check_pending(c->session);
+		bool waiting_peer = !peer_eof && !c->in_len;
+		if (!waiting_peer)
+			stall_from = 0;
+		else if (!stall_from)
+			stall_from = mono_ns();
 		struct pollfd p[2] = {
 			{.fd = c->local,
 			 .events = (short)((local_eof ? 0 : POLLIN) | (c->in_len ? POLLOUT : 0))},
-			{.fd = c->sock, .events = (short)(!peer_eof && !c->in_len ? POLLIN : 0)},
+			{.fd = c->sock, .events = (short)(waiting_peer ? POLLIN : 0)},
 		};
-		int rc = pending ? 0 : poll(p, 2, poll_timeout(c));
+		int rc = pending ? 0 : poll(p, 2, poll_timeout(c, stall_from));
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc == 0 && !pending) {
-			warnx_("the migration stream: not complete within %u s (the deadline of "
-			       "--incoming); giving up",
-			       c->deadline_s);
+			time_is_up(c);
 			return;
 		}
 		if (p[0].revents & (POLLERR | POLLNVAL) || (local_eof && peer_eof && !c->in_len) ||
@@ -366,6 +387,7 @@ static void carry(struct carrier *c)
 			if (n == 0)
 				peer_eof = true, shutdown(c->local, SHUT_WR);
 			c->in_len = (size_t)n, c->in_off = 0;
+			stall_from = mono_ns();
 		}
 	}
 }

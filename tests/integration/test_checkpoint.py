@@ -773,11 +773,11 @@ def ckpt_migrate_silent_target_source_resumes(t):
         lst.close()
 
 
-@test
-def ckpt_incoming_silent_source_gives_up(t):
-    """A source that connects and sends nothing: --incoming gives up at its deadline
-    (600 s; seconds in the test build) with a message, instead of waiting forever."""
+def _incoming_gives_up(t, feed, message):
+    """--incoming (the test build's limits) and a source fed by feed(socket, done):
+    the target gives up with status 1 and message, and runs nothing."""
     import socket
+    import threading
     need_fault_build()
     port = harness.free_port()
     addr = "127.0.0.1:%d" % port
@@ -785,13 +785,42 @@ def ckpt_incoming_silent_source_gives_up(t):
         target.wait_stderr(re.escape("waiting for a migrating guest on %s" % addr),
                            timeout=WAIT)
         c = socket.create_connection(("127.0.0.1", port))
+        done = threading.Event()
+        th = threading.Thread(target=feed, args=(c, done), daemon=True)
+        th.start()
         try:
             rc = target.wait(timeout=WAIT)
         finally:
+            done.set()
+            th.join(WAIT)
             c.close()
         t.eq(rc, STATUS_REFUSED, "the target gave up: %r" % target.stderr_text())
-        t.contains(target.stderr_text(), "not complete within", "the target's message")
+        t.contains(target.stderr_text(), message, "the target's message")
         t.eq(target.stdout_text(), "", "nothing ran at the target")
+
+
+@test
+def ckpt_incoming_silent_source_gives_up(t):
+    """A source that connects and sends nothing: --incoming gives up after 60 s of
+    silence (seconds in the test build) with a message, instead of waiting forever."""
+    _incoming_gives_up(t, lambda c, done: done.wait(WAIT), "nothing from the source for")
+
+
+@test
+def ckpt_incoming_slow_source_meets_the_deadline(t):
+    """A source that trickles its stream (a byte at a time, never silent for long):
+    --incoming gives up at its overall deadline (600 s; seconds in the test build)."""
+    header = b"PROXYCKP" + b"\x01\x00\x00\x00" + b"\x00" * 140
+
+    def trickle(c, done):
+        for b in header:
+            if done.wait(0.3):
+                return
+            try:
+                c.sendall(bytes([b]))
+            except OSError:
+                return
+    _incoming_gives_up(t, trickle, "not complete within")
 
 
 _FOREIGN_LISTENER = r'''
