@@ -97,6 +97,7 @@ struct config {
 	const char *restore;	      /* --restore / HERMIT_RESTORE: continue DIR's latest */
 	const char *incoming;	      /* --incoming / HERMIT_MIGRATION_SERVER: [ADDR:]PORT */
 	const char *migrate_to;	      /* --migrate-to / HERMIT_MIGRATION_SUPPORT: HOST:PORT */
+	const char *migration_key;    /* --migration-key / HERMIT_MIGRATION_KEY: TLS-PSK file */
 	bool snapshots;		      /* the snapshot module is on (any of the above, or
 				       * savevm through the monitor or GDB) */
 	const char *tmpdir;	      /* $TMPDIR (where the sandbox lets debugger dumps go) */

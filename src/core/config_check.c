@@ -180,6 +180,36 @@ unsigned config_trusted_uids(const struct config *c, unsigned uids[CONFIG_MAX_TR
 	return n;
 }
 
+/* --migration-key: a regular file of proxy's user (the one it runs as, or --user's)
+ * that nobody else may read or write, as ssh wants its keys. */
+static int check_migration_key(const struct config *c, char *err, size_t errlen)
+{
+	struct stat st;
+	const char *k = c->migration_key;
+	if (!k)
+		return CONFIG_OK;
+	if (lstat(k, &st) < 0)
+		REFUSE(CONFIG_ERROR, "HERMIT_MIGRATION_KEY/--migration-key %s: %s", k,
+		       strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		REFUSE(CONFIG_ERROR,
+		       "HERMIT_MIGRATION_KEY/--migration-key %s is not a regular file", k);
+	if (st.st_uid != geteuid() && !(c->user && st.st_uid == c->user_uid))
+		REFUSE(CONFIG_ERROR,
+		       "HERMIT_MIGRATION_KEY/--migration-key %s belongs to uid %u, not to "
+		       "proxy's user (uid %u): refused, as ssh refuses such keys",
+		       k, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & 077)
+		REFUSE(CONFIG_ERROR,
+		       "HERMIT_MIGRATION_KEY/--migration-key %s is accessible by others (mode "
+		       "%04o): the key must be private (chmod 600 %s)",
+		       k, (unsigned)(st.st_mode & 07777), k);
+	if (!c->incoming && !c->migrate_to && !c->monitor)
+		REFUSE(CONFIG_USAGE, "--migration-key is for --incoming, --migrate-to or the "
+				     "monitor's migrate: drop it\n");
+	return CONFIG_OK;
+}
+
 /* What checkpoints and migration cannot work with, said before anything starts. */
 static int check_snapshots(struct config *c, char *err, size_t errlen)
 {
@@ -227,6 +257,7 @@ int config_check_resumed(struct config *c, int nargs, char **args, char *err, si
 	int rc = check_gdb_addr(c, err, errlen);
 	rc = rc ?: check_coredump(c, err, errlen);
 	rc = rc ?: check_user(c, err, errlen);
+	rc = rc ?: check_migration_key(c, err, errlen);
 	rc = rc ?: check_snapshots(c, err, errlen);
 	return rc;
 }
@@ -240,6 +271,7 @@ int config_check(struct config *c, char *err, size_t errlen)
 	rc = rc ?: check_coredump(c, err, errlen);
 	rc = rc ?: check_mounts(c, err, errlen);
 	rc = rc ?: check_user(c, err, errlen);
+	rc = rc ?: check_migration_key(c, err, errlen);
 	return rc;
 }
 

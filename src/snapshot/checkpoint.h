@@ -47,12 +47,18 @@ void restore_load(struct vm *vm, struct restore_source *src, const struct snap_c
 void restore_confirm(struct restore_source *src);
 
 /* migrate.c */
-/* Target: listen on cfg->incoming, accept one source that `allowed` lets in (the
- * peer's user: main.c knows who may): src then reads from it. */
-void migrate_accept(const struct config *c, struct restore_source *src,
-		    bool (*allowed)(int fd, const struct config *c));
-/* --migrate-to: resolve the target now, before the sandbox (after snapshot_init). */
-void migrate_prepare(struct vm *vm);
+/* Whether the peer of a loopback connection is a user proxy trusts (main.c knows
+ * who may); used only without --migration-key, whose handshake proves the peer. */
+typedef bool (*mig_peer_check)(int fd, void *ctx);
+/* Target: listen on cfg->incoming (loopback only without a key), accept one source
+ * that `allowed` lets in or that proves it holds the key: src then reads from it.
+ * A connection that fails either is turned away with a message and the next one
+ * waited for; one accepted must deliver the guest within MIG_INCOMING_DEADLINE_S. */
+void migrate_accept(const struct config *c, struct restore_source *src, mig_peer_check allowed,
+		    void *ctx);
+/* The source's set-up, before the sandbox (after snapshot_init): the key (GnuTLS
+ * loaded), the target resolved (--migrate-to), who may be a keyless target. */
+void migrate_prepare(struct vm *vm, mig_peer_check peer_ok, void *ctx);
 /* Send the guest to HOST:PORT (NULL: cfg->migrate_to), end the VM with 0 once the
  * target confirms. 0, or -1 with a message (the guest goes on here). */
 int migrate_send(struct vm *vm, const char *to, char *err, size_t errlen);

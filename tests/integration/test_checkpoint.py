@@ -150,17 +150,17 @@ def model(iterations=ITERATIONS, cpus=1):
 class Background(harness.Proxy):
     """harness.Proxy for any command line (--restore DIR, --incoming ADDR: no image)."""
 
-    def __init__(self, argv, env=None, stdin=subprocess.DEVNULL, cwd=None):
-        self.cmd = [harness.PROXY] + [str(a) for a in argv]
+    def __init__(self, argv, env=None, stdin=subprocess.DEVNULL, cwd=None, binary=None):
+        self.cmd = [binary or harness.PROXY] + [str(a) for a in argv]
         self.out = harness.output_file()
         self.err = harness.output_file()
         self.p = subprocess.Popen(self.cmd, env=harness.proxy_env(env), stdout=self.out,
                                   stderr=self.err, stdin=stdin, cwd=cwd)
 
 
-def run_argv(argv, env=None, timeout=None, cwd=None):
+def run_argv(argv, env=None, timeout=None, cwd=None, binary=None):
     """proxy ARGV to its end; a Result with text stdout and stderr."""
-    cmd = [harness.PROXY] + [str(a) for a in argv]
+    cmd = [binary or harness.PROXY] + [str(a) for a in argv]
     try:
         p = subprocess.run(cmd, env=harness.proxy_env(env), capture_output=True,
                            timeout=timeout or WAIT, cwd=cwd, stdin=subprocess.DEVNULL)
@@ -843,3 +843,297 @@ def ckpt_user_nobody_checkpoints_and_restores_with_its_rights(t):
         g.open_gate()
         check_restored(t, g, restore(g.ckdir, extra=g.mount() + user),
                        "--user nobody restore of nobody's guest")
+# ---- migration keys (--migration-key, HERMIT_MIGRATION_KEY: TLS-PSK) ----------------
+
+def key_file(d, name="key", identity="proxy", mode=0o600):
+    """A key file as `psktool -u IDENTITY -p FILE` writes it: IDENTITY:HEXKEY."""
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        f.write("%s:%s\n" % (identity, os.urandom(32).hex()))
+    os.chmod(path, mode)
+    return path
+
+
+def need_fault_build():
+    if not os.access(harness.FAULT_PROXY, os.X_OK):
+        harness.skip("no test build at %s (make fault)" % harness.FAULT_PROXY)
+
+
+@test
+def ckpt_migrate_with_a_key(t):
+    """Both ends with the same key (--migration-key on the target, HERMIT_MIGRATION_KEY
+    on the source): the guest migrates through TLS-PSK, under the sandbox, and goes on
+    at the target exactly where it was."""
+    with tempfile.TemporaryDirectory() as kd:
+        k = key_file(kd)
+        _migrate(t, 1, ["--incoming", "127.0.0.1:PORT", "--migration-key", k], {},
+                 ["--migrate-to", "127.0.0.1:PORT"], {"HERMIT_MIGRATION_KEY": k})
+
+
+def _source_goes_on(t, g, source, message, what):
+    """The source said why its migration failed and finishes the guest itself."""
+    source.wait_stderr("migration failed", timeout=WAIT)
+    t.contains(source.stderr_text(), message, "%s: the source's message" % what)
+    g.open_gate()
+    rc = source.wait(timeout=WAIT)
+    t.eq(rc, g.expected.status, "%s: the guest finished at the source: %r" % (
+        what, source.stderr_text()[-2000:]))
+    t.eq(source.stdout_text(), g.expected.through_gate + g.expected.after_gate,
+         "%s: the source's whole output" % what)
+
+
+@test
+def ckpt_migrate_wrong_key_is_refused(t):
+    """A source with another key: the handshake fails, the target turns it away (and
+    waits on), the source's guest goes on and proxy says why."""
+    port = harness.free_port()
+    addr = "127.0.0.1:%d" % port
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        ka, kb = key_file(top, "a"), key_file(top, "b")
+        with Background(["--incoming", addr, "--migration-key", ka, "--mount", g.files],
+                        env={}) as target:
+            target.wait_stderr(re.escape("waiting for a migrating guest on %s" % addr),
+                               timeout=WAIT)
+            with Background(g.argv(["--migrate-to", addr, "--migration-key", kb]),
+                            env=g.env()) as source:
+                wait_stdout(source, "gate\n", timeout=WAIT)
+                source.signal(signal.SIGUSR2)
+                target.wait_stderr("turned away a connection: the TLS handshake failed",
+                                   timeout=WAIT)
+                t.eq(target.p.poll(), None, "the target still waits for a source")
+                _source_goes_on(t, g, source, "TLS handshake failed", "a wrong key")
+            t.eq(target.stdout_text(), "", "nothing ran at the target")
+
+
+@test
+def ckpt_migrate_key_to_a_plain_listener_sends_no_guest_memory(t):
+    """A source with a key that reaches a plain TCP listener sends it a TLS hello and
+    nothing of the guest: the bytes it gets hold none of the guest's memory (the
+    gate file's path is in the guest's arguments, and in any plain stream's CONFIG);
+    the source goes on."""
+    import socket
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        k = key_file(top)
+        lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(1)
+        addr = "127.0.0.1:%d" % lst.getsockname()[1]
+        got = b""
+        with Background(g.argv(["--migrate-to", addr, "--migration-key", k]),
+                        env=g.env()) as source:
+            wait_stdout(source, "gate\n", timeout=WAIT)
+            source.signal(signal.SIGUSR2)
+            lst.settimeout(WAIT)
+            conn, _ = lst.accept()
+            conn.settimeout(1.0)  # what the source sends before it needs an answer
+            try:
+                while True:
+                    b = conn.recv(65536)
+                    if not b:
+                        break
+                    got += b
+            except socket.timeout:
+                pass
+            conn.close()
+            lst.close()
+            _source_goes_on(t, g, source, "TLS handshake failed", "a plain listener")
+        t.true(len(got) > 0, "the listener got the source's TLS hello")
+        t.true(g.gate.encode() not in got,
+               "no guest memory in the %d bytes the listener got" % len(got))
+
+
+@test
+def ckpt_migration_key_file_must_be_private(t):
+    """A key file others may read (0644) or that is not a regular file is refused at
+    start, on either end, as ssh refuses such keys."""
+    with tempfile.TemporaryDirectory() as top:
+        k = key_file(top, mode=0o644)
+        port = harness.free_port()
+        r = run_argv(["--incoming", "127.0.0.1:%d" % port, "--migration-key", k])
+        refused(t, r, "is accessible by others (mode 0644)", "--incoming with a 0644 key")
+        g = Guest(top)
+        r = run_argv(g.argv(["--migrate-to", "127.0.0.1:%d" % port]), env=g.env(
+            HERMIT_MIGRATION_KEY=k))
+        refused(t, r, "is accessible by others (mode 0644)", "--migrate-to with a 0644 key")
+        r = run_argv(["--incoming", "127.0.0.1:%d" % port, "--migration-key", top])
+        refused(t, r, "is not a regular file", "a directory as the key")
+        os.chmod(k, 0o600)
+        os.chown(k, 65534, 65534)
+        r = run_argv(["--incoming", "127.0.0.1:%d" % port, "--migration-key", k])
+        refused(t, r, "belongs to uid 65534", "another user's key")
+
+
+@test
+def ckpt_migration_off_loopback_needs_a_key(t):
+    """Without a key, --incoming on a non-loopback address and --migrate-to a
+    non-loopback host are refused at start with a message naming --migration-key."""
+    port = harness.free_port()
+    r = run_argv(["--incoming", "0.0.0.0:%d" % port])
+    refused(t, r, "needs --migration-key", "--incoming 0.0.0.0 without a key")
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        r = run_argv(g.argv(["--migrate-to", "192.0.2.1:%d" % port]), env=g.env())
+        refused(t, r, "needs --migration-key", "--migrate-to 192.0.2.1 without a key")
+
+
+@test
+def ckpt_migrate_silent_target_source_resumes(t):
+    """A target that takes the stream and never confirms: the source waits the
+    confirmation time (60 s; seconds in the test build) and resumes its guest,
+    saying why."""
+    import socket
+    import threading
+    need_fault_build()
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(1)
+        addr = "127.0.0.1:%d" % lst.getsockname()[1]
+        conns = []
+
+        def swallow():  # take everything, answer nothing
+            lst.settimeout(WAIT)
+            try:
+                c, _ = lst.accept()
+            except OSError:
+                return
+            conns.append(c)
+            while c.recv(1 << 20):
+                pass
+        th = threading.Thread(target=swallow, daemon=True)
+        th.start()
+        with Background(g.argv(["--migrate-to", addr]), env=g.env(),
+                        binary=harness.FAULT_PROXY) as source:
+            wait_stdout(source, "gate\n", timeout=WAIT)
+            source.signal(signal.SIGUSR2)
+            _source_goes_on(t, g, source, "did not confirm it took the guest within",
+                            "a silent target")
+        th.join(WAIT)
+        for c in conns:
+            c.close()
+        lst.close()
+
+
+def _incoming_gives_up(t, feed, message):
+    """--incoming (the test build's limits) and a source fed by feed(socket, done):
+    the target gives up with status 1 and message, and runs nothing."""
+    import socket
+    import threading
+    need_fault_build()
+    port = harness.free_port()
+    addr = "127.0.0.1:%d" % port
+    with Background(["--incoming", addr], env={}, binary=harness.FAULT_PROXY) as target:
+        target.wait_stderr(re.escape("waiting for a migrating guest on %s" % addr),
+                           timeout=WAIT)
+        c = socket.create_connection(("127.0.0.1", port))
+        done = threading.Event()
+        th = threading.Thread(target=feed, args=(c, done), daemon=True)
+        th.start()
+        try:
+            rc = target.wait(timeout=WAIT)
+        finally:
+            done.set()
+            th.join(WAIT)
+            c.close()
+        t.eq(rc, STATUS_REFUSED, "the target gave up: %r" % target.stderr_text())
+        t.contains(target.stderr_text(), message, "the target's message")
+        t.eq(target.stdout_text(), "", "nothing ran at the target")
+
+
+@test
+def ckpt_incoming_silent_source_gives_up(t):
+    """A source that connects and sends nothing: --incoming gives up after 60 s of
+    silence (seconds in the test build) with a message, instead of waiting forever."""
+    _incoming_gives_up(t, lambda c, done: done.wait(WAIT), "nothing from the source for")
+
+
+@test
+def ckpt_incoming_slow_source_meets_the_deadline(t):
+    """A source that trickles its stream (a byte at a time, never silent for long):
+    --incoming gives up at its overall deadline (600 s; seconds in the test build)."""
+    header = b"PROXYCKP" + b"\x01\x00\x00\x00" + b"\x00" * 140
+
+    def trickle(c, done):
+        for b in header:
+            if done.wait(0.3):
+                return
+            try:
+                c.sendall(bytes([b]))
+            except OSError:
+                return
+    _incoming_gives_up(t, trickle, "not complete within")
+
+
+_FOREIGN_LISTENER = r'''
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+s.settimeout(float(sys.argv[1]))
+try:
+    c, _ = s.accept()
+except OSError:
+    print("no connection", flush=True)
+    sys.exit(0)
+c.settimeout(2.0)
+n = 0
+try:
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        n += len(b)
+except OSError:
+    pass
+print("got", n, flush=True)
+'''
+
+
+@test
+def ckpt_migrate_without_key_only_to_proxys_user(t):
+    """Without a key the source sends the guest only to a listener of proxy's own
+    user: one of another user (nobody) gets nothing of it, and the guest goes on."""
+    with tempfile.TemporaryDirectory() as top:
+        os.chmod(top, 0o755)
+        g = Guest(top)
+        lst = subprocess.Popen(
+            ["/usr/bin/python3", "-c", _FOREIGN_LISTENER, str(WAIT)], stdout=subprocess.PIPE,
+            text=True, preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)))
+        try:
+            addr = "127.0.0.1:%s" % lst.stdout.readline().strip()
+            with Background(g.argv(["--migrate-to", addr]), env=g.env()) as source:
+                wait_stdout(source, "gate\n", timeout=WAIT)
+                source.signal(signal.SIGUSR2)
+                _source_goes_on(t, g, source, "is not run by proxy's user",
+                                "a listener of another user")
+            said = lst.stdout.read()
+        finally:
+            lst.kill()
+            lst.wait()
+        t.true(said.strip() in ("got 0", "no connection"),
+               "the other user's listener got nothing: %r" % said)
+
+
+@test
+def ckpt_incoming_with_a_key_turns_away_a_plain_source(t):
+    """A target with a key and a source that sends a plain stream (no TLS): the
+    handshake fails, the target says so and waits for the next connection."""
+    import socket
+    port = harness.free_port()
+    addr = "127.0.0.1:%d" % port
+    with tempfile.TemporaryDirectory() as top:
+        k = key_file(top)
+        with Background(["--incoming", addr, "--migration-key", k], env={}) as target:
+            target.wait_stderr(re.escape("waiting for a migrating guest on %s" % addr),
+                               timeout=WAIT)
+            c = socket.create_connection(("127.0.0.1", port))
+            c.sendall(b"PROXYCKP" + b"\x01\x00\x00\x00" + b"\x00" * 140)
+            target.wait_stderr("turned away a connection: the TLS handshake failed",
+                               timeout=WAIT)
+            c.close()
+            t.eq(target.p.poll(), None, "the target still waits for a source")
+            t.eq(target.stdout_text(), "", "nothing ran at the target")

@@ -485,6 +485,47 @@ static void test_checkpoint_options(void)
 	config_release(&c);
 }
 
+/* --migration-key / HERMIT_MIGRATION_KEY: a regular file of proxy's user that
+ * nobody else may read or write, and only with a migration to use it for. */
+static void test_migration_key(void)
+{
+	struct config c;
+	char *none[] = {NULL};
+	static char path[] = "/tmp/proxy-unit-key-XXXXXX";
+	char env[64];
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	CHECK(write(fd, "id:00112233445566778899aabbccddeeff\n", 36) == 36);
+	close(fd);
+	chmod(path, 0600);
+	CHECK_EQ(PARSE(&c, none, "--incoming", "4455", "--migration-key", path), CONFIG_OK);
+	CHECK_STR(c.migration_key, path);
+	config_release(&c);
+	snprintf(env, sizeof(env), "HERMIT_MIGRATION_KEY=%s", path);
+	char *keyenv[] = {env, NULL};
+	CHECK_EQ(PARSE(&c, keyenv, "--migrate-to", "127.0.0.1:1", "img"), CONFIG_OK);
+	CHECK_STR(c.migration_key, path);
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, none, "--migration-key", path, "img"), CONFIG_USAGE);
+	CHECK_ERR_HAS("--migration-key is for --incoming");
+	config_release(&c);
+	chmod(path, 0644);
+	CHECK_EQ(PARSE(&c, none, "--incoming", "4455", "--migration-key", path), CONFIG_ERROR);
+	CHECK_ERR_HAS("accessible by others (mode 0644)");
+	config_release(&c);
+	chmod(path, 0620);
+	CHECK_EQ(PARSE(&c, keyenv, "--migrate-to", "127.0.0.1:1", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("the key must be private");
+	config_release(&c);
+	unlink(path);
+	CHECK_EQ(PARSE(&c, none, "--incoming", "4455", "--migration-key", path), CONFIG_ERROR);
+	CHECK_ERR_HAS("No such file");
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, none, "--incoming", "4455", "--migration-key", "/tmp"), CONFIG_ERROR);
+	CHECK_ERR_HAS("not a regular file");
+	config_release(&c);
+}
+
 static volatile sig_atomic_t alarmed;
 
 static void on_alarm(int sig)
@@ -520,6 +561,7 @@ static void test_trace_word_fifo(void)
 
 int main(void)
 {
+	test_migration_key();
 	test_parse_mem_size();
 	test_parse_small();
 	test_defaults();
