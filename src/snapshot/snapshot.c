@@ -303,8 +303,11 @@ int snapshot_finish_load(struct vm *vm, char *err, size_t errlen)
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		if (snap_vcpu_load(&vm->vcpus[i], s->vcpu_state[i], s->vcpu_len[i], err, errlen))
 			return -1;
-	if (s->files_seen && snap_files_load(vm, s->files, s->files_len, err, errlen))
+	if (s->files_ready) /* loadvm reopened them before it changed anything */
+		snap_files_install(vm, s->files_ready);
+	else if (s->files_seen && snap_files_load(vm, s->files, s->files_len, err, errlen))
 		return -1;
+	s->files_ready = NULL;
 	s->files_seen = false;
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		free(s->vcpu_state[i]);
@@ -317,8 +320,10 @@ int snapshot_finish_load(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-/* Read the whole stream once for its checksums and shape before touching the VM. */
-static int verify(struct vm *vm, int fd, const char *name, char *err, size_t errlen)
+/* Read the whole stream once for its checksums and shape before touching the VM;
+ * the last FILES section's payload goes to *files (NULL: none). */
+static int verify(struct vm *vm, int fd, const char *name, struct snap_buf *files, bool *files_seen,
+		  char *err, size_t errlen)
 {
 	struct snap_reader r;
 	struct snap_config sc;
@@ -342,7 +347,14 @@ static int verify(struct vm *vm, int fd, const char *name, char *err, size_t err
 				    !snap_vcpu_saved_state(data, sec.length, &state) &&
 				    state == VCPU_GATED &&
 				    atomic_load(&vm->vcpus[sec.index].state) != VCPU_GATED;
+		if (rc > 0 && sec.type == SNAP_SEC_FILES) {
+			snap_buf_free(files);
+			snap_buf_put(files, data, sec.length);
+			*files_seen = true;
+		}
 		free(data);
+		if (files->failed)
+			return snprintf(err, errlen, "out of memory"), -1;
 		if (rc < 0)
 			return snprintf(err, errlen, "%s", r.err), -1;
 		if (before_start) /* its thread has passed the start gate: it cannot go back */
@@ -354,6 +366,24 @@ static int verify(struct vm *vm, int fd, const char *name, char *err, size_t err
 	}
 }
 
+/* verify, then the guest's files of the snapshot opened (vm->snap->files_ready): a
+ * file that is gone refuses the load while the VM is still as it was. */
+static int prepare_files(struct vm *vm, int fd, const char *name, char *err, size_t errlen)
+{
+	struct snap_buf files = {0};
+	bool seen = false;
+	int rc = verify(vm, fd, name, &files, &seen, err, errlen);
+	if (!rc && seen) {
+		char why[512];
+		rc = snap_files_open(vm, files.data, files.len, &vm->snap->files_ready, why,
+				     sizeof(why));
+		if (rc)
+			snprintf(err, errlen, "%s: %s", name, why);
+	}
+	snap_buf_free(&files);
+	return rc;
+}
+
 int snapshot_load_into_running(struct vm *vm, int fd, const char *name, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < vm->ncpus; i++)
@@ -363,9 +393,12 @@ int snapshot_load_into_running(struct vm *vm, int fd, const char *name, char *er
 					"snapshot when every vCPU is in guest code",
 					i),
 			       -1;
-	if (lseek(fd, 0, SEEK_SET) < 0 || verify(vm, fd, name, err, errlen) ||
-	    lseek(fd, 0, SEEK_SET) < 0)
+	if (lseek(fd, 0, SEEK_SET) < 0 || prepare_files(vm, fd, name, err, errlen) ||
+	    lseek(fd, 0, SEEK_SET) < 0) {
+		snap_files_free(vm->snap->files_ready);
+		vm->snap->files_ready = NULL;
 		return -1;
+	}
 	/* Pending I/O would otherwise complete into the loaded state. */
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		if (atomic_load(&vm->vcpus[i].state) == VCPU_RUNNING)
@@ -379,6 +412,8 @@ int snapshot_load_into_running(struct vm *vm, int fd, const char *name, char *er
 	snapshot_free_config(&sc);
 	if (rc || snapshot_load_stream(vm, &r, err, errlen) ||
 	    snapshot_finish_load(vm, err, errlen)) {
+		snap_files_free(vm->snap->files_ready);
+		vm->snap->files_ready = NULL;
 		vm_end(vm, STATUS_SETUP_ERROR); /* checked above; a failure now is the host's */
 		return -1;
 	}
