@@ -161,8 +161,11 @@ static int add_mount(struct snap_config *sc, char *value)
 		return -1;
 	sc->mounts = m;
 	char *h = strdup(host), *g = strdup(guest);
-	if (!h || !g || !unescape(h) || !unescape(g))
+	if (!h || !g || !unescape(h) || !unescape(g)) {
+		free(h);
+		free(g);
 		return -1;
+	}
 	m[sc->nmounts++] = (struct mount_spec){.host = h, .guest = g, .ro = !strcmp(value, "ro")};
 	return 0;
 }
@@ -173,8 +176,10 @@ static int add_arg(struct snap_config *sc, const char *value)
 	if (!a)
 		return -1;
 	sc->guest_argv = a;
-	if (!(a[sc->guest_argc] = strdup(value)) || !unescape(a[sc->guest_argc]))
-		return -1;
+	char *v = strdup(value);
+	if (!v || !unescape(v))
+		return free(v), -1;
+	a[sc->guest_argc] = v;
 	a[++sc->guest_argc] = NULL;
 	return 0;
 }
@@ -185,8 +190,10 @@ static int take_line(struct snap_config *sc, char *line)
 	if (!value)
 		return -1;
 	*value++ = 0;
-	if (!strcmp(line, "image"))
+	if (!strcmp(line, "image")) {
+		free(sc->image); /* a repeated line: the last one */
 		return (sc->image = strdup(value)) && unescape(sc->image) ? 0 : -1;
+	}
 	if (!strcmp(line, "image_size"))
 		return sc->image_size = strtoull(value, NULL, 10), 0;
 	if (!strcmp(line, "image_crc"))
@@ -210,7 +217,8 @@ int snap_config_parse(const void *payload, uint64_t len, struct snap_config *sc,
 	char *text = malloc(len + 1);
 	if (!text)
 		return snprintf(err, errlen, "out of memory"), -1;
-	memcpy(text, payload, len);
+	if (len) /* an empty section's payload is NULL */
+		memcpy(text, payload, len);
 	text[len] = 0;
 	int rc = 0;
 	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line && !rc;
