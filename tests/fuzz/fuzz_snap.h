@@ -24,7 +24,7 @@
 
 #define FUZZ_SNAP_NCPUS	  2
 #define FUZZ_SNAP_MEM	  (64ULL << 20)
-#define FUZZ_SNAP_SECHDR  24 /* u32 type, u32 index, u64 length, u32 crc, u32 0 */
+#define FUZZ_SNAP_SECHDR  24   /* u32 type, u32 index, u64 length, u32 crc, u32 0 */
 #define FUZZ_SNAP_KVM_FD  1000 /* the fake vCPU and VM descriptors: never opened */
 #define FUZZ_SNAP_TSC_KHZ 2000000
 
