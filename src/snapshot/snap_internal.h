@@ -81,6 +81,8 @@ int snap_vm_load(struct vm *vm, const void *payload, uint64_t len, char *err, si
 int snap_mem_save(struct vm *vm, struct snap_writer *w, bool full, bool keep_log, uint64_t *pages,
 		  char *err, size_t errlen);
 int snap_mem_load(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen);
+/* What snap_mem_load would refuse, without writing RAM (loadvm checks first). */
+int snap_mem_check(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen);
 /* Before the first save: clear the logs so the next incremental save starts here. */
 int snap_mem_reset_log(struct vm *vm, char *err, size_t errlen);
 

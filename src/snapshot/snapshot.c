@@ -320,6 +320,25 @@ int snapshot_finish_load(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* What take_section and snapshot_finish_load would refuse in a section, found
+ * before the VM changes (a loadvm that fails then leaves it as it was). */
+static int check_content(struct vm *vm, const struct snap_section *sec, const void *data, char *err,
+			 size_t errlen)
+{
+	switch (sec->type) {
+	case SNAP_SEC_MEM:
+		return snap_mem_check(vm, data, sec->length, err, errlen);
+	case SNAP_SEC_VCPU:
+		if (sec->index >= vm->ncpus)
+			return snprintf(err, errlen, "state for vCPU %u of %u", sec->index,
+					vm->ncpus),
+			       -1;
+		return snap_vcpu_check(data, sec->length, sec->index, err, errlen);
+	default:
+		return 0;
+	}
+}
+
 /* Read the whole stream once for its checksums and shape before touching the VM;
  * the last FILES section's payload goes to *files (NULL: none). */
 static int verify(struct vm *vm, int fd, const char *name, struct snap_buf *files, bool *files_seen,
@@ -333,11 +352,12 @@ static int verify(struct vm *vm, int fd, const char *name, struct snap_buf *file
 		return -1;
 	}
 	bool other = sc.header.ncpus != vm->ncpus || sc.header.mem_size != vm->mem.size;
+	if (other)
+		snprintf(err, errlen, "%s is of another VM (%u vCPUs, %llu MiB)", name,
+			 sc.header.ncpus, (unsigned long long)(sc.header.mem_size >> 20));
 	snapshot_free_config(&sc);
 	if (other)
-		return snprintf(err, errlen, "%s is of another VM (%u vCPUs, %llu MiB)", name,
-				sc.header.ncpus, (unsigned long long)(sc.header.mem_size >> 20)),
-		       -1;
+		return -1;
 	for (;;) {
 		struct snap_section sec;
 		void *data = NULL;
@@ -347,6 +367,11 @@ static int verify(struct vm *vm, int fd, const char *name, struct snap_buf *file
 				    !snap_vcpu_saved_state(data, sec.length, &state) &&
 				    state == VCPU_GATED &&
 				    atomic_load(&vm->vcpus[sec.index].state) != VCPU_GATED;
+		char why[384];
+		if (rc > 0 && check_content(vm, &sec, data, why, sizeof(why))) {
+			free(data);
+			return snprintf(err, errlen, "%s: %s", name, why), -1;
+		}
 		if (rc > 0 && sec.type == SNAP_SEC_FILES) {
 			snap_buf_free(files);
 			snap_buf_put(files, data, sec.length);
@@ -414,7 +439,10 @@ int snapshot_load_into_running(struct vm *vm, int fd, const char *name, char *er
 	    snapshot_finish_load(vm, err, errlen)) {
 		snap_files_free(vm->snap->files_ready);
 		vm->snap->files_ready = NULL;
-		vm_end(vm, STATUS_SETUP_ERROR); /* checked above; a failure now is the host's */
+		/* Checked above; a failure now is the host's (KVM refused a state), and the
+		 * VM is half loaded: it ends, saying why where the user sees it. */
+		warnx_("loadvm %s: %s; the VM ends", name, err);
+		vm_end(vm, STATUS_SETUP_ERROR);
 		return -1;
 	}
 	return 0;
