@@ -237,6 +237,8 @@ static bool client_allowed(struct gdbstub *stub, int fd)
 	gdb_peer_name(fd, peer, sizeof(peer));
 	if (uid == PEER_UID_UNKNOWN)
 		snprintf(who, sizeof(who), "%s (uid unknown)", peer);
+	else if (uid == PEER_UID_UNPROVEN) /* e.g. only a TIME_WAIT row, which shows uid 0 */
+		snprintf(who, sizeof(who), "%s (uid not proven)", peer);
 	else
 		snprintf(who, sizeof(who), "%s (uid %ld)", peer, uid);
 	if (stub->on_event)
