@@ -221,7 +221,7 @@ def proxy_gdb_man_page_renders(t):
     for s in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "EXAMPLES",
               "SEE ALSO"):
         t.true(s in sections, "section %s in proxy-gdb(1): %r" % (s, sorted(sections)))
-    for opt in ("--lldb", "--proxy"):
+    for opt in ("--lldb", "--tcp", "--proxy"):
         t.contains(sections["OPTIONS"], opt, "proxy-gdb(1) documents " + opt)
 
 
@@ -283,7 +283,8 @@ def completion_of_options_and_their_values(t):
 @test
 def completion_of_hermit_variables(t):
     t.eq(sorted(complete(["proxy", "HERMIT_DEB"])),
-         ["HERMIT_DEBUG=", "HERMIT_DEBUG_ADDR=", "HERMIT_DEBUG_PORT="], "HERMIT_DEB<TAB>")
+         ["HERMIT_DEBUG=", "HERMIT_DEBUG_ADDR=", "HERMIT_DEBUG_PORT=",
+          "HERMIT_DEBUG_SOCKET="], "HERMIT_DEB<TAB>")
     names = [w.rstrip("=") for w in complete(["proxy", "HERMIT_"])]
     for var in sorted(set(re.findall(r"\bHERMIT_[A-Z_]+\b", help_text()))):
         t.true(var in names, "HERMIT_<TAB> offers %s: %r" % (var, names))
@@ -321,6 +322,7 @@ def completion_of_paths(t):
 @test
 def completion_of_proxy_gdb(t):
     t.eq(complete(["proxy-gdb", "--ll"]), ["--lldb"], "its own options")
+    t.eq(complete(["proxy-gdb", "--tc"]), ["--tcp"], "its own options: --tcp")
     t.true("-batch" in complete(["proxy-gdb", "-b"]), "common GDB options")
     t.eq(complete(["proxy-gdb", "-batch", "--", "--ab"]), ["--abi"], "after --: proxy's options")
     t.eq(sorted(complete(["proxy-gdb", "--lldb", "--", "--abi", ""])), ["auto", "c", "hermit-entry", "rusty"],
