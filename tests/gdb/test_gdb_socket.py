@@ -247,3 +247,27 @@ def socket_is_removed_after_user_drop_and_sandbox(t):
         t.true(not os.path.lexists(path), "the socket is removed at exit")
     finally:
         shutil.rmtree(d)
+
+
+@test
+def socket_outside_the_sandbox_is_removed_at_exit(t):
+    """A directory the sandbox (Landlock) does not reach (not ., not $TMPDIR): proxy
+    cannot unlink there after set-up, the remover started before the sandbox does."""
+    require_gdb()
+    d = tempfile.mkdtemp(prefix="proxy-sock-", dir="/var/tmp")
+    path = os.path.join(d, "s")
+    image = harness.guest(IMAGE)
+    try:
+        with harness.Proxy(image, env=dict(env(), HERMIT_VERBOSE="1", TMPDIR="/tmp"),
+                           extra=["--gdb-socket", path]) as p:
+            p.wait_stderr(r"waiting for GDB on")
+            out = run(gdb_cmd(image, path, "continue"))
+            t.contains(out, "exited normally")
+            t.eq(p.wait(), 0)
+        for _ in range(200):  # the remover runs once proxy is gone: no timing asserted
+            if not os.path.lexists(path):
+                break
+            subprocess.run(["sleep", "0.05"])
+        t.true(not os.path.lexists(path), "the socket is removed at exit")
+    finally:
+        shutil.rmtree(d)
