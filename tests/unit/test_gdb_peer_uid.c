@@ -7,6 +7,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 static const char table[] =
@@ -286,6 +288,71 @@ static void test_stub_serves_its_user(void)
 	close(f.stop_fd);
 }
 
+/* On a Unix socket: whatever is at the path stays (gdbstub_open fails), and the owner
+ * comes from SO_PEERCRED: another uid is turned away, ours served. */
+static void test_unix_socket_peers(void)
+{
+	struct fake f;
+	struct gdb_target tgt = {&fake_ops, &f};
+	struct events ev = {0};
+	char dir[] = "/tmp/test-peer-uid-XXXXXX", path[64], err[256], reply[64];
+	unsigned allowed[] = {geteuid()};
+	struct gdbstub_config cfg = {.unix_path = path,
+				     .on_event = on_event,
+				     .event_arg = &ev,
+				     .allowed_uids = allowed,
+				     .nallowed_uids = 1};
+	struct served sv = {0};
+
+	fake_init(&f);
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/s", dir);
+	FILE *file = fopen(path, "w");
+	CHECK(file != NULL && fputs("keep\n", file) >= 0);
+	fclose(file);
+	CHECK(gdbstub_open(&sv.stub, &cfg, tgt, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "cannot listen on") != NULL);
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 5);
+	unlink(path);
+
+	CHECK_EQ(gdbstub_open(&sv.stub, &cfg, tgt, err, sizeof(err)), 0);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	pthread_create(&sv.thread, NULL, serve_thread, &sv);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (geteuid() == 0) {
+		/* Past the file permissions on purpose: SO_PEERCRED alone must refuse. */
+		CHECK(chmod(dir, 0711) == 0 && chmod(path, 0666) == 0);
+		pid_t pid = fork();
+		if (pid == 0) {
+			int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534) ||
+			    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+				_exit(2);
+			_exit(closed_by_peer(fd) ? 0 : 1);
+		}
+		int status = -1;
+		waitpid(pid, &status, 0);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		CHECK(strstr(ev.last, "(uid 65534)") != NULL);
+	} else {
+		printf("  (not root: no second uid to try)\n");
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK_EQ(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CHECK(send(fd, "$?#3f", 5, 0) == 5);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	CHECK(poll(&p, 1, 5000) == 1 && recv(fd, reply, sizeof(reply), 0) > 0);
+	close(fd);
+	pthread_join(sv.thread, NULL);
+	CHECK_EQ(sv.result, GDBSTUB_DETACHED);
+	gdbstub_close(sv.stub);
+	CHECK(access(path, F_OK) != 0);
+	rmdir(dir);
+	close(f.stop_fd);
+}
+
 int main(void)
 {
 	test_table_parsing();
@@ -296,5 +363,6 @@ int main(void)
 	test_live_owner();
 	test_stub_turns_away_other_users();
 	test_stub_serves_its_user();
+	test_unix_socket_peers();
 	return unit_report();
 }
