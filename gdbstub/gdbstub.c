@@ -68,15 +68,13 @@ static int check_target(struct gdb_target tgt, char *err, size_t errlen)
 static int listen_unix(struct gdbstub *stub, const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct stat st;
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return fail(err, errlen, ENAMETOOLONG, "cannot listen on", path);
 	strcpy(sa.sun_path, path);
-	/* A socket left by an earlier run would make bind fail; anything else we keep. */
-	if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
+	/* Whatever is at the path stays (bind fails): it may be another user's file or a
+	 * live socket; the embedder decides what may be replaced. */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return fail(err, errlen, errno, "cannot create socket for", path);
@@ -237,6 +235,8 @@ static bool client_allowed(struct gdbstub *stub, int fd)
 	gdb_peer_name(fd, peer, sizeof(peer));
 	if (uid == PEER_UID_UNKNOWN)
 		snprintf(who, sizeof(who), "%s (uid unknown)", peer);
+	else if (uid == PEER_UID_UNPROVEN) /* e.g. only a TIME_WAIT row, which shows uid 0 */
+		snprintf(who, sizeof(who), "%s (uid not proven)", peer);
 	else
 		snprintf(who, sizeof(who), "%s (uid %ld)", peer, uid);
 	if (stub->on_event)

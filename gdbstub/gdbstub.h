@@ -31,7 +31,9 @@ typedef void (*gdbstub_event_fn)(void *arg, enum gdbstub_event ev, const char *p
 struct gdbstub_config {
 	const char *bind_addr; /* numeric IPv4/IPv6 address; NULL: "127.0.0.1" */
 	int port;	       /* TCP port; 0: any free port (see gdbstub_port) */
-	const char *unix_path; /* if set, listen on this Unix socket instead of TCP */
+	const char *unix_path; /* if set, listen on this Unix socket (mode 0600) instead of
+				* TCP; nothing may be at the path (it is never removed
+				* first); peers are checked with SO_PEERCRED */
 	/* Who may connect: the owners of a client socket the stub serves. 0 entries:
 	 * anyone. A TCP client of unknown owner (not on this host) is served only with
 	 * `remote_ok` (the embedder was told to listen beyond loopback). */

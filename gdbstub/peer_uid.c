@@ -1,9 +1,14 @@
-/* peer_uid.c: the owner of a loopback TCP client, from /proc/net/tcp{,6}. */
+/* peer_uid.c: the owner of a loopback TCP client, from /proc/net/tcp{,6}.
+ *
+ * Only the row of the exact connection (the client's end: local = our peer, remote =
+ * us) in state ESTABLISHED names an owner; any other row with that 4-tuple, or a table
+ * that does not parse, proves nothing and the client is refused. */
 #include "peer_uid.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define TABLE_MAX (64u << 20) /* a host with a million sockets: give up, refuse */
+#define TABLE_MAX	      (64u << 20) /* a host with a million sockets: give up, refuse */
+#define TCP_STATE_ESTABLISHED 0x01	  /* the `st` column (include/net/tcp_states.h) */
 
 void peer_tables_open(struct peer_tables *t)
 {
@@ -56,20 +62,44 @@ static char *read_table(int fd)
 	return NULL;
 }
 
+/* One data row: its two addresses, state and uid; false if it is not such a row. */
+static bool parse_row(const char *line, char loc[64], char rem[64], unsigned *state,
+		      unsigned long *uid)
+{
+	int end = 0;
+
+	return sscanf(line, " %*[0-9]: %63[0-9A-Fa-f:] %63[0-9A-Fa-f:] %2x %*s %*s %*s %lu%n", loc,
+		      rem, state, uid, &end) == 4 &&
+	       end > 0;
+}
+
 long peer_uid_in_table(const char *text, const char *local, const char *remote)
 {
 	const char *line = strchr(text, '\n'); /* the first line is the header */
+	long found = PEER_UID_UNKNOWN;
 
 	while (line && *++line) {
 		char loc[64], rem[64];
+		unsigned state;
 		unsigned long uid;
 
-		if (sscanf(line, "%*s %63s %63s %*s %*s %*s %*s %lu", loc, rem, &uid) == 3 &&
-		    !strcasecmp(loc, local) && !strcasecmp(rem, remote))
-			return (long)uid;
+		/* A table we cannot read proves nothing: refuse rather than guess. */
+		if (!parse_row(line, loc, rem, &state, &uid))
+			return PEER_UID_UNPROVEN;
+		if (!strcasecmp(loc, local) && !strcasecmp(rem, remote)) {
+			/* Only a live socket shows its owner: TIME_WAIT and request rows show
+			 * uid 0, and a closed client's 4-tuple can be taken again by another
+			 * user's socket while the old row is still listed. */
+			if (state != TCP_STATE_ESTABLISHED)
+				found = found == PEER_UID_UNKNOWN ? PEER_UID_UNPROVEN : found;
+			else if (found >= 0 && found != (long)uid)
+				return PEER_UID_UNPROVEN; /* two live owners: trust neither */
+			else
+				found = (long)uid;
+		}
 		line = strchr(line, '\n');
 	}
-	return PEER_UID_UNKNOWN;
+	return found;
 }
 
 /* An address as /proc/net/tcp prints it: each 32-bit word of it as the kernel
@@ -90,9 +120,9 @@ static void format_v6(const struct in6_addr *a, uint16_t port_be, char *out, siz
 static long lookup(int fd, const char *local, const char *remote)
 {
 	if (fd < 0)
-		return PEER_UID_UNKNOWN;
+		return PEER_UID_UNPROVEN;
 	char *text = read_table(fd);
-	long uid = text ? peer_uid_in_table(text, local, remote) : PEER_UID_UNKNOWN;
+	long uid = text ? peer_uid_in_table(text, local, remote) : PEER_UID_UNPROVEN;
 	free(text);
 	return uid;
 }

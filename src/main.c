@@ -209,7 +209,11 @@ static bool migration_peer_ok(int fd, void *ctx)
 	bool ok = false;
 	for (unsigned i = 0; i < n; i++)
 		ok |= uid == (long)uids[i];
-	if (!ok && mp->cfg->incoming)
+	if (!ok && mp->cfg->incoming && uid == PEER_UID_UNPROVEN) /* e.g. a TIME_WAIT row */
+		warnx_("--incoming: turned away a connection whose owner is not proven (uid not "
+		       "proven): only proxy's user may send it a guest (or a proxy with the same "
+		       "--migration-key)");
+	else if (!ok && mp->cfg->incoming)
 		warnx_("--incoming: turned away a connection from uid %ld: only proxy's user may "
 		       "send it a guest (or a proxy with the same --migration-key)",
 		       uid);

@@ -27,6 +27,9 @@ static const char usage_text[] =
 	"                        attach again) at any time [HERMIT_DEBUG=listen]\n"
 	"      --gdb-addr ADDR   address or host name the GDB stub listens on, default\n"
 	"                        127.0.0.1; needs -d or -s [HERMIT_DEBUG_ADDR]\n"
+	"      --gdb-socket PATH the GDB stub listens on a Unix socket PATH (mode 0600, in\n"
+	"                        a directory only proxy's user can write) instead of TCP;\n"
+	"                        without -d like -s [HERMIT_DEBUG_SOCKET]\n"
 	"      --abi NAME        guest ABI: rusty (RustyHermit), c (C HermitCore),\n"
 	"                        hermit-entry (Hermit 0.6), or auto: detect it\n"
 	"                        (default) [HERMIT_ABI]\n"
@@ -63,7 +66,7 @@ static const char usage_text[] =
 	"\n"
 	"environment (boolean ones take " CONFIG_BOOL_VALUES "):\n"
 	"  HERMIT_CPUS HERMIT_MEM HERMIT_VERBOSE HERMIT_DEBUG HERMIT_DEBUG_PORT\n"
-	"  HERMIT_DEBUG_ADDR HERMIT_ABI HERMIT_HUGEPAGE HERMIT_MERGEABLE\n"
+	"  HERMIT_DEBUG_ADDR HERMIT_DEBUG_SOCKET HERMIT_ABI HERMIT_HUGEPAGE HERMIT_MERGEABLE\n"
 	"  HERMIT_IP HERMIT_GATEWAY HERMIT_MASK HERMIT_NETIF HERMIT_NETIF_MAC\n"
 	"  HERMIT_MONITOR HERMIT_MONITOR_HISTORY HERMIT_TRACE HERMIT_STATS HERMIT_COREDUMP\n"
 	"  HERMIT_MOUNT HERMIT_ENV HERMIT_SANDBOX\n"
@@ -376,6 +379,10 @@ static int config_from_env(struct config *c, char **envp, char *err, size_t errl
 		c->gdb_bind = v;
 		c->gdb_bind_source = "HERMIT_DEBUG_ADDR=";
 	}
+	if ((v = env_get(envp, "HERMIT_DEBUG_SOCKET")) && *v) {
+		c->gdb_socket = v;
+		c->gdb_socket_source = "HERMIT_DEBUG_SOCKET=";
+	}
 	if ((v = env_get(envp, "HERMIT_HUGEPAGE")))
 		rc = rc ?: set_bool(&c->hugepage, "HERMIT_HUGEPAGE", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_MERGEABLE")))
@@ -416,6 +423,7 @@ enum {
 	OPT_HOST_INFO,
 	OPT_ABI,
 	OPT_GDB_ADDR,
+	OPT_GDB_SOCKET,
 	OPT_MONITOR,
 	OPT_TRACE,
 	OPT_STATS,
@@ -438,6 +446,7 @@ static const struct option long_options[] = {
 	{"debug", no_argument, NULL, 'd'},
 	{"gdb-port", required_argument, NULL, 's'},
 	{"gdb-addr", required_argument, NULL, OPT_GDB_ADDR},
+	{"gdb-socket", required_argument, NULL, OPT_GDB_SOCKET},
 	{"abi", required_argument, NULL, OPT_ABI},
 	{"host-info", no_argument, NULL, OPT_HOST_INFO},
 	{"monitor", no_argument, NULL, OPT_MONITOR},
@@ -490,10 +499,35 @@ static void unknown_option(char **argv, int opt, char *err, size_t errlen)
 	snprintf(err, errlen, "unknown option %s (see proxy --help)\n", option_name(argv, opt));
 }
 
+/* One debug endpoint: the Unix socket replaces TCP. Flags override the environment
+ * (-s/--gdb-addr drop HERMIT_DEBUG_SOCKET, --gdb-socket drops HERMIT_DEBUG_PORT and
+ * HERMIT_DEBUG_ADDR); both kinds of flag at once is a usage error. */
+static int choose_gdb_endpoint(struct config *c, bool tcp_flag, char *err, size_t errlen)
+{
+	bool socket_flag = c->gdb_socket_source && c->gdb_socket_source[0] == '-';
+	if (tcp_flag && socket_flag) {
+		snprintf(
+			err, errlen,
+			"--gdb-socket replaces the TCP port: give it or -s/--gdb-addr, not both\n");
+		return CONFIG_USAGE;
+	}
+	if (tcp_flag) {
+		c->gdb_socket = c->gdb_socket_source = NULL;
+		return 0;
+	}
+	if (socket_flag && c->debug == DEBUG_OFF)
+		c->debug = DEBUG_LISTEN; /* like -s: a stub there, the guest not held for it */
+	if (c->gdb_socket) {
+		c->gdb_bind = "127.0.0.1";
+		c->gdb_bind_source = NULL;
+	}
+	return 0;
+}
+
 static int config_from_flags(struct config *c, int argc, char **argv, char *err, size_t errlen)
 {
 	int opt, rc = 0;
-	bool port_flag = false;
+	bool port_flag = false, tcp_flag = false;
 	optind = 0; /* glibc and musl: 0 also forgets the place inside an earlier "-abc" */
 	opterr = 0;
 	/* '+': stop at the image, so the guest's own arguments may start with '-'. */
@@ -513,11 +547,16 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 			break;
 		case 's':
 			rc = set_port(c, "--gdb-port", optarg, err, errlen);
-			port_flag = true;
+			port_flag = tcp_flag = true;
 			break;
 		case OPT_GDB_ADDR:
 			c->gdb_bind = optarg;
 			c->gdb_bind_source = "--gdb-addr ";
+			tcp_flag = true;
+			break;
+		case OPT_GDB_SOCKET:
+			c->gdb_socket = optarg;
+			c->gdb_socket_source = "--gdb-socket ";
 			break;
 		case OPT_ABI:
 			rc = set_abi(c, "--abi", optarg, err, errlen);
@@ -594,7 +633,7 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 	/* QEMU's -s without -S: a stub on that port, the guest not held for it. */
 	if (port_flag && c->debug == DEBUG_OFF)
 		c->debug = DEBUG_LISTEN;
-	return rc;
+	return rc ?: choose_gdb_endpoint(c, tcp_flag, err, errlen);
 }
 
 int config_parse(struct config *c, int argc, char **argv, char **envp, char *err, size_t errlen)

@@ -15,6 +15,7 @@
 #define CONFIG_MAX_MEM		       (64ULL << 40)
 #define CONFIG_MIN_MEM		       (4ULL << 20) /* fixed area, boot stack, a small image */
 #define CONFIG_DEFAULT_GDB_PORT	       1234
+#define CONFIG_MAX_SOCKET_PATH	       108	/* sizeof(sockaddr_un.sun_path), with the NUL */
 #define CONFIG_MAX_CHECKPOINT_INTERVAL 2000000u /* seconds (23 days): poll's int of ms */
 
 enum abi_choice { ABI_AUTO, ABI_RUSTY, ABI_C, ABI_HERMIT_ENTRY };
@@ -64,6 +65,9 @@ struct config {
 	int gdb_port;
 	const char *gdb_bind;	     /* address to listen on; loopback unless asked */
 	const char *gdb_bind_source; /* "--gdb-addr " or "HERMIT_DEBUG_ADDR="; NULL: default */
+	/* --gdb-socket / HERMIT_DEBUG_SOCKET: a Unix socket instead of the TCP port. */
+	const char *gdb_socket;
+	const char *gdb_socket_source; /* "--gdb-socket " or "HERMIT_DEBUG_SOCKET=" */
 
 	uint8_t ip[4], gateway[4], mask[4];
 	bool ip_set, gateway_set, mask_set;

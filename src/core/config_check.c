@@ -79,6 +79,56 @@ static int check_gdb_addr(const struct config *c, char *err, size_t errlen)
 	return CONFIG_OK;
 }
 
+/* --gdb-socket: file permissions and SO_PEERCRED are the socket's gates, so the
+ * directory holding it must be proxy's user's alone (no other user may put a socket
+ * of theirs there first, or swap ours; a sticky /tmp lets anyone create names), and
+ * a file already there is somebody's: only a socket of proxy's user may be replaced
+ * (debug_listen does it when nothing answers on it). */
+static int check_gdb_socket_dir(const struct config *c, char *err, size_t errlen)
+{
+	const char *src = c->gdb_socket_source, *path = c->gdb_socket;
+	char copy[4096];
+	struct stat st;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	const char *dir = dirname(copy);
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+		REFUSE(CONFIG_ERROR, "%s%s: the directory %s %s", src, path, dir,
+		       errno == ENOENT ? "does not exist" : "is not a directory");
+	bool ours = st.st_uid == geteuid() || (c->user && st.st_uid == c->user_uid);
+	if (!ours || (st.st_mode & 022))
+		REFUSE(CONFIG_ERROR,
+		       "%s%s: the directory %s is %s uid %u, mode %04o): another user could "
+		       "replace the socket; put it in a directory only proxy's user can write "
+		       "(e.g. one made by mktemp -d)",
+		       src, path, dir,
+		       ours ? "writable by group or others (owner" : "not proxy's (owner",
+		       (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+	if (lstat(path, &st) == 0 &&
+	    (!S_ISSOCK(st.st_mode) ||
+	     !(st.st_uid == geteuid() || (c->user && st.st_uid == c->user_uid))))
+		REFUSE(CONFIG_ERROR,
+		       "%s%s: already exists and is not a socket of proxy's user: proxy does not "
+		       "remove it (choose another path)",
+		       src, path);
+	return CONFIG_OK;
+}
+
+static int check_gdb_socket(const struct config *c, char *err, size_t errlen)
+{
+	if (!c->gdb_socket)
+		return CONFIG_OK;
+	if (!c->debug)
+		REFUSE(CONFIG_ERROR,
+		       "HERMIT_DEBUG_SOCKET=%s is set but no debugging mode is: set HERMIT_DEBUG=1 "
+		       "or HERMIT_DEBUG=listen (or give -d), or unset HERMIT_DEBUG_SOCKET",
+		       c->gdb_socket);
+	if (strlen(c->gdb_socket) >= CONFIG_MAX_SOCKET_PATH)
+		REFUSE(CONFIG_ERROR, "%s%s: too long: a Unix socket's path has at most %d bytes",
+		       c->gdb_socket_source, c->gdb_socket, CONFIG_MAX_SOCKET_PATH - 1);
+	return check_gdb_socket_dir(c, err, errlen);
+}
+
 static bool is_elf(const char *path)
 {
 	unsigned char magic[4] = {0};
@@ -258,6 +308,7 @@ int config_check_resumed(struct config *c, int nargs, char **args, char *err, si
 	rc = rc ?: check_coredump(c, err, errlen);
 	rc = rc ?: check_user(c, err, errlen);
 	rc = rc ?: check_migration_key(c, err, errlen);
+	rc = rc ?: check_gdb_socket(c, err, errlen); /* after --user: it may own the place */
 	rc = rc ?: check_snapshots(c, err, errlen);
 	return rc;
 }
@@ -272,6 +323,7 @@ int config_check(struct config *c, char *err, size_t errlen)
 	rc = rc ?: check_mounts(c, err, errlen);
 	rc = rc ?: check_user(c, err, errlen);
 	rc = rc ?: check_migration_key(c, err, errlen);
+	rc = rc ?: check_gdb_socket(c, err, errlen); /* after --user: it may own the place */
 	return rc;
 }
 

@@ -50,10 +50,16 @@ struct hw_slot {
 
 /* What the stub's event reports need (debug_serve.c). */
 struct debug_serve_ctx {
-	char where[128]; /* "127.0.0.1:1234", for "attach again on ..." */
+	char where[128]; /* "127.0.0.1:1234" or the socket's path, for "attach again on" */
 };
 
 struct gdbstub;
+
+/* debug_socket.c, --gdb-socket: before listening, a stale socket of proxy's user at
+ * the path is removed (a live one refused); after, the socket goes to --user's
+ * account and is removed when proxy ends. Both die with a message on failure. */
+void debug_socket_prepare(const struct config *c);
+void debug_socket_settle(const struct config *c);
 
 struct debugger {
 	struct vm *vm;

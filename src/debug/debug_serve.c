@@ -56,12 +56,17 @@ static void connect_host(const char *bind, char *out, size_t len)
 
 static void print_connect_command(const struct vm *vm, int port)
 {
-	char image[1024], host[128], target[160];
+	char image[1024], host[128], target[160], quoted[200];
 
 	shell_quote(vm->cfg->image, image, sizeof(image));
 	connect_host(vm->cfg->gdb_bind, host, sizeof(host));
-	snprintf(target, sizeof(target), "target remote %s:%d", host, port);
-	warnx_("connect with: gdb %s -ex '%s'", image, target);
+	if (vm->cfg->gdb_socket) /* GDB takes a path that contains a '/' as a Unix socket */
+		snprintf(target, sizeof(target), "target remote %s%s",
+			 strchr(vm->cfg->gdb_socket, '/') ? "" : "./", vm->cfg->gdb_socket);
+	else
+		snprintf(target, sizeof(target), "target remote %s:%d", host, port);
+	shell_quote(target, quoted, sizeof(quoted));
+	warnx_("connect with: gdb %s -ex %s", image, quoted);
 }
 
 /* How this host's KVM implements the debugger: worth knowing when a watchpoint is
@@ -125,6 +130,25 @@ static bool listens_beyond_loopback(const char *bind)
 	       strcmp(bind, "::ffff:127.0.0.1");
 }
 
+/* --gdb-socket: the stub on a Unix socket instead of TCP; peers are checked with
+ * SO_PEERCRED against the same users. */
+static void listen_unix(struct vm *vm, struct gdbstub_config *sc)
+{
+	const struct config *cfg = vm->cfg;
+	struct debugger *d = vm->dbg;
+	char err[512];
+
+	debug_socket_prepare(cfg);
+	sc->unix_path = cfg->gdb_socket;
+	sc->remote_ok = false;
+	if (gdbstub_open(&d->stub, sc, debug_target(vm), err, sizeof(err)) < 0)
+		die("cannot start the GDB stub (%s%s): %s", cfg->gdb_socket_source, cfg->gdb_socket,
+		    err);
+	debug_socket_settle(cfg);
+	snprintf(d->serve.where, sizeof(d->serve.where), "%s", cfg->gdb_socket);
+	print_listening(vm, d->serve.where, 0);
+}
+
 void debug_listen(struct vm *vm)
 {
 	const struct config *cfg = vm->cfg;
@@ -139,6 +163,10 @@ void debug_listen(struct vm *vm)
 				    .remote_ok = listens_beyond_loopback(cfg->gdb_bind)};
 	char err[512];
 
+	if (cfg->gdb_socket) {
+		listen_unix(vm, &sc);
+		return;
+	}
 	if (gdbstub_open(&d->stub, &sc, debug_target(vm), err, sizeof(err)) < 0)
 		die("cannot start the GDB stub (port %d from -s/HERMIT_DEBUG_PORT, address %s "
 		    "from --gdb-addr/HERMIT_DEBUG_ADDR): %s",

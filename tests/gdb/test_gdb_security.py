@@ -12,7 +12,9 @@ import os
 import re
 import resource
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -67,6 +69,95 @@ def stub_turns_away_another_user(t):
         p.wait_stderr(r"turned away a debugger from 127\.0\.0\.1:\d+ \(uid 65534\): the stub "
                       r"serves only proxy's user")
         # proxy's own user (root here) is served as before, and the guest was not touched.
+        out = run(gdb_cmd(image, port, "info registers rip", "continue"))
+        t.match(r"rip +0x200000", out, "root reads the entry point")
+        t.eq(p.wait(), 0, "the guest ran to its end")
+        t.eq(p.stdout_text(), "Hello from a HermitCore test guest\n", "the guest's output")
+
+
+# As uid 65534: connect to the stub, send `k` (kill the VM), close at once, and print
+# the client's port. Its socket leaves ESTABLISHED at once; its row then shows uid 0.
+HIT_AND_RUN = """
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(sys.argv[2].encode() if len(sys.argv) > 2 else b"$k#6b")
+print(s.getsockname()[1], flush=True)
+s.close()
+"""
+
+
+def tcp_row(client_port, server_port):
+    """(state, uid) of the client's row in /proc/net/tcp, or None."""
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            w = line.split()
+            if (w[1].endswith(":%04X" % client_port) and w[2].endswith(":%04X" % server_port)):
+                return w[3], int(w[7])
+    return None
+
+
+def hit_and_run(t, p, port, payload="$k#6b"):
+    """With proxy stopped, as uid 65534: connect to port, send, close; wait until the
+    client's row shows uid 0 (the FIN acknowledged); resume proxy. -> the client's port."""
+    p.signal(signal.SIGSTOP)
+    try:
+        out = run(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                   "--clear-groups", sys.executable, "-c", HIT_AND_RUN, str(port), payload])
+        client = int(out.split()[0])
+        row = tcp_row(client, port)
+        for _ in range(500):  # until the FIN is acknowledged: no timing asserted
+            if row and row[1] == 0:
+                break
+            time.sleep(0.01)
+            row = tcp_row(client, port)
+        t.true(row is not None and row[0] != "01" and row[1] == 0,
+               "the closed client's row shows uid 0: %r" % (row,))
+    finally:
+        p.signal(signal.SIGCONT)
+    return client
+
+
+class Incoming(harness.Proxy):
+    """proxy --incoming ADDR (no image) in the background."""
+
+    def __init__(self, addr):
+        self.cmd = [harness.PROXY, "--incoming", addr]
+        self.out = harness.output_file()
+        self.err = harness.output_file()
+        self.p = subprocess.Popen(self.cmd, env=harness.proxy_env({}), stdout=self.out,
+                                  stderr=self.err, stdin=subprocess.DEVNULL)
+
+
+@test
+def incoming_refuses_a_client_whose_row_is_not_established(t):
+    """The same trick against `--incoming`: the closed client is turned away and proxy
+    goes on waiting for a guest (before, it took the garbage for a stream from root)."""
+    needs_root_and_setpriv()
+    port = harness.free_port()
+    with Incoming("127.0.0.1:%d" % port) as p:
+        p.wait_stderr(r"waiting for a migrating guest on 127\.0\.0\.1:%d" % port)
+        hit_and_run(t, p, port, "not a migration stream")
+        p.wait_stderr(r"--incoming: turned away a connection whose owner is not proven")
+        t.true(p.p.poll() is None, "proxy still waits for a guest: %s" % p.stderr_text())
+
+
+@test
+def stub_refuses_a_client_whose_row_is_not_established(t):
+    """The audit's TIME_WAIT trick made deterministic: proxy is stopped while the
+    client of uid 65534 connects, sends `k` and closes, so when proxy looks the only
+    row of that connection is the closed one, which shows uid 0 (root)."""
+    needs_root_and_setpriv()
+    needs_gdb()
+    port = harness.free_port()
+    image = harness.guest("hello")
+    with harness.Proxy(image, env=debug_env(port)) as p:
+        p.wait_stderr(r"waiting for GDB")
+        client = hit_and_run(t, p, port)
+        p.wait_stderr(r"turned away a debugger from 127\.0\.0\.1:%d \(uid not proven\)"
+                      % client)
+        t.not_contains(p.stderr_text(), "debugger connected from 127.0.0.1:%d" % client,
+                       "the closed client was never served")
+        # proxy's own user is served, and the `k` never reached the VM.
         out = run(gdb_cmd(image, port, "info registers rip", "continue"))
         t.match(r"rip +0x200000", out, "root reads the entry point")
         t.eq(p.wait(), 0, "the guest ran to its end")

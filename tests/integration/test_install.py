@@ -221,7 +221,7 @@ def proxy_gdb_man_page_renders(t):
     for s in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "EXAMPLES",
               "SEE ALSO"):
         t.true(s in sections, "section %s in proxy-gdb(1): %r" % (s, sorted(sections)))
-    for opt in ("--lldb", "--proxy"):
+    for opt in ("--lldb", "--tcp", "--proxy"):
         t.contains(sections["OPTIONS"], opt, "proxy-gdb(1) documents " + opt)
 
 
@@ -283,7 +283,8 @@ def completion_of_options_and_their_values(t):
 @test
 def completion_of_hermit_variables(t):
     t.eq(sorted(complete(["proxy", "HERMIT_DEB"])),
-         ["HERMIT_DEBUG=", "HERMIT_DEBUG_ADDR=", "HERMIT_DEBUG_PORT="], "HERMIT_DEB<TAB>")
+         ["HERMIT_DEBUG=", "HERMIT_DEBUG_ADDR=", "HERMIT_DEBUG_PORT=",
+          "HERMIT_DEBUG_SOCKET="], "HERMIT_DEB<TAB>")
     names = [w.rstrip("=") for w in complete(["proxy", "HERMIT_"])]
     for var in sorted(set(re.findall(r"\bHERMIT_[A-Z_]+\b", help_text()))):
         t.true(var in names, "HERMIT_<TAB> offers %s: %r" % (var, names))
@@ -321,6 +322,7 @@ def completion_of_paths(t):
 @test
 def completion_of_proxy_gdb(t):
     t.eq(complete(["proxy-gdb", "--ll"]), ["--lldb"], "its own options")
+    t.eq(complete(["proxy-gdb", "--tc"]), ["--tcp"], "its own options: --tcp")
     t.true("-batch" in complete(["proxy-gdb", "-b"]), "common GDB options")
     t.eq(complete(["proxy-gdb", "-batch", "--", "--ab"]), ["--abi"], "after --: proxy's options")
     t.eq(sorted(complete(["proxy-gdb", "--lldb", "--", "--abi", ""])), ["auto", "c", "hermit-entry", "rusty"],
@@ -404,12 +406,19 @@ def proxy_gdb_parses_both_sides_of_the_separator(t):
         i = m.find_image(args)
         t.eq(args[i] if i is not None else None, image, "the image in %r" % args)
     t.eq(m.split_args(["-batch", "--lldb", "--proxy", "/p", "-o", "bt", "--", "a", "--", "b"]),
-         (True, "/p", ["-batch", "-o", "bt"], ["a", "--", "b"]), "own options among LLDB's")
-    t.eq(m.split_args(["-ex", "--lldb", "--proxy=/p", "-x", "f", "--", "a"]),
-         (False, "/p", ["-ex", "--lldb", "-x", "f"], ["a"]), "an -ex value is GDB's")
-    t.eq(m.connect_address("0.0.0.0", 5), "127.0.0.1:5", "a wildcard address")
-    t.eq(m.connect_address("::1", 5), "[::1]:5", "IPv6")
-    t.eq(m.connect_address("localhost", 5), "localhost:5", "a host name")
+         (True, False, "/p", ["-batch", "-o", "bt"], ["a", "--", "b"]),
+         "own options among LLDB's")
+    t.eq(m.split_args(["-ex", "--lldb", "--proxy=/p", "-x", "f", "--tcp", "--", "a"]),
+         (False, True, "/p", ["-ex", "--lldb", "-x", "f"], ["a"]), "an -ex value is GDB's")
+    t.eq(m.connect_address("0.0.0.0:5"), ("tcp", "127.0.0.1:5"), "a wildcard address")
+    t.eq(m.connect_address("::1:5"), ("tcp", "[::1]:5"), "IPv6")
+    t.eq(m.connect_address("localhost:5"), ("tcp", "localhost:5"), "a host name")
+    t.eq(m.connect_address("/run/x/gdb.sock"), ("unix", "/run/x/gdb.sock"), "a socket")
+    t.eq(m.debugger_command(True, "img", "unix", "/d/s", ["-b"]),
+         (["lldb", "img", "-o", "process connect -p gdb-remote unix-connect:///d/s", "-b"],
+          True), "LLDB on a socket")
+    t.eq(m.debugger_command(False, "img", "unix", "s", []),
+         (["gdb", "img", "-ex", "target remote ./s"], False), "GDB on a socket")
 
 
 @test
@@ -424,9 +433,25 @@ def proxy_gdb_stops_at_a_breakpoint_and_runs_to_the_exit(t):
     t.contains(r.stdout, "gdbtarget: start loops=1 cpus=2", "proxy's options and the guest's "
                "arguments reached proxy")
     t.contains(r.stdout, "gdbtarget: counter=1 origin=(3,4)", "the guest's own output")
-    t.match(r"proxy: waiting for GDB on 127\.0\.0\.1:\d+ ", r.stderr, "proxy's stderr shown")
+    m = re.search(r"proxy: waiting for GDB on (/\S+/proxy-gdb-[^/]+)/gdb\.sock ", r.stderr)
+    t.true(m, "proxy's stderr shown; the stub on a socket in a private directory: %r" % r)
+    t.true(not os.path.exists(m.group(1)), "the private directory is removed afterwards")
     t.not_contains(r.stderr, "connect with:", "proxy's hint for a manual gdb is dropped")
     t.eq(r.returncode, 0, "the guest's exit status: %r" % r)
+
+
+@test
+def proxy_gdb_tcp_uses_a_loopback_port(t):
+    needs("gdb")
+    r = proxy_gdb(t, ["--tcp", "-batch", "-nx", "-ex", "continue", "--",
+                      harness.guest("exitcode"), "5"])
+    t.match(r"proxy: waiting for GDB on 127\.0\.0\.1:\d+ ", r.stderr, "a TCP port: %r" % r)
+    t.eq(r.returncode, 5, "%r" % r)
+    # proxy's own -s also means TCP (the flag overrides HERMIT_DEBUG_SOCKET).
+    r = proxy_gdb(t, ["-batch", "-nx", "-ex", "continue", "--", "-s", "0",
+                      harness.guest("exitcode"), "6"])
+    t.match(r"proxy: waiting for GDB on 127\.0\.0\.1:\d+ ", r.stderr, "-s: TCP: %r" % r)
+    t.eq(r.returncode, 6, "%r" % r)
 
 
 @test
@@ -606,3 +631,7 @@ def proxy_gdb_lldb_reads_registers(t):
                       harness.guest("gdbtarget")])
     t.match(r"rip = 0x0*200000", r.stdout, "LLDB reads rip at the first instruction")
     t.eq(r.returncode, guestrun.STATUS_KILLED, "LLDB's kill ends proxy (119): %r" % r)
+    t.match(r"waiting for GDB on /\S+/gdb\.sock ", r.stderr, "through the Unix socket")
+    r = proxy_gdb(t, ["--lldb", "--tcp", "-batch", "-o", "register read rip", "-o", "kill",
+                      "--", harness.guest("gdbtarget")])
+    t.match(r"rip = 0x0*200000", r.stdout, "LLDB over TCP: %r" % r)

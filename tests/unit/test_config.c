@@ -296,6 +296,60 @@ static void test_debug_modes(void)
 	CHECK_ERR_HAS("-s PORT");
 }
 
+/* --gdb-socket / HERMIT_DEBUG_SOCKET: the socket replaces TCP; flags win over the
+ * variables; the directory must be proxy's user's alone. */
+static void test_debug_socket(void)
+{
+	struct config c;
+	char dir[] = "/tmp/test-config-sock-XXXXXX", cwd[4096];
+	/* PARSE needs constant words: relative paths inside a private directory. */
+	CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
+	CHECK(mkdtemp(dir) != NULL && chdir(dir) == 0 && mkdir("d", 0700) == 0);
+	char *env_sock[] = {"HERMIT_DEBUG_SOCKET=d/s", "HERMIT_DEBUG=1", NULL};
+	char *env_tcp[] = {"HERMIT_DEBUG_PORT=5", "HERMIT_DEBUG_ADDR=::1", NULL};
+
+	CHECK(PARSE(&c, NULL, "--gdb-socket", "d/s", "img") == CONFIG_OK &&
+	      c.debug == DEBUG_LISTEN && c.gdb_socket && !strcmp(c.gdb_socket, "d/s"));
+	CHECK(PARSE(&c, NULL, "-d", "--gdb-socket", "d/s", "img") == CONFIG_OK &&
+	      c.debug == DEBUG_WAIT);
+	CHECK(PARSE(&c, env_sock, "img") == CONFIG_OK && c.gdb_socket != NULL);
+	/* The TCP variables give way to the socket; a TCP flag to the socket's variable. */
+	CHECK(PARSE(&c, env_tcp, "--gdb-socket", "d/s", "img") == CONFIG_OK &&
+	      c.gdb_bind_source == NULL && !strcmp(c.gdb_bind, "127.0.0.1"));
+	CHECK(PARSE(&c, env_sock, "-s", "7", "img") == CONFIG_OK && c.gdb_socket == NULL &&
+	      c.gdb_port == 7);
+	CHECK_EQ(PARSE(&c, NULL, "--gdb-socket", "d/s", "-s", "7", "img"), CONFIG_USAGE);
+	CHECK_ERR_HAS("--gdb-socket replaces the TCP port");
+	CHECK_EQ(PARSE(&c, NULL, "--gdb-addr", "::1", "-d", "--gdb-socket", "d/s", "img"),
+		 CONFIG_USAGE);
+	/* A directory others may write, or a file already there: refused. */
+	CHECK_EQ(chmod("d", 0775), 0);
+	CHECK_EQ(PARSE(&c, NULL, "--gdb-socket", "d/s", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("writable by group or others");
+	CHECK_EQ(PARSE(&c, NULL, "--gdb-socket", "/tmp/x.sock", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("the directory /tmp is");
+	CHECK_EQ(chmod("d", 0700), 0);
+	FILE *f = fopen("d/f", "w");
+	CHECK(f != NULL);
+	fclose(f);
+	CHECK_EQ(PARSE(&c, NULL, "--gdb-socket", "d/f", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("is not a socket of proxy's user");
+	CHECK_EQ(access("d/f", F_OK), 0);
+	CHECK_EQ(PARSE(&c, NULL, "--gdb-socket", "/nonexistent-dir/s", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("does not exist");
+	CHECK_EQ(PARSE(&c, NULL, "--gdb-socket",
+		       "d/"
+		       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		       "img"),
+		 CONFIG_ERROR);
+	CHECK_ERR_HAS("at most 107 bytes");
+	unlink("d/f");
+	rmdir("d");
+	CHECK(chdir(cwd) == 0);
+	rmdir(dir);
+}
+
 static void test_guest_argv(void)
 {
 	struct config c;
@@ -570,6 +624,7 @@ int main(void)
 	test_abi();
 	test_flags();
 	test_debug_modes();
+	test_debug_socket();
 	test_guest_argv();
 	test_usage();
 	test_reparse();
