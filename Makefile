@@ -62,9 +62,9 @@ endif
 CAPSTONE_SONAME := $(shell objdump -p /usr/lib/$(shell $(CC) -print-multiarch)/libcapstone.so 2>/dev/null | sed -n 's/.*SONAME *//p')
 BASE_CFLAGS += $(if $(CAPSTONE_SONAME),-DCAPSTONE_SONAME=\"$(CAPSTONE_SONAME)\")
 ifeq ($(SAN),)
-LDLIBS := -Wl,-Bstatic -lelf -lz -lreadline -ltinfo -lseccomp -Wl,-Bdynamic -ldl -lpthread
+LDLIBS := -Wl,-Bstatic -lelf -lz -lreadline -ltinfo -lseccomp -lfdt -Wl,-Bdynamic -ldl -lpthread
 else
-LDLIBS := -lelf -lreadline -lseccomp -ldl -lpthread
+LDLIBS := -lelf -lreadline -lseccomp -lfdt -ldl -lpthread
 endif
 
 SRC_LAYERS := core hypercall abi debug snapshot tools sandbox

@@ -55,10 +55,14 @@ static void load_image(struct vm *vm, bool resumed)
 	char err[1024];
 	if (image_open(&vm->image, c->image, err, sizeof(err)))
 		die("%s", err);
-	guest_mem_layout(&vm->mem, c->mem_size);
-	if (image_check_layout(&vm->image, &vm->mem, err, sizeof(err)))
-		die("%s", err);
 	vm->abi = abi_select(vm);
+	if (vm->abi->place) {
+		vm->abi->place(vm);
+	} else {
+		guest_mem_layout(&vm->mem, c->mem_size);
+		if (image_check_layout(&vm->image, &vm->mem, err, sizeof(err)))
+			die("%s", err);
+	}
 	if (c->verbose)
 		say_image(vm);
 	/* Before memory is registered: incremental checkpoints need KVM's dirty log. */
@@ -303,7 +307,9 @@ int main(int argc, char **argv, char **envp)
 	}
 	fd_table_init(&vm);
 	load_image(&vm, resumed);
-	if (!resumed) {
+	if (!resumed && vm.abi->write_tables) {
+		vm.abi->write_tables(&vm);
+	} else if (!resumed) {
 		boot_write_gdt(&vm.mem);
 		boot_write_page_tables(&vm.mem);
 	}

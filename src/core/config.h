@@ -17,7 +17,15 @@
 #define CONFIG_DEFAULT_GDB_PORT	       1234
 #define CONFIG_MAX_CHECKPOINT_INTERVAL 2000000u /* seconds (23 days): poll's int of ms */
 
-enum abi_choice { ABI_AUTO, ABI_RUSTY, ABI_C, ABI_HERMIT_ENTRY };
+enum abi_choice {
+	ABI_AUTO,
+	ABI_RUSTY,
+	ABI_C,
+	ABI_HERMIT_ENTRY,
+	ABI_HERMIT_FDT1, /* FDT boot with uhyve-interface 1, 2, 3 (Hermit 0.10 - main) */
+	ABI_HERMIT_FDT2,
+	ABI_HERMIT_FDT3,
+};
 
 /* When the GDB stub runs. Zero is off, so `if (cfg->debug)` asks "is there a stub". */
 enum debug_mode {
@@ -57,6 +65,8 @@ struct config {
 	bool hugepage;
 	bool mergeable;
 	enum abi_choice abi;
+	bool aslr;	     /* --aslr: an FDT guest's RAM at a random base in its window */
+	const char *dumpdtb; /* --dumpdtb FILE: write the guest's FDT there and exit 0 */
 
 	enum debug_mode debug;
 	int gdb_port;
