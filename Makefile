@@ -52,7 +52,7 @@ ifneq ($(FAULT),)
 # The test build: monitor commands that inject faults (src/tools/monitor_cmds_fault.c).
 BASE_CFLAGS += -DPROXY_FAULT_INJECTION
 endif
-# libelf, zlib (libelf's), readline and its libtinfo are linked in (Debian ships
+# libelf, zlib (libelf's), readline and its libtinfo, libseccomp and libfdt are linked in (Debian ships
 # their archives): the dynamic loader's work on shared libraries is a measurable part
 # of a boot. capstone is loaded only when an instruction is decoded (disasm.c: its
 # tables carry 77,000 relocations). proxy stays PIE, so ASLR covers its own code.
