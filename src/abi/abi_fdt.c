@@ -66,18 +66,16 @@ const char *abi_fdt_generation_name(enum fdt_generation g)
 static void make_label(struct fdt_abi *a)
 {
 	const struct abi_notes *n = &a->notes;
-	char version[48] = "version unknown";
-	if (n->has_tag)
-		snprintf(version, sizeof(version), "%s%u.%u.%u", a->gen == GEN_MAIN ? "tag " : "",
-			 n->major, n->minor, n->patch);
-	if (a->gen == GEN_MAIN)
-		snprintf(a->label, sizeof(a->label),
-			 "Hermit main (%s; generation main: FDT, uhyve-interface %u)", version,
-			 a->ifv);
+	if (!n->has_tag)
+		snprintf(a->version, sizeof(a->version), "Hermit (no ABI tag: forced)");
+	else if (a->gen == GEN_MAIN)
+		snprintf(a->version, sizeof(a->version), "Hermit main (tag %u.%u.%u)", n->major,
+			 n->minor, n->patch);
 	else
-		snprintf(a->label, sizeof(a->label),
-			 "Hermit %s (generation %s: FDT, uhyve-interface %u)", version,
-			 abi_fdt_generation_name(a->gen), a->ifv);
+		snprintf(a->version, sizeof(a->version), "Hermit %u.%u.%u", n->major, n->minor,
+			 n->patch);
+	snprintf(a->label, sizeof(a->label), "%s (generation %s: FDT, uhyve-interface %u)",
+		 a->version, abi_fdt_generation_name(a->gen), a->ifv);
 }
 
 static const struct fdt_abi *fdt_of(const struct vm *vm)
@@ -113,7 +111,8 @@ int abi_fdt_write_tables(struct guest_mem *m, uint64_t g, uint64_t end)
 		for (int level = 3; level >= 2; level--) {
 			uint64_t *e = &table[(a >> (12 + 9 * level)) & 511];
 			if (!*e) {
-				if (pool + GUEST_PAGE > g + HFDT_PT_POOL_END || !gpa_ptr(m, pool, GUEST_PAGE))
+				if (pool + GUEST_PAGE > g + HFDT_PT_POOL_END ||
+				    !gpa_ptr(m, pool, GUEST_PAGE))
 					return -1;
 				memset(gpa_ptr(m, pool, GUEST_PAGE), 0, GUEST_PAGE);
 				*e = pool | PTE_PRESENT | PTE_WRITABLE;
@@ -174,7 +173,8 @@ static void fdt_place(struct vm *vm)
 	uint64_t need = abi_fdt_min_mem(g, img->end);
 	if (mem < need)
 		die("HERMIT_MEM/--memory: %llu MiB is less than this kernel needs: at least %llu "
-		    "MiB (the %llu KiB kernel at 0x%llx, rounded to 2 MiB, as much again, and 6 MiB "
+		    "MiB (the %llu KiB kernel at 0x%llx, rounded to 2 MiB, as much again, and 6 "
+		    "MiB "
 		    "for its tables and heap)",
 		    (unsigned long long)(mem >> 20), (unsigned long long)((need + MiB - 1) >> 20),
 		    (unsigned long long)((img->end - img->base) >> 10),
@@ -182,7 +182,7 @@ static void fdt_place(struct vm *vm)
 	guest_mem_layout_at(&vm->mem, g, mem);
 	if (vm->cfg->verbose)
 		warnx_("%s: generation %s, %s, uhyve-interface %u, guest base 0x%llx%s",
-		       vm->cfg->image, abi_fdt_generation_name(a->gen), a->label, a->ifv,
+		       vm->cfg->image, abi_fdt_generation_name(a->gen), a->version, a->ifv,
 		       (unsigned long long)g, vm->cfg->aslr ? " (--aslr)" : "");
 }
 

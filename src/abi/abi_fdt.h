@@ -37,6 +37,7 @@ struct fdt_abi {
 	struct abi_notes notes;
 	unsigned ifv; /* uhyve-interface 1, 2 or 3 */
 	enum fdt_generation gen;
+	char version[64]; /* "Hermit 0.13.2", "Hermit main (tag 0.13.0)" */
 	char label[128];
 };
 

@@ -101,9 +101,10 @@ int abi_parse_notes(const uint8_t *buf, size_t len, uint64_t align, struct abi_n
 		uint64_t name_at = pos + 12, desc_at = name_at + align_up(namesz, a);
 		uint64_t next = desc_at + align_up(descsz, a);
 		if (desc_at > len || descsz > len - desc_at)
-			return ERR("malformed PT_NOTE: the note at offset %zu runs past the segment "
-				   "(%zu bytes)",
-				   pos, len);
+			return ERR(
+				"malformed PT_NOTE: the note at offset %zu runs past the segment "
+				"(%zu bytes)",
+				pos, len);
 		if (take_note(buf + name_at, namesz, type, buf + desc_at, descsz, out, err, errlen))
 			return -1;
 		if (next >= len)

@@ -61,10 +61,10 @@ static int parse(const uint8_t *b, size_t n, struct abi_notes *out)
 static void test_real_0_11_bytes(void)
 {
 	/* The PT_NOTE of uhyve's data/0.11.0/arm64/hello_world (spec section 1). */
-	static const uint8_t b[] = {4, 0, 0, 0, 16, 0, 0, 0, 1, 0, 0, 0, 'G', 'N', 'U', 0,
-				    6, 0, 0, 0, 0, 0, 0, 0, 11, 0, 0, 0, 0, 0, 0, 0,
-				    7, 0, 0, 0, 1, 0, 0, 0, 0, 0x5a, 0, 0, 'H', 'E', 'R', 'M',
-				    'I', 'T', 0, 0, 4, 0, 0, 0};
+	static const uint8_t b[] = {4,	 0, 0,	 0,   16,  0,	0,   0,	  1, 0, 0,  0, 'G', 'N',
+				    'U', 0, 6,	 0,   0,   0,	0,   0,	  0, 0, 11, 0, 0,   0,
+				    0,	 0, 0,	 0,   7,   0,	0,   0,	  1, 0, 0,  0, 0,   0x5a,
+				    0,	 0, 'H', 'E', 'R', 'M', 'I', 'T', 0, 0, 4,  0, 0,   0};
 	struct abi_notes n;
 	CHECK_EQ(parse(b, sizeof(b), &n), 0);
 	CHECK(n.has_tag);
@@ -100,8 +100,8 @@ static void test_uhyveif_values(void)
 		}
 	}
 	/* The spec's bytes of a UHYVEIF 3 note. */
-	static const uint8_t three[] = {8, 0, 0, 0, 4, 0, 0, 0, 0, 0x5b, 0, 0,
-					'U', 'H', 'Y', 'V', 'E', 'I', 'F', 0, 0, 0, 0, 3};
+	static const uint8_t three[] = {8,   0,	  0,   0,   4,	 0,   0,   0, 0, 0x5b, 0, 0,
+					'U', 'H', 'Y', 'V', 'E', 'I', 'F', 0, 0, 0,    0, 3};
 	CHECK_EQ(parse(three, sizeof(three), &n), 0);
 	CHECK_EQ(n.uhyveif, 3);
 	CHECK_EQ(abi_fdt_generation(&n, 3), GEN_MAIN);
@@ -317,12 +317,12 @@ static int kernel_parse(const char *bootargs, bool shlex, struct kernel_view *k)
 
 static void test_bootargs_round_trip(void)
 {
-	char *argv[] = {"a",   "b c",	"d'e",	  "",	 "\"", "\\",   "#x",	     "--",
-			"x y\tz\nw", "$HOME", "`cmd`", "a\\\\b", "'", "''",   "é ü",	     "-- a",
-			"env=X=Y", "\\'\"#", " ", "\\n"};
+	char *argv[] = {"a",   "b c",	    "d'e",     "",	 "\"",	   "\\", "#x",
+			"--",  "x y\tz\nw", "$HOME",   "`cmd`",	 "a\\\\b", "'",	 "''",
+			"é ü", "-- a",	    "env=X=Y", "\\'\"#", " ",	   "\\n"};
 	int argc = (int)(sizeof(argv) / sizeof(argv[0]));
-	char *env[] = {"FOO=x y", "E=", "B=back\\slash", "Q=it's", "H=#hash", "M=a=b", "P=plain",
-		       "D=\"dq\"", NULL};
+	char *env[] = {"FOO=x y", "E=",	     "B=back\\slash", "Q=it's", "H=#hash",
+		       "M=a=b",	  "P=plain", "D=\"dq\"",      NULL};
 	char out[4096];
 	CHECK_EQ(abi_fdt_bootargs(env, argc, argv, out, sizeof(out), err, sizeof(err)), 0);
 	for (int shlex = 0; shlex < 2; shlex++) {
@@ -402,32 +402,31 @@ static void test_fdt_nodes(void)
 	CHECK_EQ(blob[23], 17); /* version */
 	char dts[4096];
 	CHECK_EQ(dtc_dts(blob, (size_t)n, dts, sizeof(dts)), 0);
-	static const char want[] =
-		"/dts-v1/;\n"
-		"\n"
-		"/memreserve/\t0x0000000100040000 0x00000000000e3456;\n"
-		"/ {\n"
-		"\tcompatible = \"hermit,uhyve\";\n"
-		"\t#address-cells = <0x02>;\n"
-		"\t#size-cells = <0x02>;\n"
-		"\n"
-		"\tchosen {\n"
-		"\t\tbootargs = \"env=FOO='x y' -- 'a' 'b c'\";\n"
-		"\t};\n"
-		"\n"
-		"\tmemory@100000000 {\n"
-		"\t\tdevice_type = \"memory\";\n"
-		"\t\treg = <0x01 0x00 0x00 0x4000000>;\n"
-		"\t};\n"
-		"\n"
-		"\thermit,tsc {\n"
-		"\t\tkhz = <0x1e8480>;\n"
-		"\t};\n"
-		"\n"
-		"\tuhyve,mounts {\n"
-		"\t\tmounts = \"/data\\0/root\";\n"
-		"\t};\n"
-		"};\n";
+	static const char want[] = "/dts-v1/;\n"
+				   "\n"
+				   "/memreserve/\t0x0000000100040000 0x00000000000e3456;\n"
+				   "/ {\n"
+				   "\tcompatible = \"hermit,uhyve\";\n"
+				   "\t#address-cells = <0x02>;\n"
+				   "\t#size-cells = <0x02>;\n"
+				   "\n"
+				   "\tchosen {\n"
+				   "\t\tbootargs = \"env=FOO='x y' -- 'a' 'b c'\";\n"
+				   "\t};\n"
+				   "\n"
+				   "\tmemory@100000000 {\n"
+				   "\t\tdevice_type = \"memory\";\n"
+				   "\t\treg = <0x01 0x00 0x00 0x4000000>;\n"
+				   "\t};\n"
+				   "\n"
+				   "\thermit,tsc {\n"
+				   "\t\tkhz = <0x1e8480>;\n"
+				   "\t};\n"
+				   "\n"
+				   "\tuhyve,mounts {\n"
+				   "\t\tmounts = \"/data\\0/root\";\n"
+				   "\t};\n"
+				   "};\n";
 	CHECK_STR(dts, want);
 	/* 13: no mapping -> no node. */
 	in.mounts = NULL;
@@ -536,8 +535,7 @@ static void test_min_mem(void)
 {
 	/* A 1 MiB kernel at G + 0x40000: rounded end 2 MiB, + 1.25 MiB + 6 MiB. */
 	CHECK_EQ(abi_fdt_min_mem(0, 0x140000), 0x200000 + 0x140000 + (6 << 20));
-	CHECK_EQ(abi_fdt_min_mem(0x100000000ULL, 0x100140000ULL),
-		 0x200000 + 0x140000 + (6 << 20));
+	CHECK_EQ(abi_fdt_min_mem(0x100000000ULL, 0x100140000ULL), 0x200000 + 0x140000 + (6 << 20));
 }
 
 int main(void)
