@@ -122,8 +122,7 @@ static void finish_at_exit(int status, void *arg)
 }
 
 /* A private directory under base, or the kept one (made if missing). */
-static int make_dir(struct tempdir *t, const char *keep, const char *base, char *err,
-		    size_t errlen)
+static int make_dir(struct tempdir *t, const char *keep, const char *base, char *err, size_t errlen)
 {
 	if (keep) {
 		if (snprintf(t->path, sizeof(t->path), "%s", keep) >= (int)sizeof(t->path)) {
@@ -148,8 +147,8 @@ static int make_dir(struct tempdir *t, const char *keep, const char *base, char 
 	return 0;
 }
 
-struct tempdir *tempdir_create(const char *keep, const char *base, uid_t owner_uid,
-			       gid_t owner_gid, char *err, size_t errlen)
+struct tempdir *tempdir_create(const char *keep, const char *base, uid_t owner_uid, gid_t owner_gid,
+			       char *err, size_t errlen)
 {
 	struct tempdir *t = calloc(1, sizeof(*t));
 	if (!t) {
@@ -337,8 +336,8 @@ int tempdir_open(struct tempdir *t, const char *path, int flags, mode_t mode)
 	rc = resolve(t, guest, rel, sizeof(rel));
 	if (rc == 0)
 		rc = beneath_open(t->fd, rel, flags, mode, &t->walk);
-	else if (rc == -ENOENT && (flags & O_CREAT) && strcmp(guest, "/"))
-		rc = create_entry(t, guest, false, flags, mode);
+	else if (rc == -ENOENT && (flags & O_CREAT))
+		rc = strcmp(guest, "/") ? create_entry(t, guest, false, flags, mode) : -EISDIR;
 	pthread_mutex_unlock(&t->lock);
 	return rc;
 }
@@ -411,7 +410,8 @@ int tempdir_stat(struct tempdir *t, const char *path, bool follow, struct stat *
 		return rc;
 	pthread_mutex_lock(&t->lock);
 	rc = resolve(t, guest, rel, sizeof(rel));
-	int fd = rc ? rc : beneath_open(t->fd, rel, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, &t->walk);
+	int fd =
+		rc ? rc : beneath_open(t->fd, rel, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, &t->walk);
 	pthread_mutex_unlock(&t->lock);
 	if (fd < 0)
 		return fd;

@@ -23,8 +23,8 @@ struct tempdir;
  * private one, proxy-XXXXXX under `base` ($TMPDIR; NULL: /tmp), removed at exit.
  * owner_uid/gid (not -1): its owner (--user drops to them later). NULL with a
  * message in err on failure. */
-struct tempdir *tempdir_create(const char *keep, const char *base, uid_t owner_uid,
-			       gid_t owner_gid, char *err, size_t errlen);
+struct tempdir *tempdir_create(const char *keep, const char *base, uid_t owner_uid, gid_t owner_gid,
+			       char *err, size_t errlen);
 /* Its host path (the sandbox must allow it). */
 const char *tempdir_path(const struct tempdir *t);
 /* Remove a private directory and its content now and wait until it is gone (what

@@ -263,8 +263,7 @@ static void pci_register(struct vm *vm)
 	vm_register_port_read(vm, HFDT_PCI_CONFIG_ADDRESS, "pci-config", pci_config_read);
 	for (uint16_t p = 0; p < 4; p++) {
 		vm_register_port(vm, HFDT_PCI_CONFIG_DATA + p, "pci-config", pci_config_write);
-		vm_register_port_read(vm, HFDT_PCI_CONFIG_DATA + p, "pci-config",
-				      pci_config_read);
+		vm_register_port_read(vm, HFDT_PCI_CONFIG_DATA + p, "pci-config", pci_config_read);
 	}
 }
 

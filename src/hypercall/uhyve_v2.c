@@ -157,16 +157,17 @@ static void v3_getdents(struct vcpu *v, uint64_t gpa)
 			fd_put(v->vm, g.fd);
 		}
 	}
-	uint32_t tag = r > 0 ? HFDT_V3_GETDENTS_OK : r == 0 ? HFDT_V3_GETDENTS_END
-							    : HFDT_V3_GETDENTS_ERROR;
+	uint32_t tag = r > 0	? HFDT_V3_GETDENTS_OK
+		       : r == 0 ? HFDT_V3_GETDENTS_END
+				: HFDT_V3_GETDENTS_ERROR;
 	uint64_t payload = r > 0 ? (uint64_t)r : r == 0 ? 0 : (uint64_t)uhyve_errno((int)-r);
 	PUT(p, struct hfdt_v3_getdents, payload, payload);
 	PUT(p, struct hfdt_v3_getdents, tag, tag);
 }
 
 /* Write the attributes (or the error) of a stat-like call: 0 or -errno. */
-static void attr_result(struct vcpu *v, uint8_t *tag_at, uint8_t *err_at, uint64_t attr_gpa,
-			int r, const struct stat *st)
+static void attr_result(struct vcpu *v, uint8_t *tag_at, uint8_t *err_at, uint64_t attr_gpa, int r,
+			const struct stat *st)
 {
 	uint32_t tag = HFDT_V3_RESULT_OK;
 	int32_t err = 0;
