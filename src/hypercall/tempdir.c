@@ -42,6 +42,7 @@ struct tempdir {
 	char path[PATH_MAX];
 	int fd; /* O_PATH of the directory */
 	bool keep;
+	bool made; /* by proxy (not a --tempdir that existed): handed to --user */
 	bool walk; /* beneath.c: no openat2 here */
 	unsigned counter;
 	struct temp_entry *e;
@@ -129,7 +130,8 @@ static int make_dir(struct tempdir *t, const char *keep, const char *base, char 
 			snprintf(err, errlen, "--tempdir %s: path too long", keep);
 			return -1;
 		}
-		if (mkdir(keep, 0700) && errno != EEXIST) {
+		t->made = mkdir(keep, 0700) == 0;
+		if (!t->made && errno != EEXIST) {
 			snprintf(err, errlen, "--tempdir %s: cannot create it: %s", keep,
 				 strerror(errno));
 			return -1;
@@ -144,6 +146,7 @@ static int make_dir(struct tempdir *t, const char *keep, const char *base, char 
 			 errno ? strerror(errno) : "path too long");
 		return -1;
 	}
+	t->made = true;
 	return 0;
 }
 
@@ -165,7 +168,7 @@ struct tempdir *tempdir_create(const char *keep, const char *base, uid_t owner_u
 		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
 		goto fail_made;
 	}
-	if (owner_uid != (uid_t)-1 && !t->keep && chown(t->path, owner_uid, owner_gid)) {
+	if (owner_uid != (uid_t)-1 && t->made && chown(t->path, owner_uid, owner_gid)) {
 		snprintf(err, errlen, "%s: cannot hand it to uid %u: %s", t->path,
 			 (unsigned)owner_uid, strerror(errno));
 		goto fail_made;
