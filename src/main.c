@@ -145,6 +145,8 @@ static void confine(struct vm *vm)
 			      c->mounts[i].ro ? SANDBOX_READ : SANDBOX_READ_WRITE);
 	if (c->checkpoint_interval) /* made by checkpoint_prepare */
 		sandbox_allow(&paths, c->checkpoint_dir, SANDBOX_READ_WRITE);
+	if (uhyve_if_tempdir(vm)) /* files a Hermit FDT guest creates outside its mounts */
+		sandbox_allow(&paths, uhyve_if_tempdir(vm), SANDBOX_READ_WRITE);
 	char why[256] = "";
 	int abi = sandbox_landlock(&paths, why, sizeof(why));
 	if (abi < 0)

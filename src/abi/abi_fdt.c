@@ -26,9 +26,6 @@
 
 #define MiB (1ULL << 20)
 
-/* Until src/hypercall/hypercall.h declares it (the hcall helper's branch). */
-int uhyve_if_register(struct vm *vm, unsigned interface_version);
-
 unsigned abi_fdt_interface(const struct abi_notes *n, char *err, size_t errlen)
 {
 	if (!n->has_uhyveif)

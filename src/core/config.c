@@ -47,6 +47,9 @@ static const char usage_text[] =
 	"                        (default: HOST_PATH); ro: no writes, creation or unlink;\n"
 	"                        repeatable; default: nothing of the host, '--mount /' is\n"
 	"                        everything [HERMIT_MOUNT, entries separated by ',']\n"
+	"      --tempdir DIR     Hermit 0.10 and later: files the guest creates outside its\n"
+	"                        mounts go to DIR, kept at exit (default: a private\n"
+	"                        directory in $TMPDIR, removed at exit) [HERMIT_TEMPDIR]\n"
 	"      --env NAME[=VALUE] give the guest NAME, with the host's value or VALUE;\n"
 	"                        repeatable; default: no variable [HERMIT_ENV, entries\n"
 	"                        separated by spaces]\n"
@@ -70,7 +73,7 @@ static const char usage_text[] =
 	"  HERMIT_MERGEABLE\n"
 	"  HERMIT_IP HERMIT_GATEWAY HERMIT_MASK HERMIT_NETIF HERMIT_NETIF_MAC\n"
 	"  HERMIT_MONITOR HERMIT_MONITOR_HISTORY HERMIT_TRACE HERMIT_STATS HERMIT_COREDUMP\n"
-	"  HERMIT_MOUNT HERMIT_ENV HERMIT_SANDBOX\n"
+	"  HERMIT_MOUNT HERMIT_TEMPDIR HERMIT_ENV HERMIT_SANDBOX\n"
 	"  HERMIT_CHECKPOINT (seconds) HERMIT_FULLCHECKPOINT HERMIT_CHECKPOINT_DIR\n"
 	"  HERMIT_RESTORE HERMIT_MIGRATION_SERVER HERMIT_MIGRATION_SUPPORT\n"
 	"  (see proxy(1) or README.md)\n";
@@ -416,6 +419,8 @@ static int config_from_env(struct config *c, char **envp, char *err, size_t errl
 		rc = rc ?: set_coredump(c, "HERMIT_COREDUMP", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_MOUNT")))
 		rc = rc ?: config_add_mounts(c, v, ',', "HERMIT_MOUNT", err, errlen);
+	if ((v = env_get(envp, "HERMIT_TEMPDIR")) && *v)
+		c->guest_tempdir = v;
 	if ((v = env_get(envp, "HERMIT_ENV")))
 		rc = rc ?: config_add_envs(c, v, "HERMIT_ENV", err, errlen);
 	set_history(c, envp);
@@ -441,6 +446,7 @@ enum {
 	OPT_MIGRATE_TO,
 	OPT_ASLR,
 	OPT_DUMPDTB,
+	OPT_TEMPDIR,
 };
 
 static const struct option long_options[] = {
@@ -466,6 +472,7 @@ static const struct option long_options[] = {
 	{"migrate-to", required_argument, NULL, OPT_MIGRATE_TO},
 	{"aslr", no_argument, NULL, OPT_ASLR},
 	{"dumpdtb", required_argument, NULL, OPT_DUMPDTB},
+	{"tempdir", required_argument, NULL, OPT_TEMPDIR},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -582,6 +589,9 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 			break;
 		case OPT_USER:
 			c->user = optarg;
+			break;
+		case OPT_TEMPDIR:
+			c->guest_tempdir = optarg;
 			break;
 		case OPT_RESTORE:
 			c->restore = optarg;

@@ -53,6 +53,9 @@ struct config {
 	struct mount_spec *mounts;
 	int nmounts;
 	bool mounts_from_flag; /* a --mount was given: HERMIT_MOUNT is ignored */
+	/* --tempdir / HERMIT_TEMPDIR: where a Hermit FDT guest's files outside its mounts
+	 * go, kept at exit; NULL: a private directory in tmpdir, removed at exit. */
+	const char *guest_tempdir;
 	/* Environment policy: --env entries (NAME or NAME=VALUE), --env-host. */
 	const char **env_entries;
 	int nenv_entries;

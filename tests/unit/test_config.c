@@ -384,6 +384,24 @@ static void test_user(void)
 	config_release(&c);
 }
 
+/* --tempdir and HERMIT_TEMPDIR: the Hermit FDT guests' kept temporary directory. */
+static void test_tempdir(void)
+{
+	struct config c;
+	char *env[] = {"HERMIT_TEMPDIR=/var/tmp/from-env", NULL};
+	char *no_env[] = {NULL};
+	CHECK_EQ(PARSE(&c, no_env, "/bin/true"), CONFIG_OK);
+	CHECK(c.guest_tempdir == NULL); /* default: a private one, removed at exit */
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, env, "/bin/true"), CONFIG_OK);
+	CHECK_STR(c.guest_tempdir, "/var/tmp/from-env");
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, env, "--tempdir", "/var/tmp/flag", "/bin/true"), CONFIG_OK);
+	CHECK_STR(c.guest_tempdir, "/var/tmp/flag");
+	config_release(&c);
+	CHECK(strstr(config_usage_text(), "--tempdir DIR") != NULL);
+}
+
 /* The default history path is allocated: config_release frees it (found by
  * tests/fuzz/fuzz_config.c: a leak per parse with HOME set). */
 static void test_history_released(void)
@@ -518,6 +536,7 @@ int main(void)
 	test_usage();
 	test_reparse();
 	test_user();
+	test_tempdir();
 	test_history_released();
 	test_empty_environ_released();
 	test_trace_word_fifo();
