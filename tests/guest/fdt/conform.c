@@ -22,12 +22,12 @@
 #include "hermit_entry_abi.h"
 #include "hermit_fdt_abi.h"
 
-#define PAGE	 4096ULL
-#define PAGE_2M	 0x200000ULL
-#define GIB	 (1ULL << 30)
-#define IFV	 rt_uhyve_interface
-#define O_DIRECTORY 0200000
-#define PTE_PW	 (PTE_PRESENT | PTE_WRITABLE)
+#define PAGE		   4096ULL
+#define PAGE_2M		   0x200000ULL
+#define GIB		   (1ULL << 30)
+#define IFV		   rt_uhyve_interface
+#define O_DIRECTORY	   0200000
+#define PTE_PW		   (PTE_PRESENT | PTE_WRITABLE)
 #define PTE_ACCESSED_DIRTY 0x60ULL /* set by the CPU's own walks */
 
 static int failures;
@@ -298,8 +298,11 @@ static void check_fdt(uint64_t ram)
 		int bad = 0; /* UTF-8: lead byte, then the right number of 10xxxxxx */
 		for (uint32_t i = 0; i + 1 < len && !bad;) {
 			uint8_t c = (uint8_t)args[i++];
-			int more = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2
-				 : (c & 0xF8) == 0xF0 ? 3 : -1;
+			int more = c < 0x80		? 0
+				   : (c & 0xE0) == 0xC0 ? 1
+				   : (c & 0xF0) == 0xE0 ? 2
+				   : (c & 0xF8) == 0xF0 ? 3
+							: -1;
 			bad = more < 0;
 			for (; more > 0 && !bad; more--)
 				bad = i + 1 >= len || ((uint8_t)args[i++] & 0xC0) != 0x80;
@@ -314,8 +317,9 @@ static void check_fdt(uint64_t ram)
 	const uint8_t *khz = rt_fdt_prop(fdt, HFDT_TSC_NODE, "khz", &len);
 	uint64_t want_khz = arg_u64("khz", 0);
 	if (!khz || len != 4 || !rt_be32(khz) || (want_khz && rt_be32(khz) != want_khz))
-		fail(12, "/hermit,tsc/khz %s (len %u, value %u, host %lu)", khz ? "wrong" : "absent",
-		     len, khz && len == 4 ? rt_be32(khz) : 0, (unsigned long)want_khz);
+		fail(12, "/hermit,tsc/khz %s (len %u, value %u, host %lu)",
+		     khz ? "wrong" : "absent", len, khz && len == 4 ? rt_be32(khz) : 0,
+		     (unsigned long)want_khz);
 	else
 		ok(12), rt_printf("info khz=%u\n", rt_be32(khz));
 
@@ -340,7 +344,8 @@ static void check_fdt(uint64_t ram)
 			if (!got[i])
 				got[i] = ',';
 		if (len == 0 || mounts[len - 1] || strcmp(got, want))
-			fail(13, "/uhyve,mounts/mounts = %s (%u bytes), expected %s", got, len, want);
+			fail(13, "/uhyve,mounts/mounts = %s (%u bytes), expected %s", got, len,
+			     want);
 		else
 			ok(13);
 	}
@@ -468,8 +473,8 @@ static void check_files(void)
 	else if (IFV == 1)
 		ok(18);
 	if (IFV >= 2) {
-		volatile struct hfdt_v2_rw a = {.len = 5, .ret = -1000,
-						.buf = (uint64_t)(uintptr_t)"xxxx\n", .fd = 77};
+		volatile struct hfdt_v2_rw a = {
+			.len = 5, .ret = -1000, .buf = (uint64_t)(uintptr_t) "xxxx\n", .fd = 77};
 		rt_hypercall(HFDT_V2_PORT_FILE_WRITE, &a);
 		if (a.ret != -HFDT_EBADF)
 			fail(22, "write to fd 77: ret %ld", (long)a.ret);
@@ -613,7 +618,7 @@ static void check_stat(void)
 	    (attr.mode & 0170000) != 0100000)
 		fail(27, "stat(%s): tag %u size %ld mode 0%o", file, s.tag, (long)attr.size,
 		     attr.mode);
-	volatile struct hfdt_v3_stat m = {.name = (uint64_t)(uintptr_t)"/no/such/file/27",
+	volatile struct hfdt_v3_stat m = {.name = (uint64_t)(uintptr_t) "/no/such/file/27",
 					  .kind = HFDT_V3_STAT_FOLLOW,
 					  .attr = (uint64_t)(uintptr_t)&attr};
 	rt_hypercall(HFDT_V3_PORT_FILE_STAT, &m);
@@ -654,8 +659,8 @@ static void check_cpus(void)
 {
 	uint32_t cpus = (uint32_t)arg_u64("cpus", 1);
 	if (rt_possible_cpus() != cpus || rt_cpu_online() != cpus)
-		fail(28, "num_cpus %u, online %u, expected %u", rt_possible_cpus(),
-		     rt_cpu_online(), cpus);
+		fail(28, "num_cpus %u, online %u, expected %u", rt_possible_cpus(), rt_cpu_online(),
+		     cpus);
 	else
 		ok(28);
 }

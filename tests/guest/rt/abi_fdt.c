@@ -198,7 +198,8 @@ static void check_recursive_slot(void)
 	if (RT_FDT_GEN == RT_GEN_FDT10) {
 		volatile uint64_t *pml4 = (volatile uint64_t *)RECURSIVE_PML4;
 		if ((pml4[HFDT_RECURSIVE_SLOT] & PTE_ADDR_MASK) != (cr3 & PTE_ADDR_MASK))
-			die("PML4[511] through the recursive slot is not the PML4", "maps through it");
+			die("PML4[511] through the recursive slot is not the PML4",
+			    "maps through it");
 	} else if (IS_MAIN) {
 		const uint64_t *pml4 = (const uint64_t *)(uintptr_t)(cr3 & PTE_ADDR_MASK);
 		if ((pml4[HFDT_RECURSIVE_SLOT] & PTE_ADDR_MASK) != (cr3 & PTE_ADDR_MASK))

@@ -85,7 +85,8 @@ static const void *walk(const void *fdt, const char *node, const char *prop, uin
 			if (!off)
 				return NULL;
 			depth++;
-			in_node = depth == 1 ? !*node : depth == 2 && *node && name_matches(name, node);
+			in_node = depth == 1 ? !*node
+					     : depth == 2 && *node && name_matches(name, node);
 			if (in_node && !prop)
 				return name;
 		} else if (tok == TOK_END_NODE) {
@@ -171,8 +172,16 @@ static int blank(char c)
 /* shell-words 1.1 split(): -1 on an unterminated quote (the kernel unwraps: panic). */
 static int split_shell_words(const char *s, struct words *w)
 {
-	enum { DELIM, BACKSLASH, UNQUOTED, UNQUOTED_BS, SINGLE, DOUBLE, DOUBLE_BS, COMMENT } st =
-		DELIM;
+	enum {
+		DELIM,
+		BACKSLASH,
+		UNQUOTED,
+		UNQUOTED_BS,
+		SINGLE,
+		DOUBLE,
+		DOUBLE_BS,
+		COMMENT
+	} st = DELIM;
 	for (;; s++) {
 		char c = *s;
 		int r = 0;
@@ -296,7 +305,8 @@ static int split_shlex(const char *s, struct words *w)
 					if (e == '$' || e == '`' || e == '"' || e == '\\') {
 						if (push_char(w, e))
 							return -1;
-					} else if (e != '\n' && (push_char(w, '\\') || push_char(w, e))) {
+					} else if (e != '\n' &&
+						   (push_char(w, '\\') || push_char(w, e))) {
 						return -1;
 					}
 				}
