@@ -14,12 +14,14 @@
 
 #define RT_UNANSWERED (-38) /* -ENOSYS: what a result reads if nobody wrote it */
 
-/* The older ABIs do not define it; rt/abi_fdt.c does. */
-__attribute__((weak)) const uint32_t rt_uhyve_interface = 0;
+/* Only rt/abi_fdt.c defines it: in the other flavours this weak reference stays
+ * undefined (address 0). A weak default definition here would not do: gcc folds
+ * a const it can see. */
+extern const uint32_t rt_uhyve_interface __attribute__((weak));
 
 static int v2(void)
 {
-	return rt_uhyve_interface >= 2;
+	return &rt_uhyve_interface && rt_uhyve_interface >= 2;
 }
 
 void rt_hypercall(uint16_t port, volatile void *args)

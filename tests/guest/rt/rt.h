@@ -111,10 +111,10 @@ int main(int argc, char **argv, char **envp);
 void ap_main(uint32_t id); /* weak default in rt/start.c */
 
 /* ---- hypercalls (rt/hypercall.c): results are -errno on failure ----
- * rt_uhyve_interface (0 in the older ABIs; set by rt/abi_fdt.c) chooses the ports:
+ * rt_uhyve_interface (defined by rt/abi_fdt.c only) chooses the ports:
  * 0 and 1 the classic ones with EAX = the struct's 32-bit address, 2 and 3 the
  * uhyve-interface 2 ports with RDI = the struct's address and EAX = 0x1234. */
-extern const uint32_t rt_uhyve_interface;
+extern const uint32_t rt_uhyve_interface; /* weak in rt/hypercall.c */
 void rt_hypercall(uint16_t port, volatile void *args);
 void rt_hypercall_rdi(uint16_t port, uint64_t rdi); /* interface 2/3 */
 int64_t rt_write(int fd, const void *buf, uint64_t len);
