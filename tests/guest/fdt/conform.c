@@ -13,7 +13,8 @@
  *   dir=PATH    a mapped directory holding the files of names=A,B (26)
  *   file=PATH size=N  a mapped file and its size (27)
  *   stdin=eof|line    what fd 0 holds (24; m2/m3 only)
- *   mkdir=PATH  an unmapped directory to create (27, interface 3)
+ *   mkdir=PATH  a directory to create (27, interface 3)
+ *   lowmmio     read 0x9F000-0x9FFFF and 0xF0000-0xFFFFF (29), last
  * Items 1, 2, 19 and 25 are host-side (tests/integration/test_hermit_fdt.py).
  */
 #include "rt.h"
@@ -742,9 +743,12 @@ int main(int argc, char **argv, char **envp)
 	check_getdents();
 	check_stat();
 	check_cpus();
-	check_low_mmio();
 	check_ioapic();
 	check_fsgsbase();
+	if (rt_has_arg("lowmmio"))
+		check_low_mmio(); /* last: a hypervisor that stops the VM there ends the list */
+	else
+		skip(29, "not asked for (argument lowmmio)");
 	rt_printf("conform: %d failed\n", failures);
 	return failures ? 1 : 0;
 }
