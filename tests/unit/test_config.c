@@ -228,6 +228,21 @@ static void test_abi(void)
 	CHECK(PARSE(&c, rusty, "--abi", "c", "img") == CONFIG_OK && c.abi == ABI_C);
 	CHECK_EQ(PARSE(&c, NULL, "--abi=bogus", "img"), CONFIG_ERROR);
 	CHECK_ERR_HAS("--abi");
+	CHECK_ERR_HAS("hermit-fdt3");
+	/* Hermit 0.10 - main: FDT boot with uhyve-interface N, --aslr, --dumpdtb. */
+	char *fdt2[] = {"HERMIT_ABI=hermit-fdt2", "HERMIT_ASLR=1", "HERMIT_DUMPDTB=/tmp/x.dtb",
+			NULL};
+	CHECK(PARSE(&c, fdt2, "img") == CONFIG_OK && c.abi == ABI_HERMIT_FDT2 && c.aslr &&
+	      c.dumpdtb && !strcmp(c.dumpdtb, "/tmp/x.dtb"));
+	CHECK(PARSE(&c, NULL, "--abi", "hermit-fdt1", "img") == CONFIG_OK &&
+	      c.abi == ABI_HERMIT_FDT1 && !c.aslr && !c.dumpdtb);
+	CHECK(PARSE(&c, NULL, "--abi=hermit-fdt3", "--aslr", "--dumpdtb", "d.dtb", "img") ==
+		      CONFIG_OK &&
+	      c.abi == ABI_HERMIT_FDT3 && c.aslr && !strcmp(c.dumpdtb, "d.dtb"));
+	char *badaslr[] = {"HERMIT_ASLR=maybe", NULL};
+	CHECK_EQ(PARSE(&c, badaslr, "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("HERMIT_ASLR");
+	CHECK_EQ(PARSE(&c, NULL, "--aslr=1", "img"), CONFIG_USAGE);
 }
 
 static void test_flags(void)
