@@ -149,6 +149,16 @@ static uint64_t choose_base(const struct vm *vm, unsigned ifv, uint64_t mem)
 		    (unsigned long long)(mem >> 20), ifv, (unsigned long long)ws,
 		    (unsigned long long)we, (unsigned long long)((we - ws) >> 20),
 		    ifv == 1 ? ": its hypercalls pass 32-bit addresses" : "");
+	if (vm->cfg->guest_base_set) { /* restored: where the checkpoint's RAM was */
+		uint64_t g = vm->cfg->guest_base;
+		if (g < ws || g > we - mem || g % HFDT_BASE_ALIGN)
+			die("the checkpoint's guest base 0x%llx does not fit the uhyve-interface "
+			    "%u "
+			    "window [0x%llx, 0x%llx) with %llu MiB of RAM",
+			    (unsigned long long)g, ifv, (unsigned long long)ws,
+			    (unsigned long long)we, (unsigned long long)(mem >> 20));
+		return g;
+	}
 	if (!img->relocatable || !vm->cfg->aslr)
 		return ws; /* an ET_EXEC image cannot move: G stays at the window's start */
 	return random_base(ws, (we - mem) & ~(HFDT_BASE_ALIGN - 1));

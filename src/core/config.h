@@ -69,6 +69,8 @@ struct config {
 	bool mergeable;
 	enum abi_choice abi;
 	bool aslr;	     /* --aslr: an FDT guest's RAM at a random base in its window */
+	bool guest_base_set; /* a checkpoint names the base its RAM had (restore, migration) */
+	uint64_t guest_base;
 	const char *dumpdtb; /* --dumpdtb FILE: write the guest's FDT there and exit 0 */
 
 	enum debug_mode debug;

@@ -355,3 +355,21 @@ def fdt_core_dump_holds_ram_at_g(t):
                     "%s: the first 2 MiB of RAM at G = 0x%x, virtual = physical" % (prefix, g))
     finally:
         shutil.rmtree(d)
+
+
+@test
+def fdt_checkpoint_restores_ram_at_g(t):
+    """A checkpoint records G (guest_base=) and the hermit-fdtN ABI; the restore puts
+    RAM back there: at 4 GiB for main, at --aslr's random G for interface 1."""
+    import flavours
+    import test_checkpoint as ck
+    for prefix, env in (("m3-", {}), ("fdt13-", {"HERMIT_ASLR": "1"})):
+        fl = flavours.Flavour("hermit-fdt", prefix, "FDT", 0, has_unlink=True)
+        with tempfile.TemporaryDirectory() as top:
+            g = ck.Guest(top, flavour=fl)
+            stderr, _ = ck.run_to_checkpoints(t, g, g.checkpoint_env(HERMIT_VERBOSE="1", **env))
+            base = re.search(r"guest base (0x[0-9a-f]+)", stderr).group(1)
+            g.open_gate()
+            r = ck.restore(g.ckdir, env={"HERMIT_VERBOSE": "1"})
+            ck.check_restored(t, g, r, "restore of %sckpt" % prefix)
+            t.contains(r.stderr, "guest base %s" % base, "the restored RAM is at the same G")
