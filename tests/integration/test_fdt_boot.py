@@ -370,6 +370,6 @@ def fdt_checkpoint_restores_ram_at_g(t):
             stderr, _ = ck.run_to_checkpoints(t, g, g.checkpoint_env(HERMIT_VERBOSE="1", **env))
             base = re.search(r"guest base (0x[0-9a-f]+)", stderr).group(1)
             g.open_gate()
-            r = ck.restore(g.ckdir, env={"HERMIT_VERBOSE": "1"})
+            r = ck.restore(g.ckdir, env={"HERMIT_VERBOSE": "1"}, extra=g.mount())
             ck.check_restored(t, g, r, "restore of %sckpt" % prefix)
             t.contains(r.stderr, "guest base %s" % base, "the restored RAM is at the same G")
