@@ -245,7 +245,7 @@ static void write_boot_info(struct vm *vm, uint32_t khz)
 /* The blob into buf; its size. Dies with a message when it cannot be built. */
 static int make_fdt(const struct vm *vm, uint32_t khz, void *buf, size_t len)
 {
-	static char bootargs[HFDT_FDT_MAX];
+	char bootargs[HFDT_FDT_MAX]; /* 16 KiB on the main thread's stack, once */
 	char err[512], store[8192];
 	const char *mounts[CONFIG_MAX_MOUNTS + 1];
 	const struct config *c = vm->cfg;
