@@ -52,7 +52,7 @@ ifneq ($(FAULT),)
 # The test build: monitor commands that inject faults (src/tools/monitor_cmds_fault.c).
 BASE_CFLAGS += -DPROXY_FAULT_INJECTION
 endif
-# libelf, zlib (libelf's), readline and its libtinfo are linked in (Debian ships
+# libelf, zlib (libelf's), readline and its libtinfo, libseccomp and libfdt are linked in (Debian ships
 # their archives): the dynamic loader's work on shared libraries is a measurable part
 # of a boot. capstone is loaded only when an instruction is decoded (disasm.c: its
 # tables carry 77,000 relocations), and GnuTLS only when a migration key is given
@@ -65,9 +65,9 @@ endif
 CAPSTONE_SONAME := $(shell objdump -p /usr/lib/$(shell $(CC) -print-multiarch)/libcapstone.so 2>/dev/null | sed -n 's/.*SONAME *//p')
 BASE_CFLAGS += $(if $(CAPSTONE_SONAME),-DCAPSTONE_SONAME=\"$(CAPSTONE_SONAME)\")
 ifeq ($(SAN),)
-LDLIBS := -Wl,-Bstatic -lelf -lz -lreadline -ltinfo -lseccomp -Wl,-Bdynamic -ldl -lpthread
+LDLIBS := -Wl,-Bstatic -lelf -lz -lreadline -ltinfo -lseccomp -lfdt -Wl,-Bdynamic -ldl -lpthread
 else
-LDLIBS := -lelf -lreadline -lseccomp -ldl -lpthread
+LDLIBS := -lelf -lreadline -lseccomp -lfdt -ldl -lpthread
 endif
 
 SRC_LAYERS := core hypercall abi debug snapshot tools sandbox

@@ -55,10 +55,14 @@ static void load_image(struct vm *vm, bool resumed)
 	char err[1024];
 	if (image_open(&vm->image, c->image, err, sizeof(err)))
 		die("%s", err);
-	guest_mem_layout(&vm->mem, c->mem_size);
-	if (image_check_layout(&vm->image, &vm->mem, err, sizeof(err)))
-		die("%s", err);
 	vm->abi = abi_select(vm);
+	if (vm->abi->place) {
+		vm->abi->place(vm);
+	} else {
+		guest_mem_layout(&vm->mem, c->mem_size);
+		if (image_check_layout(&vm->image, &vm->mem, err, sizeof(err)))
+			die("%s", err);
+	}
 	if (c->verbose)
 		say_image(vm);
 	/* Before memory is registered: incremental checkpoints need KVM's dirty log. */
@@ -141,6 +145,8 @@ static void confine(struct vm *vm)
 			      c->mounts[i].ro ? SANDBOX_READ : SANDBOX_READ_WRITE);
 	if (c->checkpoint_interval) /* made by checkpoint_prepare */
 		sandbox_allow(&paths, c->checkpoint_dir, SANDBOX_READ_WRITE);
+	if (uhyve_if_tempdir(vm)) /* files a Hermit FDT guest creates outside its mounts */
+		sandbox_allow(&paths, uhyve_if_tempdir(vm), SANDBOX_READ_WRITE);
 	char why[256] = "";
 	int abi = sandbox_landlock(&paths, why, sizeof(why));
 	if (abi < 0)
@@ -306,7 +312,9 @@ int main(int argc, char **argv, char **envp)
 	}
 	fd_table_init(&vm);
 	load_image(&vm, resumed);
-	if (!resumed) {
+	if (!resumed && vm.abi->write_tables) {
+		vm.abi->write_tables(&vm);
+	} else if (!resumed) {
 		boot_write_gdt(&vm.mem);
 		boot_write_page_tables(&vm.mem);
 	}

@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "abi_fdt.h"
 #include "c_hermit_abi.h"
 #include "hermit_entry_abi.h"
 #include "log.h"
@@ -56,7 +57,44 @@ enum abi_kind abi_detect(const struct image *img)
 	return ABI_KIND_RUSTY;
 }
 
+static const struct guest_abi *select_older(const struct vm *vm);
+
+/* Hermit 0.10 - main: the GNU ABI tag (or a forced hermit-fdtN) decides; NULL for
+ * an image without one (the older contracts). */
+static const struct guest_abi *select_fdt(const struct vm *vm)
+{
+	const struct image *img = &vm->image;
+	struct abi_notes notes;
+	char err[512];
+	enum abi_choice forced = vm->cfg->abi;
+	bool fdt_forced =
+		forced == ABI_HERMIT_FDT1 || forced == ABI_HERMIT_FDT2 || forced == ABI_HERMIT_FDT3;
+	if (forced != ABI_AUTO && !fdt_forced)
+		return NULL;
+	if (abi_read_notes(img, &notes, err, sizeof(err)))
+		die("%s: %s", img->path, err);
+	if (fdt_forced)
+		return abi_fdt_new(vm, &notes, (unsigned)(forced - ABI_HERMIT_FDT1 + 1));
+	if (!notes.has_tag)
+		return NULL;
+	if (notes.entry_version != HERMIT_ENTRY_VERSION)
+		die("%s: the image carries a Hermit ABI tag (%u.%u.%u) but no HERMIT note 0x5A00 "
+		    "with entry version %d, which every Hermit kernel since 0.6 has",
+		    img->path, notes.major, notes.minor, notes.patch, HERMIT_ENTRY_VERSION);
+	return abi_fdt_new(vm, &notes, 0);
+}
+
 const struct guest_abi *abi_select(const struct vm *vm)
+{
+	const struct guest_abi *abi = select_fdt(vm);
+	if (vm->cfg->dumpdtb && !abi)
+		die("--dumpdtb/HERMIT_DUMPDTB: %s boots without an FDT (only Hermit 0.10 - main "
+		    "kernels, recognised by their ABI-tag note, get one)",
+		    vm->image.path);
+	return abi ? abi : select_older(vm);
+}
+
+static const struct guest_abi *select_older(const struct vm *vm)
 {
 	const struct image *img = &vm->image;
 	if (img->relocatable && vm->cfg->abi != ABI_AUTO && vm->cfg->abi != ABI_HERMIT_ENTRY)
@@ -77,7 +115,7 @@ const struct guest_abi *abi_select(const struct vm *vm)
 			    "will not write one over what is there",
 			    img->path);
 		return &c_abi;
-	case ABI_AUTO:
+	default:
 		break;
 	}
 	switch (abi_detect(img)) {

@@ -31,8 +31,14 @@ static const char usage_text[] =
 	"                        a directory only proxy's user can write) instead of TCP;\n"
 	"                        without -d like -s [HERMIT_DEBUG_SOCKET]\n"
 	"      --abi NAME        guest ABI: rusty (RustyHermit), c (C HermitCore),\n"
-	"                        hermit-entry (Hermit 0.6), or auto: detect it\n"
-	"                        (default) [HERMIT_ABI]\n"
+	"                        hermit-entry (Hermit 0.6), hermit-fdt1, hermit-fdt2,\n"
+	"                        hermit-fdt3 (Hermit 0.10 - main: FDT boot with\n"
+	"                        uhyve-interface 1, 2, 3), or auto: detect it (default)\n"
+	"                        [HERMIT_ABI]\n"
+	"      --aslr            Hermit 0.10 - main: guest RAM at a random 2 MiB-aligned\n"
+	"                        base in its window (default: fixed) [HERMIT_ASLR=1]\n"
+	"      --dumpdtb FILE    Hermit 0.10 - main: write the FDT the guest would receive\n"
+	"                        to FILE and exit [HERMIT_DUMPDTB]\n"
 	"      --host-info       print what this host's KVM supports and exit\n"
 	"      --monitor         monitor console on stdin, output on stderr [HERMIT_MONITOR=1]\n"
 	"      --trace[=FILE]    trace hypercalls to stderr, or to FILE (only with '=')\n"
@@ -44,6 +50,9 @@ static const char usage_text[] =
 	"                        (default: HOST_PATH); ro: no writes, creation or unlink;\n"
 	"                        repeatable; default: nothing of the host, '--mount /' is\n"
 	"                        everything [HERMIT_MOUNT, entries separated by ',']\n"
+	"      --tempdir DIR     Hermit 0.10 and later: files the guest creates outside its\n"
+	"                        mounts go to DIR, kept at exit (default: a private\n"
+	"                        directory in $TMPDIR, removed at exit) [HERMIT_TEMPDIR]\n"
 	"      --env NAME[=VALUE] give the guest NAME, with the host's value or VALUE;\n"
 	"                        repeatable; default: no variable [HERMIT_ENV, entries\n"
 	"                        separated by spaces]\n"
@@ -66,10 +75,13 @@ static const char usage_text[] =
 	"\n"
 	"environment (boolean ones take " CONFIG_BOOL_VALUES "):\n"
 	"  HERMIT_CPUS HERMIT_MEM HERMIT_VERBOSE HERMIT_DEBUG HERMIT_DEBUG_PORT\n"
-	"  HERMIT_DEBUG_ADDR HERMIT_DEBUG_SOCKET HERMIT_ABI HERMIT_HUGEPAGE HERMIT_MERGEABLE\n"
+	"  HERMIT_DEBUG_ADDR HERMIT_DEBUG_SOCKET HERMIT_ABI HERMIT_ASLR HERMIT_DUMPDTB
+"
+	"  HERMIT_HUGEPAGE HERMIT_MERGEABLE
+"
 	"  HERMIT_IP HERMIT_GATEWAY HERMIT_MASK HERMIT_NETIF HERMIT_NETIF_MAC\n"
 	"  HERMIT_MONITOR HERMIT_MONITOR_HISTORY HERMIT_TRACE HERMIT_STATS HERMIT_COREDUMP\n"
-	"  HERMIT_MOUNT HERMIT_ENV HERMIT_SANDBOX\n"
+	"  HERMIT_MOUNT HERMIT_TEMPDIR HERMIT_ENV HERMIT_SANDBOX\n"
 	"  HERMIT_CHECKPOINT (seconds) HERMIT_FULLCHECKPOINT HERMIT_CHECKPOINT_DIR\n"
 	"  HERMIT_RESTORE HERMIT_MIGRATION_SERVER HERMIT_MIGRATION_SUPPORT\n"
 	"  HERMIT_MIGRATION_KEY\n"
@@ -259,10 +271,18 @@ static int set_abi(struct config *c, const char *what, const char *v, char *err,
 		c->abi = ABI_C;
 	else if (!strcmp(v, "hermit-entry"))
 		c->abi = ABI_HERMIT_ENTRY;
+	else if (!strcmp(v, "hermit-fdt1"))
+		c->abi = ABI_HERMIT_FDT1;
+	else if (!strcmp(v, "hermit-fdt2"))
+		c->abi = ABI_HERMIT_FDT2;
+	else if (!strcmp(v, "hermit-fdt3"))
+		c->abi = ABI_HERMIT_FDT3;
 	else if (!strcmp(v, "auto") || !*v)
 		c->abi = ABI_AUTO;
 	else
-		FAIL("%s=%s is invalid: expected rusty, c, hermit-entry or auto", what, v);
+		FAIL("%s=%s is invalid: expected rusty, c, hermit-entry, hermit-fdt1, hermit-fdt2, "
+		     "hermit-fdt3 or auto",
+		     what, v);
 	return 0;
 }
 
@@ -389,6 +409,10 @@ static int config_from_env(struct config *c, char **envp, char *err, size_t errl
 		rc = rc ?: set_bool(&c->mergeable, "HERMIT_MERGEABLE", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_ABI")))
 		rc = rc ?: set_abi(c, "HERMIT_ABI", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_ASLR")))
+		rc = rc ?: set_bool(&c->aslr, "HERMIT_ASLR", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_DUMPDTB")) && *v)
+		c->dumpdtb = v;
 	if ((v = env_get(envp, "HERMIT_IP")) && *v)
 		rc = rc ?: set_ip(c->ip, &c->ip_set, "HERMIT_IP", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_GATEWAY")) && *v)
@@ -412,6 +436,8 @@ static int config_from_env(struct config *c, char **envp, char *err, size_t errl
 		rc = rc ?: set_coredump(c, "HERMIT_COREDUMP", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_MOUNT")))
 		rc = rc ?: config_add_mounts(c, v, ',', "HERMIT_MOUNT", err, errlen);
+	if ((v = env_get(envp, "HERMIT_TEMPDIR")) && *v)
+		c->guest_tempdir = v;
 	if ((v = env_get(envp, "HERMIT_ENV")))
 		rc = rc ?: config_add_envs(c, v, "HERMIT_ENV", err, errlen);
 	set_history(c, envp);
@@ -436,6 +462,9 @@ enum {
 	OPT_RESTORE,
 	OPT_INCOMING,
 	OPT_MIGRATE_TO,
+	OPT_ASLR,
+	OPT_DUMPDTB,
+	OPT_TEMPDIR,
 	OPT_MIGRATION_KEY,
 };
 
@@ -461,6 +490,9 @@ static const struct option long_options[] = {
 	{"restore", required_argument, NULL, OPT_RESTORE},
 	{"incoming", required_argument, NULL, OPT_INCOMING},
 	{"migrate-to", required_argument, NULL, OPT_MIGRATE_TO},
+	{"aslr", no_argument, NULL, OPT_ASLR},
+	{"dumpdtb", required_argument, NULL, OPT_DUMPDTB},
+	{"tempdir", required_argument, NULL, OPT_TEMPDIR},
 	{"migration-key", required_argument, NULL, OPT_MIGRATION_KEY},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -561,6 +593,12 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 		case OPT_ABI:
 			rc = set_abi(c, "--abi", optarg, err, errlen);
 			break;
+		case OPT_ASLR:
+			c->aslr = true;
+			break;
+		case OPT_DUMPDTB:
+			c->dumpdtb = optarg;
+			break;
 		case OPT_HOST_INFO:
 			c->host_info = true;
 			break;
@@ -602,6 +640,9 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 			break;
 		case OPT_USER:
 			c->user = optarg;
+			break;
+		case OPT_TEMPDIR:
+			c->guest_tempdir = optarg;
 			break;
 		case OPT_RESTORE:
 			c->restore = optarg;

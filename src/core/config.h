@@ -18,7 +18,15 @@
 #define CONFIG_MAX_SOCKET_PATH	       108	/* sizeof(sockaddr_un.sun_path), with the NUL */
 #define CONFIG_MAX_CHECKPOINT_INTERVAL 2000000u /* seconds (23 days): poll's int of ms */
 
-enum abi_choice { ABI_AUTO, ABI_RUSTY, ABI_C, ABI_HERMIT_ENTRY };
+enum abi_choice {
+	ABI_AUTO,
+	ABI_RUSTY,
+	ABI_C,
+	ABI_HERMIT_ENTRY,
+	ABI_HERMIT_FDT1, /* FDT boot with uhyve-interface 1, 2, 3 (Hermit 0.10 - main) */
+	ABI_HERMIT_FDT2,
+	ABI_HERMIT_FDT3,
+};
 
 /* When the GDB stub runs. Zero is off, so `if (cfg->debug)` asks "is there a stub". */
 enum debug_mode {
@@ -46,6 +54,9 @@ struct config {
 	struct mount_spec *mounts;
 	int nmounts;
 	bool mounts_from_flag; /* a --mount was given: HERMIT_MOUNT is ignored */
+	/* --tempdir / HERMIT_TEMPDIR: where a Hermit FDT guest's files outside its mounts
+	 * go, kept at exit; NULL: a private directory in tmpdir, removed at exit. */
+	const char *guest_tempdir;
 	/* Environment policy: --env entries (NAME or NAME=VALUE), --env-host. */
 	const char **env_entries;
 	int nenv_entries;
@@ -60,6 +71,10 @@ struct config {
 	bool hugepage;
 	bool mergeable;
 	enum abi_choice abi;
+	bool aslr;	     /* --aslr: an FDT guest's RAM at a random base in its window */
+	bool guest_base_set; /* a checkpoint names the base its RAM had (restore, migration) */
+	uint64_t guest_base;
+	const char *dumpdtb; /* --dumpdtb FILE: write the guest's FDT there and exit 0 */
 
 	enum debug_mode debug;
 	int gdb_port;

@@ -12,9 +12,23 @@
 
 struct vm;
 
+/* Where a vCPU's boot tables and boot info are (vcpu.c's defaults: the GDT and
+ * page tables of hermit_abi.h, RDI = guest_abi.boot_rdi). */
+struct guest_start {
+	uint64_t gdt, cr3, rdi;
+};
+
 struct guest_abi {
 	const char *name;  /* the HERMIT_ABI value */
 	const char *label; /* how messages name it */
+	/* Place guest RAM and the image (guest_mem_layout_at, image_rebase) and check
+	 * they fit, dying with a message if not; NULL: RAM at 0, the image where it
+	 * is linked or loaded (guest_mem_layout, image_check_layout). */
+	void (*place)(struct vm *vm);
+	/* Write the GDT and page tables; NULL: those of hermit_abi.h (boot.c). */
+	void (*write_tables)(struct vm *vm);
+	/* Override the start addresses of struct guest_start; NULL: the defaults. */
+	void (*start_addresses)(const struct vm *vm, struct guest_start *out);
 	/* Write the boot info / kernel header (after the image is loaded). */
 	void (*write_boot_info)(struct vm *vm);
 	/* Guest-physical addresses of the cpu_online gate and current_boot_id. NULL:

@@ -18,15 +18,30 @@
 
 void guest_mem_layout(struct guest_mem *m, uint64_t size)
 {
+	guest_mem_layout_at(m, 0, size);
+}
+
+void guest_mem_layout_at(struct guest_mem *m, uint64_t base, uint64_t size)
+{
 	m->host_dirty = NULL; /* guest_mem_track_host_writes, once the layout is known */
+	m->base = base;
 	m->size = size;
-	if (size >= HERMIT_PCI_HOLE_START) {
+	if (base == 0 && size >= HERMIT_PCI_HOLE_START) {
 		m->low_size = HERMIT_PCI_HOLE_START;
 		m->limit = size + (HERMIT_PCI_HOLE_END - HERMIT_PCI_HOLE_START);
 	} else {
 		m->low_size = size;
-		m->limit = size;
+		m->limit = base + size;
 	}
+}
+
+unsigned guest_mem_ranges(const struct guest_mem *m, struct ram_range out[2])
+{
+	out[0] = (struct ram_range){m->base, m->low_size};
+	if (m->size == m->low_size)
+		return 1;
+	out[1] = (struct ram_range){HERMIT_PCI_HOLE_END, m->size - m->low_size};
+	return 2;
 }
 
 /* Append [start, end) in pieces of at most chunk bytes. */
@@ -44,8 +59,8 @@ unsigned ram_plan(const struct guest_mem *m, uint64_t boot, uint64_t chunk, stru
 {
 	if (boot > m->low_size)
 		boot = m->low_size;
-	unsigned n = plan_span(0, boot, boot ? boot : 1, out, 0, max);
-	n = plan_span(boot, m->low_size, chunk, out, n, max);
+	unsigned n = plan_span(m->base, m->base + boot, boot ? boot : 1, out, 0, max);
+	n = plan_span(m->base + boot, m->base + m->low_size, chunk, out, n, max);
 	return plan_span(HERMIT_PCI_HOLE_END, HERMIT_PCI_HOLE_END + (m->size - m->low_size), chunk,
 			 out, n, max);
 }
@@ -55,15 +70,17 @@ bool gpa_valid(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 	uint64_t end = gpa + len;
 	if (end < gpa)
 		return false;
-	return end <= m->low_size || (gpa >= HERMIT_PCI_HOLE_END && end <= m->limit);
+	if (gpa >= m->base && end <= m->base + m->low_size)
+		return true;
+	return m->size > m->low_size && gpa >= HERMIT_PCI_HOLE_END && end <= m->limit;
 }
 
 void *gpa_host(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 {
 	if (!gpa_valid(m, gpa, len))
 		return NULL;
-	if (gpa + len <= m->low_size)
-		return m->host + gpa;
+	if (gpa >= m->base && gpa + len <= m->base + m->low_size)
+		return m->host + (gpa - m->base);
 	return m->host + m->low_size + (gpa - HERMIT_PCI_HOLE_END);
 }
 

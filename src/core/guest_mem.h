@@ -1,8 +1,11 @@
 /* guest_mem.h: guest RAM and the one checked way to reach it.
  *
- * Guest RAM is one host mapping. Below 0xD0000000 guest-physical equals the offset
- * in the mapping; when RAM reaches 0xD0000000 the rest continues at 4 GiB (the PCI
- * hole stays unmapped). No code outside this file computes `host + gpa` itself.
+ * Guest RAM is one host mapping. It starts at guest-physical `base` (0 unless an
+ * ABI places it elsewhere: guest_mem_layout_at); from there guest-physical minus
+ * base equals the offset in the mapping. When RAM starting at 0 reaches 0xD0000000
+ * the rest continues at 4 GiB (the PCI hole stays unmapped); RAM placed at another
+ * base never crosses the hole. No code outside this file computes `host + gpa`
+ * itself.
  */
 #ifndef PROXY_GUEST_MEM_H
 #define PROXY_GUEST_MEM_H
@@ -14,8 +17,9 @@
 
 struct guest_mem {
 	uint8_t *host;	   /* the mapping */
+	uint64_t base;	   /* guest-physical address of its first byte */
 	uint64_t size;	   /* bytes of RAM */
-	uint64_t low_size; /* RAM below the hole: min(size, 0xD0000000) */
+	uint64_t low_size; /* RAM in one piece from base: min(size, 0xD0000000) at 0 */
 	uint64_t limit;	   /* top of RAM in guest-physical space (counts the hole) */
 	/* Pages proxy itself wrote (KVM's dirty log sees only the guest's writes), one bit
 	 * per 4 KiB of the mapping; NULL unless guest_mem_track_host_writes. */
@@ -24,15 +28,22 @@ struct guest_mem {
 
 #define GUEST_PAGE 4096ULL
 
-/* Lay out (not map) `size` bytes of RAM. */
+/* Lay out (not map) `size` bytes of RAM at 0. */
 void guest_mem_layout(struct guest_mem *m, uint64_t size);
+/* ... at `base` (an ABI may place RAM there): base + size must stay below the PCI
+ * hole, or base lie at or above its end. */
+void guest_mem_layout_at(struct guest_mem *m, uint64_t base, uint64_t size);
 
 /* A piece of guest-physical RAM (one KVM memory slot). */
 struct ram_range {
 	uint64_t gpa, size;
 };
 
-/* Cut RAM into slots: [0, boot) first (what boot needs), then pieces of at most
+/* The pieces of guest-physical RAM, in address order (at most 2: below the hole and
+ * above it); returns how many. */
+unsigned guest_mem_ranges(const struct guest_mem *m, struct ram_range out[2]);
+
+/* Cut RAM into slots: [base, base + boot) first (what boot needs), then pieces of at most
  * `chunk` bytes of the rest, in address order below the hole and above it. Fills
  * up to `max` ranges; returns how many there are. */
 unsigned ram_plan(const struct guest_mem *m, uint64_t boot, uint64_t chunk, struct ram_range *out,

@@ -63,6 +63,10 @@ int image_load(const struct image *img, struct guest_mem *mem, char *err, size_t
 
 void image_close(struct image *img);
 
+/* Move a relocatable (ET_DYN) image so that it starts at `base` (an ABI that places
+ * RAM elsewhere places the image with it); before image_load. */
+void image_rebase(struct image *img, uint64_t base);
+
 /* image_entry.c: the parts of ELF that only hermit-entry images use; exposed for
  * the unit tests. Each returns 0, or -1 with err set (without the path). */
 

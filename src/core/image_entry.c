@@ -276,6 +276,22 @@ static int place(struct image *img, char *err, size_t errlen)
 	return 0;
 }
 
+void image_rebase(struct image *img, uint64_t base)
+{
+	uint64_t delta = base - img->base; /* modulo 2^64: moves down as well as up */
+	for (size_t i = 0; i < img->nseg; i++) {
+		img->seg[i].vaddr += delta;
+		img->seg[i].paddr += delta;
+	}
+	img->first_paddr += delta;
+	img->base += delta;
+	img->end += delta;
+	img->entry += delta;
+	img->load_bias += delta;
+	if (img->tls_memsz || img->tls_filesz)
+		img->tls_start += delta;
+}
+
 int image_read_hermit_parts(struct image *img, const Elf64_Phdr *ph, size_t nph, char *err,
 			    size_t errlen)
 {

@@ -55,7 +55,7 @@ struct guest_ram {
 
 static uint64_t boot_bytes(const struct vm *vm)
 {
-	return ((vm->image.end + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1)) + BOOT_ROOM;
+	return ((vm->image.end - vm->mem.base + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1)) + BOOT_ROOM;
 }
 
 static unsigned max_slots(const struct vm *vm)
@@ -136,8 +136,9 @@ void ram_register_boot(struct vm *vm)
 {
 	struct guest_ram *g = vm->ram;
 	if (set_slot(vm, 0) < 0)
-		die_errno("KVM_SET_USER_MEMORY_REGION (slot 0, 0x%llx bytes at 0)",
-			  (unsigned long long)g->slot[0].r.size);
+		die_errno("KVM_SET_USER_MEMORY_REGION (slot 0, 0x%llx bytes at 0x%llx)",
+			  (unsigned long long)g->slot[0].r.size,
+			  (unsigned long long)g->slot[0].r.gpa);
 	g->slot[0].state = SLOT_DONE;
 }
 

@@ -99,16 +99,25 @@ void vcpu_long_mode_segments(struct kvm_sregs *s)
 	s->ds = s->es = s->fs = s->gs = s->ss = data;
 }
 
+static struct guest_start start_addresses(const struct vm *vm)
+{
+	struct guest_start at = {HERMIT_GDT_ADDR, HERMIT_PML4_ADDR, vm->abi->boot_rdi};
+	if (vm->abi->start_addresses)
+		vm->abi->start_addresses(vm, &at);
+	return at;
+}
+
 static void set_sregs(struct vcpu *v)
 {
 	struct kvm_sregs s;
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		die_errno("KVM_GET_SREGS on vCPU %u", v->id);
 	vcpu_long_mode_segments(&s);
-	s.gdt.base = HERMIT_GDT_ADDR;
+	struct guest_start at = start_addresses(v->vm);
+	s.gdt.base = at.gdt;
 	s.gdt.limit = HERMIT_GDT_ENTRIES * 8 - 1;
 	s.cr0 = HERMIT_CR0;
-	s.cr3 = HERMIT_PML4_ADDR;
+	s.cr3 = at.cr3;
 	s.cr4 = HERMIT_CR4;
 	s.efer = HERMIT_EFER;
 	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
@@ -121,7 +130,7 @@ static void set_regs(struct vcpu *v)
 	struct kvm_regs r = {
 		.rip = v->vm->image.entry,
 		.rflags = 0x2,
-		.rdi = abi->boot_rdi,
+		.rdi = start_addresses(v->vm).rdi,
 	};
 	if (abi->start_stack) {
 		uint64_t rsp, rsi;
@@ -330,8 +339,10 @@ static void report_emulation_failure(struct vcpu *v, uint64_t rip)
 	char what[210];
 	snprintf(what, sizeof(what), len ? "`%s`" : "the instruction", d.text);
 	vm_fail(v, STATUS_INTERNAL_ERROR,
-		"vCPU %u: the host's KVM could not execute %s at RIP 0x%llx (bytes %s) (%s)", v->id,
-		what, (unsigned long long)rip, n ? bytes : "unreadable",
+		"vCPU %u: the host's KVM could not execute %s at RIP 0x%llx (bytes %s) in the %s "
+		"guest (%s)",
+		v->id, what, (unsigned long long)rip, n ? bytes : "unreadable",
+		v->vm->abi ? v->vm->abi->label : "unknown",
 		d.vector ? "an SSE/AVX instruction: software KVM such as PVM cannot run those in "
 			   "guest ring 0; the guest needs a hardware (VT-x/SVM) KVM host"
 			 : "emulation failure; on software KVM such as PVM, guest ring 0 cannot "

@@ -107,8 +107,10 @@ static void check_memory_size(const struct vm *vm)
 	uint64_t max = HERMIT_PCI_HOLE_START + KVM_MAX_SLOT_BYTES;
 	unsigned bits = host_phys_bits();
 	if (bits >= 33 && bits < 64) {
-		uint64_t addressable =
-			(1ULL << bits) - (HERMIT_PCI_HOLE_END - HERMIT_PCI_HOLE_START);
+		/* RAM an ABI placed above the hole ends at limit, not at size + the hole. */
+		uint64_t above =
+			m->base ? m->limit - m->size : HERMIT_PCI_HOLE_END - HERMIT_PCI_HOLE_START;
+		uint64_t addressable = above < (1ULL << bits) ? (1ULL << bits) - above : 0;
 		if (addressable < max)
 			max = addressable;
 	}

@@ -76,7 +76,7 @@ typedef void (*end_notifier_fn)(struct vm *vm, void *arg);
  * the VM itself, e.g. after a debugger has looked at the crash). */
 typedef bool (*fatal_hook_fn)(struct vcpu *v, int status, void *arg);
 
-#define VM_MAX_PORTS	  32
+#define VM_MAX_PORTS	  48 /* uhyve-interface 3 and PCI: 20 beside the shared ones */
 #define VM_MAX_HOOKS	  4
 #define GUEST_FD_MAX	  1024
 #define VCPU_EXIT_REASONS 64 /* the last slot counts every larger exit reason */

@@ -156,7 +156,7 @@ static int64_t transfer(struct vcpu *v, int fd, bool may_block, struct iovec *io
 	return total;
 }
 
-static int64_t guest_io(struct vcpu *v, int guest_fd, uint64_t gva, uint64_t len, int is_write)
+int64_t files_io_virt(struct vcpu *v, int guest_fd, uint64_t gva, uint64_t len, int is_write)
 {
 	if (len == 0)
 		return 0;
@@ -179,6 +179,25 @@ static int64_t guest_io(struct vcpu *v, int guest_fd, uint64_t gva, uint64_t len
 	return r;
 }
 
+int64_t files_io_phys(struct vcpu *v, int guest_fd, uint64_t gpa, uint64_t len, int is_write)
+{
+	if (len == 0)
+		return 0;
+	if (len > MAX_TRANSFER)
+		len = MAX_TRANSFER;
+	/* A read writes guest RAM (gpa_ptr counts the pages as written); a write only reads. */
+	void *host = is_write ? gpa_host(&v->vm->mem, gpa, len) : gpa_ptr(&v->vm->mem, gpa, len);
+	if (!host)
+		return -EFAULT;
+	int fd = fd_get(v->vm, guest_fd);
+	if (fd < 0)
+		return fd;
+	struct iovec iov = {.iov_base = host, .iov_len = len};
+	int64_t r = transfer(v, fd, fd_may_block(v->vm, guest_fd), &iov, 1, is_write);
+	fd_put(v->vm, guest_fd);
+	return r;
+}
+
 static void hc_write(struct vcpu *v, uint16_t port, uint32_t gpa)
 {
 	(void)port;
@@ -187,7 +206,7 @@ static void hc_write(struct vcpu *v, uint16_t port, uint32_t gpa)
 		return;
 	struct hermit_write w;
 	memcpy(&w, a, sizeof(w));
-	int64_t r = guest_io(v, w.fd, w.buf, w.len, 1);
+	int64_t r = files_io_virt(v, w.fd, w.buf, w.len, 1);
 	a->len = (uint64_t)r;
 }
 
@@ -199,7 +218,7 @@ static void hc_read(struct vcpu *v, uint16_t port, uint32_t gpa)
 		return;
 	struct hermit_read rd;
 	memcpy(&rd, a, sizeof(rd));
-	a->ret = guest_io(v, rd.fd, rd.buf, rd.len, 0);
+	a->ret = files_io_virt(v, rd.fd, rd.buf, rd.len, 0);
 }
 
 static int is_kvm_device(int fd)

@@ -15,6 +15,22 @@ void files_register_unlink(struct vm *vm);
 int files_is_forbidden(int fd);
 void args_register(struct vm *vm);
 
+/* The hypercalls of uhyve-interface 1, 2 or 3 (the Hermit FDT kernels: 0.10-0.13
+ * speak 1, main 2 or 3; hermit-fdt-abi.md sections 4 and 5), the PCI configuration
+ * ports ("no device") and, for 1, the MP-table search; files the guest creates at
+ * paths outside its mounts go to a per-run temporary directory (--tempdir). Call
+ * from the ABI's register_ports (after files_register). 0, or -1 with a message
+ * printed (an interface other than 1-3, no temporary directory). */
+int uhyve_if_register(struct vm *vm, unsigned interface_version);
+/* That temporary directory's host path (the sandbox allows it), or NULL. */
+const char *uhyve_if_tempdir(const struct vm *vm);
+
+/* Guest-virtual (through the vCPU's page tables, page by page) or guest-physical
+ * (RAM in one piece) buffers read from or written to guest fd `guest_fd`: bytes
+ * moved or -errno (-EFAULT: the buffer is not all mapped; nothing moved). */
+int64_t files_io_virt(struct vcpu *v, int guest_fd, uint64_t gva, uint64_t len, int is_write);
+int64_t files_io_phys(struct vcpu *v, int guest_fd, uint64_t gpa, uint64_t len, int is_write);
+
 /* The guest's argument struct at guest-physical `gpa`, or NULL when [gpa,
  * gpa+size) is not RAM (the call is then dropped: there is nowhere to put a result). */
 void *hc_struct(struct vcpu *v, uint64_t gpa, size_t size);

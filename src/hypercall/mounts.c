@@ -5,6 +5,8 @@
  * (beneath.c), which was opened once at start. A file mapping keeps its parent
  * directory and its name, so the file is reopened with the guest's flags without
  * following a symlink put there later. `:ro` is checked before anything is opened.
+ * A path in no mapping goes to the temporary directory when one is attached
+ * (tempdir.c: the Hermit FDT kernels' rule), else it does not exist.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 
 #include "beneath.h"
 #include "mounts.h"
+#include "tempdir.h"
 
 struct mount {
 	const char *guest; /* normalised, absolute */
@@ -28,8 +31,9 @@ struct mount {
 struct mounts {
 	struct mount *m;
 	int n;
-	char *cwd; /* the guest path relative paths resolve under; NULL: none */
-	bool walk; /* no openat2 here: the checked walk */
+	char *cwd;	      /* the guest path relative paths resolve under; NULL: none */
+	bool walk;	      /* no openat2 here: the checked walk */
+	struct tempdir *temp; /* unmapped paths (uhyve's rule); NULL: -ENOENT */
 };
 
 #define FAIL(...)                                                                                  \
@@ -165,6 +169,16 @@ void mounts_use_walk(struct mounts *ms, bool walk)
 	ms->walk = walk;
 }
 
+void mounts_attach_tempdir(struct mounts *ms, struct tempdir *t)
+{
+	ms->temp = t;
+}
+
+struct tempdir *mounts_tempdir(const struct mounts *ms)
+{
+	return ms->temp;
+}
+
 /* Where `path` leads: its mapping, and in *rest what to open beneath the mapping's
  * fd. A relative path is taken from the guest's current directory (into buf). */
 static int locate(const struct mounts *ms, const char *path, char *buf, size_t size,
@@ -193,12 +207,23 @@ static bool writes(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC | __O_TMPFILE));
 }
 
+/* The guest path for the temporary directory: absolute (into buf). */
+static const char *temp_path(const char *path, char *buf, size_t size)
+{
+	if (path[0] == '/')
+		return path;
+	snprintf(buf, size, "/%s", path);
+	return buf;
+}
+
 int mounts_open_path(struct mounts *ms, const char *path, int flags, mode_t mode)
 {
 	char buf[2 * PATH_MAX];
 	const struct mount *m;
 	const char *rest;
 	int rc = locate(ms, path, buf, sizeof(buf), &m, &rest);
+	if (rc == -ENOENT && ms->temp)
+		return tempdir_open(ms->temp, temp_path(path, buf, sizeof(buf)), flags, mode);
 	if (rc)
 		return rc;
 	if (m->ro && writes(flags))
@@ -210,26 +235,73 @@ int mounts_open_path(struct mounts *ms, const char *path, int flags, mode_t mode
 	return beneath_open(m->fd, rest, flags, mode & 0777, &ms->walk);
 }
 
+static int in_parent(struct mounts *ms, const struct mount *m, const char *rest, bool make);
+
 int mounts_unlink(struct mounts *ms, const char *path)
 {
-	char buf[2 * PATH_MAX], dir[2 * PATH_MAX];
+	char buf[2 * PATH_MAX];
 	const struct mount *m;
 	const char *rest;
 	int rc = locate(ms, path, buf, sizeof(buf), &m, &rest);
+	if (rc == -ENOENT && ms->temp)
+		return tempdir_unlink(ms->temp, temp_path(path, buf, sizeof(buf)));
 	if (rc)
 		return rc;
 	if (m->ro)
 		return -EROFS;
+	return in_parent(ms, m, rest, false);
+}
+
+int mounts_mkdir(struct mounts *ms, const char *path)
+{
+	char buf[2 * PATH_MAX];
+	const struct mount *m;
+	const char *rest;
+	int rc = locate(ms, path, buf, sizeof(buf), &m, &rest);
+	if (rc == -ENOENT && ms->temp)
+		return tempdir_mkdir(ms->temp, temp_path(path, buf, sizeof(buf)));
+	if (rc)
+		return rc;
+	if (m->ro)
+		return -EROFS;
+	if (m->file || !*rest)
+		return -EEXIST; /* the mapping itself */
+	return in_parent(ms, m, rest, true);
+}
+
+int mounts_stat(struct mounts *ms, const char *path, bool follow, struct stat *st)
+{
+	char buf[2 * PATH_MAX];
+	const struct mount *m;
+	const char *rest;
+	int rc = locate(ms, path, buf, sizeof(buf), &m, &rest);
+	if (rc == -ENOENT && ms->temp)
+		return tempdir_stat(ms->temp, temp_path(path, buf, sizeof(buf)), follow, st);
+	if (rc)
+		return rc;
+	int flags = O_PATH | (follow && !m->file ? 0 : O_NOFOLLOW);
+	int fd = beneath_open(m->fd, rest, flags, 0, &ms->walk);
+	if (fd < 0)
+		return fd;
+	rc = fstat(fd, st) ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+/* unlink(2) or mkdir(2) (mode 0777 & ~umask) of `rest` beneath mapping m. */
+static int in_parent(struct mounts *ms, const struct mount *m, const char *rest, bool make)
+{
+	char dir[2 * PATH_MAX];
 	/* The parent is resolved beneath the mapping; unlinkat never follows the name. */
 	const char *slash = strrchr(rest, '/');
 	const char *name = slash ? slash + 1 : rest;
 	if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
-		return -EISDIR;
+		return make ? -EEXIST : -EISDIR;
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - rest) : 0, rest);
 	int dfd = beneath_open(m->fd, dir, O_PATH | O_DIRECTORY, 0, &ms->walk);
 	if (dfd < 0)
 		return dfd;
-	rc = unlinkat(dfd, name, 0) ? -errno : 0;
+	int rc = (make ? mkdirat(dfd, name, 0777) : unlinkat(dfd, name, 0)) ? -errno : 0;
 	close(dfd);
 	return rc;
 }

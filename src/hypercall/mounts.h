@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -34,6 +35,17 @@ void mounts_close(struct mounts *m);
 int mounts_open_path(struct mounts *m, const char *path, int flags, mode_t mode);
 /* unlink(2) of guest path `path`: 0 or -errno. */
 int mounts_unlink(struct mounts *m, const char *path);
+
+/* mkdir(2) (mode 0777 & ~umask: the guest's mode is never used) of guest path
+ * `path`; stat(2) (follow) or lstat(2) of it. 0 or -errno. */
+int mounts_mkdir(struct mounts *m, const char *path);
+int mounts_stat(struct mounts *m, const char *path, bool follow, struct stat *st);
+
+/* From now on a path in no mapping is the temporary directory's (tempdir.h): the
+ * Hermit FDT kernels' rule. Without it, such a path does not exist (-ENOENT). */
+struct tempdir;
+void mounts_attach_tempdir(struct mounts *m, struct tempdir *t);
+struct tempdir *mounts_tempdir(const struct mounts *m);
 
 /* Resolve with the checked walk instead of openat2 (what a kernel without openat2
  * gets; the unit tests run both). */

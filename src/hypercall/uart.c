@@ -101,6 +101,19 @@ static void hc_uart(struct vcpu *v, uint16_t port, uint32_t value)
 	pthread_mutex_unlock(&u->lock);
 }
 
+void uart_write(struct vm *vm, const void *buf, size_t len)
+{
+	struct uart *u = vm->uart;
+	if (!u || !u->verbose)
+		return; /* the kernel log is shown only under HERMIT_VERBOSE */
+	pthread_mutex_lock(&u->lock);
+	if (u->ring)
+		drain_locked(u);
+	for (size_t i = 0; i < len; i++)
+		put_locked(u, ((const uint8_t *)buf)[i]);
+	pthread_mutex_unlock(&u->lock);
+}
+
 /* Map the ring KVM shares through vCPU 0's mmap and register the port as a zone. */
 static void setup_coalescing(struct vm *vm, struct uart *u)
 {

@@ -1,4 +1,5 @@
-/* uart.h: the kernel log port (0x800), shown on stderr under HERMIT_VERBOSE. */
+/* uart.h: the kernel log (port 0x800, and the buffers of 0x880/0x1030), shown on stderr under
+ * HERMIT_VERBOSE. */
 #ifndef PROXY_UART_H
 #define PROXY_UART_H
 
@@ -10,5 +11,8 @@ void uart_register(struct vm *vm);
 /* Drain batched bytes and flush the line buffer (at every exit / at the end). */
 void uart_drain(struct vm *vm);
 void uart_flush(struct vm *vm);
+/* Log bytes the guest handed over in one buffer (uhyve's serial-buffer hypercalls),
+ * line-buffered with the port's bytes; dropped unless HERMIT_VERBOSE. */
+void uart_write(struct vm *vm, const void *buf, size_t len);
 
 #endif

@@ -1,7 +1,7 @@
 /* snap_config.c: the CONFIG section: what the VM was built from, so a restore can
  * build the same one. Text, one `key=value` line each, values with '%', TAB and
  * newline written as %25, %09, %0a:
- *   image=PATH  image_size=N  image_crc=N  abi=rusty|c|hermit-entry
+ *   image=PATH  image_size=N  image_crc=N  abi=rusty|c|hermit-entry|hermit-fdtN  guest_base=N
  *   arg=VALUE (the guest's argv, in order)  mount=ro|rw<TAB>HOST<TAB>GUEST
  * vCPUs and memory are in the header. Unknown keys are skipped (a later version
  * may add some). The mount lines say what the guest ran with; a restore never
@@ -22,7 +22,12 @@
 static const struct {
 	const char *name;
 	int choice;
-} abis[] = {{"rusty", ABI_RUSTY}, {"c", ABI_C}, {"hermit-entry", ABI_HERMIT_ENTRY}};
+} abis[] = {{"rusty", ABI_RUSTY},
+	    {"c", ABI_C},
+	    {"hermit-entry", ABI_HERMIT_ENTRY},
+	    {"hermit-fdt1", ABI_HERMIT_FDT1},
+	    {"hermit-fdt2", ABI_HERMIT_FDT2},
+	    {"hermit-fdt3", ABI_HERMIT_FDT3}};
 
 static void put_escaped(struct snap_buf *b, const char *s)
 {
@@ -105,6 +110,8 @@ int snap_config_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen
 	snprintf(num, sizeof(num), "%u", vm->snap->image_crc);
 	put_line(b, "image_crc", num);
 	put_line(b, "abi", vm->abi->name);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)vm->mem.base);
+	put_line(b, "guest_base", num);
 	for (int i = 0; i < c->guest_argc; i++)
 		put_line(b, "arg", c->guest_argv[i]);
 	for (int i = 0; i < c->nmounts; i++) {
@@ -231,6 +238,8 @@ static int take_line(struct snap_config *sc, char *line)
 		return add_arg(sc, value);
 	if (!strcmp(line, "mount"))
 		return add_mount(sc, value);
+	if (!strcmp(line, "guest_base"))
+		return sc->has_guest_base = true, sc->guest_base = strtoull(value, NULL, 10), 0;
 	if (!strcmp(line, "abi")) {
 		for (size_t i = 0; i < sizeof(abis) / sizeof(abis[0]); i++)
 			if (!strcmp(value, abis[i].name))
@@ -299,6 +308,8 @@ int snapshot_apply_config(const struct snap_config *sc, struct config *c, char *
 		       -1;
 	c->image = sc->image;
 	c->abi = (enum abi_choice)sc->abi;
+	c->guest_base_set = sc->has_guest_base;
+	c->guest_base = sc->guest_base;
 	c->ncpus = sc->header.ncpus;
 	c->mem_size = sc->header.mem_size;
 	c->guest_argc = sc->guest_argc;

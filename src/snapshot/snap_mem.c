@@ -31,10 +31,11 @@ static bool page_is_zero(const uint8_t *p)
 	return true;
 }
 
-/* Guest-physical address of host offset `off` (the hole moves RAM above 4 GiB). */
+/* Guest-physical address of host offset `off` (RAM starts at base; the hole moves
+ * RAM above 4 GiB). */
 static uint64_t gpa_of(const struct guest_mem *m, uint64_t off)
 {
-	return off < m->low_size ? off : off - m->low_size + 0x100000000ULL;
+	return off < m->low_size ? m->base + off : off - m->low_size + 0x100000000ULL;
 }
 
 /* Whether any page of [p, p+len) is backed, in RAM or in swap (/proc/self/pagemap

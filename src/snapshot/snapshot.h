@@ -27,8 +27,10 @@ struct snapshot; /* vm->snap: pause state, dirty tracking, the chain, in-memory 
  * configuration by snapshot_apply_config. */
 struct snap_config {
 	struct snap_header header;
-	char *image; /* the unikernel's path */
-	int abi;     /* enum abi_choice the VM ran with (never ABI_AUTO) */
+	char *image;	     /* the unikernel's path */
+	int abi;	     /* enum abi_choice the VM ran with (never ABI_AUTO) */
+	bool has_guest_base; /* where its RAM started (an ABI may place it: guest_base=) */
+	uint64_t guest_base;
 	uint64_t image_size;
 	uint32_t image_crc;	   /* of the whole file: restore refuses a changed image */
 	struct mount_spec *mounts; /* what it ran with: information, never policy */

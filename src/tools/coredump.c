@@ -65,14 +65,17 @@ struct collect {
 	const struct guest_mem *mem;
 };
 
-/* Keep the parts of a mapped range that are guest RAM (below the PCI hole, above 4G). */
+/* Keep the parts of a mapped range that are guest RAM (below the PCI hole, above 4G,
+ * or where an ABI placed it). */
 static int clip_to_ram(void *arg, const struct pw_range *r)
 {
 	struct collect *c = arg;
-	const uint64_t ram[2][2] = {{0, c->mem->low_size}, {HERMIT_PCI_HOLE_END, c->mem->limit}};
-	for (int i = 0; i < 2; i++) {
-		uint64_t lo = r->pa > ram[i][0] ? r->pa : ram[i][0];
-		uint64_t hi = r->pa + r->size < ram[i][1] ? r->pa + r->size : ram[i][1];
+	struct ram_range ram[2];
+	unsigned n = guest_mem_ranges(c->mem, ram);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t end = ram[i].gpa + ram[i].size;
+		uint64_t lo = r->pa > ram[i].gpa ? r->pa : ram[i].gpa;
+		uint64_t hi = r->pa + r->size < end ? r->pa + r->size : end;
 		if (lo < hi)
 			add_segment(c->segs, r->va + (lo - r->pa), lo, hi - lo, r->flags);
 	}

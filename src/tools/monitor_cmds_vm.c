@@ -4,21 +4,22 @@
 #include <string.h>
 
 #include "abi.h"
+#include "abi_fdt.h"
 #include "coredump.h"
 #include "hermit_abi.h"
 #include "hermit_entry_abi.h"
+#include "hermit_fdt_abi.h"
 #include "monitor_internal.h"
 
-static void say_entry_boot_info(const struct mon *m)
+static void say_entry_boot_info(const struct mon *m, uint64_t at)
 {
-	const struct hermit_entry_boot_info *bi =
-		gpa_ptr(&m->vm->mem, HERMIT_ENTRY_BOOT_INFO, sizeof(*bi));
+	const struct hermit_entry_boot_info *bi = gpa_host(&m->vm->mem, at, sizeof(*bi));
 	if (!bi)
 		return;
 	mon_say(m,
 		"boot info at 0x%llx (hermit-entry v4): RAM 0x%llx-0x%llx, image 0x%llx-0x%llx, "
 		"serial 0x%x, platform %u, has_pci %u\n",
-		HERMIT_ENTRY_BOOT_INFO, (unsigned long long)bi->phys_addr_start,
+		(unsigned long long)at, (unsigned long long)bi->phys_addr_start,
 		(unsigned long long)bi->phys_addr_end,
 		(unsigned long long)bi->kernel_image_addr_start,
 		(unsigned long long)bi->kernel_image_addr_end, bi->serial_port_base, bi->platform,
@@ -68,16 +69,21 @@ int cmd_info_vm(struct mon *m, int argc, char **argv)
 			"  static-PIE: load bias 0x%llx (program file address + bias = guest "
 			"address), %zu relocations applied\n",
 			(unsigned long long)vm->image.load_bias, vm->image.nrela);
+	mon_say(m, "ABI: %s, guest base 0x%llx\n", vm->abi->label, (unsigned long long)mem->base);
 	mon_say(m, "memory: %llu MiB, guest-physical top 0x%llx\n",
 		(unsigned long long)(mem->size >> 20), (unsigned long long)mem->limit);
-	mon_say(m, "  slot 0: guest-physical 0x0-0x%llx\n", (unsigned long long)mem->low_size);
-	if (mem->size > mem->low_size)
-		mon_say(m, "  slot 1: guest-physical 0x%llx-0x%llx (above the PCI hole)\n",
-			HERMIT_PCI_HOLE_END, (unsigned long long)mem->limit);
+	struct ram_range r[2];
+	unsigned n = guest_mem_ranges(mem, r);
+	for (unsigned i = 0; i < n; i++)
+		mon_say(m, "  RAM %u: guest-physical 0x%llx-0x%llx%s\n", i,
+			(unsigned long long)r[i].gpa, (unsigned long long)(r[i].gpa + r[i].size),
+			i ? " (above the PCI hole)" : "");
 	mon_say(m, "vCPUs: %u, cpu_freq %u MHz, host KVM: %s\n", vm->ncpus, vm->cpu_freq_mhz,
 		vm->caps.pvm ? "software (PVM)" : "hardware");
 	if (vm->abi == &entry_abi)
-		say_entry_boot_info(m);
+		say_entry_boot_info(m, HERMIT_ENTRY_BOOT_INFO);
+	else if (abi_fdt_of(vm))
+		say_entry_boot_info(m, mem->base + HFDT_BOOT_INFO_OFF);
 	else
 		say_boot_info(m);
 	return 0;

@@ -6,6 +6,9 @@
 #                  build/guests/entry-<name>.elf       Hermit 0.6 (hermit-entry v4),
 #                                                      static PIE
 #                  build/guests/entry-exec-<name>.elf  the same as ET_EXEC
+#                  build/guests/<gen>-<name>.elf  the FDT-booted Hermit generations
+#                     (gen = fdt10, fdt11, fdt13, m2, m3: Hermit 0.10, 0.11,
+#                     0.13.2, main with uhyve-interface 2 and 3), static PIE
 #
 # A guest = the ABI's entry code (rt/entry_<abi>.S) + the ABI's view of the boot
 # header (rt/abi_<abi>.c) + the shared runtime (rt/) + one program, linked with
@@ -25,6 +28,14 @@
 # guest.ld), GUEST_LDFLAGS_V (before the script) and GUEST_LDDEPS_V (scripts).
 # guest.ld and the hermit scripts share their sections through INCLUDE
 # (guest-text.ld, guest-data.ld), found with -L tests/guest.
+#
+# The FDT generations (shared/spec/hermit-fdt-abi.md) share one runtime view,
+# rt/abi_fdt.c, and the Hermit 0.6 entry code (the start gate is the same); each
+# has its own two-line rt/entry_<gen>.S (its notes) and rt/abi_<gen>.c (its
+# generation number). They link with fdt-pie.ld (ET_DYN at 0, loaded at
+# G + 0x40000, every note in one PT_NOTE) from the obj-pie objects, and share the
+# programs of tests/guest/fdt/ (GUEST_DIR_<variant>: a directory other than the
+# ABI's own).
 #
 # Guests run with ring 0 emulated on KVM-PVM hosts, where SSE/AVX end the VM:
 # -mgeneral-regs-only keeps gcc to integer registers (also for struct copies).
@@ -50,6 +61,12 @@ GUEST_LINK_hermit_pie := $(GUEST_LDFLAGS_ANY) -static-pie -Wl,-T,$(GUEST_SRC)/he
 GUEST_LDDEPS_hermit_pie := $(GUEST_SRC)/hermit-pie.ld
 GUEST_LINK_hermit_exec := $(GUEST_LDFLAGS_ANY) -static -no-pie -Wl,-T,$(GUEST_SRC)/hermit-exec.ld
 GUEST_LDDEPS_hermit_exec := $(GUEST_SRC)/hermit-exec.ld
+GUEST_FDT_GENS := fdt10 fdt11 fdt13 m2 m3
+$(foreach g,$(GUEST_FDT_GENS),\
+	$(eval GUEST_OBJ_$(g) := $(GUEST_OBJ_hermit_pie))\
+	$(eval GUEST_LINK_$(g) := $(GUEST_LDFLAGS_ANY) -static-pie -Wl,-T,$(GUEST_SRC)/fdt-pie.ld)\
+	$(eval GUEST_LDDEPS_$(g) := $(GUEST_SRC)/fdt-pie.ld)\
+	$(eval GUEST_DIR_$(g) := fdt))
 
 # gdb's next/step/finish want unoptimised code in the debugger's guest.
 GUEST_CFLAGS_gdbtarget := -O0 -g
@@ -92,17 +109,18 @@ endef
 define guest_flavour
 $(eval GUEST_V := $(or $(3),$(2)))
 $(eval GUEST_O := $(or $(GUEST_OBJ_$(GUEST_V)),$(GUEST_OUT)/obj))
+$(eval GUEST_D := $(or $(GUEST_DIR_$(GUEST_V)),$(2)))
 GUEST_ELFS_$(GUEST_V) := $(patsubst %,$(GUEST_OUT)/$(1)%.elf,$(GUEST_COMMON_PROGS) $(GUEST_PROGS_ONLY_$(2)))
-GUEST_ELFS_OWN_$(GUEST_V) := $(patsubst %,$(GUEST_OUT)/$(1)%.elf,$(call GUEST_OWN_PROGS,$(2)))
+GUEST_ELFS_OWN_$(GUEST_V) := $(patsubst %,$(GUEST_OUT)/$(1)%.elf,$(call GUEST_OWN_PROGS,$(GUEST_D)))
 GUEST_ELFS += $$(GUEST_ELFS_$(GUEST_V)) $$(GUEST_ELFS_OWN_$(GUEST_V))
 GUEST_ABI_OBJS += $(GUEST_O)/rt/entry_$(2).S.o $(GUEST_O)/rt/abi_$(2).c.o \
-	$(patsubst %,$(GUEST_O)/$(2)/%.c.o,$(call GUEST_OWN_PROGS,$(2)))
+	$(patsubst %,$(GUEST_O)/$(GUEST_D)/%.c.o,$(call GUEST_OWN_PROGS,$(GUEST_D)))
 GUEST_FLAVOUR_DEPS_$(GUEST_V) := $(GUEST_O)/rt/entry_$(2).S.o $(GUEST_O)/rt/abi_$(2).c.o \
 	$(call GUEST_RT_OBJS_IN,$(GUEST_O)) $(GUEST_LDSCRIPTS) \
 	$(or $(GUEST_LDDEPS_$(GUEST_V)),$(GUEST_SRC)/guest.ld)
 $$(GUEST_ELFS_$(GUEST_V)): $(GUEST_OUT)/$(1)%.elf: $(GUEST_O)/%.c.o $$(GUEST_FLAVOUR_DEPS_$(GUEST_V))
 	$$(call guest_link,$(GUEST_V))
-$$(GUEST_ELFS_OWN_$(GUEST_V)): $(GUEST_OUT)/$(1)%.elf: $(GUEST_O)/$(2)/%.c.o $$(GUEST_FLAVOUR_DEPS_$(GUEST_V))
+$$(GUEST_ELFS_OWN_$(GUEST_V)): $(GUEST_OUT)/$(1)%.elf: $(GUEST_O)/$(GUEST_D)/%.c.o $$(GUEST_FLAVOUR_DEPS_$(GUEST_V))
 	$$(call guest_link,$(GUEST_V))
 endef
 
@@ -112,6 +130,7 @@ $(eval $(call guest_flavour,,rusty))
 $(eval $(call guest_flavour,c-,c))
 $(eval $(call guest_flavour,entry-,hermit,hermit_pie))
 $(eval $(call guest_flavour,entry-exec-,hermit,hermit_exec))
+$(foreach g,$(GUEST_FDT_GENS),$(eval $(call guest_flavour,$(g)-,$(g))))
 
 # Keep the objects: make would delete them as intermediates of the pattern chain.
 .SECONDARY: $(GUEST_RT_OBJS) $(call GUEST_RT_OBJS_IN,$(GUEST_OBJ_hermit_pie)) $(GUEST_ABI_OBJS) \

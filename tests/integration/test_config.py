@@ -277,7 +277,9 @@ def config_help_lists_every_abi_value_and_variable(t):
     out = guestrun.text(r.stdout)
     t.eq(r.returncode, 0, "--help exits 0")
     t.match(r"--abi NAME +guest ABI: rusty \(RustyHermit\), c \(C HermitCore\),\s+"
-            r"hermit-entry \(Hermit 0\.6\), or auto", out, "every --abi value")
+            r"hermit-entry \(Hermit 0\.6\), hermit-fdt1, hermit-fdt2,\s+hermit-fdt3 "
+            r"\(Hermit 0\.10 - main: FDT boot with\s+uhyve-interface 1, 2, 3\), or auto", out,
+            "every --abi value")
     variables = harness.readme_config_variables()
     t.true(len(variables) > 15, "README's table parsed: %r" % variables)
     for v in variables:

@@ -265,7 +265,7 @@ def complete(words, cwd=None, script=COMPLETION, prelude=""):
 @test
 def completion_of_options_and_their_values(t):
     t.eq(complete(["proxy", "--ab"]), ["--abi"], "proxy --ab<TAB>")
-    t.eq(sorted(complete(["proxy", "--abi", ""])), ["auto", "c", "hermit-entry", "rusty"], "proxy --abi <TAB>")
+    t.eq(sorted(complete(["proxy", "--abi", ""])), ["auto", "c", "hermit-entry", "hermit-fdt1", "hermit-fdt2", "hermit-fdt3", "rusty"], "proxy --abi <TAB>")
     t.eq(complete(["proxy", "--abi", "r"]), ["rusty"], "proxy --abi r<TAB>")
     t.eq(complete(["proxy", "--abi", "=", "a"]), ["auto"], "proxy --abi=a<TAB> (split at '=')")
     t.eq(complete(["proxy", "--abi=c"]), ["--abi=c"], "proxy --abi=c<TAB> (one word)")
@@ -288,7 +288,7 @@ def completion_of_hermit_variables(t):
     names = [w.rstrip("=") for w in complete(["proxy", "HERMIT_"])]
     for var in sorted(set(re.findall(r"\bHERMIT_[A-Z_]+\b", help_text()))):
         t.true(var in names, "HERMIT_<TAB> offers %s: %r" % (var, names))
-    t.eq(sorted(complete(["proxy", "HERMIT_ABI", "=", ""])), ["auto", "c", "hermit-entry", "rusty"],
+    t.eq(sorted(complete(["proxy", "HERMIT_ABI", "=", ""])), ["auto", "c", "hermit-entry", "hermit-fdt1", "hermit-fdt2", "hermit-fdt3", "rusty"],
          "HERMIT_ABI=<TAB>")
     t.eq(complete(["proxy", "HERMIT_STATS", "=", ""]), ["0", "1"], "a boolean variable")
     t.eq(sorted(complete(["proxy", "HERMIT_DEBUG", "=", ""])), ["0", "1", "listen"],
@@ -325,7 +325,7 @@ def completion_of_proxy_gdb(t):
     t.eq(complete(["proxy-gdb", "--tc"]), ["--tcp"], "its own options: --tcp")
     t.true("-batch" in complete(["proxy-gdb", "-b"]), "common GDB options")
     t.eq(complete(["proxy-gdb", "-batch", "--", "--ab"]), ["--abi"], "after --: proxy's options")
-    t.eq(sorted(complete(["proxy-gdb", "--lldb", "--", "--abi", ""])), ["auto", "c", "hermit-entry", "rusty"],
+    t.eq(sorted(complete(["proxy-gdb", "--lldb", "--", "--abi", ""])), ["auto", "c", "hermit-entry", "hermit-fdt1", "hermit-fdt2", "hermit-fdt3", "rusty"],
          "after --: proxy's values")
     with tempfile.TemporaryDirectory() as tmp:
         open(os.path.join(tmp, "unikernel.elf"), "w").close()

@@ -228,6 +228,21 @@ static void test_abi(void)
 	CHECK(PARSE(&c, rusty, "--abi", "c", "img") == CONFIG_OK && c.abi == ABI_C);
 	CHECK_EQ(PARSE(&c, NULL, "--abi=bogus", "img"), CONFIG_ERROR);
 	CHECK_ERR_HAS("--abi");
+	CHECK_ERR_HAS("hermit-fdt3");
+	/* Hermit 0.10 - main: FDT boot with uhyve-interface N, --aslr, --dumpdtb. */
+	char *fdt2[] = {"HERMIT_ABI=hermit-fdt2", "HERMIT_ASLR=1", "HERMIT_DUMPDTB=/tmp/x.dtb",
+			NULL};
+	CHECK(PARSE(&c, fdt2, "img") == CONFIG_OK && c.abi == ABI_HERMIT_FDT2 && c.aslr &&
+	      c.dumpdtb && !strcmp(c.dumpdtb, "/tmp/x.dtb"));
+	CHECK(PARSE(&c, NULL, "--abi", "hermit-fdt1", "img") == CONFIG_OK &&
+	      c.abi == ABI_HERMIT_FDT1 && !c.aslr && !c.dumpdtb);
+	CHECK(PARSE(&c, NULL, "--abi=hermit-fdt3", "--aslr", "--dumpdtb", "d.dtb", "img") ==
+		      CONFIG_OK &&
+	      c.abi == ABI_HERMIT_FDT3 && c.aslr && !strcmp(c.dumpdtb, "d.dtb"));
+	char *badaslr[] = {"HERMIT_ASLR=maybe", NULL};
+	CHECK_EQ(PARSE(&c, badaslr, "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("HERMIT_ASLR");
+	CHECK_EQ(PARSE(&c, NULL, "--aslr=1", "img"), CONFIG_USAGE);
 }
 
 static void test_flags(void)
@@ -438,6 +453,24 @@ static void test_user(void)
 	config_release(&c);
 }
 
+/* --tempdir and HERMIT_TEMPDIR: the Hermit FDT guests' kept temporary directory. */
+static void test_tempdir(void)
+{
+	struct config c;
+	char *env[] = {"HERMIT_TEMPDIR=/var/tmp/from-env", NULL};
+	char *no_env[] = {NULL};
+	CHECK_EQ(PARSE(&c, no_env, "/bin/true"), CONFIG_OK);
+	CHECK(c.guest_tempdir == NULL); /* default: a private one, removed at exit */
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, env, "/bin/true"), CONFIG_OK);
+	CHECK_STR(c.guest_tempdir, "/var/tmp/from-env");
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, env, "--tempdir", "/var/tmp/flag", "/bin/true"), CONFIG_OK);
+	CHECK_STR(c.guest_tempdir, "/var/tmp/flag");
+	config_release(&c);
+	CHECK(strstr(config_usage_text(), "--tempdir DIR") != NULL);
+}
+
 /* The default history path is allocated: config_release frees it (found by
  * tests/fuzz/fuzz_config.c: a leak per parse with HOME set). */
 static void test_history_released(void)
@@ -629,6 +662,7 @@ int main(void)
 	test_usage();
 	test_reparse();
 	test_user();
+	test_tempdir();
 	test_history_released();
 	test_empty_environ_released();
 	test_trace_word_fifo();

@@ -53,7 +53,7 @@ extern char __tls_memsz[]; /* absolute: its address is the number (not in PIE co
  * ABI. ABI-specific programs (bootinfo, c/bootinfo, hermit/bootinfo) reach the
  * header directly: rt_boot_info (RustyHermit only), rt_c_header (C only) or
  * rt_hermit_boot_info (Hermit 0.6 only). */
-enum rt_abi_kind { RT_ABI_RUSTY, RT_ABI_C, RT_ABI_HERMIT };
+enum rt_abi_kind { RT_ABI_RUSTY, RT_ABI_C, RT_ABI_HERMIT, RT_ABI_FDT };
 extern const enum rt_abi_kind rt_abi_kind;
 extern const char rt_abi_name[];
 uint32_t rt_possible_cpus(void); /* vCPUs the hypervisor starts */
@@ -67,6 +67,8 @@ int rt_abi_has_unlink(void);	 /* UNLINK (0x840) is part of this ABI */
 int rt_abi_is_boot_cpu(void *header); /* cpu_online == 0 at entry */
 void rt_abi_init(void *header);	      /* on the boot CPU, first thing */
 void rt_abi_hand_over(uint32_t next); /* let CPU `next` start (cpu_online++) */
+/* Optional (weak): sets rt_argc/rt_argv/rt_envp itself instead of CMDSIZE/CMDVAL. */
+__attribute__((weak)) void rt_abi_command_line(void);
 
 struct c_hermit_header;
 extern struct hermit_boot_info *rt_boot_info;	     /* RustyHermit flavour only */
@@ -84,11 +86,37 @@ extern const struct hermit_entry_boot_info *rt_hermit_boot_info;
 extern struct rt_hermit_entry_regs rt_hermit_entry[RT_MAX_CPUS];
 extern char rt_hermit_note[]; /* the HERMIT 0x5A00 note, as loaded */
 
+/* FDT-booted flavours (Hermit 0.10 to main, rt/abi_fdt.c) only. They reuse the
+ * Hermit 0.6 entry code and its rt_hermit_* state; rt_hermit_boot_info is the boot
+ * info from RDI (G + 0x5000). */
+enum rt_fdt_gen {
+	RT_GEN_FDT10 = 10, /* 0.10.0: interface 1, tables through the recursive slot */
+	RT_GEN_FDT11 = 11, /* 0.11.0: interface 1 */
+	RT_GEN_FDT13 = 13, /* 0.13.2: interface 1 (UHYVEIF 1) */
+	RT_GEN_M2 = 102,   /* main, UHYVEIF 2 */
+	RT_GEN_M3 = 103,   /* main, UHYVEIF 3 */
+};
+extern const enum rt_fdt_gen rt_fdt_gen;
+extern const char *rt_fdt_bootargs; /* /chosen/bootargs as found */
+uint64_t rt_fdt_guest_base(void);   /* G = image start - 0x40000 */
+int rt_fdt_uses_shlex(void);	    /* main >= 3f890334 splits bootargs with shlex */
+/* Split bootargs the way the generation's kernel does into words[] (pointers into
+ * pool); returns the count, or -1 when the tokeniser fails (an unterminated quote
+ * under shell-words: the real kernel panics). */
+int rt_fdt_split(const char *s, int shlex, char **words, int max, char *pool, size_t pool_size);
+/* Interface 1 logs through 0x880 {buf, len}, 2/3 through 0x1030 {len, buf}. */
+void rt_fdt_log(const char *buf, uint64_t len);
+
 int main(int argc, char **argv, char **envp);
 void ap_main(uint32_t id); /* weak default in rt/start.c */
 
-/* ---- hypercalls (rt/hypercall.c): results are -errno on failure ---- */
+/* ---- hypercalls (rt/hypercall.c): results are -errno on failure ----
+ * rt_uhyve_interface (defined by rt/abi_fdt.c only) chooses the ports:
+ * 0 and 1 the classic ones with EAX = the struct's 32-bit address, 2 and 3 the
+ * uhyve-interface 2 ports with RDI = the struct's address and EAX = 0x1234. */
+extern const uint32_t rt_uhyve_interface; /* weak in rt/hypercall.c */
 void rt_hypercall(uint16_t port, volatile void *args);
+void rt_hypercall_rdi(uint16_t port, uint64_t rdi); /* interface 2/3 */
 int64_t rt_write(int fd, const void *buf, uint64_t len);
 int64_t rt_read(int fd, void *buf, uint64_t len);
 int rt_open(const char *name, int flags, int mode);

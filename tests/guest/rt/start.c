@@ -116,7 +116,10 @@ static void boot_cpu(void)
 {
 	rt_trap_init();
 	rt_trap_load();
-	fetch_command_line();
+	if (rt_abi_command_line)
+		rt_abi_command_line(); /* the FDT flavours: from /chosen/bootargs */
+	else
+		fetch_command_line();
 	rt_start_aps();
 	rt_exit(main(rt_argc, rt_argv, rt_envp));
 }

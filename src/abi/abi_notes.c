@@ -1,0 +1,149 @@
+/* abi_notes.c: the notes that tell a Hermit 0.10 - main kernel apart
+ * (hermit-fdt-abi.md section 1): the GNU ABI tag (OS 6 and the version, words
+ * little-endian) and UHYVEIF (one u32, big-endian).
+ *
+ * uhyve reads only the first PT_NOTE segment; proxy walks all of them (trap 2).
+ * The file is untrusted: each segment's size is capped, every note must lie
+ * inside its segment, and a note of a known name and type with the wrong size
+ * or a byte-swapped value is refused rather than guessed at.
+ */
+#include "abi_fdt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hermit_entry_abi.h"
+#include "hermit_fdt_abi.h"
+
+#define NOTES_MAX (16 * 1024)
+#define PHDRS_MAX 64
+
+#define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -1)
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static bool named(const uint8_t *name, uint32_t namesz, const char *want)
+{
+	return namesz == strlen(want) + 1 && !memcmp(name, want, namesz);
+}
+
+static int take_abi_tag(const uint8_t *desc, uint32_t descsz, struct abi_notes *out, char *err,
+			size_t errlen)
+{
+	if (descsz != 16)
+		return ERR("malformed GNU ABI-tag note: %u bytes of description, expected 16 "
+			   "(OS, major, minor, patch)",
+			   descsz);
+	uint32_t os = le32(desc);
+	if (os == __builtin_bswap32(HFDT_NOTE_ABI_TAG_OS))
+		return ERR("the GNU ABI-tag note's words are big-endian (OS reads 0x%08x); "
+			   "Hermit writes them little-endian (OS 6)",
+			   os);
+	if (os != HFDT_NOTE_ABI_TAG_OS)
+		return 0; /* another OS's tag (GNU/Linux is 0): not a Hermit kernel */
+	out->has_tag = true;
+	out->major = le32(desc + 4);
+	out->minor = le32(desc + 8);
+	out->patch = le32(desc + 12);
+	return 0;
+}
+
+static int take_uhyveif(const uint8_t *desc, uint32_t descsz, struct abi_notes *out, char *err,
+			size_t errlen)
+{
+	if (descsz != 4)
+		return ERR("malformed UHYVEIF note: %u bytes of description, expected 4 (a "
+			   "big-endian u32)",
+			   descsz);
+	out->has_uhyveif = true;
+	out->uhyveif = be32(desc);
+	return 0;
+}
+
+static int take_note(const uint8_t *name, uint32_t namesz, uint32_t type, const uint8_t *desc,
+		     uint32_t descsz, struct abi_notes *out, char *err, size_t errlen)
+{
+	if (named(name, namesz, HFDT_NOTE_ABI_TAG_NAME) && type == HFDT_NOTE_ABI_TAG_TYPE)
+		return take_abi_tag(desc, descsz, out, err, errlen);
+	if (named(name, namesz, HFDT_NOTE_UHYVEIF_NAME) && type == HFDT_NOTE_UHYVEIF_TYPE)
+		return take_uhyveif(desc, descsz, out, err, errlen);
+	if (named(name, namesz, HERMIT_NOTE_NAME) && type == HERMIT_NOTE_ENTRY_VERSION) {
+		if (descsz < 1)
+			return ERR("malformed HERMIT entry-version note: no description byte");
+		out->entry_version = desc[0];
+	}
+	return 0;
+}
+
+int abi_parse_notes(const uint8_t *buf, size_t len, uint64_t align, struct abi_notes *out,
+		    char *err, size_t errlen)
+{
+	const uint64_t a = align == 8 ? 8 : 4; /* as image_entry.c reads them */
+	size_t pos = 0;
+	while (len - pos >= 12) {
+		uint32_t namesz = le32(buf + pos), descsz = le32(buf + pos + 4);
+		uint32_t type = le32(buf + pos + 8);
+		uint64_t name_at = pos + 12, desc_at = name_at + align_up(namesz, a);
+		uint64_t next = desc_at + align_up(descsz, a);
+		if (desc_at > len || descsz > len - desc_at)
+			return ERR(
+				"malformed PT_NOTE: the note at offset %zu runs past the segment "
+				"(%zu bytes)",
+				pos, len);
+		if (take_note(buf + name_at, namesz, type, buf + desc_at, descsz, out, err, errlen))
+			return -1;
+		if (next >= len)
+			break;
+		pos = (size_t)next;
+	}
+	return 0;
+}
+
+static int read_segment_notes(int fd, uint64_t file_size, const Elf64_Phdr *ph,
+			      struct abi_notes *out, char *err, size_t errlen)
+{
+	if (ph->p_filesz > NOTES_MAX || ph->p_offset > file_size ||
+	    ph->p_filesz > file_size - ph->p_offset)
+		return ERR("a PT_NOTE segment of 0x%llx bytes at file offset 0x%llx lies outside "
+			   "the file or is implausibly large",
+			   (unsigned long long)ph->p_filesz, (unsigned long long)ph->p_offset);
+	uint8_t buf[NOTES_MAX];
+	if (pread(fd, buf, ph->p_filesz, (off_t)ph->p_offset) != (ssize_t)ph->p_filesz)
+		return ERR("cannot read a PT_NOTE segment: %s", strerror(errno));
+	return abi_parse_notes(buf, ph->p_filesz, ph->p_align, out, err, errlen);
+}
+
+int abi_read_notes(const struct image *img, struct abi_notes *out, char *err, size_t errlen)
+{
+	*out = (struct abi_notes){.entry_version = -1};
+	Elf64_Ehdr eh;
+	if (pread(img->fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh))
+		return ERR("cannot read the ELF header: %s", strerror(errno));
+	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > PHDRS_MAX)
+		return ERR("unexpected program headers (%u of %u bytes)", eh.e_phnum,
+			   eh.e_phentsize);
+	Elf64_Phdr ph[PHDRS_MAX];
+	size_t bytes = (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
+	if (pread(img->fd, ph, bytes, (off_t)eh.e_phoff) != (ssize_t)bytes)
+		return ERR("cannot read the program headers: %s", strerror(errno));
+	for (size_t i = 0; i < eh.e_phnum; i++)
+		if (ph[i].p_type == PT_NOTE && ph[i].p_filesz &&
+		    read_segment_notes(img->fd, img->file_size, &ph[i], out, err, errlen))
+			return -1;
+	return 0;
+}

@@ -1,0 +1,424 @@
+/* tempdir.c: the per-run directory for files a guest creates at unmapped paths.
+ *
+ * The registry maps guest paths (normalised, absolute) to names in the directory;
+ * a registered directory also covers the paths below it, so a guest that makes
+ * /scratch and then creates /scratch/a finds a listing with `a` in it. Host names
+ * are a counter and the guest's last component (readable in a kept --tempdir),
+ * created with O_EXCL so a kept directory's old files are never reused.
+ *
+ * Removal at exit: proxy is sandboxed by then (Landlock would refuse the rmdir of
+ * the directory itself, which needs a right on its parent) and may end by a fatal
+ * signal. So a shell, spawned before the sandbox and outside it, waits on a pipe
+ * whose only writer is proxy and removes the directory when the pipe closes:
+ * when proxy exits, however it exits. At a normal exit (or die()) proxy closes the
+ * pipe itself and waits for the shell's end, so the directory is gone when proxy's
+ * status is. posix_spawn (vfork-like) leaves guest RAM unshared: a fork would
+ * make every later guest write a copy-on-write fault.
+ */
+#include "tempdir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "beneath.h"
+
+struct temp_entry {
+	char *guest; /* normalised absolute guest path */
+	char *host;  /* its name in the directory */
+	bool dir;
+};
+
+struct tempdir {
+	pthread_mutex_t lock;
+	char path[PATH_MAX];
+	int fd; /* O_PATH of the directory */
+	bool keep;
+	bool made; /* by proxy (not a --tempdir that existed): handed to --user */
+	bool walk; /* beneath.c: no openat2 here */
+	unsigned counter;
+	struct temp_entry *e;
+	size_t n, cap;
+	int go_fd, ack_fd; /* the cleaner's pipes; -1: none (kept, or finished) */
+};
+
+#define CLEANER_SCRIPT "cat >/dev/null; rm -rf -- \"$1\""
+
+/* The cleaner: stdin the "go" pipe (EOF = remove now), stdout the "ack" pipe
+ * (closed when it is done), stderr /dev/null, nothing else; every signal blocked
+ * and its own session, so the terminal's ^C that ends proxy does not end it. */
+static int spawn_cleaner(struct tempdir *t, char *err, size_t errlen)
+{
+	int go[2], ack[2];
+	if (pipe2(go, O_CLOEXEC))
+		goto fail_errno;
+	if (pipe2(ack, O_CLOEXEC)) {
+		close(go[0]);
+		close(go[1]);
+		goto fail_errno;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t all;
+	sigfillset(&all);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, go[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, ack[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setsigmask(&at, &all);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
+	char *argv[] = {"sh", "-c", CLEANER_SCRIPT, "proxy-tempdir", t->path, NULL};
+	char *envp[] = {"PATH=/usr/bin:/bin", NULL};
+	pid_t pid;
+	int rc = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(go[0]);
+	close(ack[1]);
+	if (rc) {
+		close(go[1]);
+		close(ack[0]);
+		snprintf(err, errlen, "cannot start /bin/sh to remove %s at exit: %s", t->path,
+			 strerror(rc));
+		return -1;
+	}
+	t->go_fd = go[1];
+	t->ack_fd = ack[0];
+	return 0;
+fail_errno:
+	snprintf(err, errlen, "pipe: %s", strerror(errno));
+	return -1;
+}
+
+void tempdir_finish(struct tempdir *t)
+{
+	if (!t || t->go_fd < 0)
+		return;
+	close(t->go_fd);
+	t->go_fd = -1;
+	char c;
+	for (;;) {
+		ssize_t r = read(t->ack_fd, &c, 1);
+		if (r == 0 || (r < 0 && errno != EINTR))
+			break;
+	}
+	close(t->ack_fd);
+	t->ack_fd = -1;
+}
+
+static void finish_at_exit(int status, void *arg)
+{
+	(void)status;
+	tempdir_finish(arg);
+}
+
+/* A private directory under base, or the kept one (made if missing). */
+static int make_dir(struct tempdir *t, const char *keep, const char *base, char *err, size_t errlen)
+{
+	if (keep) {
+		if (snprintf(t->path, sizeof(t->path), "%s", keep) >= (int)sizeof(t->path)) {
+			snprintf(err, errlen, "--tempdir %s: path too long", keep);
+			return -1;
+		}
+		t->made = mkdir(keep, 0700) == 0;
+		if (!t->made && errno != EEXIST) {
+			snprintf(err, errlen, "--tempdir %s: cannot create it: %s", keep,
+				 strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (!base || !*base)
+		base = "/tmp";
+	if (snprintf(t->path, sizeof(t->path), "%s/proxy-XXXXXX", base) >= (int)sizeof(t->path) ||
+	    !mkdtemp(t->path)) {
+		snprintf(err, errlen, "cannot create a temporary directory in %s: %s", base,
+			 errno ? strerror(errno) : "path too long");
+		return -1;
+	}
+	t->made = true;
+	return 0;
+}
+
+struct tempdir *tempdir_create(const char *keep, const char *base, uid_t owner_uid, gid_t owner_gid,
+			       char *err, size_t errlen)
+{
+	struct tempdir *t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&t->lock, NULL);
+	t->keep = keep != NULL;
+	t->go_fd = t->ack_fd = -1;
+	if (make_dir(t, keep, base, err, errlen))
+		goto fail;
+	t->fd = open(t->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (t->fd < 0) {
+		snprintf(err, errlen, "%s: %s", t->path, strerror(errno));
+		goto fail_made;
+	}
+	if (owner_uid != (uid_t)-1 && t->made && chown(t->path, owner_uid, owner_gid)) {
+		snprintf(err, errlen, "%s: cannot hand it to uid %u: %s", t->path,
+			 (unsigned)owner_uid, strerror(errno));
+		goto fail_made;
+	}
+	if (!t->keep && spawn_cleaner(t, err, errlen))
+		goto fail_made;
+	if (!t->keep)
+		on_exit(finish_at_exit, t);
+	return t;
+fail_made:
+	if (!t->keep)
+		rmdir(t->path);
+fail:
+	if (t->fd > 0)
+		close(t->fd);
+	free(t);
+	return NULL;
+}
+
+const char *tempdir_path(const struct tempdir *t)
+{
+	return t->path;
+}
+
+/* `path` (absolute) without "//", "." and "..": into out, "/" at least. */
+static int normalise(const char *path, char *out, size_t size)
+{
+	size_t len = 0;
+	const char *p = path;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		size_t n = strcspn(p, "/");
+		if (n == 0)
+			break;
+		if (n == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (len > 0 && out[len - 1] != '/')
+				len--;
+			len -= len > 0; /* and its '/' */
+		} else {
+			if (len + 1 + n + 1 > size)
+				return -ENAMETOOLONG;
+			out[len++] = '/';
+			memcpy(out + len, p, n);
+			len += n;
+		}
+		p += n;
+	}
+	if (len == 0)
+		out[len++] = '/';
+	out[len] = '\0';
+	return 0;
+}
+
+/* With the lock: the entry registered as exactly `guest`, or NULL. */
+static struct temp_entry *find_exact(struct tempdir *t, const char *guest)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->e[i].guest, guest))
+			return &t->e[i];
+	return NULL;
+}
+
+/* With the lock: where `guest` lies in the directory (into rel): its own entry or
+ * below a registered directory. 0, or -ENOENT when nothing covers it. */
+static int resolve(struct tempdir *t, const char *guest, char *rel, size_t size)
+{
+	struct temp_entry *e = find_exact(t, guest);
+	if (e) {
+		snprintf(rel, size, "%s", e->host);
+		return 0;
+	}
+	const struct temp_entry *best = NULL;
+	size_t best_len = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t len = strlen(t->e[i].guest);
+		if (t->e[i].dir && len > best_len && !strncmp(t->e[i].guest, guest, len) &&
+		    guest[len] == '/') {
+			best = &t->e[i];
+			best_len = len;
+		}
+	}
+	if (!best)
+		return -ENOENT;
+	if ((size_t)snprintf(rel, size, "%s%s", best->host, guest + best_len) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int add_entry(struct tempdir *t, const char *guest, const char *host, bool dir)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		struct temp_entry *e = realloc(t->e, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		t->e = e;
+		t->cap = cap;
+	}
+	struct temp_entry *e = &t->e[t->n];
+	e->guest = strdup(guest);
+	e->host = strdup(host);
+	e->dir = dir;
+	if (!e->guest || !e->host) {
+		free(e->guest);
+		free(e->host);
+		return -ENOMEM;
+	}
+	t->n++;
+	return 0;
+}
+
+static void drop_entry(struct tempdir *t, struct temp_entry *e)
+{
+	free(e->guest);
+	free(e->host);
+	*e = t->e[--t->n];
+}
+
+/* A fresh host name for guest path `guest`: "<n>-<its last component>", kept to
+ * portable characters. */
+static void new_name(struct tempdir *t, const char *guest, char *out, size_t size)
+{
+	const char *last = strrchr(guest, '/');
+	last = last ? last + 1 : guest;
+	int len = snprintf(out, size, "%u-", ++t->counter);
+	for (const char *c = last; *c && len + 1 < (int)size && c - last < 48; c++)
+		out[len++] = (strchr("-_.", *c) || (*c >= '0' && *c <= '9') ||
+			      ((*c | 0x20) >= 'a' && (*c | 0x20) <= 'z'))
+				     ? *c
+				     : '_';
+	out[len] = '\0';
+}
+
+/* Make a new entry for `guest` (a file opened with flags/mode, or a directory). */
+static int create_entry(struct tempdir *t, const char *guest, bool dir, int flags, mode_t mode)
+{
+	for (int tries = 0; tries < 1000; tries++) {
+		char name[80];
+		new_name(t, guest, name, sizeof(name));
+		int fd = dir ? (mkdirat(t->fd, name, 0777) ? -errno : 0)
+			     : beneath_open(t->fd, name, flags | O_CREAT | O_EXCL, mode, &t->walk);
+		if (fd == -EEXIST)
+			continue; /* a kept directory's file of an earlier run */
+		if (fd < 0)
+			return fd;
+		int rc = add_entry(t, guest, name, dir);
+		if (rc) {
+			if (!dir)
+				close(fd);
+			unlinkat(t->fd, name, dir ? AT_REMOVEDIR : 0);
+			return rc;
+		}
+		return fd;
+	}
+	return -EEXIST;
+}
+
+int tempdir_open(struct tempdir *t, const char *path, int flags, mode_t mode)
+{
+	char guest[PATH_MAX], rel[2 * PATH_MAX];
+	int rc = normalise(path, guest, sizeof(guest));
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&t->lock);
+	rc = resolve(t, guest, rel, sizeof(rel));
+	if (rc == 0)
+		rc = beneath_open(t->fd, rel, flags, mode, &t->walk);
+	else if (rc == -ENOENT && (flags & O_CREAT))
+		rc = strcmp(guest, "/") ? create_entry(t, guest, false, flags, mode) : -EISDIR;
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+/* With the lock: unlink or make (a directory) `rel`'s last component, in its parent
+ * opened beneath the directory. */
+static int at_parent(struct tempdir *t, const char *rel, bool mkdir_it)
+{
+	const char *slash = strrchr(rel, '/');
+	char dir[2 * PATH_MAX];
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - rel) : 0, rel);
+	const char *name = slash ? slash + 1 : rel;
+	if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	int dfd = *dir ? beneath_open(t->fd, dir, O_PATH | O_DIRECTORY, 0, &t->walk)
+		       : fcntl(t->fd, F_DUPFD_CLOEXEC, 0);
+	if (dfd < 0)
+		return *dir ? dfd : -errno;
+	int rc = mkdir_it ? mkdirat(dfd, name, 0777) : unlinkat(dfd, name, 0);
+	rc = rc ? -errno : 0;
+	close(dfd);
+	return rc;
+}
+
+int tempdir_unlink(struct tempdir *t, const char *path)
+{
+	char guest[PATH_MAX], rel[2 * PATH_MAX];
+	int rc = normalise(path, guest, sizeof(guest));
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&t->lock);
+	struct temp_entry *e = find_exact(t, guest);
+	if (e && e->dir) {
+		rc = -EISDIR;
+	} else if (e) {
+		rc = unlinkat(t->fd, e->host, 0) ? -errno : 0;
+		if (rc == 0 || rc == -ENOENT)
+			drop_entry(t, e);
+	} else {
+		rc = resolve(t, guest, rel, sizeof(rel));
+		if (rc == 0)
+			rc = at_parent(t, rel, false);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+int tempdir_mkdir(struct tempdir *t, const char *path)
+{
+	char guest[PATH_MAX], rel[2 * PATH_MAX];
+	int rc = normalise(path, guest, sizeof(guest));
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&t->lock);
+	if (!strcmp(guest, "/") || find_exact(t, guest))
+		rc = -EEXIST;
+	else if ((rc = resolve(t, guest, rel, sizeof(rel))) == 0)
+		rc = at_parent(t, rel, true);
+	else if (rc == -ENOENT)
+		rc = create_entry(t, guest, true, 0, 0);
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+int tempdir_stat(struct tempdir *t, const char *path, bool follow, struct stat *st)
+{
+	char guest[PATH_MAX], rel[2 * PATH_MAX];
+	int rc = normalise(path, guest, sizeof(guest));
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&t->lock);
+	rc = resolve(t, guest, rel, sizeof(rel));
+	int fd =
+		rc ? rc : beneath_open(t->fd, rel, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, &t->walk);
+	pthread_mutex_unlock(&t->lock);
+	if (fd < 0)
+		return fd;
+	rc = fstat(fd, st) ? -errno : 0;
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,701 @@
+"""The FDT-booted Hermit generations (issue 27; shared/spec/hermit-fdt-abi.md): test
+guests imitating Hermit 0.10.0, 0.11.0, 0.13.2 and main with uhyve-interface 2 and 3
+(tests/guest/rt/abi_fdt.c, entry_<gen>.S), booted with 1-4 vCPUs, arguments,
+variables, mounts, scratch files, stdin and exit codes, and the spec's conformance
+checklist (section 8) as one test per item, check_NN_<what>.
+
+<gen>-<prog>.elf is a static PIE (ET_DYN at 0) carrying its generation's notes: the
+GNU ABI tag (6, 0, minor, patch), the HERMIT entry-version note and, from 0.12, the
+big-endian UHYVEIF note. The guest checks the boot info, walks the FDT from boot
+info offset 24, splits /chosen/bootargs as its kernel does (shell-words; shlex on
+main/3) and speaks its generation's hypercalls. tests/guest/fdt/conform.c prints
+"check N ok|FAIL|skip" for the items it can see from inside.
+
+Where the items are covered: 1, 2 here (patched notes) and in the note-parsing unit
+tests of the fdt branch; 3-18, 20-24, 26-31 by the conform guest here, 19 and 25 by
+the exitcode guest here; the FDT bytes also through --dumpdtb and dtc here.
+"""
+import fcntl
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import test  # noqa: E402
+import guestrun  # noqa: E402
+from guestrun import expect_status  # noqa: E402
+
+GIB = 1 << 30
+MEM = 64 << 20
+
+
+class Gen:
+    def __init__(self, prefix, version, ifv, shlex=False):
+        self.prefix = prefix    # image name prefix: build/guests/<prefix>-<prog>.elf
+        self.version = version  # the ABI tag's kernel version
+        self.ifv = ifv          # uhyve interface (the UHYVEIF note, 1 without)
+        self.shlex = shlex      # bootargs split with shlex (else shell-words)
+
+    def image(self, prog):
+        return harness.guest("%s-%s" % (self.prefix, prog))
+
+    def base(self):
+        """Default guest base G (spec 2.1, uhyve --no-aslr)."""
+        return 0 if self.ifv == 1 else 4 * GIB
+
+    def __repr__(self):
+        return self.prefix
+
+
+FDT10 = Gen("fdt10", "0.10.0", 1)
+FDT11 = Gen("fdt11", "0.11.0", 1)
+FDT13 = Gen("fdt13", "0.13.2", 1)
+M2 = Gen("m2", "0.13.0", 2)
+M3 = Gen("m3", "0.13.0", 3, shlex=True)
+GENS = (FDT10, FDT11, FDT13, M2, M3)
+V1 = (FDT10, FDT11, FDT13)
+MAIN = (M2, M3)
+
+
+def run(gen, prog, args=(), env=None, extra=(), stdin=None, image=None):
+    env = dict({"HERMIT_MEM": "64M"}, **(env or {}))
+    if stdin is None:
+        stdin = b""  # host stdin at EOF unless a test pipes something
+    r = harness.run_proxy(image or gen.image(prog), [str(a) for a in args], env=env,
+                          extra=list(extra), stdin=stdin)
+    return harness.Result(r.returncode, guestrun.text(r.stdout), guestrun.text(r.stderr))
+
+
+def ok(t, r, what):
+    if r.returncode != 0:
+        raise harness.Failure("%s: exit status %d\nstdout=%s\nstderr=%s" % (
+            what, r.returncode, r.stdout[-3000:], r.stderr[-3000:]))
+
+
+# ---- the conform guest ------------------------------------------------------
+
+CHECK_LINE = re.compile(r"^check (\d+) (ok|FAIL|skip)\b(.*)$")
+SERIAL_LINE = re.compile(r"^check (15|21) serial buffer$")  # if the log shares stdout
+
+
+def conform(t, gen, args=(), env=None, extra=(), stdin=None, cpus=1):
+    """Boot <gen>-conform; returns ({item: (state, detail)}, info lines, Result).
+    Every line of its stdout must be a check, info or conform line."""
+    env = dict(env or {}, HERMIT_CPUS=str(cpus))
+    words = ["cpus=%d" % cpus, "mem=%d" % MEM, "now=%d" % int(time.time())] + list(args)
+    r = run(gen, "conform", words, env=env, extra=extra, stdin=stdin)
+    items, info = {}, []
+    # the serial-buffer lines (items 15/21) may go to either stream
+    for line in r.stdout.splitlines():
+        m = CHECK_LINE.match(line)
+        if m:
+            items.setdefault(int(m.group(1)), []).append((m.group(2), m.group(3).strip()))
+        elif line.startswith("info "):
+            info.append(line[5:])
+        elif not (line.startswith("conform: ") or SERIAL_LINE.match(line)):
+            raise harness.Failure("%s-conform: unexpected line %r\n%r" % (gen, line, r))
+    return items, info, r
+
+
+def expect_items(t, gen, items, r, numbers):
+    """Each of `numbers` must be reported ok (once per line) and never FAIL."""
+    for n in numbers:
+        states = items.get(n)
+        if not states:
+            raise harness.Failure("%s-conform: no line for check %d\n%r" % (gen, n, r))
+        bad = [d for s, d in states if s != "ok"]
+        if bad:
+            raise harness.Failure("%s-conform: check %d: %s\n%r" % (gen, n, bad, r))
+
+
+def conform_item(t, n, gens=GENS, args=(), **kw):
+    """Run the conform guest of every generation in gens; item n must be ok."""
+    for gen in gens:
+        items, info, r = conform(t, gen, args, **kw)
+        expect_items(t, gen, items, r, [n])
+
+
+def host_tsc_khz():
+    """KVM_GET_TSC_KHZ of a throwaway vCPU (what the FDT must carry), None if KVM
+    refuses it."""
+    KVM_CREATE_VM, KVM_CREATE_VCPU, KVM_GET_TSC_KHZ = 0xAE01, 0xAE41, 0xAEA3
+    try:
+        kvm = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        vm = fcntl.ioctl(kvm, KVM_CREATE_VM, 0)
+        try:
+            vcpu = fcntl.ioctl(vm, KVM_CREATE_VCPU, 0)
+            try:
+                khz = fcntl.ioctl(vcpu, KVM_GET_TSC_KHZ, 0)
+                return khz if khz > 0 else None
+            finally:
+                os.close(vcpu)
+        finally:
+            os.close(vm)
+    except OSError:
+        return None
+    finally:
+        os.close(kvm)
+
+
+# ---- image patching (items 1, 2) --------------------------------------------
+
+PHDR = struct.Struct("<IIQQQQQQ")
+PT_NULL, PT_NOTE = 0, 4
+UHYVEIF_NOTE = struct.pack("<III", 8, 4, 0x5B00) + b"UHYVEIF\0"
+
+
+def read_image(gen, prog):
+    with open(gen.image(prog), "rb") as f:
+        return bytearray(f.read())
+
+
+def phdrs(d):
+    phoff, = struct.unpack_from("<Q", d, 32)
+    phentsize, phnum = struct.unpack_from("<HH", d, 54)
+    return [(phoff + i * phentsize, list(PHDR.unpack_from(d, phoff + i * phentsize)))
+            for i in range(phnum)]
+
+
+def uhyveif_desc_offset(d):
+    off = bytes(d).find(UHYVEIF_NOTE)
+    if off < 0:
+        raise harness.Failure("no UHYVEIF note in the image")
+    return off + len(UHYVEIF_NOTE)
+
+
+def run_patched(t, d, args=(), env=None, extra=()):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "patched.elf")
+        with open(path, "wb") as f:
+            f.write(d)
+        return run(None, None, args, env=env, extra=extra, image=path)
+
+
+def note_split_image(gen, prog):
+    """The image with its UHYVEIF note moved into a second PT_NOTE (the spare
+    PT_NULL of tests/guest/fdt-pie.ld): uhyve reads only the first."""
+    d = read_image(gen, prog)
+    notes = [(o, p) for o, p in phdrs(d) if p[0] == PT_NOTE]
+    spare = [(o, p) for o, p in phdrs(d) if p[0] == PT_NULL]
+    (noff, note), = notes
+    soff, _ = spare[-1]
+    desc = uhyveif_desc_offset(d)
+    start = desc - len(UHYVEIF_NOTE)  # the UHYVEIF note is the last in the segment
+    if start + 24 != note[2] + note[5]:
+        raise harness.Failure("UHYVEIF is not the last note of the PT_NOTE")
+    first = note[5] - 24
+    PHDR.pack_into(d, noff, PT_NOTE, note[1], note[2], note[3], note[4], first, first, 4)
+    PHDR.pack_into(d, soff, PT_NOTE, 4, start, note[3] + first, note[4] + first, 24, 24, 4)
+    return d
+
+
+# ---- every generation boots the shared programs -----------------------------
+
+
+@test
+def fdt_images_carry_their_notes(t):
+    want = {FDT10: (10, 0, None), FDT11: (11, 0, None), FDT13: (13, 2, 1), M2: (13, 0, 2),
+            M3: (13, 0, 3)}
+    for gen, (minor, patch, ifv) in want.items():
+        d = bytes(read_image(gen, "hello"))
+        t.eq(struct.unpack_from("<H", d, 16)[0], 3, "%s: ET_DYN" % gen)
+        t.eq(struct.unpack_from("<Q", d, 24)[0], 0x1000, "%s: e_entry" % gen)
+        (_, note), = [(o, p) for o, p in phdrs(d) if p[0] == PT_NOTE]
+        blob = d[note[2]:note[2] + note[5]]
+        tag = struct.pack("<III", 4, 16, 1) + b"GNU\0" + struct.pack("<IIII", 6, 0, minor, patch)
+        hermit = struct.pack("<III", 7, 1, 0x5A00) + b"HERMIT\0\0" + b"\x04\0\0\0"
+        uhyve = b"" if ifv is None else UHYVEIF_NOTE + struct.pack(">I", ifv)
+        t.eq(blob, tag + hermit + uhyve, "%s: the notes, in one PT_NOTE" % gen)
+
+
+@test
+def fdt_hello_every_generation(t):
+    for gen in GENS:
+        r = run(gen, "hello")
+        ok(t, r, "%s-hello" % gen)
+        t.eq(r.stdout, "Hello from a HermitCore test guest\n", "%s-hello stdout" % gen)
+
+
+@test
+def fdt_verbose_names_generation_interface_and_base(t):
+    for gen in GENS:
+        r = run(gen, "hello", env={"HERMIT_VERBOSE": "1"})
+        ok(t, r, "%s-hello verbose" % gen)
+        version = "Hermit main (tag %s)" if gen in MAIN else "Hermit %s"
+        t.contains(r.stderr, version % gen.version, "%s: the kernel version" % gen)
+        t.contains(r.stderr, "uhyve-interface %d" % gen.ifv, "%s: the interface" % gen)
+        t.match(r"guest base 0x0*%x\b" % gen.base(), r.stderr, "%s: the guest base" % gen)
+
+
+def args_lines(argv, env=()):
+    out = "argc=%d\n" % len(argv) + "".join("argv[%d]=%s\n" % (i, a) for i, a in enumerate(argv))
+    return out + "".join("env=%s\n" % e for e in env)
+
+
+@test
+def fdt_arguments_with_spaces_and_quotes(t):
+    for gen in GENS:
+        r = run(gen, "args", ["a", "b c", "d'e"])
+        ok(t, r, "%s-args" % gen)
+        t.eq(r.stdout, args_lines(["bin", "a", "b c", "d'e"]), "%s-args stdout" % gen)
+
+
+@test
+def fdt_awkward_arguments_round_trip(t):
+    awkward = ["#x", "--", "", "a\\b", '"q"', "it's", "$HOME", "tab\there", "x=y", "env=A=1",
+               "-freq", "'", "\\", "new\nline", "ü"]
+    for gen in GENS:
+        r = run(gen, "args", awkward)
+        ok(t, r, "%s-args (awkward)" % gen)
+        t.eq(r.stdout, args_lines(["bin"] + awkward), "%s-args stdout" % gen)
+
+
+@test
+def fdt_no_arguments(t):
+    for gen in GENS:
+        r = run(gen, "args")
+        ok(t, r, "%s-args" % gen)
+        t.eq(r.stdout, args_lines(["bin"]), "%s-args stdout (no env: none)" % gen)
+
+
+@test
+def fdt_environment_variables(t):
+    variables = ["FOO=x y", "E=", "Q=it's \"quoted\"", "EQ=a=b", "HASH=#c"]
+    extra = sum((["--env", v] for v in variables), [])
+    for gen in GENS:
+        r = run(gen, "args", ["p"], extra=extra)
+        ok(t, r, "%s-args --env" % gen)
+        lines = r.stdout.splitlines()
+        t.eq(lines[:3], ["argc=2", "argv[0]=bin", "argv[1]=p"], "%s: argv" % gen)
+        # the kernel keeps a hash map: order is not part of the contract
+        t.eq(sorted(l[4:] for l in lines[3:]), sorted(variables), "%s: env lines" % gen)
+        t.true(all(l.startswith("env=") for l in lines[3:]), "%s: only env lines" % gen)
+
+
+@test
+def fdt_exit_codes(t):
+    for gen in GENS:
+        for code, status in (("42", 42), ("-1", 255), ("0", 0)):
+            r = run(gen, "exitcode", [code])
+            expect_status(t, r, status, "%s-exitcode %s" % (gen, code))
+            t.eq(r.stdout, "exitcode: exiting with %s from vCPU 0\n" % code, "%s stdout" % gen)
+
+
+@test
+def fdt_exit_from_the_last_vcpu(t):
+    for gen in GENS:
+        r = run(gen, "exitcode", ["7", "ap"], env={"HERMIT_CPUS": "3"})
+        expect_status(t, r, 7, "%s-exitcode 7 ap" % gen)
+        t.eq(r.stdout, "exitcode: exiting with 7 from vCPU 2\n", "%s stdout" % gen)
+
+
+@test
+def fdt_smp_1_to_4_cpus(t):
+    for gen in GENS:
+        for n in range(1, 5):
+            r = run(gen, "smp", env={"HERMIT_CPUS": str(n)})
+            ok(t, r, "%s-smp %d" % (gen, n))
+            t.eq(r.stdout, "smp: %d cpus online\n" % n, "%s-smp %d stdout" % (gen, n))
+
+
+@test
+def fdt_mounted_file_is_read(t):
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "input.txt"), "w") as f:
+            f.write("line one\nline two\n")
+        for gen in GENS:
+            r = run(gen, "catfile", ["/data/input.txt"], extra=["--mount", d + ":/data"])
+            ok(t, r, "%s-catfile" % gen)
+            t.eq(r.stdout, "catfile: opening\ncatfile: reading\nline one\nline two\n",
+                 "%s-catfile stdout" % gen)
+
+
+def files_under(top):
+    return [os.path.join(p, f) for p, _, fs in os.walk(top) for f in fs]
+
+
+SCRATCH = b"scratch written by conform\n"
+
+
+@test
+def fdt_scratch_file_goes_to_a_private_temp_dir_removed_at_exit(t):
+    for gen in GENS:
+        with tempfile.TemporaryDirectory() as tmpdir:
+            items, _, r = conform(t, gen, ["tmp=/scratch/f.txt"], env={"TMPDIR": tmpdir})
+            expect_items(t, gen, items, r, [17 if gen.ifv == 1 else 23])
+            ok(t, r, "%s-conform tmp=" % gen)
+            t.eq(files_under(tmpdir), [], "%s: the per-run temp dir is gone" % gen)
+
+
+@test
+def fdt_scratch_file_kept_with_tempdir(t):
+    for gen in (FDT13, M3):
+        for how in ("option", "variable"):
+            with tempfile.TemporaryDirectory() as keep:
+                extra = ["--tempdir", keep] if how == "option" else []
+                env = {"HERMIT_TEMPDIR": keep} if how == "variable" else {}
+                items, _, r = conform(t, gen, ["tmp=/scratch/f.txt"], env=env, extra=extra)
+                ok(t, r, "%s-conform --tempdir (%s)" % (gen, how))
+                found = [p for p in files_under(keep) if open(p, "rb").read() == SCRATCH]
+                t.eq(len(found), 1, "%s: the scratch file kept in %s (%s)" % (gen, keep, how))
+
+
+@test
+def fdt_stdin_at_eof_and_piped(t):
+    for gen in MAIN:
+        items, _, r = conform(t, gen, ["stdin=eof"], stdin=b"")
+        expect_items(t, gen, items, r, [24])
+        items, info, r = conform(t, gen, ["stdin=line"], stdin=b"a line from the host\n")
+        ok(t, r, "%s-conform stdin=line" % gen)
+        t.true("stdin 21 bytes: a line from the host" in info, "%s: the piped line: %r" % (gen, info))
+
+
+# ---- the FDT as a file (--dumpdtb) ------------------------------------------
+
+
+def dts(path):
+    if not shutil.which("dtc"):
+        harness.skip("dtc not installed (Debian device-tree-compiler; scripts/setup)")
+    p = subprocess.run(["dtc", "-I", "dtb", "-O", "dts", path], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise harness.Failure("dtc cannot read %s: %s" % (path, p.stderr))
+    return p.stdout
+
+
+@test
+def fdt_dumpdtb_writes_the_guest_fdt_and_exits_0(t):
+    with tempfile.TemporaryDirectory() as d:
+        for gen in GENS:
+            for how in ("option", "variable"):
+                out = os.path.join(d, "%s-%s.dtb" % (gen, how))
+                extra = ["--dumpdtb", out] if how == "option" else []
+                env = {"HERMIT_DUMPDTB": out} if how == "variable" else {}
+                r = run(gen, "hello", ["a", "b c"], env=dict(env, HERMIT_CPUS="2"),
+                        extra=extra + ["--env", "FOO=x y", "--mount", d + ":/data"])
+                ok(t, r, "%s --dumpdtb (%s)" % (gen, how))
+                t.not_contains(r.stdout, "Hello", "%s: the guest did not run" % gen)
+                s = dts(out)
+                t.contains(s, 'compatible = "hermit,uhyve";', "%s: root compatible" % gen)
+                t.contains(s, "#address-cells = <0x02>;", "%s: address cells" % gen)
+                t.contains(s, "#size-cells = <0x02>;", "%s: size cells" % gen)
+                g = gen.base()
+                t.match(r"memory@%x \{[^}]*reg = <0x%02x 0x%02x 0x00 0x%02x>;" % (
+                    g, g >> 32, g & 0xFFFFFFFF, MEM), s, "%s: memory node" % gen)
+                t.match(r"chosen \{[^}]*bootargs = \"[^\"]*--\s+'?a'?\s+'b c'\";", s,
+                        "%s: bootargs" % gen)
+                t.match(r"env=(FOO='x y'|'FOO=x y')", s, "%s: the env word" % gen)
+                t.match(r"hermit,tsc \{[^}]*khz = <0x[0-9a-f]+>;", s, "%s: tsc" % gen)
+                t.match(r"uhyve,mounts \{[^}]*mounts = \"/data\";", s, "%s: mounts" % gen)
+
+
+# ---- refused interfaces ------------------------------------------------------
+
+
+def refused_interface(t, value):
+    d = read_image(M3, "hello")
+    struct.pack_into(">I", d, uhyveif_desc_offset(d), value)
+    r = run_patched(t, d)
+    expect_status(t, r, guestrun.STATUS_SETUP, "UHYVEIF %d" % value)
+    t.not_contains(r.stdout, "Hello", "the guest never ran")
+    t.match(r"(?i)uhyve.?interface[^\n]*\b%d\b" % value, r.stderr, "the message names %d" % value)
+
+
+@test
+def fdt_uhyveif_0_is_refused(t):
+    refused_interface(t, 0)
+
+
+# ---- the checklist of spec section 8 -------------------------------------------
+# Loader / recognition
+
+
+@test
+def check_01_uhyveif_3_gets_v2_ports_4_is_refused(t):
+    r = run(M3, "hello", env={"HERMIT_VERBOSE": "1"})
+    ok(t, r, "m3-hello")
+    t.eq(r.stdout, "Hello from a HermitCore test guest\n", "written through 0x1100")
+    t.contains(r.stderr, "uhyve-interface 3")
+    refused_interface(t, 4)
+
+
+@test
+def check_02_no_uhyveif_is_interface_1_and_a_second_pt_note_is_read(t):
+    for gen in (FDT10, FDT11):
+        r = run(gen, "hello", env={"HERMIT_VERBOSE": "1"})
+        ok(t, r, "%s-hello" % gen)
+        t.eq(r.stdout, "Hello from a HermitCore test guest\n", "written through 0x400")
+        t.contains(r.stderr, "uhyve-interface 1")
+    for gen in (FDT13, M2, M3):
+        r = run_patched(t, note_split_image(gen, "hello"), env={"HERMIT_VERBOSE": "1"})
+        ok(t, r, "%s-hello with UHYVEIF in a second PT_NOTE" % gen)
+        t.eq(r.stdout, "Hello from a HermitCore test guest\n", "%s stdout" % gen)
+        t.contains(r.stderr, "uhyve-interface %d" % gen.ifv)
+
+
+@test
+def check_03_entry_registers(t):
+    conform_item(t, 3)
+    conform_item(t, 3, gens=(FDT10, M3), cpus=4)
+
+
+@test
+def check_04_guest_base_placement(t):
+    for gen in GENS:
+        seen = set()
+        for _ in range(2):  # the default placement is fixed
+            items, info, r = conform(t, gen)
+            expect_items(t, gen, items, r, [4])
+            seen.add(next(l for l in info if l.startswith("G=")))
+        t.eq(seen, {"G=0x%x ram=0x%x" % (gen.base(), MEM)}, "%s: default G" % gen)
+        items, info, r = conform(t, gen, extra=["--aslr"])
+        expect_items(t, gen, items, r, [4])
+        items, info, r = conform(t, gen, env={"HERMIT_ASLR": "1"})
+        expect_items(t, gen, items, r, [4])
+
+
+@test
+def check_05_recursive_pml4_slot(t):
+    conform_item(t, 5)
+
+
+@test
+def check_06_identity_map_ends_at_the_kernel(t):
+    conform_item(t, 6)
+
+
+# Boot info
+
+
+@test
+def check_07_boot_info(t):
+    conform_item(t, 7)
+    conform_item(t, 7, gens=(FDT11, M2), cpus=3)
+
+
+# FDT
+
+
+@test
+def check_08_fdt_header(t):
+    conform_item(t, 8)
+
+
+@test
+def check_09_compatible_and_cells(t):
+    conform_item(t, 9)
+
+
+@test
+def check_10_memory_node(t):
+    conform_item(t, 10)
+
+
+@test
+def check_11_bootargs(t):
+    conform_item(t, 11)
+    conform_item(t, 11, args=["ü", "#c"])
+
+
+@test
+def check_12_tsc_khz(t):
+    khz = host_tsc_khz()
+    conform_item(t, 12, args=["khz=%d" % khz] if khz else [])
+
+
+@test
+def check_13_mounts(t):
+    with tempfile.TemporaryDirectory() as d:
+        f = os.path.join(d, "x")
+        open(f, "w").close()
+        for gen in GENS:
+            items, _, r = conform(t, gen, ["mounts=/data"], extra=["--mount", f + ":/data/x"])
+            expect_items(t, gen, items, r, [13])
+            items, _, r = conform(t, gen, ["mounts=/data"], extra=["--mount", d + ":/data"])
+            expect_items(t, gen, items, r, [13])
+            items, _, r = conform(t, gen, ["mounts=none"])
+            expect_items(t, gen, items, r, [13])
+
+
+@test
+def check_14_argv_and_environment(t):
+    for gen in GENS:
+        items, info, r = conform(t, gen, ["b c"], extra=["--env", "FOO=x y"])
+        expect_items(t, gen, items, r, [14])
+        argv = [l.split("=", 1)[1] for l in info if l.startswith("argv[")]
+        t.eq(argv[-1], "b c", "%s: the quoted argument" % gen)
+        t.true("env=FOO=x y" in info, "%s: FOO: %r" % (gen, info))
+        items, info, r = conform(t, gen)
+        t.true("envp=NULL" in info, "%s: no variables, envp NULL: %r" % (gen, info))
+        # bootargs "-- a b": argc 3 (the words after --)
+        r = run(gen, "args", ["a", "b"])
+        t.eq(r.stdout, args_lines(["bin", "a", "b"]), "%s: argc 3" % gen)
+
+
+# Hypercalls v1 (G10-G13)
+
+
+def serial_check(t, gens, n):
+    """The kernel log goes where proxy's UART log goes: stderr with HERMIT_VERBOSE,
+    nowhere without; never into the application's stdout."""
+    for gen in gens:
+        items, _, r = conform(t, gen, env={"HERMIT_VERBOSE": "1"})
+        t.contains(r.stderr, "check %d serial buffer\n" % n, "%s: the serial buffer's bytes" % gen)
+        t.not_contains(r.stderr, "NOT-PRINTED-%d" % n, "%s: only len bytes" % gen)
+        t.not_contains(r.stdout, "serial buffer", "%s: not on stdout" % gen)
+        items, _, r = conform(t, gen)
+        t.not_contains(r.stdout + r.stderr, "serial buffer", "%s: quiet without verbose" % gen)
+
+
+@test
+def check_15_v1_serial_buffer(t):
+    serial_check(t, V1, 15)
+
+
+@test
+def check_16_v1_write_buffer_across_pages(t):
+    conform_item(t, 16, gens=V1)
+
+
+@test
+def check_17_v1_open_create_write_read_back(t):
+    conform_item(t, 17, gens=V1, args=["tmp=/scratch/f17"])
+
+
+@test
+def check_18_v1_close(t):
+    conform_item(t, 18, gens=V1, args=["tmp=/scratch/f18"])
+
+
+@test
+def check_19_v1_exit_status(t):
+    for gen in V1:
+        expect_status(t, run(gen, "exitcode", ["42"]), 42, "%s exit 42" % gen)
+        expect_status(t, run(gen, "exitcode", ["-1"]), 255, "%s exit -1" % gen)
+
+
+@test
+def check_20_pci_no_device(t):
+    conform_item(t, 20)
+
+
+# Hypercalls v2/v3 (main)
+
+
+@test
+def check_21_v2_serial_buffer(t):
+    serial_check(t, MAIN, 21)
+
+
+@test
+def check_22_v2_write_ret_and_bad_fd(t):
+    conform_item(t, 22, gens=MAIN, args=["tmp=/scratch/f22"])
+
+
+@test
+def check_23_v2_open_errors(t):
+    conform_item(t, 23, gens=MAIN, args=["tmp=/scratch/f23"])
+
+
+@test
+def check_24_v2_stdin_eof_and_lseek_end(t):
+    conform_item(t, 24, gens=MAIN, args=["tmp=/scratch/f24", "stdin=eof"])
+
+
+@test
+def check_25_v2_exit_0xffffffff(t):
+    for gen in MAIN:
+        expect_status(t, run(gen, "exitcode", ["-1"]), 255, "%s exit -1" % gen)
+        expect_status(t, run(gen, "exitcode", ["42"]), 42, "%s exit 42" % gen)
+
+
+def mapped_tree(d):
+    os.makedirs(os.path.join(d, "dir"))
+    for name in ("alpha", "a-much-longer-file-name.txt", "b"):
+        with open(os.path.join(d, "dir", name), "w") as f:
+            f.write(name)
+    with open(os.path.join(d, "file"), "wb") as f:
+        f.write(b"x" * 1234)
+
+
+@test
+def check_26_v3_getdents(t):
+    with tempfile.TemporaryDirectory() as d:
+        mapped_tree(d)
+        conform_item(t, 26, gens=(M3,), extra=["--mount", d + ":/data"],
+                     args=["dir=/data/dir", "names=alpha,a-much-longer-file-name.txt,b"])
+
+
+@test
+def check_27_v3_stat_fstat_mkdir(t):
+    with tempfile.TemporaryDirectory() as d:
+        mapped_tree(d)
+        conform_item(t, 27, gens=(M3,), extra=["--mount", d + ":/data"],
+                     args=["file=/data/file", "size=1234", "mkdir=/data/newdir"])
+        t.true(os.path.isdir(os.path.join(d, "newdir")), "mkdir reached the mapped directory")
+
+
+# Platform
+
+
+@test
+def check_28_all_vcpus_start(t):
+    for n in (2, 4):
+        conform_item(t, 28, cpus=n)
+
+
+@test
+def check_29_low_mmio_outside_ram_reads_zero(t):
+    # main: RAM starts at 4 GiB. Interface 1: RAM starts at G = 0 by default, so the
+    # areas are RAM; --aslr moves G (a draw of 0 skips the item: draw again).
+    conform_item(t, 29, gens=MAIN, args=["lowmmio"])
+    for gen in V1:
+        for _ in range(3):
+            items, _, r = conform(t, gen, ["lowmmio"], extra=["--aslr"])
+            if items.get(29, [("skip", "")])[0][0] != "skip":
+                break
+        expect_items(t, gen, items, r, [29])
+
+
+@test
+def check_30_ioapic_is_in_kernel(t):
+    conform_item(t, 30)
+
+
+@test
+def check_31_fsgsbase_in_cpuid(t):
+    conform_item(t, 31)
+
+
+@test
+def fdt_conform_nothing_fails(t):
+    """The whole list, every generation, 2 vCPUs: no FAIL line anywhere."""
+    with tempfile.TemporaryDirectory() as d:
+        mapped_tree(d)
+        for gen in GENS:
+            args = ["tmp=/scratch/all", "mounts=/data", "dir=/data/dir", "names=alpha,b",
+                    "file=/data/file", "size=1234", "mkdir=/data/made"]
+            if gen.ifv > 1:
+                args.append("stdin=eof")
+            items, _, r = conform(t, gen, args, cpus=2, extra=["--mount", d + ":/data"])
+            ok(t, r, "%s-conform" % gen)
+            fails = {n: s for n, s in items.items() if any(x[0] == "FAIL" for x in s)}
+            t.eq(fails, {}, "%s: failed items" % gen)
+
+
+@test
+def fdt_guest_tokenisers_follow_the_spec_table(t):
+    """The guests' shell-words and shlex (tests/guest/rt/fdt.c) against spec 3.3:
+    what the round-trip tests above rely on."""
+    for gen in (FDT10, M3):
+        r = run(gen, "split")
+        ok(t, r, "%s-split" % gen)
+        t.match(r"^split: \d+ cases ok\n$", r.stdout, "%s-split stdout" % gen)
