@@ -549,6 +549,7 @@ static void test_register(void)
 	f.cfg.guest_tempdir = kept;
 	CHECK_EQ(uhyve_if_register(&f.vm, 3), 0);
 	CHECK(has_port(&f.vm, 0x1160) && has_port(&f.vm, 0x1190));
+	CHECK_EQ(f.vm.nhooks, 1); /* the MP-area reads: every interface */
 	fake_free(&f);
 
 	fake_init(&f, kept);
