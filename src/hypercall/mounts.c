@@ -161,6 +161,7 @@ void mounts_close(struct mounts *ms)
 	}
 	free(ms->m);
 	free(ms->cwd);
+	tempdir_close(ms->temp);
 	free(ms);
 }
 
@@ -171,6 +172,8 @@ void mounts_use_walk(struct mounts *ms, bool walk)
 
 void mounts_attach_tempdir(struct mounts *ms, struct tempdir *t)
 {
+	if (ms->temp != t)
+		tempdir_close(ms->temp);
 	ms->temp = t;
 }
 

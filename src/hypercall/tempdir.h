@@ -30,6 +30,8 @@ const char *tempdir_path(const struct tempdir *t);
 /* Remove a private directory and its content now and wait until it is gone (what
  * exit does; a second call does nothing). A kept directory stays. */
 void tempdir_finish(struct tempdir *t);
+/* tempdir_finish, then free it (the registry is lost: mounts_close does it). */
+void tempdir_close(struct tempdir *t);
 
 /* The guest path's entry, for `path` absolute: open(2) (flags as the guest gave
  * them; O_CREAT of an unknown path makes and registers a new file), unlink(2),

@@ -258,6 +258,7 @@ static void test_serial(void)
 	CHECK(pread(out, got, sizeof(got) - 1, 0) > 0);
 	CHECK_STR(got, "kernel log\nsecond\nZ\n");
 	close(out);
+	free(f.vm.uart); /* nothing else frees it: proxy keeps it to the end */
 	fake_free(&f);
 }
 
@@ -625,6 +626,9 @@ static void test_tempdir_life(void)
 	snprintf(path, sizeof(path), "%s/not/there", top);
 	CHECK(tempdir_create(path, NULL, (uid_t)-1, (gid_t)-1, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "not/there") != NULL);
+	tempdir_close(t);
+	tempdir_close(k);
+	tempdir_close(k2);
 }
 
 /* In a child: a private directory with a file in it; its path goes to `out`. Then
