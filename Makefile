@@ -55,7 +55,10 @@ endif
 # libelf, zlib (libelf's), readline and its libtinfo are linked in (Debian ships
 # their archives): the dynamic loader's work on shared libraries is a measurable part
 # of a boot. capstone is loaded only when an instruction is decoded (disasm.c: its
-# tables carry 77,000 relocations). proxy stays PIE, so ASLR covers its own code.
+# tables carry 77,000 relocations), and GnuTLS only when a migration key is given
+# (mig_transport.c: linked, it and its libraries cost every boot about 1.5 ms, and
+# Debian's libgnutls.a needs p11-kit, which has no archive). proxy stays PIE, so ASLR
+# covers its own code.
 # libc stays shared: its NSS modules (getaddrinfo for --gdb-addr host names,
 # readline's getpwnam) only work with the libc they were built for. The sanitizer
 # build links dynamically (ASan does not support static libraries' interposition).
@@ -102,7 +105,7 @@ unit: $(UNIT_BINS)
 
 # tests/fuzz: each harness fuzz_NAME.c, linked with replay.c (any compiler) or with
 # libFuzzer (clang, make fuzz). README.md and tests/fuzz/README.md say more.
-FUZZ_NAMES := rsp elf config hcall_args
+FUZZ_NAMES := rsp elf config hcall_args migstream
 FUZZ_SECONDS ?= 10
 FUZZ_INC := -Itests/unit -Itests/fuzz
 FUZZ_DEPS = tests/fuzz/fuzz_quiet.h tests/unit/test_gdb_fake.h $(BUILD)/libproxy.a

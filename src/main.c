@@ -194,51 +194,44 @@ static void handle_migration_signal(struct vm *vm)
 		pthread_detach(t); /* it may wait for a signal that never comes */
 }
 
-/* Who may send this proxy a guest to run: proxy's own user (and root, and who ran
- * sudo), as for the debug port; on an address other than loopback, whoever the
- * user opened it to. */
-static bool migration_peer_ok(int fd, const struct config *c)
+/* Who may be on the other end of a migration without --migration-key (whose
+ * handshake proves the peer instead): a proxy of proxy's own user (and root, and
+ * who ran sudo), as for the debug port, on loopback (a keyless migration is
+ * refused anywhere else). */
+struct migration_peers {
+	const struct config *cfg;
+	struct peer_tables tables; /* opened at start: the sandbox closes /proc later */
+};
+
+static bool migration_peer_ok(int fd, void *ctx)
 {
-	struct peer_tables t;
-	peer_tables_open(&t);
-	long uid = peer_uid(&t, fd);
-	peer_tables_close(&t);
-	unsigned uids[CONFIG_MAX_TRUSTED_UIDS], n = config_trusted_uids(c, uids);
+	struct migration_peers *mp = ctx;
+	long uid = peer_uid(&mp->tables, fd);
+	unsigned uids[CONFIG_MAX_TRUSTED_UIDS], n = config_trusted_uids(mp->cfg, uids);
 	bool ok = false;
 	for (unsigned i = 0; i < n; i++)
 		ok |= uid == (long)uids[i];
-	if (uid == PEER_UID_UNKNOWN) {
-		struct sockaddr_storage a;
-		socklen_t len = sizeof(a);
-		bool loopback = true;
-		if (!getsockname(fd, (struct sockaddr *)&a, &len))
-			loopback = (a.ss_family == AF_INET &&
-				    (ntohl(((struct sockaddr_in *)&a)->sin_addr.s_addr) >> 24) ==
-					    127) ||
-				   (a.ss_family == AF_INET6 &&
-				    IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&a)->sin6_addr));
-		ok = !loopback;
-	}
-	if (!ok)
+	if (!ok && mp->cfg->incoming)
 		warnx_("--incoming: turned away a connection from uid %ld: only proxy's user may "
-		       "send it a guest",
+		       "send it a guest (or a proxy with the same --migration-key)",
 		       uid);
 	return ok;
 }
 
 /* --restore, --incoming: where the guest comes from, and the VM it needs. */
-static bool open_resumed_guest(struct config *c, struct restore_source *src, struct snap_config *sc)
+static bool open_resumed_guest(struct config *c, struct restore_source *src, struct snap_config *sc,
+			       struct migration_peers *peers)
 {
 	char err[1024];
-	if (c->restore && checkpoint_open_latest(c->restore, src, err, sizeof(err)))
+	if (c->restore && checkpoint_open_latest(c, src, err, sizeof(err)))
 		die("--restore: %s", err);
 	if (c->incoming)
-		migrate_accept(c, src, migration_peer_ok);
+		migrate_accept(c, src, migration_peer_ok, peers);
 	if (!c->restore && !c->incoming)
 		return false;
-	restore_read_config(src, sc);
-	/* A migrating guest gets this proxy's --mount policy, not its stream's. */
-	snapshot_apply_config(sc, c, c->restore != NULL);
+	/* The image, arguments, vCPUs and memory come from the checkpoint; the file
+	 * policy and environment stay this command line's. */
+	restore_read_config(src, sc, c);
 	return true;
 }
 
@@ -279,6 +272,7 @@ int main(int argc, char **argv, char **envp)
 	static struct vm vm;
 	static struct restore_source src; /* --restore, --incoming */
 	static struct snap_config sc;
+	static struct migration_peers peers;
 	char err[4096];
 	open_standard_fds();
 	int rc = config_parse(&cfg, argc, argv, envp, err, sizeof(err));
@@ -291,8 +285,13 @@ int main(int argc, char **argv, char **envp)
 	if (rc)
 		die("%s", err);
 
+	peers.cfg = &cfg;
+	if (cfg.snapshots)
+		peer_tables_open(&peers.tables);
+	else
+		peers.tables = (struct peer_tables){-1, -1};
 	/* Before the signals are blocked: a SIGTERM ends a target still waiting. */
-	bool resumed = open_resumed_guest(&cfg, &src, &sc);
+	bool resumed = open_resumed_guest(&cfg, &src, &sc, &peers);
 	block_signals(&cfg);
 	if (cfg.host_info)
 		sandbox_print_info(cfg.sandbox);
@@ -314,15 +313,17 @@ int main(int argc, char **argv, char **envp)
 		vm.abi->write_boot_info(&vm);
 	register_modules(&vm);
 	tools_init(&vm);
-	if (resumed) /* before any vCPU runs: a refusal leaves nothing half-restored */
-		restore_load(&vm, &src, &sc);
 	checkpoint_prepare(&vm);
-	if (cfg.migrate_to)
-		migrate_prepare(&vm);
+	if (cfg.snapshots) /* --migrate-to, or the monitor's migrate */
+		migrate_prepare(&vm, migration_peer_ok, &peers);
 
 	if (cfg.debug)
 		debug_listen(&vm); /* before the guest runs: a debugger may attach at once */
 	drop_privileges(&cfg);
+	/* After --user: the guest's files reopen with the rights it will have. Before
+	 * any vCPU runs: a refusal leaves nothing half-restored. */
+	if (resumed)
+		restore_load(&vm, &src, &sc);
 	/* Before any thread that opens files exists: Landlock binds the calling thread
 	 * and the ones it creates later. */
 	confine(&vm);

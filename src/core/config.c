@@ -58,6 +58,9 @@ static const char usage_text[] =
 	"                        migrating here, and run it [HERMIT_MIGRATION_SERVER]\n"
 	"      --migrate-to HOST:PORT  on SIGUSR2 or the monitor's `migrate`, send the guest\n"
 	"                        to a proxy --incoming there [HERMIT_MIGRATION_SUPPORT]\n"
+	"      --migration-key FILE  authenticate and encrypt the migration (TLS-PSK; FILE:\n"
+	"                        IDENTITY:HEXKEY as `psktool -u ID -p FILE` writes it, mode\n"
+	"                        0600); needed off loopback [HERMIT_MIGRATION_KEY]\n"
 	"  -h, --help            this help\n"
 	"      --version         print the version and the build's features\n"
 	"\n"
@@ -69,6 +72,7 @@ static const char usage_text[] =
 	"  HERMIT_MOUNT HERMIT_TEMPDIR HERMIT_ENV HERMIT_SANDBOX\n"
 	"  HERMIT_CHECKPOINT (seconds) HERMIT_FULLCHECKPOINT HERMIT_CHECKPOINT_DIR\n"
 	"  HERMIT_RESTORE HERMIT_MIGRATION_SERVER HERMIT_MIGRATION_SUPPORT\n"
+	"  HERMIT_MIGRATION_KEY\n"
 	"  (see proxy(1) or README.md)\n";
 
 const char *config_usage_text(void)
@@ -194,6 +198,7 @@ static int set_cpus(struct config *c, const char *what, const char *v, char *err
 		FAIL("%s=%s is invalid: expected a number of vCPUs from 1 to %d", what, v,
 		     CONFIG_MAX_CPUS);
 	c->ncpus = (unsigned)n;
+	c->ncpus_given = true;
 	return 0;
 }
 
@@ -209,6 +214,7 @@ static int set_mem(struct config *c, const char *what, const char *v, char *err,
 		FAIL("%s=%s is too small: a HermitCore guest needs at least 4M", what, v);
 	/* KVM maps whole pages. */
 	c->mem_size = (c->mem_size + 4095) & ~4095ULL;
+	c->mem_given = true;
 	return 0;
 }
 
@@ -346,6 +352,8 @@ static int checkpoint_from_env(struct config *c, char **envp, char *err, size_t 
 		c->incoming = v;
 	if ((v = env_get(envp, "HERMIT_MIGRATION_SUPPORT")) && *v)
 		c->migrate_to = v;
+	if ((v = env_get(envp, "HERMIT_MIGRATION_KEY")) && *v)
+		c->migration_key = v;
 	return rc;
 }
 
@@ -425,6 +433,7 @@ enum {
 	OPT_RESTORE,
 	OPT_INCOMING,
 	OPT_MIGRATE_TO,
+	OPT_MIGRATION_KEY,
 	OPT_TEMPDIR,
 };
 
@@ -449,6 +458,7 @@ static const struct option long_options[] = {
 	{"restore", required_argument, NULL, OPT_RESTORE},
 	{"incoming", required_argument, NULL, OPT_INCOMING},
 	{"migrate-to", required_argument, NULL, OPT_MIGRATE_TO},
+	{"migration-key", required_argument, NULL, OPT_MIGRATION_KEY},
 	{"tempdir", required_argument, NULL, OPT_TEMPDIR},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -572,6 +582,9 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 			break;
 		case OPT_MIGRATE_TO:
 			c->migrate_to = optarg;
+			break;
+		case OPT_MIGRATION_KEY:
+			c->migration_key = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

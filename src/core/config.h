@@ -56,6 +56,8 @@ struct config {
 
 	unsigned ncpus;
 	uint64_t mem_size;
+	bool ncpus_given, mem_given; /* set by -c/-m or HERMIT_CPUS/HERMIT_MEM (--restore
+				      * refuses one the checkpoint contradicts) */
 	bool verbose;
 	bool hugepage;
 	bool mergeable;
@@ -98,6 +100,7 @@ struct config {
 	const char *restore;	      /* --restore / HERMIT_RESTORE: continue DIR's latest */
 	const char *incoming;	      /* --incoming / HERMIT_MIGRATION_SERVER: [ADDR:]PORT */
 	const char *migrate_to;	      /* --migrate-to / HERMIT_MIGRATION_SUPPORT: HOST:PORT */
+	const char *migration_key;    /* --migration-key / HERMIT_MIGRATION_KEY: TLS-PSK file */
 	bool snapshots;		      /* the snapshot module is on (any of the above, or
 				       * savevm through the monitor or GDB) */
 	const char *tmpdir;	      /* $TMPDIR (where the sandbox lets debugger dumps go) */
@@ -142,8 +145,9 @@ const char *config_usage_text(void);
  * the guest ABI, files named, option combinations). CONFIG_OK or CONFIG_ERROR /
  * CONFIG_USAGE with the message in err. */
 int config_check(struct config *c, char *err, size_t errlen);
-/* The same for --restore/--incoming, whose image, arguments and mounts come from the
- * checkpoint: `args` are the words after the options (there must be none). */
+/* The same for --restore/--incoming, whose image and arguments come from the
+ * checkpoint (the mounts and the environment from this command line, as for a fresh
+ * boot): `args` are the words after the options (there must be none). */
 int config_check_resumed(struct config *c, int nargs, char **args, char *err, size_t errlen);
 /* Who may drive proxy's ports (the debug stub, --incoming): proxy's own user (also
  * the one --user makes it), the one who ran `sudo proxy`, and root, who could take

@@ -180,6 +180,36 @@ unsigned config_trusted_uids(const struct config *c, unsigned uids[CONFIG_MAX_TR
 	return n;
 }
 
+/* --migration-key: a regular file of proxy's user (the one it runs as, or --user's)
+ * that nobody else may read or write, as ssh wants its keys. */
+static int check_migration_key(const struct config *c, char *err, size_t errlen)
+{
+	struct stat st;
+	const char *k = c->migration_key;
+	if (!k)
+		return CONFIG_OK;
+	if (lstat(k, &st) < 0)
+		REFUSE(CONFIG_ERROR, "HERMIT_MIGRATION_KEY/--migration-key %s: %s", k,
+		       strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		REFUSE(CONFIG_ERROR,
+		       "HERMIT_MIGRATION_KEY/--migration-key %s is not a regular file", k);
+	if (st.st_uid != geteuid() && !(c->user && st.st_uid == c->user_uid))
+		REFUSE(CONFIG_ERROR,
+		       "HERMIT_MIGRATION_KEY/--migration-key %s belongs to uid %u, not to "
+		       "proxy's user (uid %u): refused, as ssh refuses such keys",
+		       k, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & 077)
+		REFUSE(CONFIG_ERROR,
+		       "HERMIT_MIGRATION_KEY/--migration-key %s is accessible by others (mode "
+		       "%04o): the key must be private (chmod 600 %s)",
+		       k, (unsigned)(st.st_mode & 07777), k);
+	if (!c->incoming && !c->migrate_to && !c->monitor)
+		REFUSE(CONFIG_USAGE, "--migration-key is for --incoming, --migrate-to or the "
+				     "monitor's migrate: drop it\n");
+	return CONFIG_OK;
+}
+
 /* What checkpoints and migration cannot work with, said before anything starts. */
 static int check_snapshots(struct config *c, char *err, size_t errlen)
 {
@@ -213,19 +243,21 @@ int config_check_resumed(struct config *c, int nargs, char **args, char *err, si
 		REFUSE(CONFIG_USAGE,
 		       "%s takes the unikernel and its arguments from the checkpoint: drop '%s'\n",
 		       c->restore ? "--restore" : "--incoming", args[0]);
-	/* A migrating guest gets the target's file policy, never the one its stream
-	 * claims: whoever connects must not choose what of this host the guest reaches. */
-	if (c->restore && (c->mounts_from_flag || c->nmounts))
-		REFUSE(CONFIG_USAGE,
-		       "--restore takes the guest's mounts from the checkpoint: "
-		       "drop %s\n",
-		       c->mounts_from_flag ? "--mount" : "HERMIT_MOUNT");
-	int mrc = c->incoming ? check_mounts(c, err, errlen) : CONFIG_OK;
+	/* The guest's file policy and environment are this command line's, as for a fresh
+	 * boot, never what a checkpoint or a stream claims (the checkpoint only names
+	 * the files the guest had open, which must fall inside this policy). */
+	int mrc = check_mounts(c, err, errlen);
 	if (mrc)
 		return mrc;
+	int envc = count_env(c->environ);
+	if (envc > HERMIT_MAX_ENVC)
+		REFUSE(CONFIG_ERROR,
+		       "the guest's environment has %d variables: the guest ABI passes at most %d",
+		       envc, HERMIT_MAX_ENVC);
 	int rc = check_gdb_addr(c, err, errlen);
 	rc = rc ?: check_coredump(c, err, errlen);
 	rc = rc ?: check_user(c, err, errlen);
+	rc = rc ?: check_migration_key(c, err, errlen);
 	rc = rc ?: check_snapshots(c, err, errlen);
 	return rc;
 }
@@ -239,6 +271,7 @@ int config_check(struct config *c, char *err, size_t errlen)
 	rc = rc ?: check_coredump(c, err, errlen);
 	rc = rc ?: check_mounts(c, err, errlen);
 	rc = rc ?: check_user(c, err, errlen);
+	rc = rc ?: check_migration_key(c, err, errlen);
 	return rc;
 }
 

@@ -36,6 +36,7 @@ struct sandbox_path {
 struct sandbox_paths {
 	struct sandbox_path p[SANDBOX_MAX_PATHS];
 	unsigned n;
+	bool overflow; /* more were asked for than fit: sandbox_landlock refuses */
 	char store[SANDBOX_MAX_STORE][4096]; /* directories derived from file names */
 	unsigned nstore;
 };
@@ -51,7 +52,7 @@ struct sandbox_needs {
 /* The paths proxy itself needs (sandbox_plan.c); the caller adds the guest's. */
 void sandbox_plan(const struct sandbox_needs *n, struct sandbox_paths *s);
 
-/* Add a path (ignored when the list is full: the caller sized it). */
+/* Add a path (when the list is full, `overflow` is set: no rule is dropped silently). */
 void sandbox_allow(struct sandbox_paths *s, const char *path, enum sandbox_access access);
 
 /* What is in force, for --host-info and HERMIT_VERBOSE. */

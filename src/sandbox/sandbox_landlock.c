@@ -40,6 +40,8 @@ void sandbox_allow(struct sandbox_paths *s, const char *path, enum sandbox_acces
 {
 	if (path && s->n < SANDBOX_MAX_PATHS)
 		s->p[s->n++] = (struct sandbox_path){path, access};
+	else if (path)
+		s->overflow = true;
 }
 
 int sandbox_landlock_abi(void)
@@ -92,6 +94,10 @@ static int add_rule(int ruleset, const struct sandbox_path *p, uint64_t handled,
 
 int sandbox_landlock(const struct sandbox_paths *paths, char *why, size_t whylen)
 {
+	if (paths->overflow) {
+		snprintf(why, whylen, "more than %d paths to allow", SANDBOX_MAX_PATHS);
+		return -1;
+	}
 	int abi = sandbox_landlock_abi();
 	if (!abi) {
 		snprintf(why, whylen, "this kernel has no Landlock (%s)",

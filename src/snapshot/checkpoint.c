@@ -86,8 +86,10 @@ static int take_one(struct checkpointer *cp, char *err, size_t errlen)
 	char tmp[64], name[64];
 	file_name(tmp, sizeof(tmp), seq, ".tmp");
 	file_name(name, sizeof(name), seq, "");
-	int fd =
-		openat(cp->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* A .tmp left by a proxy killed while writing goes; the new one is ours alone
+	 * (O_EXCL: never a file someone else made, whatever its mode). */
+	unlinkat(cp->dirfd, tmp, 0);
+	int fd = openat(cp->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return snprintf(err, errlen, "%s/%s: %s", c->checkpoint_dir, tmp, strerror(errno)),
 		       -1;
@@ -142,14 +144,97 @@ static void *checkpoint_thread(void *arg)
 	return NULL;
 }
 
-/* The directory, made if missing (mode 0700: guest memory is in there). */
-static int open_dir(const char *dir, bool create, char *err, size_t errlen)
+/* Who may own the checkpoint directory and its files: proxy's user (the one --user
+ * makes it; before the drop, the one that started it) and root, as ssh checks its
+ * files. Writing needs exactly the user proxy runs as after the drop. */
+struct owners {
+	unsigned uid[3]; /* the first is the one messages name */
+	unsigned n;
+};
+
+static struct owners readers(const struct config *c)
 {
-	if (create && mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno)), -1;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	struct owners o = {{c->user ? c->user_uid : geteuid(), geteuid(), 0}, 3};
+	return o;
+}
+
+static bool owned_by(const struct owners *o, unsigned uid)
+{
+	for (unsigned i = 0; i < o->n; i++)
+		if (o->uid[i] == uid)
+			return true;
+	return false;
+}
+
+/* fd (what `what` names) belongs to one of `o` and no one else may write it. */
+static int check_owner(int fd, const char *what, const struct owners *o, char *err, size_t errlen)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return snprintf(err, errlen, "%s: %s", what, strerror(errno)), -1;
+	if (!owned_by(o, st.st_uid))
+		return snprintf(err, errlen,
+				"%s belongs to uid %u, not to proxy's user (uid %u): "
+				"refused (guest memory and state are in there)",
+				what, (unsigned)st.st_uid, o->uid[0]),
+		       -1;
+	if (st.st_mode & 022)
+		return snprintf(err, errlen,
+				"%s is writable by %s (mode %04o): refused (chmod go-w "
+				"it)",
+				what, st.st_mode & 002 ? "others" : "its group",
+				(unsigned)(st.st_mode & 07777)),
+		       -1;
+	return 0;
+}
+
+/* The directory itself, never a symbolic link to one ("DIR/" would follow it). */
+static int open_dir_nofollow(const char *dir, char *err, size_t errlen)
+{
+	char path[4096];
+	size_t n = (size_t)snprintf(path, sizeof(path), "%s", dir);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = 0;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
+		struct stat st;
+		bool link = !lstat(path, &st) && S_ISLNK(st.st_mode);
+		snprintf(err, errlen, "%s: %s", dir,
+			 link ? "is a symbolic link: name the directory itself"
+			      : "not a directory");
+	} else if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+	}
+	return fd;
+}
+
+/* HERMIT_CHECKPOINT_DIR, made if missing: mode 0700 and owned by the user proxy
+ * runs as after --user (guest memory goes in there). One that exists must be that
+ * user's and not writable by group or others; it is made 0700 like a new one. */
+static int open_checkpoint_dir(const struct config *c, char *err, size_t errlen)
+{
+	const char *dir = c->checkpoint_dir;
+	bool made = mkdir(dir, 0700) == 0;
+	if (!made && errno != EEXIST)
+		return snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno)), -1;
+	int fd = open_dir_nofollow(dir, err, errlen);
+	if (fd < 0)
+		return -1;
+	struct owners user = {{c->user ? c->user_uid : geteuid()}, 1};
+	if (made && c->user && fchown(fd, c->user_uid, c->user_gid) < 0) {
+		snprintf(err, errlen, "cannot give %s to %s: %s", dir, c->user, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (check_owner(fd, dir, &user, err, errlen)) {
+		close(fd);
+		return -1;
+	}
+	if (fchmod(fd, 0700) < 0) {
+		snprintf(err, errlen, "%s: chmod 0700: %s", dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -163,7 +248,7 @@ void checkpoint_prepare(struct vm *vm)
 	if (!cp)
 		die("out of memory");
 	cp->vm = vm;
-	cp->dirfd = open_dir(c->checkpoint_dir, true, err, sizeof(err));
+	cp->dirfd = open_checkpoint_dir(c, err, sizeof(err));
 	if (cp->dirfd < 0)
 		die("HERMIT_CHECKPOINT_DIR: %s", err);
 	cp->seq = latest_seq(cp->dirfd); /* a restored guest's chain goes on after it */
@@ -184,15 +269,32 @@ void checkpoint_join(struct vm *vm)
 		pthread_join(cp->thread, NULL);
 }
 
-/* Restore: the chain that ends at the latest checkpoint, full one first. */
-static int open_seq(struct restore_source *src, int dirfd, uint64_t seq, char *err, size_t errlen)
+/* Restore: the chain that ends at the latest checkpoint, full one first. Each file
+ * a regular one of proxy's user, opened without following a link or waiting (a
+ * FIFO named like a checkpoint must not hold the restore). */
+static int open_seq(struct restore_source *src, int dirfd, uint64_t seq, const struct owners *o,
+		    char *err, size_t errlen)
 {
 	char name[64];
+	const char *path = src->names[src->n];
 	file_name(name, sizeof(name), seq, "");
 	snprintf(src->names[src->n], sizeof(src->names[0]), "%s/%s", src->dir, name);
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
-		return snprintf(err, errlen, "%s: %s", src->names[src->n], strerror(errno)), -1;
+		return snprintf(err, errlen, "%s: %s", path,
+				errno == ELOOP ? "is a symbolic link: refused" : strerror(errno)),
+		       -1;
+	struct stat st;
+	int rc = fstat(fd, &st) < 0 ? (snprintf(err, errlen, "%s: %s", path, strerror(errno)), -1)
+		 : !S_ISREG(st.st_mode)
+			 ? (snprintf(err, errlen, "%s is not a regular file: refused", path), -1)
+			 : check_owner(fd, path, o, err, errlen);
+	if (!rc && fcntl(fd, F_SETFL, 0) < 0)
+		rc = (snprintf(err, errlen, "%s: %s", path, strerror(errno)), -1);
+	if (rc) {
+		close(fd);
+		return -1;
+	}
 	src->fds[src->n++] = fd;
 	return 0;
 }
@@ -218,13 +320,20 @@ static int parent_of(int fd, const char *name, uint64_t *parent, char *err, size
 	return 0;
 }
 
-int checkpoint_open_latest(const char *dir, struct restore_source *src, char *err, size_t errlen)
+int checkpoint_open_latest(const struct config *c, struct restore_source *src, char *err,
+			   size_t errlen)
 {
+	const char *dir = c->restore;
+	struct owners o = readers(c);
 	memset(src, 0, sizeof(*src));
 	src->dir = dir;
-	int dirfd = open_dir(dir, false, err, errlen);
+	int dirfd = open_dir_nofollow(dir, err, errlen);
 	if (dirfd < 0)
 		return -1;
+	if (check_owner(dirfd, dir, &o, err, errlen)) {
+		close(dirfd);
+		return -1;
+	}
 	uint64_t seq = latest_seq(dirfd), chain[RESTORE_MAX_CHAIN];
 	int n = 0, rc = 0;
 	if (!seq) {
@@ -245,7 +354,7 @@ int checkpoint_open_latest(const char *dir, struct restore_source *src, char *er
 		}
 		chain[n++] = seq;
 		probe.n = 0;
-		rc = open_seq(&probe, dirfd, seq, err, errlen);
+		rc = open_seq(&probe, dirfd, seq, &o, err, errlen);
 		uint64_t parent = 0;
 		rc = rc ?: parent_of(probe.fds[0], probe.names[0], &parent, err, errlen);
 		if (probe.n)
@@ -257,7 +366,7 @@ int checkpoint_open_latest(const char *dir, struct restore_source *src, char *er
 		seq = parent;
 	}
 	for (int i = n - 1; i >= 0 && !rc; i--) /* the full one first */
-		rc = open_seq(src, dirfd, chain[i], err, errlen);
+		rc = open_seq(src, dirfd, chain[i], &o, err, errlen);
 	close(dirfd);
 	if (rc)
 		restore_source_close(src);

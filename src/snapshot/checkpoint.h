@@ -21,33 +21,44 @@ struct restore_source {
 	char names[RESTORE_MAX_CHAIN][1024];
 };
 
-/* checkpoint.c. checkpoint_prepare: open (create) HERMIT_CHECKPOINT_DIR before the
- * sandbox closes the file system (after snapshot_init); checkpoint_start: the
+/* checkpoint.c. checkpoint_prepare: open (create, mode 0700, owned by the --user)
+ * HERMIT_CHECKPOINT_DIR before the sandbox closes the file system (after
+ * snapshot_init); it must be that user's and writable by no one else; checkpoint_start: the
  * thread, once the vCPUs run; checkpoint_join after the VM ended. */
 void checkpoint_prepare(struct vm *vm);
 void checkpoint_start(struct vm *vm);
 void checkpoint_join(struct vm *vm);
-/* The chain of checkpoint files that ends at DIR's latest. 0, or -1 with a message. */
-int checkpoint_open_latest(const char *dir, struct restore_source *src, char *err, size_t errlen);
+/* The chain of checkpoint files that ends at c->restore's latest: the directory and
+ * each file must belong to proxy's user (or root) and be writable by no one else,
+ * the files regular ones, no symbolic link followed. 0, or -1 with a message. */
+int checkpoint_open_latest(const struct config *c, struct restore_source *src, char *err,
+			   size_t errlen);
 void restore_source_close(struct restore_source *src);
 
-/* restore.c: read the first stream's configuration into *sc (then main builds the
- * VM from it), load every stream into the VM, check the host, put the state in;
- * for a migration, confirm to the source. Each ends proxy with a message on failure
- * (nothing has run yet). */
-void restore_read_config(struct restore_source *src, struct snap_config *sc);
+/* restore.c: read the first stream's configuration into *sc and make c describe its
+ * VM (then main builds the VM from it; the file policy and environment stay c's),
+ * load every stream into the VM, check the host, put the state in; for a
+ * migration, confirm to the source. Each ends proxy with a message on failure
+ * (nothing has run yet). restore_load reopens the guest's files: after --user. */
+void restore_read_config(struct restore_source *src, struct snap_config *sc, struct config *c);
 void restore_load(struct vm *vm, struct restore_source *src, const struct snap_config *sc);
 /* A migration: tell the source the guest runs here (once nothing can fail any
  * more: right before the vCPUs start), so it may exit. No-op for files. */
 void restore_confirm(struct restore_source *src);
 
 /* migrate.c */
-/* Target: listen on cfg->incoming, accept one source that `allowed` lets in (the
- * peer's user: main.c knows who may): src then reads from it. */
-void migrate_accept(const struct config *c, struct restore_source *src,
-		    bool (*allowed)(int fd, const struct config *c));
-/* --migrate-to: resolve the target now, before the sandbox (after snapshot_init). */
-void migrate_prepare(struct vm *vm);
+/* Whether the peer of a loopback connection is a user proxy trusts (main.c knows
+ * who may); used only without --migration-key, whose handshake proves the peer. */
+typedef bool (*mig_peer_check)(int fd, void *ctx);
+/* Target: listen on cfg->incoming (loopback only without a key), accept one source
+ * that `allowed` lets in or that proves it holds the key: src then reads from it.
+ * A connection that fails either is turned away with a message and the next one
+ * waited for; one accepted must deliver the guest within MIG_INCOMING_DEADLINE_S. */
+void migrate_accept(const struct config *c, struct restore_source *src, mig_peer_check allowed,
+		    void *ctx);
+/* The source's set-up, before the sandbox (after snapshot_init): the key (GnuTLS
+ * loaded), the target resolved (--migrate-to), who may be a keyless target. */
+void migrate_prepare(struct vm *vm, mig_peer_check peer_ok, void *ctx);
 /* Send the guest to HOST:PORT (NULL: cfg->migrate_to), end the VM with 0 once the
  * target confirms. 0, or -1 with a message (the guest goes on here). */
 int migrate_send(struct vm *vm, const char *to, char *err, size_t errlen);

@@ -1,7 +1,9 @@
 /* migrate.c: cold migration over TCP: the checkpoint stream of snap_format.h, full,
  * from a paused source to a target that has not started a VM yet. The target
  * answers one byte, 'K', once the guest is in its VM; only then does the source end
- * (status 0). Without that answer the guest goes on at the source.
+ * (status 0). Without that answer within MIG_CONFIRM_S the guest goes on at the
+ * source. The connection itself (TLS-PSK with --migration-key, time limits) is
+ * mig_transport.c's: this file reads and writes a plain stream.
  */
 #include "checkpoint.h"
 
@@ -14,19 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "mig_transport.h"
 #include "snap_internal.h"
-
-#define CONFIRM_TIMEOUT_MS (600 * 1000) /* the target loads all of RAM before it answers */
-#define STALL_TIMEOUT_S	   60		/* a peer that stops sending or reading */
-
-/* A stalled peer makes a read or write fail instead of holding the VM (source)
- * or proxy (target) forever. */
-static void set_stall_timeouts(int fd)
-{
-	struct timeval tv = {.tv_sec = STALL_TIMEOUT_S};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)); /* connect's too */
-}
 
 /* "[ADDR:]PORT" (bracketed IPv6 allowed) into host and port. */
 static int split_host_port(const char *s, const char *default_host, char *host, size_t hlen,
@@ -51,12 +42,32 @@ static int split_host_port(const char *s, const char *default_host, char *host, 
 	return 0;
 }
 
-static int listen_on(const char *host, const char *port, char *err, size_t errlen)
+/* Without a key, a connection is only allowed between proxies of one user on one
+ * host: anywhere else the stream would cross the network in the clear. */
+static int require_key_off_loopback(const struct addrinfo *ai, const struct mig_key *key,
+				    const char *what, char *err, size_t errlen)
+{
+	if (key || mig_addr_is_loopback(ai->ai_addr))
+		return 0;
+	return snprintf(err, errlen,
+			"%s is not a loopback address: a migration to or from another host "
+			"needs --migration-key FILE (HERMIT_MIGRATION_KEY) on both ends, which "
+			"authenticates and encrypts the stream",
+			what),
+	       -1;
+}
+
+static int listen_on(const char *host, const char *port, const struct mig_key *key, char *err,
+		     size_t errlen)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai;
 	int rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc)
 		return snprintf(err, errlen, "%s: %s", host, gai_strerror(rc)), -1;
+	if (require_key_off_loopback(ai, key, host, err, errlen)) {
+		freeaddrinfo(ai);
+		return -1;
+	}
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -70,17 +81,48 @@ static int listen_on(const char *host, const char *port, char *err, size_t errle
 	return fd;
 }
 
-void migrate_accept(const struct config *c, struct restore_source *src,
-		    bool (*allowed)(int fd, const struct config *c))
+/* --migration-key, read at start (config_check checked the file's owner and mode). */
+static struct mig_key *load_key(const struct config *c)
 {
-	char host[256], port[16], err[512];
+	char err[768];
+	if (!c->migration_key)
+		return NULL;
+	struct mig_key *k = calloc(1, sizeof(*k));
+	if (!k)
+		die("out of memory");
+	if (mig_key_load(c->migration_key, k, err, sizeof(err)))
+		die("HERMIT_MIGRATION_KEY/--migration-key %s", err);
+	return k;
+}
+
+/* One accepted connection: the peer's user when there is no key (the key proves
+ * who it is otherwise), then the transport. The plain stream's fd, or -1. */
+static int take_connection(int fd, const struct mig_key *key, mig_peer_check allowed, void *ctx)
+{
+	char err[512];
+	if (!key && !allowed(fd, ctx)) {
+		close(fd);
+		return -1;
+	}
+	int s = mig_transport_open(fd, key, true, MIG_INCOMING_DEADLINE_S, err, sizeof(err));
+	if (s < 0)
+		warnx_("--incoming: turned away a connection: %s", err);
+	return s;
+}
+
+void migrate_accept(const struct config *c, struct restore_source *src, mig_peer_check allowed,
+		    void *ctx)
+{
+	char host[256], port[16], err[768];
 	if (split_host_port(c->incoming, "127.0.0.1", host, sizeof(host), port, sizeof(port)))
 		die("HERMIT_MIGRATION_SERVER/--incoming %s is invalid: expected [ADDR:]PORT",
 		    c->incoming);
-	int lfd = listen_on(host, port, err, sizeof(err));
+	struct mig_key *key = load_key(c);
+	int lfd = listen_on(host, port, key, err, sizeof(err));
 	if (lfd < 0)
 		die("--incoming: %s", err);
-	warnx_("waiting for a migrating guest on %s:%s", host, port);
+	warnx_("waiting for a migrating guest on %s:%s%s", host, port,
+	       key ? " (TLS, --migration-key)" : "");
 	memset(src, 0, sizeof(*src));
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -88,18 +130,20 @@ void migrate_accept(const struct config *c, struct restore_source *src,
 			continue;
 		if (fd < 0)
 			die("--incoming: accept on %s:%s: %s", host, port, strerror(errno));
-		if (allowed(fd, c)) {
-			set_stall_timeouts(fd);
-			src->fds[0] = fd;
+		int s = take_connection(fd, key, allowed, ctx);
+		if (s >= 0) {
+			src->fds[0] = s;
 			src->n = 1;
 			break;
 		}
-		close(fd);
 	}
 	close(lfd);
+	if (key)
+		explicit_bzero(key, sizeof(*key));
+	free(key);
 }
 
-static struct addrinfo *resolve(const char *to, char *err, size_t errlen)
+static struct addrinfo *resolve(const char *to, const struct mig_key *key, char *err, size_t errlen)
 {
 	char host[256], port[16];
 	if (split_host_port(to, "127.0.0.1", host, sizeof(host), port, sizeof(port)))
@@ -108,28 +152,37 @@ static struct addrinfo *resolve(const char *to, char *err, size_t errlen)
 	int rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc)
 		return snprintf(err, errlen, "%s: %s", host, gai_strerror(rc)), NULL;
+	if (require_key_off_loopback(ai, key, host, err, errlen)) {
+		freeaddrinfo(ai);
+		return NULL;
+	}
 	return ai;
 }
 
-void migrate_prepare(struct vm *vm)
+void migrate_prepare(struct vm *vm, mig_peer_check peer_ok, void *ctx)
 {
-	char err[512];
+	char err[768];
+	struct snapshot *s = vm->snap;
 	const char *to = vm->cfg->migrate_to;
+	s->migrate_key = load_key(vm->cfg);
+	s->migrate_peer_ok = peer_ok;
+	s->migrate_peer_ctx = ctx;
 	/* Now, while proxy can still read /etc/hosts and resolv.conf (the sandbox). */
-	if (to && !(vm->snap->migrate_ai = resolve(to, err, sizeof(err))))
+	if (to && !(s->migrate_ai = resolve(to, s->migrate_key, err, sizeof(err))))
 		die("HERMIT_MIGRATION_SUPPORT/--migrate-to %s: %s", to, err);
 }
 
+/* The plain stream to the target (through TLS with a key), or -1. */
 static int connect_to(struct vm *vm, const char *to, char *err, size_t errlen)
 {
-	bool prepared =
-		vm->snap->migrate_ai && vm->cfg->migrate_to && !strcmp(to, vm->cfg->migrate_to);
-	struct addrinfo *ai = prepared ? vm->snap->migrate_ai : resolve(to, err, errlen);
+	struct snapshot *s = vm->snap;
+	bool prepared = s->migrate_ai && vm->cfg->migrate_to && !strcmp(to, vm->cfg->migrate_to);
+	struct addrinfo *ai = prepared ? s->migrate_ai : resolve(to, s->migrate_key, err, errlen);
 	if (!ai)
 		return -1;
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0)
-		set_stall_timeouts(fd);
+		mig_set_stall_timeouts(fd);
 	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		snprintf(err, errlen, "cannot connect to %s: %s", to, strerror(errno));
 		if (fd >= 0)
@@ -138,7 +191,24 @@ static int connect_to(struct vm *vm, const char *to, char *err, size_t errlen)
 	}
 	if (!prepared)
 		freeaddrinfo(ai);
-	return fd;
+	if (fd < 0)
+		return -1;
+	/* Without a key: the target must be a proxy of this user (the key proves it
+	 * otherwise). */
+	if (!s->migrate_key &&
+	    !(s->migrate_peer_ok && s->migrate_peer_ok(fd, s->migrate_peer_ctx))) {
+		close(fd);
+		return snprintf(err, errlen,
+				"%s is not run by proxy's user: without --migration-key the "
+				"guest only goes to a proxy of the same user on this host",
+				to),
+		       -1;
+	}
+	char why[512];
+	int stream = mig_transport_open(fd, s->migrate_key, false, 0, why, sizeof(why));
+	if (stream < 0)
+		return snprintf(err, errlen, "%s: %s", to, why), -1;
+	return stream;
 }
 
 /* The target's 'K': it has the guest. */
@@ -146,12 +216,21 @@ static int wait_confirm(int fd, const char *to, char *err, size_t errlen)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	char k = 0;
-	int rc = poll(&p, 1, CONFIRM_TIMEOUT_MS);
+	int rc;
+	do
+		rc = poll(&p, 1, MIG_CONFIRM_S * 1000);
+	while (rc < 0 && errno == EINTR);
 	if (rc > 0 && read(fd, &k, 1) == 1 && k == 'K')
 		return 0;
-	snprintf(err, errlen, "%s did not confirm it took the guest (%s)", to,
-		 rc == 0 ? "no answer" : "the connection closed: see the target's message");
-	return -1;
+	if (rc == 0)
+		return snprintf(err, errlen, "%s did not confirm it took the guest within %d s", to,
+				MIG_CONFIRM_S),
+		       -1;
+	return snprintf(err, errlen,
+			"%s did not confirm it took the guest (the connection closed: see "
+			"the target's message)",
+			to),
+	       -1;
 }
 
 int migrate_send(struct vm *vm, const char *to, char *err, size_t errlen)
@@ -175,7 +254,7 @@ int migrate_send(struct vm *vm, const char *to, char *err, size_t errlen)
 	rc = rc ?: wait_confirm(fd, to, err, errlen);
 	close(fd);
 	if (rc) {
-		snapshot_resume(vm);
+		snapshot_resume(vm); /* the callers say the guest goes on here */
 		return -1;
 	}
 	warnx_("migrated to %s (%llu pages, %llu KiB, VM paused %.1f ms)", to,

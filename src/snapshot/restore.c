@@ -15,13 +15,14 @@ static const char *stream_name(const struct restore_source *src, int i)
 	return src->dir ? src->names[i] : "the migration stream";
 }
 
-void restore_read_config(struct restore_source *src, struct snap_config *sc)
+void restore_read_config(struct restore_source *src, struct snap_config *sc, struct config *c)
 {
 	char err[1024];
 	snap_reader_init(&src->first, src->fds[0], stream_name(src, 0));
 	if (snapshot_read_config(&src->first, sc, err, sizeof(err)))
 		die("%s", err);
-	if (snapshot_check_image(sc, err, sizeof(err)))
+	if (snapshot_check_image(sc, err, sizeof(err)) ||
+	    snapshot_apply_config(sc, c, err, sizeof(err)))
 		die("%s: %s", stream_name(src, 0), err);
 }
 
@@ -44,6 +45,24 @@ static void load_next(struct vm *vm, struct restore_source *src, int i, uint64_t
 	snapshot_free_config(&sc);
 }
 
+/* A saved file outside this proxy's --mount policy: say what the checkpoint ran with
+ * (a hint; the policy is this command line's). */
+static const char *mounts_hint(const struct snap_config *sc, const struct config *c,
+			       const char *err, char *hint, size_t size)
+{
+	if (!strstr(err, "cannot reopen the guest's file") || !sc->nmounts)
+		return "";
+	size_t n = (size_t)snprintf(hint, size,
+				    " (give this proxy the --mount the guest "
+				    "needs; the checkpoint ran with");
+	for (int i = 0; i < sc->nmounts && n < size; i++)
+		n += (size_t)snprintf(hint + n, size - n, " --mount %s:%s%s", sc->mounts[i].host,
+				      sc->mounts[i].guest, sc->mounts[i].ro ? ":ro" : "");
+	if (n < size)
+		snprintf(hint + n, size - n, "%s)", c->nmounts ? "" : " and this one with none");
+	return hint;
+}
+
 void restore_load(struct vm *vm, struct restore_source *src, const struct snap_config *sc)
 {
 	char err[1024];
@@ -60,8 +79,10 @@ void restore_load(struct vm *vm, struct restore_source *src, const struct snap_c
 	uint64_t seq = sc->header.seq;
 	for (int i = 1; i < src->n; i++)
 		load_next(vm, src, i, &seq);
+	char hint[2048];
 	if (snapshot_finish_load(vm, err, sizeof(err)))
-		die("%s: %s", stream_name(src, src->n - 1), err);
+		die("%s: %s%s", stream_name(src, src->n - 1), err,
+		    mounts_hint(sc, vm->cfg, err, hint, sizeof(hint)));
 	if (vm->cfg->verbose)
 		warnx_("restored %s%s (%d file%s, %u vCPUs, %llu MiB)",
 		       stream_name(src, src->n - 1), src->dir ? "" : " from the source", src->n,

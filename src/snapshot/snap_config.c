@@ -4,7 +4,8 @@
  *   image=PATH  image_size=N  image_crc=N  abi=rusty|c|hermit-entry
  *   arg=VALUE (the guest's argv, in order)  mount=ro|rw<TAB>HOST<TAB>GUEST
  * vCPUs and memory are in the header. Unknown keys are skipped (a later version
- * may add some). */
+ * may add some). The mount lines say what the guest ran with; a restore never
+ * takes them as its file policy (that is its own --mount). */
 #include "snap_internal.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "guest_abi.h"
+#include "hermit_abi.h"
 
 static const struct {
 	const char *name;
@@ -150,32 +152,63 @@ static bool unescape(char *s)
 	return true;
 }
 
+/* A guest path as the configuration makes them (config_policy.c): absolute and
+ * normalised, no empty, "." or ".." component, no trailing '/'. */
+static bool guest_path_ok(const char *g)
+{
+	if (g[0] != '/')
+		return false;
+	if (!g[1])
+		return true;
+	for (const char *p = g + 1;;) {
+		size_t n = strcspn(p, "/");
+		if (!n || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		if (!p[n])
+			return true;
+		p += n + 1;
+	}
+}
+
+/* A mount record: only what the guest ran with, never this proxy's policy; still
+ * held to the configuration's own limits (32 mappings, absolute guest paths). */
 static int add_mount(struct snap_config *sc, char *value)
 {
 	char *host = strchr(value, '\t'), *guest = host ? strchr(host + 1, '\t') : NULL;
-	if (!host || !guest)
+	if (!host || !guest || sc->nmounts >= CONFIG_MAX_MOUNTS)
 		return -1;
 	*host++ = 0, *guest++ = 0;
+	if (strcmp(value, "ro") && strcmp(value, "rw"))
+		return -1;
 	struct mount_spec *m = realloc(sc->mounts, (size_t)(sc->nmounts + 1) * sizeof(*m));
 	if (!m)
 		return -1;
 	sc->mounts = m;
 	char *h = strdup(host), *g = strdup(guest);
-	if (!h || !g || !unescape(h) || !unescape(g))
+	if (!h || !g || !unescape(h) || !unescape(g) || !*h || !guest_path_ok(g)) {
+		free(h);
+		free(g);
 		return -1;
+	}
 	m[sc->nmounts++] = (struct mount_spec){.host = h, .guest = g, .ro = !strcmp(value, "ro")};
 	return 0;
 }
 
 static int add_arg(struct snap_config *sc, const char *value)
 {
+	if (sc->guest_argc >= HERMIT_MAX_ARGC)
+		return -1; /* what the guest ABI passes, as for a fresh boot */
 	char **a = realloc(sc->guest_argv, (size_t)(sc->guest_argc + 2) * sizeof(*a));
 	if (!a)
 		return -1;
 	sc->guest_argv = a;
-	if (!(a[sc->guest_argc] = strdup(value)) || !unescape(a[sc->guest_argc]))
+	char *arg = strdup(value);
+	if (!arg || !unescape(arg)) {
+		free(arg);
 		return -1;
-	a[++sc->guest_argc] = NULL;
+	}
+	a[sc->guest_argc++] = arg;
+	a[sc->guest_argc] = NULL;
 	return 0;
 }
 
@@ -185,8 +218,11 @@ static int take_line(struct snap_config *sc, char *line)
 	if (!value)
 		return -1;
 	*value++ = 0;
-	if (!strcmp(line, "image"))
-		return (sc->image = strdup(value)) && unescape(sc->image) ? 0 : -1;
+	if (!strcmp(line, "image")) {
+		if (sc->image) /* one image: a second line is malformed, not a leak */
+			return -1;
+		return (sc->image = strdup(value)) && unescape(sc->image) && *sc->image ? 0 : -1;
+	}
 	if (!strcmp(line, "image_size"))
 		return sc->image_size = strtoull(value, NULL, 10), 0;
 	if (!strcmp(line, "image_crc"))
@@ -210,9 +246,10 @@ int snap_config_parse(const void *payload, uint64_t len, struct snap_config *sc,
 	char *text = malloc(len + 1);
 	if (!text)
 		return snprintf(err, errlen, "out of memory"), -1;
-	memcpy(text, payload, len);
+	if (len) /* an empty section has no payload (NULL) */
+		memcpy(text, payload, len);
 	text[len] = 0;
-	int rc = 0;
+	int rc = strlen(text) != len ? -1 : 0; /* a NUL inside would cut a line short */
 	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line && !rc;
 	     line = strtok_r(NULL, "\n", &save))
 		rc = take_line(sc, line);
@@ -222,6 +259,9 @@ int snap_config_parse(const void *payload, uint64_t len, struct snap_config *sc,
 	return 0;
 }
 
+/* The image the checkpoint names, opened as on a fresh boot: a regular file with
+ * the size and CRC-32 it had when saved. The message says only whether it matches,
+ * nothing about the file (a checkpoint may name any path). */
 int snapshot_check_image(const struct snap_config *sc, char *err, size_t errlen)
 {
 	uint64_t size;
@@ -230,30 +270,40 @@ int snapshot_check_image(const struct snap_config *sc, char *err, size_t errlen)
 	if (rc)
 		return snprintf(err, errlen,
 				"the unikernel the checkpoint ran, %s, cannot be read: %s",
-				sc->image, strerror(-rc)),
+				sc->image, rc == -EINVAL ? "not a regular file" : strerror(-rc)),
 		       -1;
 	if (size != sc->image_size || crc != sc->image_crc)
 		return snprintf(err, errlen,
-				"the unikernel %s changed since the checkpoint (%llu bytes, CRC "
-				"%08x; it was %llu bytes, CRC %08x): restore needs the same image",
-				sc->image, (unsigned long long)size, crc,
-				(unsigned long long)sc->image_size, sc->image_crc),
+				"%s is not the unikernel the checkpoint ran (its size or CRC-32 "
+				"differs): restore needs the same image",
+				sc->image),
 		       -1;
 	return 0;
 }
 
-void snapshot_apply_config(const struct snap_config *sc, struct config *c, bool mounts)
+/* -c and -m cannot change a running guest: one that contradicts the checkpoint is
+ * refused rather than ignored. */
+int snapshot_apply_config(const struct snap_config *sc, struct config *c, char *err, size_t errlen)
 {
+	if (c->ncpus_given && c->ncpus != sc->header.ncpus)
+		return snprintf(err, errlen,
+				"the checkpoint's guest has %u vCPUs: -c/HERMIT_CPUS %u cannot "
+				"change that (leave it out)",
+				sc->header.ncpus, c->ncpus),
+		       -1;
+	if (c->mem_given && c->mem_size != sc->header.mem_size)
+		return snprintf(err, errlen,
+				"the checkpoint's guest has %llu MiB of memory: -m/HERMIT_MEM "
+				"cannot change that (leave it out)",
+				(unsigned long long)(sc->header.mem_size >> 20)),
+		       -1;
 	c->image = sc->image;
 	c->abi = (enum abi_choice)sc->abi;
 	c->ncpus = sc->header.ncpus;
 	c->mem_size = sc->header.mem_size;
 	c->guest_argc = sc->guest_argc;
 	c->guest_argv = sc->guest_argv;
-	if (mounts) {
-		c->mounts = sc->mounts;
-		c->nmounts = sc->nmounts;
-	}
+	return 0;
 }
 
 void snapshot_free_config(struct snap_config *sc)

@@ -362,6 +362,23 @@ static int section_header_truncated(struct snap_reader *r, unsigned num, const u
 			   num, type, at);
 }
 
+uint64_t snap_section_max(uint32_t type)
+{
+	switch (type) {
+	case SNAP_SEC_MEM:
+		return SNAP_MAX_MEM_SECTION;
+	case SNAP_SEC_VCPU:
+	case SNAP_SEC_VM:
+		return SNAP_MAX_STATE_SECTION;
+	case SNAP_SEC_FILES:
+		return SNAP_MAX_FILES_SECTION;
+	case SNAP_SEC_CONFIG:
+		return SNAP_MAX_CONFIG_SECTION;
+	default:
+		return 0;
+	}
+}
+
 /* What a section header says, before its payload is read. */
 static int check_section(struct snap_reader *r, unsigned num, const struct snap_section *s,
 			 uint32_t reserved)
@@ -374,10 +391,11 @@ static int check_section(struct snap_reader *r, unsigned num, const struct snap_
 				   num, s->type, reserved);
 	if (s->type == SNAP_SEC_END && (s->index || s->length))
 		return reader_fail(r, "is corrupt: the END section (section %u) is not empty", num);
-	if (s->length > SNAP_MAX_SECTION)
+	if (s->length > snap_section_max(s->type))
 		return reader_fail(
-			r, "is corrupt: section %u (type %u) claims %llu bytes (at most %u)", num,
-			s->type, (unsigned long long)s->length, SNAP_MAX_SECTION);
+			r, "is corrupt: section %u (type %u) claims %llu bytes (at most %llu)", num,
+			s->type, (unsigned long long)s->length,
+			(unsigned long long)snap_section_max(s->type));
 	return 0;
 }
 

@@ -19,6 +19,13 @@
 #define SNAP_FORMAT_VERSION 1
 #define SNAP_MAX_SECTION    (64u << 20) /* a reader refuses larger sections */
 #define SNAP_NFEATURES	    8
+/* What a reader takes of each type at most (the rest is corrupt): a restore keeps
+ * every VCPU section, the VM and FILES ones until the end, so its memory stays
+ * near the guest's RAM plus a few MiB, not SNAP_MAX_SECTION per vCPU. */
+#define SNAP_MAX_MEM_SECTION	((2u << 20) + 4096u) /* 512 pages and their bitmaps */
+#define SNAP_MAX_STATE_SECTION	(256u << 10)	     /* VCPU, VM */
+#define SNAP_MAX_FILES_SECTION	(8u << 20)	     /* 1024 fds with paths < 4 KiB */
+#define SNAP_MAX_CONFIG_SECTION (8u << 20)	     /* 128 arguments of the command line */
 
 enum snap_kind { SNAP_FULL = 1, SNAP_INCREMENTAL = 2 };
 
@@ -79,7 +86,8 @@ int snap_write_end(struct snap_writer *w);
  *   "<name> is truncated (it ends inside the header | section N (type T), at byte B)"
  *     (or "before section N, at byte B": no END section)
  *   "<name> is corrupt: header checksum mismatch" / "...: checksum mismatch in section N (type T)"
- *   "<name> is corrupt: section N (type T) claims L bytes (at most ...)"
+ *   "<name> is corrupt: section N (type T) claims L bytes (at most ...)" (the
+ *     type's snap_section_max)
  *   "<name> is corrupt: section N has an unknown type T" (and a non-empty END, a
  *     non-zero reserved word), "<name> could not be read: <strerror>",
  *   "<name>: read past the end (section N was the END section)" */
@@ -92,6 +100,8 @@ struct snap_reader {
 	char err[512];
 };
 void snap_reader_init(struct snap_reader *r, int fd, const char *name);
+/* The most a reader accepts in a section of this type (SNAP_MAX_*_SECTION). */
+uint64_t snap_section_max(uint32_t type);
 int snap_read_header(struct snap_reader *r, struct snap_header *h);
 /* The next section: 1 with *data (malloc'ed, length s->length, caller frees; NULL
  * for an empty payload), 0 at the END section, -1 on error. */

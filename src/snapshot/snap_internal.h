@@ -51,6 +51,9 @@ struct snapshot {
 	bool loaded;
 	struct checkpointer *checkpointer; /* HERMIT_CHECKPOINT (checkpoint.c) */
 	struct addrinfo *migrate_ai;	   /* --migrate-to, resolved at start (migrate.c) */
+	struct mig_key *migrate_key;	   /* --migration-key (mig_transport.h); NULL: none */
+	bool (*migrate_peer_ok)(int fd, void *ctx); /* a keyless target's user */
+	void *migrate_peer_ctx;
 	/* The image, for CONFIG (snap_config.c). */
 	char *image_path;
 	int image_fd;

@@ -192,9 +192,8 @@ int snapshot_save(struct vm *vm, int fd, enum snap_save_kind kind, uint64_t seq,
 	return 0;
 }
 
-int snapshot_read_config(struct snap_reader *r, struct snap_config *sc, char *err, size_t errlen)
+static int read_config(struct snap_reader *r, struct snap_config *sc, char *err, size_t errlen)
 {
-	memset(sc, 0, sizeof(*sc));
 	if (snap_read_header(r, &sc->header))
 		return snprintf(err, errlen, "%s", r->err), -1;
 	struct snap_section sec;
@@ -222,6 +221,15 @@ int snapshot_read_config(struct snap_reader *r, struct snap_config *sc, char *er
 				r->name, sc->header.ncpus, (unsigned long long)sc->header.mem_size),
 		       -1;
 	return 0;
+}
+
+int snapshot_read_config(struct snap_reader *r, struct snap_config *sc, char *err, size_t errlen)
+{
+	memset(sc, 0, sizeof(*sc));
+	int rc = read_config(r, sc, err, errlen);
+	if (rc)
+		snapshot_free_config(sc); /* what a malformed section left half parsed */
+	return rc;
 }
 
 /* Keep the last section of a kind (a chain's later files replace earlier state). */

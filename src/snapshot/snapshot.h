@@ -30,8 +30,8 @@ struct snap_config {
 	char *image; /* the unikernel's path */
 	int abi;     /* enum abi_choice the VM ran with (never ABI_AUTO) */
 	uint64_t image_size;
-	uint32_t image_crc; /* of the whole file: restore refuses a changed image */
-	struct mount_spec *mounts;
+	uint32_t image_crc;	   /* of the whole file: restore refuses a changed image */
+	struct mount_spec *mounts; /* what it ran with: information, never policy */
 	int nmounts;
 	int guest_argc;
 	char **guest_argv;
@@ -59,9 +59,10 @@ int snapshot_save(struct vm *vm, int fd, enum snap_save_kind kind, uint64_t seq,
 /* Read the header and CONFIG section of a checkpoint stream (fd positioned at its
  * start) into *sc; r stays positioned after them. 0, or -1 with a message. */
 int snapshot_read_config(struct snap_reader *r, struct snap_config *sc, char *err, size_t errlen);
-/* Make `c` describe the VM the checkpoint ran in (image, ABI, vCPUs, memory, and
- * with `mounts` its file policy). */
-void snapshot_apply_config(const struct snap_config *sc, struct config *c, bool mounts);
+/* Make `c` describe the VM the checkpoint ran in (image, arguments, ABI, vCPUs,
+ * memory); its file policy and environment stay c's own. A -c or -m that the
+ * checkpoint contradicts: -1 with a message. */
+int snapshot_apply_config(const struct snap_config *sc, struct config *c, char *err, size_t errlen);
 void snapshot_free_config(struct snap_config *sc);
 /* Whether the image at sc->image is the one the checkpoint ran (size and CRC). */
 int snapshot_check_image(const struct snap_config *sc, char *err, size_t errlen);

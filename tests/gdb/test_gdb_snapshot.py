@@ -149,7 +149,7 @@ def snapshot_debug_restored_guest_stops_before_its_next_instruction(t):
         g.open_gate()
         port = free_port()
         env = {"HERMIT_DEBUG": "1", "HERMIT_DEBUG_PORT": str(port)}
-        with ck.Background(["--restore", g.ckdir], env=env) as p:
+        with ck.Background(["--restore", g.ckdir] + g.mount(), env=env) as p:
             p.wait_stderr(r"waiting for GDB", timeout=ck.WAIT)
             cmds = [record("pc", "$pc"), record("round", "ckpt_round"),
                     record("image_start", "(unsigned long)&__image_start"),

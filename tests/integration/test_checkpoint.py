@@ -150,17 +150,17 @@ def model(iterations=ITERATIONS, cpus=1):
 class Background(harness.Proxy):
     """harness.Proxy for any command line (--restore DIR, --incoming ADDR: no image)."""
 
-    def __init__(self, argv, env=None, stdin=subprocess.DEVNULL, cwd=None):
-        self.cmd = [harness.PROXY] + [str(a) for a in argv]
+    def __init__(self, argv, env=None, stdin=subprocess.DEVNULL, cwd=None, binary=None):
+        self.cmd = [binary or harness.PROXY] + [str(a) for a in argv]
         self.out = harness.output_file()
         self.err = harness.output_file()
         self.p = subprocess.Popen(self.cmd, env=harness.proxy_env(env), stdout=self.out,
                                   stderr=self.err, stdin=stdin, cwd=cwd)
 
 
-def run_argv(argv, env=None, timeout=None, cwd=None):
+def run_argv(argv, env=None, timeout=None, cwd=None, binary=None):
     """proxy ARGV to its end; a Result with text stdout and stderr."""
-    cmd = [harness.PROXY] + [str(a) for a in argv]
+    cmd = [binary or harness.PROXY] + [str(a) for a in argv]
     try:
         p = subprocess.run(cmd, env=harness.proxy_env(env), capture_output=True,
                            timeout=timeout or WAIT, cwd=cwd, stdin=subprocess.DEVNULL)
@@ -170,8 +170,10 @@ def run_argv(argv, env=None, timeout=None, cwd=None):
     return harness.Result(p.returncode, guestrun.text(p.stdout), guestrun.text(p.stderr))
 
 
-def restore(directory, env=None, cwd=None):
-    return run_argv(["--restore", directory], env=env, cwd=cwd)
+def restore(directory, env=None, cwd=None, extra=()):
+    """proxy --restore DIR [EXTRA]: the guest's file policy is EXTRA's --mount, as for a
+    fresh boot (never the checkpoint's)."""
+    return run_argv(["--restore", directory] + list(extra), env=env, cwd=cwd)
 
 
 def wait_until(p, cond, what, timeout=None):
@@ -225,6 +227,10 @@ class Guest:
         self.iterations, self.cpus, self.flavour = iterations, cpus, flavour
         self.image = flavour.guest("ckpt")
         self.expected = model(iterations, cpus)
+
+    def mount(self):
+        """The --mount the guest ran with: a restore gives it again."""
+        return ["--mount", self.files]
 
     def argv(self, extra=()):
         return list(extra) + ["--mount", self.files, self.image, str(self.iterations),
@@ -284,7 +290,7 @@ def _restore_case(t, cpus=1, flavour=flavours.RUSTY):
         g = Guest(top, cpus=cpus, flavour=flavour)
         run_to_checkpoints(t, g, g.checkpoint_env())
         g.open_gate()
-        check_restored(t, g, restore(g.ckdir), "restore of %s with %d vCPU(s)" % (
+        check_restored(t, g, restore(g.ckdir, extra=g.mount()), "restore of %s with %d vCPU(s)" % (
             os.path.basename(g.image), cpus))
 
 
@@ -415,7 +421,8 @@ def ckpt_chain_of_5_incremental_checkpoints_restores(t):
             t.true(size < full, "incremental checkpoint %d (%d bytes) is smaller than the "
                    "full one (%d bytes)" % (n, size, full))
         g.open_gate()
-        check_restored(t, g, restore(g.ckdir), "restore of a chain ending in %d" % want)
+        check_restored(t, g, restore(g.ckdir, extra=g.mount()),
+                       "restore of a chain ending in %d" % want)
 
 
 @test
@@ -439,7 +446,7 @@ def ckpt_fullcheckpoint_default_dir_env_restore_and_leftover_tmp(t):
         with open(ckpt_path(ckdir, newest + 1) + ".tmp", "wb") as f:
             f.write(data[:len(data) // 2])
         g.open_gate()
-        r = run_argv([], env={"HERMIT_RESTORE": ckdir}, cwd=g.top)
+        r = run_argv(g.mount(), env={"HERMIT_RESTORE": ckdir}, cwd=g.top)
         check_restored(t, g, r, "HERMIT_RESTORE=%s beside a .tmp" % ckdir)
 
 
@@ -479,10 +486,11 @@ def ckpt_refuse_damaged_checkpoints(t):
             f.write(data)
         g.open_gate()
         os.rename(g.out, g.out + ".away")
-        refused(t, restore(intact), "cannot reopen", "restore without the guest's open file")
+        refused(t, restore(intact, extra=g.mount()), "cannot reopen",
+                "restore without the guest's open file")
         t.true(not os.path.exists(g.out), "a refused restore creates no file")
         os.rename(g.out + ".away", g.out)
-        check_restored(t, g, restore(intact), "restore of the intact copy")
+        check_restored(t, g, restore(intact, extra=g.mount()), "restore of the intact copy")
 
 
 @test
@@ -597,3 +605,535 @@ def ckpt_migration_gets_the_targets_file_policy(t):
                      source.stderr_text()[-2000:])
                 t.eq(source.stdout_text(), g.expected.through_gate + g.expected.after_gate,
                      "the source's whole output")
+
+
+# ---- what a checkpoint may not decide (issue 22) -----------------------------------
+
+NOBODY = 65534
+
+
+def _sections(data):
+    """[(type, index, payload start, length)] of a checkpoint's sections."""
+    pos, out = HEADER_SIZE, []
+    while pos + SECTION.size <= len(data):
+        typ, index, length, _, _ = SECTION.unpack_from(data, pos)
+        out.append((typ, index, pos + SECTION.size, length))
+        pos += SECTION.size + length
+        if typ == 0:
+            break
+    return out
+
+
+def with_config(data, edit):
+    """data with its CONFIG payload replaced by edit(text), the CRC-32 fixed up (what a
+    planted checkpoint can do)."""
+    typ, index, start, length = _sections(data)[0]
+    assert typ == 1, "CONFIG comes first"
+    text = edit(data[start:start + length].decode())
+    payload = text.encode()
+    head = SECTION.pack(typ, index, len(payload), zlib.crc32(payload), 0)
+    return data[:start - SECTION.size] + head + payload + data[start + length:]
+
+
+def _private_copy(path, data, mode=0o600):
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, mode)
+
+
+def _one_checkpoint(t, g):
+    """Run g to a full checkpoint at the gate; the bytes of the newest one."""
+    _, seq = run_to_checkpoints(t, g, g.checkpoint_env(HERMIT_FULLCHECKPOINT="1"))
+    with open(ckpt_path(g.ckdir, seq), "rb") as f:
+        return f.read()
+
+
+@test
+def ckpt_restore_takes_its_file_policy_from_the_command_line(t):
+    """Finding 3: the checkpoint's mount lines are never the policy. A planted
+    checkpoint that maps the guest's directory to another host tree reaches nothing
+    there: without --mount the restore is refused (the saved open file lies outside
+    the policy, one message, nothing runs); outside the given --mount likewise, with a
+    hint; with the --mount the guest ran with (allowed with --restore now) it goes on,
+    and the planted tree is untouched."""
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        data = _one_checkpoint(t, g)
+        other = os.path.join(g.top, "other")
+        os.mkdir(other)
+        for name, text in (("gate", "open\n"), ("out.txt", g.out_text())):
+            with open(os.path.join(other, name), "w") as f:
+                f.write(text)
+        planted = os.path.join(g.top, "planted")
+        os.mkdir(planted, 0o700)
+        lines = lambda text: "".join(
+            l + "\n" for l in text.splitlines() if not l.startswith("mount=")) + \
+            "mount=rw\t%s\t%s\n" % (other, g.files)
+        _private_copy(ckpt_path(planted, 1), with_config(data, lines))
+        r = restore(planted)
+        refused(t, r, "cannot reopen the guest's file", "a planted mount without --mount")
+        t.contains(r.stderr, "the checkpoint ran with --mount %s:%s" % (other, g.files),
+                   "the hint names what the checkpoint says")
+        t.eq(len(r.stderr.strip().splitlines()), 1, "one message: %r" % r.stderr)
+        elsewhere = os.path.join(g.top, "elsewhere")
+        os.mkdir(elsewhere)
+        refused(t, restore(planted, extra=["--mount", elsewhere]),
+                "cannot reopen the guest's file", "a saved file outside the given --mount")
+        with open(os.path.join(other, "out.txt")) as f:
+            other_out = f.read()
+        g.open_gate()
+        check_restored(t, g, restore(planted, extra=g.mount()),
+                       "the planted checkpoint under this proxy's --mount")
+        with open(os.path.join(other, "out.txt")) as f:
+            t.eq(f.read(), other_out, "the planted tree's file is untouched")
+
+
+@test
+def ckpt_restore_refuses_cpus_memory_the_checkpoint_contradicts(t):
+    """-c/-m given with --restore: the same as the checkpoint's is fine, another
+    refused with a message before anything runs (never silently ignored)."""
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        run_to_checkpoints(t, g, g.checkpoint_env(HERMIT_FULLCHECKPOINT="1"))
+        refused(t, restore(g.ckdir, extra=g.mount() + ["-c", "2"]), "has 1 vCPUs",
+                "--restore -c 2 of a 1-vCPU guest")
+        refused(t, restore(g.ckdir, env={"HERMIT_MEM": "128M"}, extra=g.mount()),
+                "has 64 MiB of memory", "HERMIT_MEM=128M with --restore of a 64M guest")
+        g.open_gate()
+        check_restored(t, g, restore(g.ckdir, env={"HERMIT_CPUS": "1"},
+                                     extra=g.mount() + ["-m", MEM, "--env", "X=1"]),
+                       "--restore with the checkpoint's own -c and -m, and --env")
+
+
+@test
+def ckpt_restore_checks_the_directory_and_its_files(t):
+    """Findings 3 and 6: the directory and each checkpoint file must be proxy's user's
+    and writable by no one else, files regular, no symlink followed; a FIFO named like
+    a checkpoint (alone, or the newest beside a good one) is refused, never waited
+    on. Each refusal: status 1, one message, nothing ran."""
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        data = _one_checkpoint(t, g)
+        name = "checkpoint-000001.ckpt"
+
+        def case(what, message, setup):
+            d = os.path.join(g.top, what)
+            os.mkdir(d, 0o700)
+            setup(d)
+            r = restore(d, extra=g.mount())
+            refused(t, r, message, what)
+            t.eq(len(r.stderr.strip().splitlines()), 1, "%s: one message: %r" % (what, r.stderr))
+
+        def good(d):
+            _private_copy(os.path.join(d, name), data)
+
+        case("dir-of-nobody", "belongs to uid 65534",
+             lambda d: (good(d), os.chown(d, NOBODY, NOBODY)))
+        case("dir-0777", "is writable by others", lambda d: (good(d), os.chmod(d, 0o777)))
+        case("dir-0770", "is writable by its group", lambda d: (good(d), os.chmod(d, 0o770)))
+        case("file-of-nobody", "belongs to uid 65534",
+             lambda d: (good(d), os.chown(os.path.join(d, name), NOBODY, NOBODY)))
+        case("file-0666", "is writable by others",
+             lambda d: _private_copy(os.path.join(d, name), data, 0o666))
+        case("file-symlink", "is a symbolic link",
+             lambda d: os.symlink(ckpt_path(g.ckdir, checkpoints(g.ckdir)[-1]),
+                                  os.path.join(d, name)))
+        case("fifo", "is not a regular file", lambda d: os.mkfifo(os.path.join(d, name)))
+        case("fifo-newest", "is not a regular file",
+             lambda d: (good(d), os.mkfifo(os.path.join(d, "checkpoint-000009.ckpt"))))
+        link = os.path.join(g.top, "link-to-dir")
+        real = os.path.join(g.top, "real-dir")
+        os.mkdir(real, 0o700)
+        good(real)
+        os.symlink(real, link)
+        for spelling in (link, link + "/"):
+            r = restore(spelling, extra=g.mount())
+            refused(t, r, "is a symbolic link", "--restore %s (a symlink)" % spelling)
+        g.open_gate()
+        check_restored(t, g, restore(real, extra=g.mount()), "the good copy")
+
+
+def _stat(path):
+    st = os.lstat(path)
+    return st.st_uid, st.st_mode & 0o7777
+
+
+@test
+def ckpt_checkpoint_dir_must_be_proxys_own(t):
+    """Finding 3 and the minor ones: HERMIT_CHECKPOINT_DIR another user made (with a
+    0666 .tmp in it for root's guest memory), one writable by others, or a symlink is
+    refused at start; an existing one of ours is made 0700, a new one is 0700, and a
+    stale .tmp there (even another user's 0666 one) never receives guest memory: the
+    checkpoint is a new 0600 file of ours."""
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+
+        def start_refused(d, message, what):
+            r = run_argv(g.argv(), env=g.env(HERMIT_CHECKPOINT="1", HERMIT_CHECKPOINT_DIR=d))
+            refused(t, r, message, what)
+
+        theirs = os.path.join(g.top, "theirs")
+        os.mkdir(theirs)
+        os.chmod(theirs, 0o755)
+        trap = os.path.join(theirs, "checkpoint-000001.ckpt.tmp")
+        _private_copy(trap, b"", 0o666)
+        os.chown(trap, NOBODY, NOBODY)
+        os.chown(theirs, NOBODY, NOBODY)
+        start_refused(theirs, "belongs to uid 65534", "a directory of another user")
+        t.eq(os.path.getsize(trap), 0, "their .tmp got no guest memory")
+        loose = os.path.join(g.top, "loose")
+        os.mkdir(loose)
+        os.chmod(loose, 0o777)
+        start_refused(loose, "is writable by others", "a directory writable by all")
+        real = os.path.join(g.top, "real")
+        os.mkdir(real, 0o700)
+        link = os.path.join(g.top, "link")
+        os.symlink(real, link)
+        start_refused(link, "is a symbolic link", "a symlinked HERMIT_CHECKPOINT_DIR")
+        t.eq(os.listdir(real), [], "nothing written through the symlink")
+
+        # An existing directory of ours, 0755, with a stale .tmp of another user for
+        # the first checkpoint (kept: the next ones are incremental on it).
+        os.mkdir(g.ckdir)
+        os.chmod(g.ckdir, 0o755)
+        stale = ckpt_path(g.ckdir, 1) + ".tmp"
+        _private_copy(stale, b"stale", 0o666)
+        os.chown(stale, NOBODY, NOBODY)
+        run_to_checkpoints(t, g, g.checkpoint_env())
+        t.eq(_stat(g.ckdir), (os.geteuid(), 0o700), "the directory is 0700 now")
+        t.eq(_stat(ckpt_path(g.ckdir, 1)), (os.geteuid(), 0o600),
+             "checkpoint 1 is a new file of ours, mode 0600 (not the planted .tmp)")
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        run_to_checkpoints(t, g, g.checkpoint_env(HERMIT_FULLCHECKPOINT="1"))
+        t.eq(_stat(g.ckdir), (os.geteuid(), 0o700), "a directory proxy made is 0700")
+
+
+@test
+def ckpt_user_nobody_checkpoints_and_restores_with_its_rights(t):
+    """Findings 9 and 5: `--user nobody` with HERMIT_CHECKPOINT writes checkpoints (the
+    directory proxy makes is nobody's), and a restore with `--user nobody` reopens the
+    guest's files as nobody: a saved file that became root's 0600 is refused (as the
+    guest opening it itself would be), then, nobody's again, the guest goes on."""
+    if os.geteuid() != 0:
+        raise harness.Skip("needs root (--user)")
+    with tempfile.TemporaryDirectory() as top:
+        os.chmod(top, 0o755)  # nobody reaches the tree (Landlock's rules are by path)
+        g = Guest(top)
+        os.chown(g.files, NOBODY, NOBODY)
+        user = ["--user", "nobody"]
+        with Background(g.argv(user), env=g.checkpoint_env(HERMIT_FULLCHECKPOINT="1")) as p:
+            wait_stdout(p, "gate\n", timeout=WAIT)
+            want = newest_begun(g.ckdir) + 2
+            wait_until(p, lambda: (checkpoints(g.ckdir) or [0])[-1] >= want,
+                       "checkpoint %d written as nobody" % want)
+            p.p.kill()
+            p.p.wait()
+            t.not_contains(p.stderr_text(), "not written", "no checkpoint failed")
+        t.eq(_stat(g.ckdir), (NOBODY, 0o700), "the directory is nobody's, 0700")
+        t.eq(_stat(ckpt_path(g.ckdir, want))[0], NOBODY, "the checkpoint is nobody's")
+        os.chown(g.out, 0, 0)
+        os.chmod(g.out, 0o600)
+        out = g.out_text()
+        refused(t, restore(g.ckdir, extra=g.mount() + user),
+                "cannot reopen the guest's file %s (guest fd" % g.out,
+                "--user nobody restore of a guest holding root's 0600 file")
+        t.eq(g.out_text(), out, "root's file is untouched")
+        os.chown(g.out, NOBODY, NOBODY)
+        g.open_gate()
+        check_restored(t, g, restore(g.ckdir, extra=g.mount() + user),
+                       "--user nobody restore of nobody's guest")
+# ---- migration keys (--migration-key, HERMIT_MIGRATION_KEY: TLS-PSK) ----------------
+
+def key_file(d, name="key", identity="proxy", mode=0o600):
+    """A key file as `psktool -u IDENTITY -p FILE` writes it: IDENTITY:HEXKEY."""
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        f.write("%s:%s\n" % (identity, os.urandom(32).hex()))
+    os.chmod(path, mode)
+    return path
+
+
+def need_fault_build():
+    if not os.access(harness.FAULT_PROXY, os.X_OK):
+        harness.skip("no test build at %s (make fault)" % harness.FAULT_PROXY)
+
+
+@test
+def ckpt_migrate_with_a_key(t):
+    """Both ends with the same key (--migration-key on the target, HERMIT_MIGRATION_KEY
+    on the source): the guest migrates through TLS-PSK, under the sandbox, and goes on
+    at the target exactly where it was."""
+    with tempfile.TemporaryDirectory() as kd:
+        k = key_file(kd)
+        _migrate(t, 1, ["--incoming", "127.0.0.1:PORT", "--migration-key", k], {},
+                 ["--migrate-to", "127.0.0.1:PORT"], {"HERMIT_MIGRATION_KEY": k})
+
+
+def _source_goes_on(t, g, source, message, what):
+    """The source said why its migration failed and finishes the guest itself."""
+    source.wait_stderr("migration failed", timeout=WAIT)
+    t.contains(source.stderr_text(), message, "%s: the source's message" % what)
+    g.open_gate()
+    rc = source.wait(timeout=WAIT)
+    t.eq(rc, g.expected.status, "%s: the guest finished at the source: %r" % (
+        what, source.stderr_text()[-2000:]))
+    t.eq(source.stdout_text(), g.expected.through_gate + g.expected.after_gate,
+         "%s: the source's whole output" % what)
+
+
+@test
+def ckpt_migrate_wrong_key_is_refused(t):
+    """A source with another key: the handshake fails, the target turns it away (and
+    waits on), the source's guest goes on and proxy says why."""
+    port = harness.free_port()
+    addr = "127.0.0.1:%d" % port
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        ka, kb = key_file(top, "a"), key_file(top, "b")
+        with Background(["--incoming", addr, "--migration-key", ka, "--mount", g.files],
+                        env={}) as target:
+            target.wait_stderr(re.escape("waiting for a migrating guest on %s" % addr),
+                               timeout=WAIT)
+            with Background(g.argv(["--migrate-to", addr, "--migration-key", kb]),
+                            env=g.env()) as source:
+                wait_stdout(source, "gate\n", timeout=WAIT)
+                source.signal(signal.SIGUSR2)
+                target.wait_stderr("turned away a connection: the TLS handshake failed",
+                                   timeout=WAIT)
+                t.eq(target.p.poll(), None, "the target still waits for a source")
+                _source_goes_on(t, g, source, "TLS handshake failed", "a wrong key")
+            t.eq(target.stdout_text(), "", "nothing ran at the target")
+
+
+@test
+def ckpt_migrate_key_to_a_plain_listener_sends_no_guest_memory(t):
+    """A source with a key that reaches a plain TCP listener sends it a TLS hello and
+    nothing of the guest: the bytes it gets hold none of the guest's memory (the
+    gate file's path is in the guest's arguments, and in any plain stream's CONFIG);
+    the source goes on."""
+    import socket
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        k = key_file(top)
+        lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(1)
+        addr = "127.0.0.1:%d" % lst.getsockname()[1]
+        got = b""
+        with Background(g.argv(["--migrate-to", addr, "--migration-key", k]),
+                        env=g.env()) as source:
+            wait_stdout(source, "gate\n", timeout=WAIT)
+            source.signal(signal.SIGUSR2)
+            lst.settimeout(WAIT)
+            conn, _ = lst.accept()
+            conn.settimeout(1.0)  # what the source sends before it needs an answer
+            try:
+                while True:
+                    b = conn.recv(65536)
+                    if not b:
+                        break
+                    got += b
+            except socket.timeout:
+                pass
+            conn.close()
+            lst.close()
+            _source_goes_on(t, g, source, "TLS handshake failed", "a plain listener")
+        t.true(len(got) > 0, "the listener got the source's TLS hello")
+        t.true(g.gate.encode() not in got,
+               "no guest memory in the %d bytes the listener got" % len(got))
+
+
+@test
+def ckpt_migration_key_file_must_be_private(t):
+    """A key file others may read (0644) or that is not a regular file is refused at
+    start, on either end, as ssh refuses such keys."""
+    with tempfile.TemporaryDirectory() as top:
+        k = key_file(top, mode=0o644)
+        port = harness.free_port()
+        r = run_argv(["--incoming", "127.0.0.1:%d" % port, "--migration-key", k])
+        refused(t, r, "is accessible by others (mode 0644)", "--incoming with a 0644 key")
+        g = Guest(top)
+        r = run_argv(g.argv(["--migrate-to", "127.0.0.1:%d" % port]), env=g.env(
+            HERMIT_MIGRATION_KEY=k))
+        refused(t, r, "is accessible by others (mode 0644)", "--migrate-to with a 0644 key")
+        r = run_argv(["--incoming", "127.0.0.1:%d" % port, "--migration-key", top])
+        refused(t, r, "is not a regular file", "a directory as the key")
+        os.chmod(k, 0o600)
+        os.chown(k, 65534, 65534)
+        r = run_argv(["--incoming", "127.0.0.1:%d" % port, "--migration-key", k])
+        refused(t, r, "belongs to uid 65534", "another user's key")
+
+
+@test
+def ckpt_migration_off_loopback_needs_a_key(t):
+    """Without a key, --incoming on a non-loopback address and --migrate-to a
+    non-loopback host are refused at start with a message naming --migration-key."""
+    port = harness.free_port()
+    r = run_argv(["--incoming", "0.0.0.0:%d" % port])
+    refused(t, r, "needs --migration-key", "--incoming 0.0.0.0 without a key")
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        r = run_argv(g.argv(["--migrate-to", "192.0.2.1:%d" % port]), env=g.env())
+        refused(t, r, "needs --migration-key", "--migrate-to 192.0.2.1 without a key")
+
+
+@test
+def ckpt_migrate_silent_target_source_resumes(t):
+    """A target that takes the stream and never confirms: the source waits the
+    confirmation time (60 s; seconds in the test build) and resumes its guest,
+    saying why."""
+    import socket
+    import threading
+    need_fault_build()
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(1)
+        addr = "127.0.0.1:%d" % lst.getsockname()[1]
+        conns = []
+
+        def swallow():  # take everything, answer nothing
+            lst.settimeout(WAIT)
+            try:
+                c, _ = lst.accept()
+            except OSError:
+                return
+            conns.append(c)
+            while c.recv(1 << 20):
+                pass
+        th = threading.Thread(target=swallow, daemon=True)
+        th.start()
+        with Background(g.argv(["--migrate-to", addr]), env=g.env(),
+                        binary=harness.FAULT_PROXY) as source:
+            wait_stdout(source, "gate\n", timeout=WAIT)
+            source.signal(signal.SIGUSR2)
+            _source_goes_on(t, g, source, "did not confirm it took the guest within",
+                            "a silent target")
+        th.join(WAIT)
+        for c in conns:
+            c.close()
+        lst.close()
+
+
+def _incoming_gives_up(t, feed, message):
+    """--incoming (the test build's limits) and a source fed by feed(socket, done):
+    the target gives up with status 1 and message, and runs nothing."""
+    import socket
+    import threading
+    need_fault_build()
+    port = harness.free_port()
+    addr = "127.0.0.1:%d" % port
+    with Background(["--incoming", addr], env={}, binary=harness.FAULT_PROXY) as target:
+        target.wait_stderr(re.escape("waiting for a migrating guest on %s" % addr),
+                           timeout=WAIT)
+        c = socket.create_connection(("127.0.0.1", port))
+        done = threading.Event()
+        th = threading.Thread(target=feed, args=(c, done), daemon=True)
+        th.start()
+        try:
+            rc = target.wait(timeout=WAIT)
+        finally:
+            done.set()
+            th.join(WAIT)
+            c.close()
+        t.eq(rc, STATUS_REFUSED, "the target gave up: %r" % target.stderr_text())
+        t.contains(target.stderr_text(), message, "the target's message")
+        t.eq(target.stdout_text(), "", "nothing ran at the target")
+
+
+@test
+def ckpt_incoming_silent_source_gives_up(t):
+    """A source that connects and sends nothing: --incoming gives up after 60 s of
+    silence (seconds in the test build) with a message, instead of waiting forever."""
+    _incoming_gives_up(t, lambda c, done: done.wait(WAIT), "nothing from the source for")
+
+
+@test
+def ckpt_incoming_slow_source_meets_the_deadline(t):
+    """A source that trickles its stream (a byte at a time, never silent for long):
+    --incoming gives up at its overall deadline (600 s; seconds in the test build)."""
+    header = b"PROXYCKP" + b"\x01\x00\x00\x00" + b"\x00" * 140
+
+    def trickle(c, done):
+        for b in header:
+            if done.wait(0.3):
+                return
+            try:
+                c.sendall(bytes([b]))
+            except OSError:
+                return
+    _incoming_gives_up(t, trickle, "not complete within")
+
+
+_FOREIGN_LISTENER = r'''
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+s.settimeout(float(sys.argv[1]))
+try:
+    c, _ = s.accept()
+except OSError:
+    print("no connection", flush=True)
+    sys.exit(0)
+c.settimeout(2.0)
+n = 0
+try:
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        n += len(b)
+except OSError:
+    pass
+print("got", n, flush=True)
+'''
+
+
+@test
+def ckpt_migrate_without_key_only_to_proxys_user(t):
+    """Without a key the source sends the guest only to a listener of proxy's own
+    user: one of another user (nobody) gets nothing of it, and the guest goes on."""
+    with tempfile.TemporaryDirectory() as top:
+        os.chmod(top, 0o755)
+        g = Guest(top)
+        lst = subprocess.Popen(
+            ["/usr/bin/python3", "-c", _FOREIGN_LISTENER, str(WAIT)], stdout=subprocess.PIPE,
+            text=True, preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)))
+        try:
+            addr = "127.0.0.1:%s" % lst.stdout.readline().strip()
+            with Background(g.argv(["--migrate-to", addr]), env=g.env()) as source:
+                wait_stdout(source, "gate\n", timeout=WAIT)
+                source.signal(signal.SIGUSR2)
+                _source_goes_on(t, g, source, "is not run by proxy's user",
+                                "a listener of another user")
+            said = lst.stdout.read()
+        finally:
+            lst.kill()
+            lst.wait()
+        t.true(said.strip() in ("got 0", "no connection"),
+               "the other user's listener got nothing: %r" % said)
+
+
+@test
+def ckpt_incoming_with_a_key_turns_away_a_plain_source(t):
+    """A target with a key and a source that sends a plain stream (no TLS): the
+    handshake fails, the target says so and waits for the next connection."""
+    import socket
+    port = harness.free_port()
+    addr = "127.0.0.1:%d" % port
+    with tempfile.TemporaryDirectory() as top:
+        k = key_file(top)
+        with Background(["--incoming", addr, "--migration-key", k], env={}) as target:
+            target.wait_stderr(re.escape("waiting for a migrating guest on %s" % addr),
+                               timeout=WAIT)
+            c = socket.create_connection(("127.0.0.1", port))
+            c.sendall(b"PROXYCKP" + b"\x01\x00\x00\x00" + b"\x00" * 140)
+            target.wait_stderr("turned away a connection: the TLS handshake failed",
+                               timeout=WAIT)
+            c.close()
+            t.eq(target.p.poll(), None, "the target still waits for a source")
+            t.eq(target.stdout_text(), "", "nothing ran at the target")

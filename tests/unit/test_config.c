@@ -465,8 +465,22 @@ static void test_checkpoint_options(void)
 	CHECK_EQ(PARSE(&c, none, "--restore", "/tmp/ck", "img"), CONFIG_USAGE);
 	CHECK_ERR_HAS("drop 'img'");
 	config_release(&c);
-	CHECK_EQ(PARSE(&c, none, "--restore", "/tmp/ck", "--mount", "/tmp"), CONFIG_USAGE);
-	CHECK_ERR_HAS("mounts from the checkpoint");
+	/* The restored guest's file policy and environment are this command line's. */
+	CHECK_EQ(PARSE(&c, none, "--restore", "/tmp/ck", "--mount", "/tmp", "--env", "A=1"),
+		 CONFIG_OK);
+	CHECK_EQ(c.nmounts, 1);
+	CHECK_STR(c.environ[0], "A=1");
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, none, "--restore", "/tmp/ck", "--mount", "/does/not/exist"),
+		 CONFIG_ERROR);
+	CHECK_ERR_HAS("does not exist");
+	config_release(&c);
+	/* -c and -m are remembered as given: the restore compares them with the checkpoint. */
+	CHECK_EQ(PARSE(&c, none, "--restore", "/tmp/ck", "-c", "2", "-m", "64M"), CONFIG_OK);
+	CHECK(c.ncpus_given && c.mem_given);
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, none, "--restore", "/tmp/ck"), CONFIG_OK);
+	CHECK(!c.ncpus_given && !c.mem_given);
 	config_release(&c);
 	CHECK_EQ(PARSE(&c, none, "--restore", "/a", "--incoming", "1234"), CONFIG_USAGE);
 	config_release(&c);
@@ -486,6 +500,47 @@ static void test_checkpoint_options(void)
 	char *support[] = {"HERMIT_MIGRATION_SUPPORT=nocolon", NULL};
 	CHECK_EQ(PARSE(&c, support, "img"), CONFIG_ERROR);
 	CHECK_ERR_HAS("HOST:PORT");
+	config_release(&c);
+}
+
+/* --migration-key / HERMIT_MIGRATION_KEY: a regular file of proxy's user that
+ * nobody else may read or write, and only with a migration to use it for. */
+static void test_migration_key(void)
+{
+	struct config c;
+	char *none[] = {NULL};
+	static char path[] = "/tmp/proxy-unit-key-XXXXXX";
+	char env[64];
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	CHECK(write(fd, "id:00112233445566778899aabbccddeeff\n", 36) == 36);
+	close(fd);
+	chmod(path, 0600);
+	CHECK_EQ(PARSE(&c, none, "--incoming", "4455", "--migration-key", path), CONFIG_OK);
+	CHECK_STR(c.migration_key, path);
+	config_release(&c);
+	snprintf(env, sizeof(env), "HERMIT_MIGRATION_KEY=%s", path);
+	char *keyenv[] = {env, NULL};
+	CHECK_EQ(PARSE(&c, keyenv, "--migrate-to", "127.0.0.1:1", "img"), CONFIG_OK);
+	CHECK_STR(c.migration_key, path);
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, none, "--migration-key", path, "img"), CONFIG_USAGE);
+	CHECK_ERR_HAS("--migration-key is for --incoming");
+	config_release(&c);
+	chmod(path, 0644);
+	CHECK_EQ(PARSE(&c, none, "--incoming", "4455", "--migration-key", path), CONFIG_ERROR);
+	CHECK_ERR_HAS("accessible by others (mode 0644)");
+	config_release(&c);
+	chmod(path, 0620);
+	CHECK_EQ(PARSE(&c, keyenv, "--migrate-to", "127.0.0.1:1", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("the key must be private");
+	config_release(&c);
+	unlink(path);
+	CHECK_EQ(PARSE(&c, none, "--incoming", "4455", "--migration-key", path), CONFIG_ERROR);
+	CHECK_ERR_HAS("No such file");
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, none, "--incoming", "4455", "--migration-key", "/tmp"), CONFIG_ERROR);
+	CHECK_ERR_HAS("not a regular file");
 	config_release(&c);
 }
 
@@ -524,6 +579,7 @@ static void test_trace_word_fifo(void)
 
 int main(void)
 {
+	test_migration_key();
 	test_parse_mem_size();
 	test_parse_small();
 	test_defaults();

@@ -235,8 +235,24 @@ static void check_plan(void)
 	CHECK(scratch);
 }
 
+/* Finding 7: a rule past SANDBOX_MAX_PATHS is not dropped silently (that dropped
+ * the checkpoint directory's): Landlock refuses the whole list instead. */
+static void check_overflow(void)
+{
+	static struct sandbox_paths paths;
+	for (int i = 0; i < SANDBOX_MAX_PATHS; i++)
+		sandbox_allow(&paths, "/tmp", SANDBOX_READ);
+	CHECK(!paths.overflow);
+	sandbox_allow(&paths, "/checkpoint-dir", SANDBOX_READ_WRITE);
+	CHECK(paths.overflow);
+	char why[256] = "";
+	CHECK_EQ(sandbox_landlock(&paths, why, sizeof(why)), -1);
+	CHECK(strstr(why, "more than 64 paths") != NULL);
+}
+
 int main(void)
 {
+	check_overflow();
 	check_plan();
 	check_filter();
 	check_landlock();

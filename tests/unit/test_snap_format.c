@@ -467,15 +467,25 @@ static void test_corrupt(void)
 
 	uint8_t *c = malloc(len);
 	memcpy(c, b, len);
-	put_le(c + at[3] + 8, SNAP_MAX_SECTION + 1ULL, 8);
+	/* Each type has its own bound (a restore keeps VCPU sections until the end). */
+	put_le(c + at[3] + 8, SNAP_MAX_MEM_SECTION + 1ULL, 8);
 	CHECK_REFUSAL(
 		c, len,
-		"t.ckp is corrupt: section 4 (type 5) claims 67108865 bytes (at most 67108864)");
+		"t.ckp is corrupt: section 4 (type 5) claims 2101249 bytes (at most 2101248)");
 	put_le(c + at[3] + 8, ~0ULL, 8);
 	CHECK_REFUSAL(c, len,
 		      "t.ckp is corrupt: section 4 (type 5) claims 18446744073709551615 bytes (at "
-		      "most 67108864)");
-	put_le(c + at[3] + 8, SNAP_MAX_SECTION, 8); /* allowed, but the stream is shorter */
+		      "most 2101248)");
+	put_le(c + at[1] + 8, SNAP_MAX_STATE_SECTION + 1ULL, 8);
+	CHECK_REFUSAL(c, len,
+		      "t.ckp is corrupt: section 2 (type 2) claims 262145 bytes (at most 262144)");
+	memcpy(c, b, len);
+	put_le(c + at[2] + 8, SNAP_MAX_FILES_SECTION + 1ULL, 8);
+	CHECK_REFUSAL(
+		c, len,
+		"t.ckp is corrupt: section 3 (type 4) claims 8388609 bytes (at most 8388608)");
+	memcpy(c, b, len);
+	put_le(c + at[3] + 8, SNAP_MAX_MEM_SECTION, 8); /* allowed, but the stream is shorter */
 	char want[200];
 	snprintf(want, sizeof(want),
 		 "t.ckp is truncated (it ends inside section 4 (type 5), at byte %zu)", len);

@@ -112,12 +112,20 @@ static void test_config_parse(void)
 		"image=/a%zz\nabi=c\narg=a\n",	      /* bad escape */
 		"image=/a\nabi=c\narg=a\nmount=ro\n", /* mount without paths */
 		"no equals sign\n",
+		/* Found by fuzz_migstream (LeakSanitizer): what a failed line allocated. */
+		"image=/a\nimage=/b\nabi=c\narg=a\narg=%zz\n",	 /* repeated image, bad arg */
+		"image=/a\nabi=c\narg=a\nmount=ro\t/h%zz\t/g\n", /* bad mount escape */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&sc, 0, sizeof(sc));
 		CHECK_EQ(snap_config_parse(bad[i], strlen(bad[i]), &sc, err, sizeof(err)), -1);
 		snapshot_free_config(&sc);
 	}
+	/* An empty CONFIG section has no payload (NULL, 0): refused, no memcpy from NULL
+	 * (UBSan, found by fuzz_migstream). */
+	memset(&sc, 0, sizeof(sc));
+	CHECK_EQ(snap_config_parse(NULL, 0, &sc, err, sizeof(err)), -1);
+	snapshot_free_config(&sc);
 }
 
 /* A vCPU payload without the records KVM needs is refused before any ioctl. */
