@@ -188,6 +188,7 @@ static int make_dir(struct tempdir *t, const char *keep, const char *base, char 
 struct tempdir *tempdir_create(const char *keep, const char *base, uid_t owner_uid, gid_t owner_gid,
 			       char *err, size_t errlen)
 {
+	err[0] = '\0';
 	struct tempdir *t = calloc(1, sizeof(*t));
 	if (!t) {
 		snprintf(err, errlen, "out of memory");
@@ -208,8 +209,9 @@ struct tempdir *tempdir_create(const char *keep, const char *base, uid_t owner_u
 			 (unsigned)owner_uid, strerror(errno));
 		goto fail_made;
 	}
+	/* Without a shell the run goes on; the directory then outlives it (err says so). */
 	if (!t->keep && spawn_cleaner(t, err, errlen))
-		goto fail_made;
+		snprintf(err + strlen(err), errlen - strlen(err), "; it will stay after exit");
 	if (t->cleaner)
 		on_exit(finish_at_exit, t->cleaner);
 	return t;

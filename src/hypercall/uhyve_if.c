@@ -296,10 +296,10 @@ static int attach_tempdir(struct vm *vm)
 	uid_t uid = c->user ? (uid_t)c->user_uid : (uid_t)-1;
 	gid_t gid = c->user ? (gid_t)c->user_gid : (gid_t)-1;
 	struct tempdir *t = tempdir_create(c->guest_tempdir, c->tmpdir, uid, gid, err, sizeof(err));
-	if (!t) {
+	if (!t || err[0])
 		warnx_("%s", err);
+	if (!t)
 		return -1;
-	}
 	mounts_attach_tempdir(vm->mounts, t);
 	if (c->verbose)
 		warnx_("files the guest creates outside its mounts go to %s%s", tempdir_path(t),
