@@ -105,10 +105,12 @@ unit: $(UNIT_BINS)
 
 # tests/fuzz: each harness fuzz_NAME.c, linked with replay.c (any compiler) or with
 # libFuzzer (clang, make fuzz). README.md and tests/fuzz/README.md say more.
-FUZZ_NAMES := rsp elf config hcall_args migstream
+FUZZ_NAMES := rsp elf config hcall_args migstream snap_format snap_config snap_files snap_mem \
+	snap_vcpu snap_vm
 FUZZ_SECONDS ?= 10
 FUZZ_INC := -Itests/unit -Itests/fuzz
-FUZZ_DEPS = tests/fuzz/fuzz_quiet.h tests/unit/test_gdb_fake.h $(BUILD)/libproxy.a
+FUZZ_DEPS = tests/fuzz/fuzz_quiet.h tests/fuzz/fuzz_snap.h tests/fuzz/fuzz_snap_kvm.h \
+	tests/unit/test_gdb_fake.h $(BUILD)/libproxy.a
 
 $(BUILD)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_DEPS)
 	@mkdir -p $(dir $@)

@@ -6,7 +6,9 @@
  * message: GDB turns an `E..` reply into "Protocol error with Rcmd", an error that
  * hides the message and aborts a `gdb -x` script, while QEMU's monitor prints the
  * error as console output and says OK, so a script goes on. Only a packet that is
- * not a command at all (bad hex) gets `E01`. If the target has no `help`, the stub
+ * not a command at all (bad hex) gets `E01`, and a command the target fails with a
+ * positive errno (one whose failure must stop a script: loadvm that loaded nothing)
+ * gets `E<errno>` after its output. If the target has no `help`, the stub
  * answers it, so `monitor help` always says something useful.
  */
 #include "gdb_session.h"
@@ -101,8 +103,14 @@ enum gdb_reply gdb_cmd_monitor(struct gdb_session *s, const struct rsp_args *a)
 		rc = 0;
 	}
 	if (rc && !call.said)
-		say_failure(&call, cmd, rc);
+		say_failure(&call, cmd, rc > 0 ? -rc : rc);
 	free(cmd);
-	gdb_reply_str(s, "OK");
+	if (rc > 0) {
+		char e[4];
+		snprintf(e, sizeof(e), "E%02x", rc & 0xff);
+		gdb_reply_str(s, e);
+	} else {
+		gdb_reply_str(s, "OK");
+	}
 	return GDB_REPLY_SEND;
 }

@@ -130,7 +130,10 @@ struct gdb_target_ops {
 	void (*interrupt)(void *ctx);
 	/* Short description of a vCPU for qThreadExtraInfo ("vCPU 1, halted"). */
 	void (*thread_info)(void *ctx, int cpu, char *buf, size_t len);
-	/* `monitor` command; output through out(); 0 or -errno. */
+	/* `monitor` command; output through out(); 0, or -errno for a failure the
+	 * stub answers with OK after the output (a script goes on), or a positive
+	 * errno for one the debugger must see as an error: an `E` reply (loadvm that
+	 * could not load: the state GDB shows did not change). */
 	int (*monitor)(void *ctx, const char *cmd, gdb_output_fn out, void *arg);
 	/* Debugger leaves: remove all break/watchpoints and let the VM run freely. */
 	void (*detach)(void *ctx);

@@ -233,7 +233,9 @@ int mounts_open_path(struct mounts *ms, const char *path, int flags, mode_t mode
 		return -EROFS;
 	if (m->file)
 		flags |= O_NOFOLLOW; /* the mapped file itself, not what replaced it */
-	return beneath_open(m->fd, rest, flags, mode, &ms->walk);
+	/* Permission bits only: a guest never creates setuid, setgid or sticky files, even
+	 * when proxy runs as root (a 04755 file there would be a setuid-root program). */
+	return beneath_open(m->fd, rest, flags, mode & 0777, &ms->walk);
 }
 
 static int in_parent(struct mounts *ms, const struct mount *m, const char *rest, bool make);

@@ -88,22 +88,34 @@ struct reopened {
 	char *path;
 };
 
-static void drop_reopened(struct reopened *o, int n)
+struct snap_files_ready {
+	struct reopened *o;
+	int n;
+};
+
+void snap_files_free(struct snap_files_ready *f)
 {
-	for (int i = 0; i < n; i++) {
-		close(o[i].host_fd);
-		free(o[i].path);
+	if (!f)
+		return;
+	for (int i = 0; i < f->n; i++) {
+		if (f->o[i].host_fd >= 0)
+			close(f->o[i].host_fd);
+		free(f->o[i].path);
 	}
-	free(o);
+	free(f->o);
+	free(f);
 }
 
 /* Every file opens before the guest's present descriptors are given up: a file
  * that is gone leaves a running VM (loadvm) as it was. */
-int snap_files_load(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen)
+int snap_files_open(struct vm *vm, const void *payload, uint64_t len, struct snap_files_ready **out,
+		    char *err, size_t errlen)
 {
 	const uint8_t *p = payload;
-	struct reopened *o = NULL;
-	int n = 0;
+	struct snap_files_ready *f = calloc(1, sizeof(*f));
+	*out = NULL;
+	if (!f)
+		return snprintf(err, errlen, "out of memory"), -1;
 	for (uint64_t off = 0; off < len;) {
 		struct file_record r;
 		char path[4096];
@@ -117,40 +129,48 @@ int snap_files_load(struct vm *vm, const void *payload, uint64_t len, char *err,
 		memcpy(path, p + off, r.path_len);
 		path[r.path_len] = 0;
 		off += r.path_len;
-		for (int i = 0; i < n; i++)
-			if (o[i].guest_fd == (int)r.guest_fd)
+		for (int i = 0; i < f->n; i++)
+			if (f->o[i].guest_fd == (int)r.guest_fd)
 				goto malformed; /* the same fd twice */
-		struct reopened *more = realloc(o, (size_t)(n + 1) * sizeof(*o));
+		struct reopened *more = realloc(f->o, (size_t)(f->n + 1) * sizeof(*f->o));
 		if (!more)
 			goto nomem;
-		o = more;
+		f->o = more;
 		int fd = reopen(vm, &r, path, err, errlen);
 		if (fd < 0) {
-			drop_reopened(o, n);
+			snap_files_free(f);
 			return -1;
 		}
-		o[n++] = (struct reopened){(int)r.guest_fd, fd, r.flags, strdup(path)};
+		f->o[f->n++] = (struct reopened){(int)r.guest_fd, fd, r.flags, strdup(path)};
 	}
-	fd_table_close_all(vm);
-	for (int i = 0; i < n; i++) {
-		if (fd_install_at(vm, o[i].guest_fd, o[i].host_fd, o[i].path, o[i].flags) < 0) {
-			snprintf(err, errlen, "guest fd %d is saved twice", o[i].guest_fd);
-			for (int k = i; k < n; k++)
-				close(o[k].host_fd);
-			for (int k = 0; k < n; k++)
-				free(o[k].path);
-			free(o);
-			return -1;
-		}
-		free(o[i].path);
-	}
-	free(o);
+	*out = f;
 	return 0;
 nomem:
-	drop_reopened(o, n);
+	snap_files_free(f);
 	return snprintf(err, errlen, "out of memory"), -1;
 malformed:
-	drop_reopened(o, n);
+	snap_files_free(f);
 	snprintf(err, errlen, "its files section is malformed");
 	return -1;
+}
+
+/* The guest's descriptors replaced by the reopened files; f is used up. Cannot
+ * fail: snap_files_open refused a guest fd saved twice. */
+void snap_files_install(struct vm *vm, struct snap_files_ready *f)
+{
+	fd_table_close_all(vm);
+	for (int i = 0; i < f->n; i++)
+		if (fd_install_at(vm, f->o[i].guest_fd, f->o[i].host_fd, f->o[i].path,
+				  f->o[i].flags) >= 0)
+			f->o[i].host_fd = -1; /* the table's now (it copied the path) */
+	snap_files_free(f);
+}
+
+int snap_files_load(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen)
+{
+	struct snap_files_ready *f;
+	if (snap_files_open(vm, payload, len, &f, err, errlen))
+		return -1;
+	snap_files_install(vm, f);
+	return 0;
 }

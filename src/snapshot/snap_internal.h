@@ -43,8 +43,9 @@ struct snapshot {
 	uint64_t *vcpu_len;
 	void *vm_state, *files;
 	uint64_t vm_len, files_len;
-	bool files_seen; /* a FILES section came (empty: no files open) */
-	int pagemap_fd;	 /* /proc/self/pagemap: which RAM the host backs (snap_mem.c) */
+	bool files_seen;		      /* a FILES section came (empty: no files open) */
+	struct snap_files_ready *files_ready; /* loadvm: `files` already reopened */
+	int pagemap_fd; /* /proc/self/pagemap: which RAM the host backs (snap_mem.c) */
 	/* The monitor's savevm: in-memory checkpoints (snap_store.c). */
 	struct snap_stored *stored;
 	/* The VM was loaded from a checkpoint (--restore, --incoming, loadvm). */
@@ -83,6 +84,8 @@ int snap_vm_load(struct vm *vm, const void *payload, uint64_t len, char *err, si
 int snap_mem_save(struct vm *vm, struct snap_writer *w, bool full, bool keep_log, uint64_t *pages,
 		  char *err, size_t errlen);
 int snap_mem_load(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen);
+/* What snap_mem_load would refuse, without writing RAM (loadvm checks first). */
+int snap_mem_check(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen);
 /* Before the first save: clear the logs so the next incremental save starts here. */
 int snap_mem_reset_log(struct vm *vm, char *err, size_t errlen);
 
@@ -95,5 +98,13 @@ int snap_config_parse(const void *payload, uint64_t len, struct snap_config *sc,
 /* snap_files.c */
 int snap_files_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen);
 int snap_files_load(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen);
+/* snap_files_load in two steps, so a loadvm opens every file before it changes the
+ * VM: the files reopened (*out; 0) or a message (-1, nothing left open), then put
+ * in the guest's table in place of what it held (f is used up). */
+struct snap_files_ready;
+int snap_files_open(struct vm *vm, const void *payload, uint64_t len, struct snap_files_ready **out,
+		    char *err, size_t errlen);
+void snap_files_install(struct vm *vm, struct snap_files_ready *f);
+void snap_files_free(struct snap_files_ready *f);
 
 #endif

@@ -137,42 +137,69 @@ int snap_mem_save(struct vm *vm, struct snap_writer *w, bool full, bool keep_log
 	return 0;
 }
 
-int snap_mem_load(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen)
+/* A MEM payload taken apart and checked against this guest's RAM. */
+struct mem_run {
+	uint64_t gpa;
+	uint32_t npages;
+	const uint8_t *covered, *bitmap, *data; /* covered: NULL for a full run */
+	uint8_t *dst;
+};
+
+static int parse_run(struct vm *vm, const void *payload, uint64_t len, struct mem_run *run,
+		     char *err, size_t errlen)
 {
 	const uint8_t *p = payload;
-	uint64_t gpa;
-	uint32_t npages, flags;
+	uint32_t flags;
 	if (len < 16)
 		goto malformed;
-	memcpy(&gpa, p, 8);
-	memcpy(&npages, p + 8, 4);
+	memcpy(&run->gpa, p, 8);
+	memcpy(&run->npages, p + 8, 4);
 	memcpy(&flags, p + 12, 4);
-	uint64_t words = (npages + 63) / 64, have = 0;
+	uint64_t words = (run->npages + 63) / 64, have = 0;
 	uint64_t maps = (flags & MEM_PARTIAL ? 2 : 1) * words * 8;
-	if (npages == 0 || npages > RUN_PAGES || gpa % GUEST_PAGE || (flags & ~MEM_PARTIAL) ||
-	    len < 16 + maps)
+	if (run->npages == 0 || run->npages > RUN_PAGES || run->gpa % GUEST_PAGE ||
+	    (flags & ~MEM_PARTIAL) || len < 16 + maps)
 		goto malformed;
-	const uint8_t *covered = flags & MEM_PARTIAL ? p + 16 : NULL;
-	const uint8_t *bitmap = p + 16 + (covered ? words * 8 : 0), *data = p + 16 + maps;
-	for (uint32_t i = 0; i < npages; i++) {
-		bool data_bit = (bitmap[i / 8] >> (i % 8)) & 1;
-		if (covered && data_bit && !((covered[i / 8] >> (i % 8)) & 1))
+	run->covered = flags & MEM_PARTIAL ? p + 16 : NULL;
+	run->bitmap = p + 16 + (run->covered ? words * 8 : 0);
+	run->data = p + 16 + maps;
+	for (uint32_t i = 0; i < run->npages; i++) {
+		bool data_bit = (run->bitmap[i / 8] >> (i % 8)) & 1;
+		if (run->covered && data_bit && !((run->covered[i / 8] >> (i % 8)) & 1))
 			goto malformed; /* data for a page it does not speak for */
 		have += data_bit;
 	}
-	uint8_t *dst = gpa_host(&vm->mem, gpa, (uint64_t)npages * GUEST_PAGE);
-	if (len != 16 + maps + have * GUEST_PAGE || !dst) {
+	run->dst = gpa_host(&vm->mem, run->gpa, (uint64_t)run->npages * GUEST_PAGE);
+	if (len != 16 + maps + have * GUEST_PAGE || !run->dst) {
 		snprintf(err, errlen,
 			 "a memory section for 0x%llx (+%u pages) does not fit this "
 			 "guest's RAM",
-			 (unsigned long long)gpa, npages);
+			 (unsigned long long)run->gpa, run->npages);
 		return -1;
 	}
-	for (uint32_t i = 0; i < npages; i++) {
-		uint8_t *page = dst + (uint64_t)i * GUEST_PAGE;
-		if (covered && !((covered[i / 8] >> (i % 8)) & 1))
+	return 0;
+malformed:
+	snprintf(err, errlen, "a memory section is malformed");
+	return -1;
+}
+
+int snap_mem_check(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen)
+{
+	struct mem_run run;
+	return parse_run(vm, payload, len, &run, err, errlen);
+}
+
+int snap_mem_load(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen)
+{
+	struct mem_run run;
+	if (parse_run(vm, payload, len, &run, err, errlen))
+		return -1;
+	const uint8_t *data = run.data;
+	for (uint32_t i = 0; i < run.npages; i++) {
+		uint8_t *page = run.dst + (uint64_t)i * GUEST_PAGE;
+		if (run.covered && !((run.covered[i / 8] >> (i % 8)) & 1))
 			continue;
-		if ((bitmap[i / 8] >> (i % 8)) & 1) {
+		if ((run.bitmap[i / 8] >> (i % 8)) & 1) {
 			memcpy(page, data, GUEST_PAGE);
 			data += GUEST_PAGE;
 		} else if (!page_is_zero(page)) {
@@ -180,7 +207,4 @@ int snap_mem_load(struct vm *vm, const void *payload, uint64_t len, char *err, s
 		}
 	}
 	return 0;
-malformed:
-	snprintf(err, errlen, "a memory section is malformed");
-	return -1;
 }

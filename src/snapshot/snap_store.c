@@ -108,8 +108,10 @@ int snap_store_load(struct vm *vm, const char *name, char *msg, size_t msglen)
 	if (rc == -ENOENT)
 		return snprintf(msg, msglen, "no snapshot %s (info snapshots lists them)", name),
 		       -ENOENT;
+	if (rc && atomic_load(&vm->ending))
+		return snprintf(msg, msglen, "loadvm %s: %s; the VM ends", name, err), -EIO;
 	if (rc)
-		return snprintf(msg, msglen, "loadvm %s: %s", name, err), -EIO;
+		return snprintf(msg, msglen, "loadvm %s: %s; the VM is as it was", name, err), -EIO;
 	snprintf(msg, msglen, "loaded snapshot %s: vCPU 0 at RIP 0x%llx", name,
 		 (unsigned long long)rip);
 	return 0;

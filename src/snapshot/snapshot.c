@@ -311,8 +311,11 @@ int snapshot_finish_load(struct vm *vm, char *err, size_t errlen)
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		if (snap_vcpu_load(&vm->vcpus[i], s->vcpu_state[i], s->vcpu_len[i], err, errlen))
 			return -1;
-	if (s->files_seen && snap_files_load(vm, s->files, s->files_len, err, errlen))
+	if (s->files_ready) /* loadvm reopened them before it changed anything */
+		snap_files_install(vm, s->files_ready);
+	else if (s->files_seen && snap_files_load(vm, s->files, s->files_len, err, errlen))
 		return -1;
+	s->files_ready = NULL;
 	s->files_seen = false;
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		free(s->vcpu_state[i]);
@@ -325,8 +328,29 @@ int snapshot_finish_load(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-/* Read the whole stream once for its checksums and shape before touching the VM. */
-static int verify(struct vm *vm, int fd, const char *name, char *err, size_t errlen)
+/* What take_section and snapshot_finish_load would refuse in a section, found
+ * before the VM changes (a loadvm that fails then leaves it as it was). */
+static int check_content(struct vm *vm, const struct snap_section *sec, const void *data, char *err,
+			 size_t errlen)
+{
+	switch (sec->type) {
+	case SNAP_SEC_MEM:
+		return snap_mem_check(vm, data, sec->length, err, errlen);
+	case SNAP_SEC_VCPU:
+		if (sec->index >= vm->ncpus)
+			return snprintf(err, errlen, "state for vCPU %u of %u", sec->index,
+					vm->ncpus),
+			       -1;
+		return snap_vcpu_check(data, sec->length, sec->index, err, errlen);
+	default:
+		return 0;
+	}
+}
+
+/* Read the whole stream once for its checksums and shape before touching the VM;
+ * the last FILES section's payload goes to *files (NULL: none). */
+static int verify(struct vm *vm, int fd, const char *name, struct snap_buf *files, bool *files_seen,
+		  char *err, size_t errlen)
 {
 	struct snap_reader r;
 	struct snap_config sc;
@@ -336,11 +360,12 @@ static int verify(struct vm *vm, int fd, const char *name, char *err, size_t err
 		return -1;
 	}
 	bool other = sc.header.ncpus != vm->ncpus || sc.header.mem_size != vm->mem.size;
+	if (other)
+		snprintf(err, errlen, "%s is of another VM (%u vCPUs, %llu MiB)", name,
+			 sc.header.ncpus, (unsigned long long)(sc.header.mem_size >> 20));
 	snapshot_free_config(&sc);
 	if (other)
-		return snprintf(err, errlen, "%s is of another VM (%u vCPUs, %llu MiB)", name,
-				sc.header.ncpus, (unsigned long long)(sc.header.mem_size >> 20)),
-		       -1;
+		return -1;
 	for (;;) {
 		struct snap_section sec;
 		void *data = NULL;
@@ -350,7 +375,19 @@ static int verify(struct vm *vm, int fd, const char *name, char *err, size_t err
 				    !snap_vcpu_saved_state(data, sec.length, &state) &&
 				    state == VCPU_GATED &&
 				    atomic_load(&vm->vcpus[sec.index].state) != VCPU_GATED;
+		char why[384];
+		if (rc > 0 && check_content(vm, &sec, data, why, sizeof(why))) {
+			free(data);
+			return snprintf(err, errlen, "%s: %s", name, why), -1;
+		}
+		if (rc > 0 && sec.type == SNAP_SEC_FILES) {
+			snap_buf_free(files);
+			snap_buf_put(files, data, sec.length);
+			*files_seen = true;
+		}
 		free(data);
+		if (files->failed)
+			return snprintf(err, errlen, "out of memory"), -1;
 		if (rc < 0)
 			return snprintf(err, errlen, "%s", r.err), -1;
 		if (before_start) /* its thread has passed the start gate: it cannot go back */
@@ -362,6 +399,24 @@ static int verify(struct vm *vm, int fd, const char *name, char *err, size_t err
 	}
 }
 
+/* verify, then the guest's files of the snapshot opened (vm->snap->files_ready): a
+ * file that is gone refuses the load while the VM is still as it was. */
+static int prepare_files(struct vm *vm, int fd, const char *name, char *err, size_t errlen)
+{
+	struct snap_buf files = {0};
+	bool seen = false;
+	int rc = verify(vm, fd, name, &files, &seen, err, errlen);
+	if (!rc && seen) {
+		char why[512];
+		rc = snap_files_open(vm, files.data, files.len, &vm->snap->files_ready, why,
+				     sizeof(why));
+		if (rc)
+			snprintf(err, errlen, "%s: %s", name, why);
+	}
+	snap_buf_free(&files);
+	return rc;
+}
+
 int snapshot_load_into_running(struct vm *vm, int fd, const char *name, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < vm->ncpus; i++)
@@ -371,9 +426,12 @@ int snapshot_load_into_running(struct vm *vm, int fd, const char *name, char *er
 					"snapshot when every vCPU is in guest code",
 					i),
 			       -1;
-	if (lseek(fd, 0, SEEK_SET) < 0 || verify(vm, fd, name, err, errlen) ||
-	    lseek(fd, 0, SEEK_SET) < 0)
+	if (lseek(fd, 0, SEEK_SET) < 0 || prepare_files(vm, fd, name, err, errlen) ||
+	    lseek(fd, 0, SEEK_SET) < 0) {
+		snap_files_free(vm->snap->files_ready);
+		vm->snap->files_ready = NULL;
 		return -1;
+	}
 	/* Pending I/O would otherwise complete into the loaded state. */
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		if (atomic_load(&vm->vcpus[i].state) == VCPU_RUNNING)
@@ -387,7 +445,12 @@ int snapshot_load_into_running(struct vm *vm, int fd, const char *name, char *er
 	snapshot_free_config(&sc);
 	if (rc || snapshot_load_stream(vm, &r, err, errlen) ||
 	    snapshot_finish_load(vm, err, errlen)) {
-		vm_end(vm, STATUS_SETUP_ERROR); /* checked above; a failure now is the host's */
+		snap_files_free(vm->snap->files_ready);
+		vm->snap->files_ready = NULL;
+		/* Checked above; a failure now is the host's (KVM refused a state), and the
+		 * VM is half loaded: it ends, saying why where the user sees it. */
+		warnx_("loadvm %s: %s; the VM ends", name, err);
+		vm_end(vm, STATUS_SETUP_ERROR);
 		return -1;
 	}
 	return 0;

@@ -47,7 +47,10 @@ int cmd_loadvm(struct mon *m, int argc, char **argv)
 		strncat(msg, "; GDB sees it at the next stop: stepi or continue stops at once",
 			sizeof(msg) - strlen(msg) - 1);
 	}
-	return report(m, rc, msg);
+	/* A failed loadvm changed nothing: GDB gets an error (a positive errno), so a
+	 * script does not go on as if the state were the snapshot's. */
+	rc = report(m, rc, msg);
+	return rc && !m->console ? -rc : rc;
 }
 
 int cmd_delvm(struct mon *m, int argc, char **argv)

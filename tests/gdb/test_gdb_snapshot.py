@@ -236,3 +236,79 @@ def snapshot_console_savevm_loadvm_at_the_gate(t):
         t.eq(stdout, g.expected.stdout, "the guest's output (nothing printed between savevm "
              "and loadvm; scratch consistent)")
         t.eq(g.out_text(), g.expected.out, "the out file")
+
+
+@test
+def snapshot_gdb_loadvm_with_a_removed_file_fails_and_changes_nothing(t):
+    """savevm while the guest holds its out file open, remove that file on the host, run
+    on to the next round, loadvm: the file cannot be reopened, so GDB gets an error
+    (after the message) and the VM is as it was: the next stepi runs from round 2, not
+    round 1, and the guest ends with the result of an undisturbed run."""
+    require_gdb()
+    with tempfile.TemporaryDirectory() as top:
+        g = ck.Guest(top)
+        e = g.expected
+        s = debug_session(g.image, [
+            "break ckpt_round_done", "continue",
+            record("round1_round", "ckpt_round"),
+            monitor("savevm", "savevm with_file"),
+            py("import os\nos.unlink(%r)" % g.out),
+            "continue",
+            record("round2_round", "ckpt_round"), record("round2_pc", "$pc"),
+            monitor("loadvm", "loadvm with_file"),
+            "monitor loadvm with_file",  # GDB prints the message (stderr), then the error
+            "stepi",
+            record("after_round", "ckpt_round"),
+            "echo @@regs\\n", "info registers rip", "echo @@regs-end\\n",
+            py("open(%r, 'w').write('open\\n')" % g.gate),
+            "delete", "continue"],
+            args=[str(g.iterations), g.gate, g.out], env=g.env(HERMIT_MOUNT=g.files))
+    t.eq(recorded(t, s.transcript, "round1_round"), 1, "ckpt_round at the savevm")
+    t.eq(recorded(t, s.transcript, "round2_round"), 2, "ckpt_round at the loadvm")
+    t.contains(recorded(t, s.transcript, "loadvm"), "gdb error",
+               "monitor loadvm fails in GDB: %r" % s)
+    t.contains(s.transcript, "loadvm with_file: with_file: cannot reopen the guest's file %s "
+               "(guest fd 3): No such file or directory; the VM is as it was" % g.out,
+               "loadvm says which file and that nothing changed: %r" % s)
+    t.contains(s.transcript, "Protocol error with Rcmd", "GDB shows an error")
+    t.eq(recorded(t, s.transcript, "after_round"), 2,
+         "ckpt_round after the failed loadvm and a stepi: still round 2's")
+    regs = s.transcript[s.transcript.find("@@regs\n"):s.transcript.find("@@regs-end")]
+    t.contains(regs, "rip", "info registers works after the failed loadvm: %r" % s)
+    exited_with(t, s, e.status, "the guest after a failed loadvm")
+    t.eq(s.stdout, e.stdout, "the guest's output: an undisturbed run")
+
+
+@test
+def snapshot_console_loadvm_with_a_removed_file_fails_and_changes_nothing(t):
+    """The same from the console: savevm at the gate, the out file removed, loadvm says
+    which file it cannot reopen and that the VM is as it was; the guest runs on to the
+    undisturbed result."""
+    with tempfile.TemporaryDirectory() as top:
+        g = ck.Guest(top)
+        env = g.env(HERMIT_MONITOR="1", HERMIT_MONITOR_HISTORY="")
+        with ck.Background(g.argv(), env=env, stdin=subprocess.PIPE) as p:
+            def send(text):
+                p.p.stdin.write(text.encode())
+                p.p.stdin.flush()
+
+            wait_stdout(p, "gate\n", timeout=ck.WAIT)
+            send("stop\nsavevm with_file\n")
+            ck.wait_until(p, lambda: "saved snapshot with_file" in p.stderr_text(),
+                          "the answer to savevm")
+            os.unlink(g.out)
+            send("loadvm with_file\ninfo snapshots\ncont\n")
+            ck.wait_until(p, lambda: len(_console_segments(p.stderr_text(),
+                                                           "info snapshots")) == 1,
+                          "the answer to loadvm")
+            g.open_gate()
+            p.p.stdin.close()
+            rc = p.wait(timeout=ck.WAIT)
+            stdout, stderr = p.stdout_text(), p.stderr_text()
+        where = "stderr: %s" % stderr[-3000:]
+        loads = _console_segments(stderr, "loadvm with_file")
+        t.eq(len(loads), 1, "one loadvm: %s" % where)
+        t.contains(loads[0], "cannot reopen the guest's file %s" % g.out, where)
+        t.contains(loads[0], "the VM is as it was", where)
+        t.eq(rc, g.expected.status, "exit status after the failed loadvm: %s" % where)
+        t.eq(stdout, g.expected.stdout, "the guest's output: an undisturbed run")

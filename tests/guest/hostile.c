@@ -4,6 +4,7 @@
  * Each argument is one attempt, OP:PATH:
  *   read:PATH    OPEN read-only, then READ: `read PATH = "bytes"` or `= -errno`
  *   write:PATH   OPEN O_WRONLY|O_CREAT|O_TRUNC, then WRITE a marker: `= ok` or `= -errno`
+ *   create:MODE:PATH  the same with octal MODE (e.g. 4755): `create PATH = ok` or `= -errno`
  *   unlink:PATH  UNLINK: `= 0` or `= -errno` (`= no UNLINK` in an ABI without it)
  *   fds:PREFIX   OPEN PREFIX0 .. PREFIX63 (/proc/self/fd/, /dev/fd/): how many opened
  * then the environment, one `env=NAME=VALUE` line each. It exits 0.
@@ -43,6 +44,26 @@ static void try_write(const char *path)
 	rt_close(fd);
 }
 
+/* `MODE:PATH` with an octal MODE: what a guest that wants a setuid file asks for. */
+static void try_create(const char *arg)
+{
+	int mode = 0;
+	while (*arg >= '0' && *arg <= '7')
+		mode = mode * 8 + (*arg++ - '0');
+	if (*arg++ != ':') {
+		rt_printf("hostile: bad create attempt\n");
+		return;
+	}
+	int fd = rt_open(arg, RT_O_WRONLY | RT_O_CREAT | RT_O_TRUNC, mode);
+	if (fd < 0) {
+		rt_printf("create %s = %d\n", arg, fd);
+		return;
+	}
+	int64_t n = rt_write(fd, MARKER, strlen(MARKER));
+	rt_printf("create %s = %s\n", arg, n == (int64_t)strlen(MARKER) ? "ok" : "short write");
+	rt_close(fd);
+}
+
 static void try_unlink(const char *path)
 {
 	if (!rt_abi_has_unlink())
@@ -76,6 +97,8 @@ int main(int argc, char **argv, char **envp)
 			try_read(a + 5);
 		else if (!strncmp(a, "write:", 6))
 			try_write(a + 6);
+		else if (!strncmp(a, "create:", 7))
+			try_create(a + 7);
 		else if (!strncmp(a, "unlink:", 7))
 			try_unlink(a + 7);
 		else if (!strncmp(a, "fds:", 4))

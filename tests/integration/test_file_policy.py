@@ -225,3 +225,51 @@ def policy_environment_under_each_policy(t):
         t.ok(r)
         t.eq(sorted(_env_lines(r.stdout)), sorted("%s=%s" % kv for kv in host.items()),
              "%s: --env-host" % fl.name)
+
+
+SPECIAL_MODES = ((0o4755, "suid"), (0o2755, "sgid"), (0o1777, "sticky"), (0o7777, "all"))
+
+
+def _create_special(t, fl, tree, extra=()):
+    """The guest creates /data/<name> asking for each special mode; returns their stats."""
+    attempts = ["create:%o:/data/%s" % (mode, name) for mode, name in SPECIAL_MODES]
+    r = _run(t, fl, attempts, tree.mounts() + list(extra))
+    stats = {}
+    for mode, name in SPECIAL_MODES:
+        _got(t, r, "create /data/%s = ok" % name, fl)
+        st = os.lstat(os.path.join(tree.data, name))
+        t.eq(st.st_mode & 0o7000, 0, "%s: %s (asked %o) has no setuid/setgid/sticky bit, got %o"
+             % (fl.name, name, mode, st.st_mode & 0o7777))
+        stats[name] = st
+    # The trace shows what the guest asked for; the host file got permission bits only.
+    t.contains(r.stderr, 'open("/data/suid", O_WRONLY|O_CREAT|O_TRUNC, 04755) = ', "trace")
+    return stats
+
+
+@test
+def policy_guest_never_creates_setuid_setgid_or_sticky_files(t):
+    for fl in FLAVOURS:
+        with tempfile.TemporaryDirectory() as top:
+            tree = Tree(top)
+            old = os.umask(0)
+            try:
+                stats = _create_special(t, fl, tree)
+            finally:
+                os.umask(old)
+            t.eq(stats["suid"].st_mode & 0o7777, 0o755, "%s: 04755 became 0755" % fl.name)
+            t.eq(stats["sticky"].st_mode & 0o7777, 0o777, "%s: 01777 became 0777" % fl.name)
+            t.eq(stats["suid"].st_uid, os.geteuid(), "%s: owned by proxy's user" % fl.name)
+
+
+@test
+def policy_files_created_after_user_drop_belong_to_that_user(t):
+    if os.geteuid() != 0:
+        harness.skip("needs root for --user nobody")
+    fl = flavours.RUSTY
+    with tempfile.TemporaryDirectory() as top:
+        tree = Tree(top)
+        os.chmod(top, 0o755)
+        os.chmod(tree.data, 0o777)  # nobody creates there
+        stats = _create_special(t, fl, tree, extra=["--user", "nobody"])
+        for name, st in stats.items():
+            t.eq((st.st_uid, st.st_gid), (65534, 65534), "%s: owned by nobody" % name)

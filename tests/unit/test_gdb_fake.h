@@ -197,6 +197,10 @@ static inline int fake_monitor(void *ctx, const char *cmd, gdb_output_fn out, vo
 		out(arg, "rbx 2\n");
 		return 0;
 	}
+	if (strcmp(cmd, "fail") == 0) { /* a failure GDB must see (as loadvm's): EIO */
+		out(arg, "no\n");
+		return EIO;
+	}
 	return strcmp(cmd, "help") == 0 ? -ENOSYS : -EINVAL;
 }
 

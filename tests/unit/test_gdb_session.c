@@ -320,6 +320,9 @@ static void test_monitor(void)
 		CHECK(strstr(text, "'nope' failed: Invalid argument"));
 	}
 	CHECK_STR(recv_pkt(h), "OK");
+	/* "fail" fails with a positive errno: its output, then an E reply */
+	CHECK_REPLY(h, "qRcmd,6661696c", "O6e6f0a");
+	CHECK_STR(recv_pkt(h), "E05");
 	CHECK_REPLY(h, "qRcmd,6", "E01");
 	CHECK_REPLY(h, "qRcmd,00", "E01");
 	CHECK_EQ(harness_finish(h), GDBSTUB_DETACHED);

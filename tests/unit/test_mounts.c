@@ -146,6 +146,41 @@ static void test_resolution(bool walk)
 	mounts_close(m);
 }
 
+/* Whatever mode the guest asks for, a created file gets permission bits only (no
+ * setuid, setgid or sticky bit, which as root would plant a setuid-root program) and
+ * belongs to proxy's effective user. */
+static void test_create_mode(bool walk)
+{
+	char root[512];
+	snprintf(root, sizeof(root), "%s/root", top);
+	struct mount_spec s[] = {{root, "/data", false}};
+	struct mounts *m = open_mounts(s, 1, NULL, walk);
+	static const struct {
+		const char *name;
+		mode_t mode, want;
+	} cases[] = {{"suid", 04755, 0755},
+		     {"sgid", 02755, 0755},
+		     {"sticky", 01777, 0777},
+		     {"all", 07777, 0777},
+		     {"plain", 0640, 0640}};
+	mode_t old = umask(0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char guest[64], rel[64];
+		snprintf(guest, sizeof(guest), "/data/mode-%s", cases[i].name);
+		snprintf(rel, sizeof(rel), "root/mode-%s", cases[i].name);
+		int fd = mounts_open_path(m, guest, O_WRONLY | O_CREAT | O_EXCL, cases[i].mode);
+		CHECK(fd >= 0);
+		struct stat st = {0};
+		CHECK_EQ(fstat(fd, &st), 0);
+		CHECK_EQ(st.st_mode & 07777, cases[i].want);
+		CHECK_EQ(st.st_uid, geteuid());
+		close(fd);
+		unlink(at(rel));
+	}
+	umask(old);
+	mounts_close(m);
+}
+
 /* The whole host mapped: the magic links still do not reach our descriptors. */
 static void test_magic_links(bool walk)
 {
@@ -206,6 +241,7 @@ int main(void)
 		test_resolution(walk);
 		test_magic_links(walk);
 		test_relative(walk);
+		test_create_mode(walk);
 	}
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
