@@ -225,8 +225,9 @@ int mounts_open_path(struct mounts *ms, const char *path, int flags, mode_t mode
 	const struct mount *m;
 	const char *rest;
 	int rc = locate(ms, path, buf, sizeof(buf), &m, &rest);
-	if (rc == -ENOENT && ms->temp)
-		return tempdir_open(ms->temp, temp_path(path, buf, sizeof(buf)), flags, mode);
+	if (rc == -ENOENT && ms->temp) /* permission bits only, as below */
+		return tempdir_open(ms->temp, temp_path(path, buf, sizeof(buf)), flags,
+				    mode & 0777);
 	if (rc)
 		return rc;
 	if (m->ro && writes(flags))

@@ -185,6 +185,10 @@ static void test_v1_files(void)
 	CHECK(stat(host, &st) == 0 && st.st_size == 32);
 	snprintf(host, sizeof(host), "%s/scratch.txt", data);
 	CHECK(stat(host, &st) != 0);
+	/* Even a mode with the setuid bit through the policy's own entry point. */
+	int raw = mounts_open_path(f.vm.mounts, "/suid-temp", O_WRONLY | O_CREAT, 06777);
+	CHECK(raw >= 0 && fstat(raw, &st) == 0 && (st.st_mode & 07000) == 0);
+	close(raw);
 	CHECK_EQ(v1_simple(&f, HERMIT_PORT_CLOSE, fd), 0);
 	CHECK_EQ(v1_simple(&f, HERMIT_PORT_CLOSE, 99), -HFDT_EBADF);
 	CHECK_EQ(v1_simple(&f, HERMIT_PORT_CLOSE, 1), 0); /* stdio: 0, never closed */
