@@ -17,10 +17,10 @@ void args_register(struct vm *vm);
 
 /* The hypercalls of uhyve-interface 1, 2 or 3 (the Hermit FDT kernels: 0.10-0.13
  * speak 1, main 2 or 3; hermit-fdt-abi.md sections 4 and 5), the PCI configuration
- * ports ("no device") and, for 1, the MP-table search; files the guest creates at
- * paths outside its mounts go to a per-run temporary directory (--tempdir). Call
- * from the ABI's register_ports (after files_register). 0, or -1 with a message
- * printed (an interface other than 1-3, no temporary directory). */
+ * ports ("no device"), zeros for the MP-table search outside RAM. Files the guest
+ * creates at paths outside its mounts go to a per-run temporary directory
+ * (--tempdir). Call from the ABI's register_ports (after files_register). 0, or -1
+ * with a message printed (an interface other than 1-3, no temporary directory). */
 int uhyve_if_register(struct vm *vm, unsigned interface_version);
 /* That temporary directory's host path (the sandbox allows it), or NULL. */
 const char *uhyve_if_tempdir(const struct vm *vm);

@@ -161,6 +161,7 @@ void mounts_close(struct mounts *ms)
 	}
 	free(ms->m);
 	free(ms->cwd);
+	tempdir_close(ms->temp);
 	free(ms);
 }
 
@@ -171,6 +172,8 @@ void mounts_use_walk(struct mounts *ms, bool walk)
 
 void mounts_attach_tempdir(struct mounts *ms, struct tempdir *t)
 {
+	if (ms->temp != t)
+		tempdir_close(ms->temp);
 	ms->temp = t;
 }
 
@@ -222,8 +225,9 @@ int mounts_open_path(struct mounts *ms, const char *path, int flags, mode_t mode
 	const struct mount *m;
 	const char *rest;
 	int rc = locate(ms, path, buf, sizeof(buf), &m, &rest);
-	if (rc == -ENOENT && ms->temp)
-		return tempdir_open(ms->temp, temp_path(path, buf, sizeof(buf)), flags, mode);
+	if (rc == -ENOENT && ms->temp) /* permission bits only, as below */
+		return tempdir_open(ms->temp, temp_path(path, buf, sizeof(buf)), flags,
+				    mode & 0777);
 	if (rc)
 		return rc;
 	if (m->ro && writes(flags))

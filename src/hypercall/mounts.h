@@ -42,7 +42,8 @@ int mounts_mkdir(struct mounts *m, const char *path);
 int mounts_stat(struct mounts *m, const char *path, bool follow, struct stat *st);
 
 /* From now on a path in no mapping is the temporary directory's (tempdir.h): the
- * Hermit FDT kernels' rule. Without it, such a path does not exist (-ENOENT). */
+ * Hermit FDT kernels' rule. Without it, such a path does not exist (-ENOENT).
+ * mounts_close closes it (tempdir_close). */
 struct tempdir;
 void mounts_attach_tempdir(struct mounts *m, struct tempdir *t);
 struct tempdir *mounts_tempdir(const struct mounts *m);

@@ -47,7 +47,13 @@ struct tempdir {
 	unsigned counter;
 	struct temp_entry *e;
 	size_t n, cap;
-	int go_fd, ack_fd; /* the cleaner's pipes; -1: none (kept, or finished) */
+	struct cleaner *cleaner; /* NULL: kept */
+};
+
+/* The cleaner's pipes (-1: finished). Apart from the directory's state: exit's
+ * handler holds it, so it lives as long as the process. */
+struct cleaner {
+	int go_fd, ack_fd;
 };
 
 #define CLEANER_SCRIPT "cat >/dev/null; rm -rf -- \"$1\""
@@ -57,6 +63,11 @@ struct tempdir {
  * and its own session, so the terminal's ^C that ends proxy does not end it. */
 static int spawn_cleaner(struct tempdir *t, char *err, size_t errlen)
 {
+	struct cleaner *c = malloc(sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	int go[2], ack[2];
 	if (pipe2(go, O_CLOEXEC))
 		goto fail_errno;
@@ -92,34 +103,58 @@ static int spawn_cleaner(struct tempdir *t, char *err, size_t errlen)
 			 strerror(rc));
 		return -1;
 	}
-	t->go_fd = go[1];
-	t->ack_fd = ack[0];
+	c->go_fd = go[1];
+	c->ack_fd = ack[0];
+	t->cleaner = c;
 	return 0;
 fail_errno:
 	snprintf(err, errlen, "pipe: %s", strerror(errno));
+	free(c);
 	return -1;
 }
 
-void tempdir_finish(struct tempdir *t)
+/* Close the "go" pipe and wait until the cleaner is done (the "ack" pipe's EOF). */
+static void cleaner_finish(struct cleaner *c)
 {
-	if (!t || t->go_fd < 0)
+	if (c->go_fd < 0)
 		return;
-	close(t->go_fd);
-	t->go_fd = -1;
-	char c;
+	close(c->go_fd);
+	c->go_fd = -1;
+	char byte;
 	for (;;) {
-		ssize_t r = read(t->ack_fd, &c, 1);
+		ssize_t r = read(c->ack_fd, &byte, 1);
 		if (r == 0 || (r < 0 && errno != EINTR))
 			break;
 	}
-	close(t->ack_fd);
-	t->ack_fd = -1;
+	close(c->ack_fd);
+	c->ack_fd = -1;
 }
 
 static void finish_at_exit(int status, void *arg)
 {
 	(void)status;
-	tempdir_finish(arg);
+	cleaner_finish(arg);
+}
+
+void tempdir_finish(struct tempdir *t)
+{
+	if (t && t->cleaner)
+		cleaner_finish(t->cleaner);
+}
+
+void tempdir_close(struct tempdir *t)
+{
+	if (!t)
+		return;
+	tempdir_finish(t);
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->e[i].guest);
+		free(t->e[i].host);
+	}
+	free(t->e);
+	close(t->fd);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
 }
 
 /* A private directory under base, or the kept one (made if missing). */
@@ -153,6 +188,7 @@ static int make_dir(struct tempdir *t, const char *keep, const char *base, char 
 struct tempdir *tempdir_create(const char *keep, const char *base, uid_t owner_uid, gid_t owner_gid,
 			       char *err, size_t errlen)
 {
+	err[0] = '\0';
 	struct tempdir *t = calloc(1, sizeof(*t));
 	if (!t) {
 		snprintf(err, errlen, "out of memory");
@@ -160,7 +196,7 @@ struct tempdir *tempdir_create(const char *keep, const char *base, uid_t owner_u
 	}
 	pthread_mutex_init(&t->lock, NULL);
 	t->keep = keep != NULL;
-	t->go_fd = t->ack_fd = -1;
+	t->fd = -1;
 	if (make_dir(t, keep, base, err, errlen))
 		goto fail;
 	t->fd = open(t->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -173,16 +209,17 @@ struct tempdir *tempdir_create(const char *keep, const char *base, uid_t owner_u
 			 (unsigned)owner_uid, strerror(errno));
 		goto fail_made;
 	}
+	/* Without a shell the run goes on; the directory then outlives it (err says so). */
 	if (!t->keep && spawn_cleaner(t, err, errlen))
-		goto fail_made;
-	if (!t->keep)
-		on_exit(finish_at_exit, t);
+		snprintf(err + strlen(err), errlen - strlen(err), "; it will stay after exit");
+	if (t->cleaner)
+		on_exit(finish_at_exit, t->cleaner);
 	return t;
 fail_made:
 	if (!t->keep)
 		rmdir(t->path);
 fail:
-	if (t->fd > 0)
+	if (t->fd >= 0)
 		close(t->fd);
 	free(t);
 	return NULL;

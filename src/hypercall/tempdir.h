@@ -22,7 +22,8 @@ struct tempdir;
 /* keep != NULL: that directory (created 0700 if missing), kept at exit. Else a new
  * private one, proxy-XXXXXX under `base` ($TMPDIR; NULL: /tmp), removed at exit.
  * owner_uid/gid (not -1): its owner (--user drops to them later). NULL with a
- * message in err on failure. */
+ * message in err on failure; a directory with a warning in err (else "") when no
+ * process could be started to remove it at exit. */
 struct tempdir *tempdir_create(const char *keep, const char *base, uid_t owner_uid, gid_t owner_gid,
 			       char *err, size_t errlen);
 /* Its host path (the sandbox must allow it). */
@@ -30,6 +31,8 @@ const char *tempdir_path(const struct tempdir *t);
 /* Remove a private directory and its content now and wait until it is gone (what
  * exit does; a second call does nothing). A kept directory stays. */
 void tempdir_finish(struct tempdir *t);
+/* tempdir_finish, then free it (the registry is lost: mounts_close does it). */
+void tempdir_close(struct tempdir *t);
 
 /* The guest path's entry, for `path` absolute: open(2) (flags as the guest gave
  * them; O_CREAT of an unknown path makes and registers a new file), unlink(2),

@@ -274,7 +274,8 @@ static bool in_mp_area(uint64_t a, uint32_t len)
 }
 
 /* Hermit 0.10/0.11 look for an MP table with reads of the BIOS areas; when RAM does
- * not start at 0 nothing is there: they read zeros, and find no table, as on uhyve. */
+ * not start at 0 nothing is there: they read zeros, and find no table, as on uhyve
+ * (which answers every interface so: a probe of a later kernel fares the same). */
 static enum hook_result mp_area_read(struct vcpu *v, void *arg)
 {
 	(void)arg;
@@ -295,10 +296,10 @@ static int attach_tempdir(struct vm *vm)
 	uid_t uid = c->user ? (uid_t)c->user_uid : (uid_t)-1;
 	gid_t gid = c->user ? (gid_t)c->user_gid : (gid_t)-1;
 	struct tempdir *t = tempdir_create(c->guest_tempdir, c->tmpdir, uid, gid, err, sizeof(err));
-	if (!t) {
+	if (!t || err[0])
 		warnx_("%s", err);
+	if (!t)
 		return -1;
-	}
 	mounts_attach_tempdir(vm->mounts, t);
 	if (c->verbose)
 		warnx_("files the guest creates outside its mounts go to %s%s", tempdir_path(t),
@@ -326,11 +327,11 @@ int uhyve_if_register(struct vm *vm, unsigned interface_version)
 	if (attach_tempdir(vm))
 		return -1;
 	pci_register(vm);
-	if (interface_version == 1) {
+	/* uhyve ignores stray MMIO reads for every interface (kvm_cpu.rs l.584). */
+	vm_register_exit_hook(vm, mp_area_read, NULL);
+	if (interface_version == 1)
 		v1_register(vm);
-		vm_register_exit_hook(vm, mp_area_read, NULL);
-	} else {
+	else
 		uhyve_v2_register(vm, interface_version == 3);
-	}
 	return 0;
 }

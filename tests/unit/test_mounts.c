@@ -122,6 +122,27 @@ static void test_resolution(bool walk)
 	CHECK_EQ(symlink("../outside.txt", at("root/up2")), 0);
 	CHECK_EQ(mounts_unlink(m, "/data/up2"), 0);
 	CHECK_EQ(access(at("outside.txt"), F_OK), 0);
+	/* mkdir and stat (interface 3) under the same policy; no temporary directory
+	 * attached: outside every mapping nothing exists. */
+	struct stat st;
+	CHECK_EQ(mounts_mkdir(m, "/ro/newdir"), -EROFS);
+	CHECK_EQ(mounts_mkdir(m, "/data/../escaped"), -EACCES);
+	CHECK_EQ(mounts_mkdir(m, "/nowhere"), -ENOENT);
+	CHECK_EQ(mounts_mkdir(m, "/data"), -EEXIST);
+	CHECK_EQ(mounts_mkdir(m, "/etc/one.txt"), -EEXIST);
+	CHECK_EQ(mounts_mkdir(m, "/data/made"), 0);
+	CHECK(stat(at("root/made"), &st) == 0 && S_ISDIR(st.st_mode));
+	CHECK_EQ(mounts_mkdir(m, "/data/made"), -EEXIST);
+	CHECK(rmdir(at("root/made")) == 0);
+	CHECK_EQ(mounts_stat(m, "/data/a.txt", true, &st), 0);
+	CHECK(S_ISREG(st.st_mode) && st.st_size == 1);
+	CHECK_EQ(mounts_stat(m, "/data/inner", false, &st), 0);
+	CHECK(S_ISLNK(st.st_mode));
+	CHECK_EQ(mounts_stat(m, "/data/inner", true, &st), 0);
+	CHECK(S_ISREG(st.st_mode));
+	CHECK_EQ(mounts_stat(m, "/data/up", true, &st), -EACCES);
+	CHECK_EQ(mounts_stat(m, "/etc/one.txt", true, &st), 0);
+	CHECK_EQ(mounts_stat(m, "/etc/shadow", true, &st), -ENOENT);
 	mounts_close(m);
 }
 

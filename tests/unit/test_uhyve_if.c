@@ -185,6 +185,10 @@ static void test_v1_files(void)
 	CHECK(stat(host, &st) == 0 && st.st_size == 32);
 	snprintf(host, sizeof(host), "%s/scratch.txt", data);
 	CHECK(stat(host, &st) != 0);
+	/* Even a mode with the setuid bit through the policy's own entry point. */
+	int raw = mounts_open_path(f.vm.mounts, "/suid-temp", O_WRONLY | O_CREAT, 06777);
+	CHECK(raw >= 0 && fstat(raw, &st) == 0 && (st.st_mode & 07000) == 0);
+	close(raw);
 	CHECK_EQ(v1_simple(&f, HERMIT_PORT_CLOSE, fd), 0);
 	CHECK_EQ(v1_simple(&f, HERMIT_PORT_CLOSE, 99), -HFDT_EBADF);
 	CHECK_EQ(v1_simple(&f, HERMIT_PORT_CLOSE, 1), 0); /* stdio: 0, never closed */
@@ -258,6 +262,7 @@ static void test_serial(void)
 	CHECK(pread(out, got, sizeof(got) - 1, 0) > 0);
 	CHECK_STR(got, "kernel log\nsecond\nZ\n");
 	close(out);
+	free(f.vm.uart); /* nothing else frees it: proxy keeps it to the end */
 	fake_free(&f);
 }
 
@@ -549,6 +554,7 @@ static void test_register(void)
 	f.cfg.guest_tempdir = kept;
 	CHECK_EQ(uhyve_if_register(&f.vm, 3), 0);
 	CHECK(has_port(&f.vm, 0x1160) && has_port(&f.vm, 0x1190));
+	CHECK_EQ(f.vm.nhooks, 1); /* the MP-area reads: every interface */
 	fake_free(&f);
 
 	fake_init(&f, kept);
@@ -624,6 +630,9 @@ static void test_tempdir_life(void)
 	snprintf(path, sizeof(path), "%s/not/there", top);
 	CHECK(tempdir_create(path, NULL, (uid_t)-1, (gid_t)-1, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "not/there") != NULL);
+	tempdir_close(t);
+	tempdir_close(k);
+	tempdir_close(k2);
 }
 
 /* In a child: a private directory with a file in it; its path goes to `out`. Then
