@@ -422,6 +422,11 @@ static void check_virtual_buffer(void)
 	int64_t r = rt_write(1, buf, 12); /* prints "check 16 ok" if translated per page */
 	if (r != 12)
 		rt_printf("info check 16 write returned %ld\n", (long)r);
+	/* the second page unmapped: the copy must stop, not crash (-EFAULT) */
+	pt16[1] = 0;
+	__asm__ volatile("mov %0, %%cr3" : : "r"(read_cr(3)) : "memory");
+	r = rt_write(1, buf, 12);
+	rt_printf("info check 16 unmapped: write returned %ld\n", (long)r);
 	top[1] = 0;
 	__asm__ volatile("mov %0, %%cr3" : : "r"(read_cr(3)) : "memory");
 }
