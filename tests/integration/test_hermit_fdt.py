@@ -397,6 +397,21 @@ def fdt_dumpdtb_writes_the_guest_fdt_and_exits_0(t):
                 t.match(r"uhyve,mounts \{[^}]*mounts = \"/data\";", s, "%s: mounts" % gen)
 
 
+@test
+def fdt_argument_the_kernel_cannot_carry_is_refused(t):
+    for gen in (FDT10, M3):
+        p = subprocess.run([harness.PROXY, gen.image("args"), b"ok", b"\xff\xfe"],
+                           capture_output=True, env=harness.proxy_env(), timeout=harness.TIMEOUT)
+        r = harness.Result(p.returncode, guestrun.text(p.stdout), guestrun.text(p.stderr))
+        expect_status(t, r, guestrun.STATUS_SETUP, "%s: a non-UTF-8 argument" % gen)
+        t.eq(r.stdout, "", "%s: the guest never ran" % gen)
+        t.contains(r.stderr, "UTF-8", "%s: the message says why" % gen)
+        r = run(gen, "args", ["x" * 4000] * 5)
+        expect_status(t, r, guestrun.STATUS_SETUP, "%s: 20000 bytes of arguments" % gen)
+        t.eq(r.stdout, "", "%s: the guest never ran" % gen)
+        t.match(r"16384", r.stderr, "%s: the message names the limit" % gen)
+
+
 # ---- refused interfaces ------------------------------------------------------
 
 
@@ -563,6 +578,14 @@ def check_15_v1_serial_buffer(t):
 @test
 def check_16_v1_write_buffer_across_pages(t):
     conform_item(t, 16, gens=V1)
+    # then with the second page unmapped: nothing from beyond it, no crash, and the
+    # VM goes on (WRITE has no result field in interface 1: len 0, or -EFAULT)
+    for gen in V1:
+        items, info, r = conform(t, gen)
+        t.true(any(re.match(r"check 16 unmapped: write returned (0|-14)$", l) for l in info),
+               "%s: the unmapped write: %r" % (gen, info))
+        t.eq(r.stdout.count("check 16 ok\n"), 1, "%s: printed once" % gen)
+        expect_items(t, gen, items, r, [20, 28])
 
 
 @test
