@@ -143,9 +143,14 @@ static void check_entry(void)
 		     (unsigned long)want_rip);
 	if (read_cr(3) != G + HFDT_PML4_OFF)
 		fail(3, "CR3 0x%lx", (unsigned long)read_cr(3));
-	if (read_cr(0) != 0x80000031)
+#ifdef RT_SSE
+	const uint64_t sse_cr0 = 0x2, sse_cr4 = 0x600; /* set by rt/entry_fdt.S */
+#else
+	const uint64_t sse_cr0 = 0, sse_cr4 = 0;
+#endif
+	if (read_cr(0) != (0x80000031 | sse_cr0))
 		fail(3, "CR0 0x%lx", (unsigned long)read_cr(0));
-	if (read_cr(4) != 0x20)
+	if (read_cr(4) != (0x20 | sse_cr4))
 		fail(3, "CR4 0x%lx", (unsigned long)read_cr(4));
 	if (rt_rdmsr(0xC0000080) != 0xD00)
 		fail(3, "EFER 0x%lx", (unsigned long)rt_rdmsr(0xC0000080));
