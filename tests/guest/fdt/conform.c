@@ -395,6 +395,7 @@ static uint64_t pdpt16[512] __attribute__((aligned(4096)));
 static uint64_t pd16[512] __attribute__((aligned(4096)));
 static uint64_t pt16[512] __attribute__((aligned(4096)));
 static uint8_t pages16[3][PAGE] __attribute__((aligned(4096)));
+static uint64_t split_va; /* the split mapping while it lasts */
 
 static void check_virtual_buffer(void)
 {
@@ -427,13 +428,41 @@ static void check_virtual_buffer(void)
 	int64_t r = rt_write(1, buf, 12); /* prints "check 16 ok" if translated per page */
 	if (r != 12)
 		rt_printf("info check 16 write returned %ld\n", (long)r);
-	/* the second page unmapped: the copy must stop, not crash (-EFAULT) */
+	split_va = va; /* kept for READ (check_files), then split_unmap() */
+}
+
+/* READ into the split mapping: 8 bytes land at the end of pages16[2], the rest at
+ * the start of pages16[0]. Returns 0 when the bytes are where they belong. */
+static int split_read(int fd, const char *want, int64_t n)
+{
+	memset(pages16[0], 0, PAGE);
+	memset(pages16[2], 0, PAGE);
+	int64_t r = rt_read(fd, (void *)(uintptr_t)(split_va + PAGE - 8), (uint64_t)n);
+	if (r != n || memcmp(pages16[2] + PAGE - 8, want, 8) ||
+	    memcmp(pages16[0], want + 8, (size_t)n - 8)) {
+		fail(16, "READ into a split virtual buffer: ret %ld", (long)r);
+		return -1;
+	}
+	rt_printf("check 16 read ok\n");
+	return 0;
+}
+
+/* The second page unmapped: WRITE and READ must stop there, not crash the VM. */
+static void split_unmap(int fd)
+{
 	pt16[1] = 0;
 	__asm__ volatile("mov %0, %%cr3" : : "r"(read_cr(3)) : "memory");
-	r = rt_write(1, buf, 12);
+	const char *buf = (const char *)(uintptr_t)(split_va + PAGE - 8);
+	int64_t r = rt_write(1, buf, 12);
 	rt_printf("info check 16 unmapped: write returned %ld\n", (long)r);
-	top[1] = 0;
+	if (fd >= 0) {
+		rt_lseek(fd, 0, RT_SEEK_SET);
+		r = rt_read(fd, (void *)buf, 20);
+		rt_printf("info check 16 unmapped: read returned %ld\n", (long)r);
+	}
+	pml4()[1] = 0;
 	__asm__ volatile("mov %0, %%cr3" : : "r"(read_cr(3)) : "memory");
+	split_va = 0;
 }
 
 /* ---- 17, 18, 22-24: files at an unmapped path ---- */
@@ -473,6 +502,10 @@ static void check_files(void)
 	int64_t r = rt_read(fd, back, sizeof(back));
 	if (pos != 0 || r != n || memcmp(back, text, (size_t)n))
 		fail(item_open, "lseek(0) = %ld, read back %ld bytes", (long)pos, (long)r);
+	if (split_va && rt_lseek(fd, 0, RT_SEEK_SET) == 0)
+		split_read(fd, text, n);
+	if (split_va)
+		split_unmap(fd);
 	if (IFV == 1)
 		done(17, before);
 	else
@@ -748,6 +781,8 @@ int main(int argc, char **argv, char **envp)
 	check_serial();
 	check_virtual_buffer();
 	check_files();
+	if (split_va)
+		split_unmap(-1); /* no tmp= file: WRITE only */
 	check_pci();
 	check_stdin();
 	check_getdents();
