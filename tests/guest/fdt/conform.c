@@ -443,7 +443,7 @@ static int split_read(int fd, const char *want, int64_t n)
 		fail(16, "READ into a split virtual buffer: ret %ld", (long)r);
 		return -1;
 	}
-	rt_printf("check 16 read ok\n");
+	rt_printf("check 16 ok (READ into the split buffer)\n");
 	return 0;
 }
 
