@@ -225,6 +225,7 @@ static void check_boot_info(uint64_t ram)
 		fail(7, "tag (80) = %u", bi->platform);
 	if (b[88] > 1 || (rt_arg_value("pci") && b[88] != arg_u64("pci", 0)))
 		fail(7, "has_pci (88) = %u", b[88]);
+	rt_printf("info has_pci=%u\n", b[88]);
 	if (bi->num_cpus != cpus)
 		fail(7, "num_cpus (96) = %lu, expected %u", (unsigned long)bi->num_cpus, cpus);
 	if (bi->device_tree != G + HFDT_FDT_OFF)
