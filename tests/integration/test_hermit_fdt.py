@@ -11,9 +11,16 @@ info offset 24, splits /chosen/bootargs as its kernel does (shell-words; shlex o
 main/3) and speaks its generation's hypercalls. tests/guest/fdt/conform.c prints
 "check N ok|FAIL|skip" for the items it can see from inside.
 
-Where the items are covered: 1, 2 here (patched notes) and in the note-parsing unit
-tests of the fdt branch; 3-18, 20-24, 26-31 by the conform guest here, 19 and 25 by
-the exitcode guest here; the FDT bytes also through --dumpdtb and dtc here.
+Every item is a test here: 1 and 2 with patched images (UHYVEIF 0/4, the note moved
+into the spare PT_NOTE of tests/guest/fdt-pie.ld), 19 and 25 with the exitcode guest,
+the others with the conform guest (item 29 only on request: it reads outside RAM).
+The host side has its own tests of the same points (tests/unit/test_abi_fdt.c,
+test_uhyve_if.c, tests/integration/test_fdt_boot.py); the FDT is also read back
+through --dumpdtb and dtc here.
+
+sse-<gen>-<prog>.elf are the same guests compiled with SSE allowed, as the real
+kernels are: on PVM they must end with status 122 naming the instruction and the
+generation; under hardware KVM (the realkvm lane, REALKVM_SUBSET) they must pass.
 """
 import fcntl
 import os
