@@ -249,6 +249,22 @@ def fdt_verbose_names_generation_interface_and_base(t):
         t.match(r"guest base 0x0*%x\b" % gen.base(), r.stderr, "%s: the guest base" % gen)
 
 
+@test
+def fdt_abi_named_explicitly(t):
+    """--abi / HERMIT_ABI hermit-fdtN boots the generation of interface N as detection
+    would; naming another interface is the user's choice and the guest's ports then
+    go unanswered (status 121), never a crash."""
+    for gen in GENS:
+        for extra, env in ((["--abi", "hermit-fdt%d" % gen.ifv], {}),
+                           ([], {"HERMIT_ABI": "hermit-fdt%d" % gen.ifv})):
+            r = run(gen, "hello", extra=extra, env=env)
+            ok(t, r, "%s-hello %s %s" % (gen, extra, env))
+            t.eq(r.stdout, "Hello from a HermitCore test guest\n", "%s stdout" % gen)
+    r = run(M2, "hello", extra=["--abi", "hermit-fdt1"])
+    expect_status(t, r, guestrun.STATUS_UNHANDLED_IO, "m2 image run as interface 1")
+    t.contains(r.stderr, "port 0x1100", "the interface-2 write is named")
+
+
 def args_lines(argv, env=()):
     out = "argc=%d\n" % len(argv) + "".join("argv[%d]=%s\n" % (i, a) for i, a in enumerate(argv))
     return out + "".join("env=%s\n" % e for e in env)
