@@ -386,6 +386,27 @@ def fdt_scratch_file_goes_to_a_private_temp_dir_removed_at_exit(t):
 
 
 @test
+def fdt_scratch_dir_is_private_while_the_guest_runs(t):
+    """While the guest waits on stdin (main reads fd 0), its scratch file sits in a
+    mode-0700 directory under $TMPDIR; once it exits, nothing is left there."""
+    for gen in MAIN:
+        with tempfile.TemporaryDirectory() as tmpdir:
+            words = ["cpus=1", "mem=%d" % MEM, "tmp=/scratch/live", "stdin=line"]
+            with harness.Proxy(gen.image("conform"), words, extra=[], stdin=subprocess.PIPE,
+                               env={"TMPDIR": tmpdir, "HERMIT_MEM": "64M"}) as p:
+                guestrun.wait_stdout(p, "check 20 ok\n")  # files done, stdin next
+                found = [f for f in files_under(tmpdir) if open(f, "rb").read() == SCRATCH]
+                t.eq(len(found), 1, "%s: the scratch file while the guest runs" % gen)
+                mode = os.stat(os.path.dirname(found[0])).st_mode & 0o777
+                t.eq(oct(mode), oct(0o700), "%s: its directory's mode" % gen)
+                p.p.stdin.write(b"go\n")
+                p.p.stdin.close()
+                t.eq(p.wait(), 0, "%s: exit status\n%s" % (gen, p.stdout_text()))
+                t.contains(p.stdout_text(), "info stdin 3 bytes: go\n")
+            t.eq(files_under(tmpdir), [], "%s: removed at exit" % gen)
+
+
+@test
 def fdt_scratch_file_kept_with_tempdir(t):
     for gen in (FDT13, M3):
         for how in ("option", "variable"):
