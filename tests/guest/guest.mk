@@ -9,6 +9,8 @@
 #                  build/guests/<gen>-<name>.elf  the FDT-booted Hermit generations
 #                     (gen = fdt10, fdt11, fdt13, m2, m3: Hermit 0.10, 0.11,
 #                     0.13.2, main with uhyve-interface 2 and 3), static PIE
+#                  build/guests/sse-<gen>-<name>.elf  the same compiled with SSE
+#                     allowed (hardware KVM only)
 #
 # A guest = the ABI's entry code (rt/entry_<abi>.S) + the ABI's view of the boot
 # header (rt/abi_<abi>.c) + the shared runtime (rt/) + one program, linked with
@@ -64,9 +66,11 @@ GUEST_LDDEPS_hermit_exec := $(GUEST_SRC)/hermit-exec.ld
 GUEST_FDT_GENS := fdt10 fdt11 fdt13 m2 m3
 $(foreach g,$(GUEST_FDT_GENS),\
 	$(eval GUEST_OBJ_$(g) := $(GUEST_OBJ_hermit_pie))\
-	$(eval GUEST_LINK_$(g) := $(GUEST_LDFLAGS_ANY) -static-pie -Wl,-T,$(GUEST_SRC)/fdt-pie.ld)\
-	$(eval GUEST_LDDEPS_$(g) := $(GUEST_SRC)/fdt-pie.ld)\
-	$(eval GUEST_DIR_$(g) := fdt))
+	$(eval GUEST_OBJ_sse_$(g) := $(GUEST_OUT)/obj-pie-sse)\
+	$(foreach v,$(g) sse_$(g),\
+		$(eval GUEST_LINK_$(v) := $(GUEST_LDFLAGS_ANY) -static-pie -Wl,-T,$(GUEST_SRC)/fdt-pie.ld)\
+		$(eval GUEST_LDDEPS_$(v) := $(GUEST_SRC)/fdt-pie.ld)\
+		$(eval GUEST_DIR_$(v) := fdt)))
 
 # gdb's next/step/finish want unoptimised code in the debugger's guest.
 GUEST_CFLAGS_gdbtarget := -O0 -g
@@ -93,6 +97,11 @@ $(1)/%.S.o: $(GUEST_SRC)/%.S $(GUEST_SRC)/guest.mk
 endef
 $(eval $(call guest_objects,$(GUEST_OUT)/obj,$$(GUEST_BASE_CFLAGS)))
 $(eval $(call guest_objects,$(GUEST_OUT)/obj-pie,$$(GUEST_PIE_CFLAGS)))
+# The FDT generations once more with SSE allowed (sse-<gen>-<prog>.elf), as real
+# kernels are built: for hardware KVM only (the realkvm lane); on PVM they end at
+# their first SSE instruction. rt/entry_fdt.S enables SSE under RT_SSE.
+GUEST_SSE_CFLAGS := $(filter-out -mgeneral-regs-only,$(GUEST_PIE_CFLAGS)) -msse2 -DRT_SSE=1
+$(eval $(call guest_objects,$(GUEST_OUT)/obj-pie-sse,$$(GUEST_SSE_CFLAGS)))
 
 # $(call guest_link,VARIANT): link $@ from the object prerequisites, stamp OSABI.
 # GUEST_LDFLAGS_<variant> comes first: ld only sees a --defsym before -T as DEFINED.
@@ -131,9 +140,11 @@ $(eval $(call guest_flavour,c-,c))
 $(eval $(call guest_flavour,entry-,hermit,hermit_pie))
 $(eval $(call guest_flavour,entry-exec-,hermit,hermit_exec))
 $(foreach g,$(GUEST_FDT_GENS),$(eval $(call guest_flavour,$(g)-,$(g))))
+$(foreach g,$(GUEST_FDT_GENS),$(eval $(call guest_flavour,sse-$(g)-,$(g),sse_$(g))))
 
 # Keep the objects: make would delete them as intermediates of the pattern chain.
 .SECONDARY: $(GUEST_RT_OBJS) $(call GUEST_RT_OBJS_IN,$(GUEST_OBJ_hermit_pie)) $(GUEST_ABI_OBJS) \
-	$(GUEST_PROGS:%=$(GUEST_OUT)/obj/%.c.o) $(GUEST_PROGS:%=$(GUEST_OBJ_hermit_pie)/%.c.o)
+	$(GUEST_PROGS:%=$(GUEST_OUT)/obj/%.c.o) $(GUEST_PROGS:%=$(GUEST_OBJ_hermit_pie)/%.c.o) \
+	$(call GUEST_RT_OBJS_IN,$(GUEST_OUT)/obj-pie-sse) $(GUEST_PROGS:%=$(GUEST_OUT)/obj-pie-sse/%.c.o)
 
 guests: $(GUEST_ELFS)

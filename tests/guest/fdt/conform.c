@@ -143,9 +143,14 @@ static void check_entry(void)
 		     (unsigned long)want_rip);
 	if (read_cr(3) != G + HFDT_PML4_OFF)
 		fail(3, "CR3 0x%lx", (unsigned long)read_cr(3));
-	if (read_cr(0) != 0x80000031)
+#ifdef RT_SSE
+	const uint64_t sse_cr0 = 0x2, sse_cr4 = 0x600; /* set by rt/entry_fdt.S */
+#else
+	const uint64_t sse_cr0 = 0, sse_cr4 = 0;
+#endif
+	if (read_cr(0) != (0x80000031 | sse_cr0))
 		fail(3, "CR0 0x%lx", (unsigned long)read_cr(0));
-	if (read_cr(4) != 0x20)
+	if (read_cr(4) != (0x20 | sse_cr4))
 		fail(3, "CR4 0x%lx", (unsigned long)read_cr(4));
 	if (rt_rdmsr(0xC0000080) != 0xD00)
 		fail(3, "EFER 0x%lx", (unsigned long)rt_rdmsr(0xC0000080));
@@ -220,6 +225,7 @@ static void check_boot_info(uint64_t ram)
 		fail(7, "tag (80) = %u", bi->platform);
 	if (b[88] > 1 || (rt_arg_value("pci") && b[88] != arg_u64("pci", 0)))
 		fail(7, "has_pci (88) = %u", b[88]);
+	rt_printf("info has_pci=%u\n", b[88]);
 	if (bi->num_cpus != cpus)
 		fail(7, "num_cpus (96) = %lu, expected %u", (unsigned long)bi->num_cpus, cpus);
 	if (bi->device_tree != G + HFDT_FDT_OFF)
@@ -390,6 +396,7 @@ static uint64_t pdpt16[512] __attribute__((aligned(4096)));
 static uint64_t pd16[512] __attribute__((aligned(4096)));
 static uint64_t pt16[512] __attribute__((aligned(4096)));
 static uint8_t pages16[3][PAGE] __attribute__((aligned(4096)));
+static uint64_t split_va; /* the split mapping while it lasts */
 
 static void check_virtual_buffer(void)
 {
@@ -422,8 +429,41 @@ static void check_virtual_buffer(void)
 	int64_t r = rt_write(1, buf, 12); /* prints "check 16 ok" if translated per page */
 	if (r != 12)
 		rt_printf("info check 16 write returned %ld\n", (long)r);
-	top[1] = 0;
+	split_va = va; /* kept for READ (check_files), then split_unmap() */
+}
+
+/* READ into the split mapping: 8 bytes land at the end of pages16[2], the rest at
+ * the start of pages16[0]. Returns 0 when the bytes are where they belong. */
+static int split_read(int fd, const char *want, int64_t n)
+{
+	memset(pages16[0], 0, PAGE);
+	memset(pages16[2], 0, PAGE);
+	int64_t r = rt_read(fd, (void *)(uintptr_t)(split_va + PAGE - 8), (uint64_t)n);
+	if (r != n || memcmp(pages16[2] + PAGE - 8, want, 8) ||
+	    memcmp(pages16[0], want + 8, (size_t)n - 8)) {
+		fail(16, "READ into a split virtual buffer: ret %ld", (long)r);
+		return -1;
+	}
+	rt_printf("check 16 ok (READ into the split buffer)\n");
+	return 0;
+}
+
+/* The second page unmapped: WRITE and READ must stop there, not crash the VM. */
+static void split_unmap(int fd)
+{
+	pt16[1] = 0;
 	__asm__ volatile("mov %0, %%cr3" : : "r"(read_cr(3)) : "memory");
+	const char *buf = (const char *)(uintptr_t)(split_va + PAGE - 8);
+	int64_t r = rt_write(1, buf, 12);
+	rt_printf("info check 16 unmapped: write returned %ld\n", (long)r);
+	if (fd >= 0) {
+		rt_lseek(fd, 0, RT_SEEK_SET);
+		r = rt_read(fd, (void *)buf, 20);
+		rt_printf("info check 16 unmapped: read returned %ld\n", (long)r);
+	}
+	pml4()[1] = 0;
+	__asm__ volatile("mov %0, %%cr3" : : "r"(read_cr(3)) : "memory");
+	split_va = 0;
 }
 
 /* ---- 17, 18, 22-24: files at an unmapped path ---- */
@@ -463,6 +503,10 @@ static void check_files(void)
 	int64_t r = rt_read(fd, back, sizeof(back));
 	if (pos != 0 || r != n || memcmp(back, text, (size_t)n))
 		fail(item_open, "lseek(0) = %ld, read back %ld bytes", (long)pos, (long)r);
+	if (split_va && rt_lseek(fd, 0, RT_SEEK_SET) == 0)
+		split_read(fd, text, n);
+	if (split_va)
+		split_unmap(fd);
 	if (IFV == 1)
 		done(17, before);
 	else
@@ -738,6 +782,8 @@ int main(int argc, char **argv, char **envp)
 	check_serial();
 	check_virtual_buffer();
 	check_files();
+	if (split_va)
+		split_unmap(-1); /* no tmp= file: WRITE only */
 	check_pci();
 	check_stdin();
 	check_getdents();

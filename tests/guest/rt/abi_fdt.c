@@ -210,6 +210,17 @@ static void check_recursive_slot(void)
 void rt_abi_init(void *header)
 {
 	rt_hermit_boot_info = header;
+#ifdef RT_SSE
+	/* The SSE build uses XMM registers on purpose at once, as real kernels do:
+	 * on PVM the VM ends here, whatever gcc made of the C code. */
+	uint64_t one = 1, two = 0;
+	__asm__ volatile("movq %1, %%xmm0; paddq %%xmm0, %%xmm0; movq %%xmm0, %0"
+			 : "=r"(two)
+			 : "r"(one)
+			 : "xmm0");
+	if (two != 2)
+		die("SSE arithmetic is wrong", "computes with SSE and");
+#endif
 	if (reloc_probe != reloc_target) {
 		rt_printf("rt: relocations not applied: a pointer to 0x%lx reads 0x%lx\n",
 			  (unsigned long)(uintptr_t)reloc_target,

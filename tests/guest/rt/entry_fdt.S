@@ -10,6 +10,19 @@
  * cpu_online to reach its RSI. entry_hermit.S also emits the HERMIT entry-version
  * note (desc 4), which every generation keeps.
  */
+#ifdef RT_SSE
+/* The SSE build (sse-<gen>-*.elf, realkvm lane): gcc may use XMM registers in any
+ * C code, so turn SSE on as the real kernels do before the first C function:
+ * CR0.MP set, CR0.EM clear, CR4.OSFXSR | CR4.OSXMMEXCPT. Touches RAX only. */
+#define RT_ENTRY_HOOK                      \
+	mov %cr0, %rax;                    \
+	and $~4, %rax;                     \
+	or $2, %rax;                       \
+	mov %rax, %cr0;                    \
+	mov %cr4, %rax;                    \
+	or $0x600, %rax;                   \
+	mov %rax, %cr4;
+#endif
 #include "entry_hermit.S"
 
 	/* GNU ABI tag: name "GNU", type 1, desc = 4 x u32 LITTLE-endian (spec 1). */

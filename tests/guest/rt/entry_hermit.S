@@ -64,6 +64,9 @@ _start:
 	mov %r11, %rdx
 	mov %r9, %rsi
 	xor %ebp, %ebp                          /* end of the frame chain for gdb */
+#ifdef RT_ENTRY_HOOK
+	RT_ENTRY_HOOK                           /* rt/entry_fdt.S: SSE on (RAX only) */
+#endif
 	call rt_cstart                          /* (boot_info, rflags, rsp, rdx, rdi); never returns */
 5:	cli
 	hlt
