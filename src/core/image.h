@@ -63,6 +63,11 @@ int image_load(const struct image *img, struct guest_mem *mem, char *err, size_t
 
 void image_close(struct image *img);
 
+/* image_symbol.c: the first defined symbol in the open image's .symtab whose name
+ * starts with `prefix`: its runtime address (st_value + load_bias) and size.
+ * 0, or -1 when there is none (stripped image, no such symbol, corrupt table). */
+int image_find_symbol(const struct image *img, const char *prefix, uint64_t *addr, uint64_t *size);
+
 /* image_entry.c: the parts of ELF that only hermit-entry images use; exposed for
  * the unit tests. Each returns 0, or -1 with err set (without the path). */
 

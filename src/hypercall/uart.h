@@ -10,5 +10,10 @@ void uart_register(struct vm *vm);
 /* Drain batched bytes and flush the line buffer (at every exit / at the end). */
 void uart_drain(struct vm *vm);
 void uart_flush(struct vm *vm);
+/* At the end, after uart_flush: if the guest exited non-zero after the kernel logged
+ * a panic line, say so on stderr (verbose or not) with that line and its message. */
+void uart_report_panic(struct vm *vm);
+/* Whether a log line is a kernel panic's first line (exposed for tests). */
+bool uart_is_panic_line(const char *line, size_t len);
 
 #endif
