@@ -32,8 +32,7 @@ static int find_in_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, const cha
 	return -1;
 }
 
-int image_find_symbol(const struct image *img, const char *prefix, uint64_t *addr,
-		      uint64_t *size)
+int image_find_symbol(const struct image *img, const char *prefix, uint64_t *addr, uint64_t *size)
 {
 	if (img->fd < 0 || elf_version(EV_CURRENT) == EV_NONE)
 		return -1;

@@ -3,8 +3,9 @@
 entry-gdbtarget.elf is a static-PIE linked at 0 and placed at 0x400000, so
 everything GDB shows must go through the load bias: the stub answers qOffsets,
 the core file carries AT_ENTRY, `monitor info vm` names the bias. The ET_EXEC
-build (entry-exec-*.elf) must get offset 0. All vCPUs start at once in this ABI
-(RSI = vCPU index), which `info threads` sees before the guest has run.
+build (entry-exec-*.elf) must get offset 0. Every vCPU exists from the start with
+RSI = its index, which `info threads` sees before the guest has run; proxy's start
+gate (the kernel's CORE_COUNTER, else a 50 ms stagger) decides when each runs.
 """
 import os
 import subprocess

@@ -45,20 +45,39 @@ static struct sym_file symbol_file(void)
 	memcpy(f.bytes + 0x100, strtab, sizeof(strtab));
 	Elf64_Sym syms[4] = {
 		{0},
-		{.st_name = other, .st_info = STT_OBJECT, .st_shndx = 1, .st_value = 0x1000, .st_size = 8},
+		{.st_name = other,
+		 .st_info = STT_OBJECT,
+		 .st_shndx = 1,
+		 .st_value = 0x1000,
+		 .st_size = 8},
 		/* an undefined symbol of the same name comes first: not the counter */
 		{.st_name = counter, .st_info = STT_OBJECT, .st_shndx = SHN_UNDEF},
-		{.st_name = counter, .st_info = STT_OBJECT, .st_shndx = 1, .st_value = 0x5000, .st_size = 4},
+		{.st_name = counter,
+		 .st_info = STT_OBJECT,
+		 .st_shndx = 1,
+		 .st_value = 0x5000,
+		 .st_size = 4},
 	};
 	memcpy(f.bytes + 0x200, syms, sizeof(syms));
 	memcpy(f.bytes + 0x2a0, shstrtab, sizeof(shstrtab));
 	Elf64_Shdr sh[4] = {
 		{0},
-		{.sh_name = 1, .sh_type = SHT_SYMTAB, .sh_offset = 0x200, .sh_size = sizeof(syms),
-		 .sh_link = 2, .sh_entsize = sizeof(Elf64_Sym), .sh_addralign = 8},
-		{.sh_name = 9, .sh_type = SHT_STRTAB, .sh_offset = 0x100, .sh_size = sizeof(strtab),
+		{.sh_name = 1,
+		 .sh_type = SHT_SYMTAB,
+		 .sh_offset = 0x200,
+		 .sh_size = sizeof(syms),
+		 .sh_link = 2,
+		 .sh_entsize = sizeof(Elf64_Sym),
+		 .sh_addralign = 8},
+		{.sh_name = 9,
+		 .sh_type = SHT_STRTAB,
+		 .sh_offset = 0x100,
+		 .sh_size = sizeof(strtab),
 		 .sh_addralign = 1},
-		{.sh_name = 17, .sh_type = SHT_STRTAB, .sh_offset = 0x2a0, .sh_size = sizeof(shstrtab),
+		{.sh_name = 17,
+		 .sh_type = SHT_STRTAB,
+		 .sh_offset = 0x2a0,
+		 .sh_size = sizeof(shstrtab),
 		 .sh_addralign = 1},
 	};
 	memcpy(f.bytes + 0x300, sh, sizeof(sh));

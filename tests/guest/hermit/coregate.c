@@ -27,8 +27,8 @@
 /* hermit::synch_all_cores::CORE_COUNTER (a u32 in .bss; the hash is made up). */
 uint32_t core_counter __asm__(HERMIT_ENTRY_CORE_COUNTER_PREFIX "0123456789abcdefE")
 	__attribute__((used));
-static volatile uint32_t queues;       /* SCHEDULER_INPUTS.len() */
-static volatile uint32_t cut_in;       /* a CPU other than 0 reached its registration */
+static volatile uint32_t queues; /* SCHEDULER_INPUTS.len() */
+static volatile uint32_t cut_in; /* a CPU other than 0 reached its registration */
 static volatile uint32_t order[RT_MAX_CPUS];
 
 /* The kernel's panic handler: "[core][PANIC] {PanicInfo}" on its log, shutdown(1). */
