@@ -83,4 +83,12 @@ _Static_assert(sizeof(struct hermit_entry_boot_info) == 128, "entry-v4 boot info
 #define HERMIT_ENTRY_PCI_CONFIG_ADDRESS 0xCF8
 #define HERMIT_ENTRY_PCI_CONFIG_DATA	0xCFC
 
+/* ---- 16. The start gate proxy adds for SMP kernels ----------------------- */
+/* hermit::synch_all_cores::CORE_COUNTER: a u32 in .bss that each CPU increments
+ * once it has registered its scheduler queue; vCPU i starts once it is >= i. The
+ * mangled name ends in a per-build hash (16 hex digits, then 'E'). */
+#define HERMIT_ENTRY_CORE_COUNTER_PREFIX "_ZN6hermit15synch_all_cores12CORE_COUNTER17h"
+/* Without that symbol vCPU i starts i times this late, as uhyve 0.2-0.5 did. */
+#define HERMIT_ENTRY_START_STAGGER_MS 50
+
 #endif

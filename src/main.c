@@ -65,6 +65,8 @@ static void load_image(struct vm *vm, bool resumed)
 	}
 	if (c->verbose)
 		say_image(vm);
+	if (vm->abi->inspect_image) /* while the file is open */
+		vm->abi->inspect_image(vm);
 	/* Before memory is registered: incremental checkpoints need KVM's dirty log. */
 	if (c->snapshots)
 		snapshot_init(vm, c->checkpoint_interval && !c->full_checkpoint);
@@ -354,6 +356,7 @@ int main(int argc, char **argv, char **envp)
 	checkpoint_join(&vm);
 	ram_join(&vm);
 	uart_flush(&vm);
+	uart_report_panic(&vm);
 	tools_finish(&vm);
 	/* Where was the guest when a signal ended it? Worth knowing for a hang. */
 	if (cfg.verbose && vm_status_is_end_signal(vm.exit_status))

@@ -27,4 +27,10 @@ enum abi_kind abi_detect(const struct image *img);
  * when the image speaks none of them. */
 const struct guest_abi *abi_select(const struct vm *vm);
 
+/* hermit-entry's start gate (abi_entry.c): the guest-physical address of the
+ * kernel's CORE_COUNTER symbol at runtime address `addr` of `size` bytes, or 0
+ * when it cannot be the u32 the gate reads (wrong size, unaligned, outside the
+ * loaded segments). Exposed for tests. */
+uint64_t entry_gate_gpa(const struct image *img, uint64_t addr, uint64_t size);
+
 #endif

@@ -31,10 +31,20 @@ struct guest_abi {
 	void (*start_addresses)(const struct vm *vm, struct guest_start *out);
 	/* Write the boot info / kernel header (after the image is loaded). */
 	void (*write_boot_info)(struct vm *vm);
-	/* Guest-physical addresses of the cpu_online gate and current_boot_id. NULL:
-	 * no gate, every vCPU starts at once and the guest orders them itself. */
+	/* The start gate (core/vcpu.c). cpu_online_gpa: the guest-physical address of a
+	 * u32 counter; vCPU i >= 1 starts once it is >= i. When it returns 0 (this image
+	 * has no such counter), vCPU i starts after i * start_stagger_ms of waiting
+	 * instead (time the vCPUs spend stopped by a debugger not counted); 0 ms: at
+	 * once. NULL: no gate, every vCPU starts at once and the guest orders them.
+	 * boot_id_gpa: where the gate writes the id of the vCPU it lets through (the
+	 * guest's current_boot_id); NULL: nowhere. */
 	uint64_t (*cpu_online_gpa)(const struct vm *vm);
 	uint64_t (*boot_id_gpa)(const struct vm *vm);
+	unsigned start_stagger_ms;
+	/* Called once after the ABI is chosen, while the image file is still open, to
+	 * find what the contract needs beyond the program headers (a symbol, say).
+	 * NULL: nothing to find. */
+	void (*inspect_image)(struct vm *vm);
 	/* Initial RDI (boot info pointer) for every vCPU. */
 	uint64_t boot_rdi;
 	/* Initial RSP and RSI of vCPU `id`; NULL: both 0. */

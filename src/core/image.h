@@ -66,6 +66,10 @@ void image_close(struct image *img);
 /* Move a relocatable (ET_DYN) image so that it starts at `base` (an ABI that places
  * RAM elsewhere places the image with it); before image_load. */
 void image_rebase(struct image *img, uint64_t base);
+/* image_symbol.c: the first defined symbol in the open image's .symtab whose name
+ * starts with `prefix`: its runtime address (st_value + load_bias) and size.
+ * 0, or -1 when there is none (stripped image, no such symbol, corrupt table). */
+int image_find_symbol(const struct image *img, const char *prefix, uint64_t *addr, uint64_t *size);
 
 /* image_entry.c: the parts of ELF that only hermit-entry images use; exposed for
  * the unit tests. Each returns 0, or -1 with err set (without the path). */

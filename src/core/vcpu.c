@@ -1,8 +1,9 @@
 /* vcpu.c: vCPU creation, the 64-bit start state, the start gate and the run loop.
  *
  * Each vCPU runs in its own thread. vCPU 0 starts at once; vCPU i waits until the
- * guest's cpu_online counter reaches i (section 4 of the ABI), unless the ABI has
- * no such gate (hermit-entry: all start together). The run loop
+ * guest's cpu_online counter reaches i (section 4 of the ABI; hermit-entry: the
+ * kernel's CORE_COUNTER, or a staggered start without it), unless the ABI has no
+ * such gate (all start together). The run loop
  * dispatches port I/O through the VM's port table, offers other exits to the
  * registered hooks, and ends the VM with a clear message for everything else.
  */
@@ -34,7 +35,8 @@ void vcpu_create(struct vm *vm, struct vcpu *v, unsigned id)
 	v->run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 	if (v->run == MAP_FAILED)
 		die_errno("mmap of vCPU %u's kvm_run", id);
-	bool gated = id > 0 && vm->abi->cpu_online_gpa;
+	bool gated = id > 0 && vm->abi->cpu_online_gpa &&
+		     (vm->abi->cpu_online_gpa(vm) || vm->abi->start_stagger_ms);
 	atomic_store(&v->state, gated ? VCPU_GATED : VCPU_RUNNING);
 	/* Hypercalls need CR3 to translate buffers: have KVM hand it over with every
 	 * exit instead of paying a KVM_GET_SREGS per call. */
@@ -478,13 +480,17 @@ static void run_loop(struct vcpu *v)
 	}
 }
 
-/* vCPU i (i >= 1) may start once the guest's cpu_online reaches i. The guest
- * cannot notify us, so poll: often for the next vCPU in line, rarely for the rest. */
+/* vCPU i (i >= 1) may start once the guest's cpu_online reaches i, or, for an
+ * image without such a counter, after i times the ABI's stagger. The guest cannot
+ * notify us, so poll: often for the next vCPU in line, rarely for the rest. Time
+ * parked (a debugger's stop) does not count towards the stagger: the vCPUs that
+ * would have raced it were stopped too. */
 static bool wait_start_gate(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
-	volatile uint32_t *online = gpa_ptr(&vm->mem, vm->abi->cpu_online_gpa(vm), 4);
-	volatile uint32_t *boot_id = gpa_ptr(&vm->mem, vm->abi->boot_id_gpa(vm), 4);
+	uint64_t gpa = vm->abi->cpu_online_gpa(vm);
+	volatile uint32_t *online = gpa ? gpa_host(&vm->mem, gpa, 4) : NULL;
+	uint64_t stagger_ns = (uint64_t)v->id * vm->abi->start_stagger_ms * 1000000u, waited = 0;
 	const struct timespec next_nap = {0, 20000}, later_nap = {0, 1000000};
 	prctl(PR_SET_TIMERSLACK, 1000UL);
 	for (;;) {
@@ -492,12 +498,17 @@ static bool wait_start_gate(struct vcpu *v)
 			return false;
 		if (parked_by_hook(v))
 			continue;
-		uint32_t now_online = __atomic_load_n(online, __ATOMIC_ACQUIRE);
-		if (now_online >= v->id)
+		uint32_t now_online = online ? __atomic_load_n(online, __ATOMIC_ACQUIRE) : 0;
+		if (online ? now_online >= v->id : waited >= stagger_ns)
 			break;
-		nanosleep(now_online + 1 == v->id ? &next_nap : &later_nap, NULL);
+		uint64_t t0 = now_ns();
+		nanosleep(online && now_online + 1 == v->id ? &next_nap : &later_nap, NULL);
+		waited += now_ns() - t0;
 	}
-	__atomic_store_n(boot_id, v->id, __ATOMIC_RELEASE);
+	if (vm->abi->boot_id_gpa) {
+		volatile uint32_t *boot_id = gpa_ptr(&vm->mem, vm->abi->boot_id_gpa(vm), 4);
+		__atomic_store_n(boot_id, v->id, __ATOMIC_RELEASE);
+	}
 	atomic_store(&v->state, VCPU_RUNNING);
 	return true;
 }

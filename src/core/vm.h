@@ -179,6 +179,7 @@ struct vm {
 	struct tracer *trace;  /* hypercall tracing (tools/trace.c) */
 	struct vmctl *ctl;     /* pause/resume for the monitor console (tools/vmctl.c) */
 	struct snapshot *snap; /* checkpoints, migration, savevm (snapshot/) */
+	uint64_t abi_gate_gpa; /* abi/: the start-gate counter inspect_image found; 0: none */
 
 	/* Lifecycle: the first vm_end() wins; end_fd (eventfd) wakes whoever waits. */
 	atomic_bool end_claimed; /* the first vm_end() caller owns the exit status */

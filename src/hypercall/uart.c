@@ -5,10 +5,18 @@
  * registered as a coalesced zone: bytes collect in a ring shared with KVM and are
  * drained at the next exit of any vCPU. Output is line-buffered so concurrent
  * vCPUs do not interleave within a line.
+ *
+ * Without HERMIT_VERBOSE the log is dropped, but its lines are still read for the
+ * kernel's panic line ("[1][PANIC] panicked at FILE:L:C:" and the message on the
+ * next line in Hermit 0.6; "[0][!!!PANIC!!!] ..." in older RustyHermit): a guest
+ * that exits non-zero after one gets it named on stderr (uart_report_panic), so
+ * a kernel panic never looks like a silent exit 1.
  */
 #include "uart.h"
 
+#include <ctype.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -17,7 +25,10 @@
 #include "hermit_abi.h"
 #include "log.h"
 
-#define UART_LINE_MAX 4096
+#define UART_LINE_MAX  4096
+#define UART_PANIC_MAX 512
+
+enum panic_state { PANIC_NONE, PANIC_WANTS_MESSAGE, PANIC_SEEN };
 
 struct uart {
 	pthread_mutex_t lock;
@@ -26,6 +37,8 @@ struct uart {
 	char line[UART_LINE_MAX];
 	size_t len;
 	int verbose;
+	enum panic_state panic_state; /* the first panic counts: later ones follow from it */
+	char panic[UART_PANIC_MAX];   /* its line (and message line), printable, no newline */
 };
 
 static void flush_locked(struct uart *u)
@@ -40,13 +53,61 @@ static void flush_locked(struct uart *u)
 	u->len = 0;
 }
 
+/* "[<digits>][PANIC] " or "[<digits>][!!!PANIC!!!] " at the start of the line. */
+bool uart_is_panic_line(const char *line, size_t len)
+{
+	size_t i = 1;
+	if (len < 2 || line[0] != '[' || !isdigit((unsigned char)line[1]))
+		return false;
+	while (i < len && isdigit((unsigned char)line[i]))
+		i++;
+	static const char *const tags[] = {"][PANIC] ", "][!!!PANIC!!!] "};
+	for (size_t t = 0; t < sizeof(tags) / sizeof(tags[0]); t++) {
+		size_t n = strlen(tags[t]);
+		if (len - i >= n && !memcmp(line + i, tags[t], n))
+			return true;
+	}
+	return false;
+}
+
+/* Append the line to the recorded panic, without its line end and with anything
+ * unprintable (the guest's bytes reach a terminal) shown as '?'. */
+static void record_panic_line(struct uart *u, const char *line, size_t len)
+{
+	size_t at = strlen(u->panic);
+	if (at && at + 1 < UART_PANIC_MAX)
+		u->panic[at++] = ' ';
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	for (size_t i = 0; i < len && at + 1 < UART_PANIC_MAX; i++) {
+		unsigned char c = (unsigned char)line[i];
+		u->panic[at++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	u->panic[at] = 0;
+}
+
+/* A whole line (or UART_LINE_MAX bytes of one): a panic line is recorded, with the
+ * next line when it ends in ':' (the message of Rust's "panicked at FILE:L:C:"). */
+static void line_done_locked(struct uart *u)
+{
+	if (u->panic_state == PANIC_WANTS_MESSAGE) {
+		record_panic_line(u, u->line, u->len);
+		u->panic_state = PANIC_SEEN;
+	} else if (u->panic_state == PANIC_NONE && uart_is_panic_line(u->line, u->len)) {
+		record_panic_line(u, u->line, u->len);
+		size_t n = strlen(u->panic);
+		u->panic_state = n && u->panic[n - 1] == ':' ? PANIC_WANTS_MESSAGE : PANIC_SEEN;
+	}
+	if (u->verbose)
+		flush_locked(u);
+	u->len = 0;
+}
+
 static void put_locked(struct uart *u, uint8_t c)
 {
-	if (!u->verbose)
-		return;
 	u->line[u->len++] = (char)c;
 	if (c == '\n' || u->len == UART_LINE_MAX)
-		flush_locked(u);
+		line_done_locked(u);
 }
 
 static void drain_locked(struct uart *u)
@@ -86,7 +147,24 @@ void uart_flush(struct vm *vm)
 	pthread_mutex_lock(&u->lock);
 	if (u->ring)
 		drain_locked(u);
-	flush_locked(u);
+	if (u->panic_state == PANIC_WANTS_MESSAGE && u->len) { /* a message without newline */
+		record_panic_line(u, u->line, u->len);
+		u->panic_state = PANIC_SEEN;
+	}
+	if (u->verbose)
+		flush_locked(u);
+	u->len = 0;
+	pthread_mutex_unlock(&u->lock);
+}
+
+void uart_report_panic(struct vm *vm)
+{
+	struct uart *u = vm->uart;
+	if (!u || !vm->exit_status)
+		return;
+	pthread_mutex_lock(&u->lock);
+	if (u->panic_state != PANIC_NONE)
+		warnx_("the guest kernel panicked: %s", u->panic);
 	pthread_mutex_unlock(&u->lock);
 }
 

@@ -14,5 +14,10 @@ void uart_flush(struct vm *vm);
 /* Log bytes the guest handed over in one buffer (uhyve's serial-buffer hypercalls),
  * line-buffered with the port's bytes; dropped unless HERMIT_VERBOSE. */
 void uart_write(struct vm *vm, const void *buf, size_t len);
+/* At the end, after uart_flush: if the guest exited non-zero after the kernel logged
+ * a panic line, say so on stderr (verbose or not) with that line and its message. */
+void uart_report_panic(struct vm *vm);
+/* Whether a log line is a kernel panic's first line (exposed for tests). */
+bool uart_is_panic_line(const char *line, size_t len);
 
 #endif

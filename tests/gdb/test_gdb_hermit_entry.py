@@ -3,8 +3,9 @@
 entry-gdbtarget.elf is a static-PIE linked at 0 and placed at 0x400000, so
 everything GDB shows must go through the load bias: the stub answers qOffsets,
 the core file carries AT_ENTRY, `monitor info vm` names the bias. The ET_EXEC
-build (entry-exec-*.elf) must get offset 0. All vCPUs start at once in this ABI
-(RSI = vCPU index), which `info threads` sees before the guest has run.
+build (entry-exec-*.elf) must get offset 0. Every vCPU exists from the start with
+RSI = its index, which `info threads` sees before the guest has run; proxy's start
+gate (the kernel's CORE_COUNTER, else a 50 ms stagger) decides when each runs.
 """
 import os
 import subprocess
@@ -115,3 +116,25 @@ def entry_pie_lldb_slides_the_image_by_qoffsets(t):
         t.match(r"frame #1: 0x0*40[0-9a-f]{4} entry-gdbtarget.elf`compute", out, "bt")
     finally:
         p.close()
+
+
+@test
+def entry_start_gate_under_the_debugger(t):
+    """entry-coregate carries the kernel's CORE_COUNTER: vCPU 1 waits at proxy's start
+    gate until CPU 0 registered. Stopped by GDB, the gate holds (thread 2 is shown not
+    started); a breakpoint in the code vCPU 1 runs once through it is hit."""
+    require_gdb()
+    s = debug_session(guest("entry-coregate"), [
+        "info threads", "break boot_cpu_online", "continue", "info threads", "delete",
+        "break ap_main", "continue", "info threads", "delete", "continue"],
+        cpus=2, env={"HERMIT_CPUS": "2"})
+    t.contains(s.transcript, "Thread 2 (vCPU 1, not started)", "held at the gate at first")
+    t.match(r"Thread 1 hit Breakpoint 1(\.\d+)?, boot_cpu_online \(\) at "
+            r"tests/guest/hermit/coregate\.c:\d+\n", s.transcript, "CPU 0 before it registers")
+    at_bp1 = s.transcript.split("hit Breakpoint 1", 1)[-1].split("Breakpoint 2 at", 1)[0]
+    t.contains(at_bp1, "Thread 2 (vCPU 1, not started)", "vCPU 1 still held there")
+    t.match(r"Thread 2 hit Breakpoint 2(\.\d+)?, ap_main \(id=1\) at", s.transcript,
+            "vCPU 1 ran once CPU 0 had registered")
+    t.contains(s.transcript, "exited normally")
+    t.eq(s.proxy_rc, 0)
+    t.eq(s.stdout, "coregate: 2 cpus registered in order\n")

@@ -403,7 +403,12 @@ static void test_boot_info_bytes(void)
 	entry_abi.start_stack(&vm, 2, &rsp, &rsi);
 	CHECK_EQ(rsp, 0x400000 - 0x8000);
 	CHECK_EQ(rsi, 2);
-	CHECK(entry_abi.cpu_online_gpa == NULL); /* no hypervisor start gate */
+	/* The start gate (section 16): the counter inspect_image found, or the stagger;
+	 * the gate writes no boot id into this kernel. */
+	vm.abi_gate_gpa = 0x8d5448;
+	CHECK_EQ(entry_abi.cpu_online_gpa(&vm), 0x8d5448);
+	CHECK_EQ(entry_abi.start_stagger_ms, 50);
+	CHECK(entry_abi.boot_id_gpa == NULL);
 	CHECK_EQ(entry_abi.boot_rdi, 0x9000);
 	free(vm.mem.host);
 }

@@ -1,7 +1,8 @@
 /* abi_hermit.c: the runtime's view of the Hermit 0.6 boot contract (hermit-entry v4).
  *
  * The hypervisor passes the 128-byte boot info (hermit_entry_abi.h) in RDI and
- * starts every vCPU at once; the start gate is the guest's own: cpu_online and
+ * starts every vCPU (staggered: this runtime has no CORE_COUNTER, only
+ * hermit/coregate.c does); the gate that orders them is the guest's own: cpu_online and
  * current_stack_address are variables of this image (.bss), which entry_hermit.S
  * reads. CPU i+1 takes its stack from rt_hermit_current_stack, so each CPU stores
  * the next one's stack there before it increments cpu_online (as RustyHermit).

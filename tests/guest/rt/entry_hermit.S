@@ -1,11 +1,12 @@
 /* entry_hermit.S: _start and the version note for the Hermit 0.6 ABI (hermit-entry
  * protocol v4, shared/spec/hermit-entry-abi.md sections 1, 6, 7).
  *
- * The hypervisor starts every vCPU at once, here, with RDI = boot info (0x9000),
- * RSI = vCPU index (0 = boot CPU) and RSP = image start - 0x8000 (the BOTTOM of
- * the boot stack): there is no start gate in the hypervisor, so each CPU waits
- * here, like the real kernel, until the guest's own cpu_online counter equals its
- * RSI, without touching the stack (every CPU has the same RSP). Then it takes the
+ * The hypervisor starts every vCPU here, with RDI = boot info (0x9000), RSI =
+ * vCPU index (0 = boot CPU) and RSP = image start - 0x8000 (the BOTTOM of the boot
+ * stack). Its start gate (CORE_COUNTER, hermit/coregate.c, else a stagger) does not
+ * order them for this runtime, so each CPU waits here, like the real kernel, until
+ * the guest's own cpu_online counter equals its RSI, without touching the stack
+ * (every CPU has the same RSP). Then it takes the
  * stack the previous CPU left in rt_hermit_current_stack (CPU 0: the boot stack,
  * its entry RSP) and adds 0x7ff0 as the kernel does.
  *

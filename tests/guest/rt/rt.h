@@ -196,6 +196,7 @@ int rt_map_identity_flags(uint64_t phys_start, uint64_t size, uint64_t extra_fla
 
 /* ---- CPUs (rt/start.c) ---- */
 void rt_start_aps(void);     /* CPU 0: bring up every vCPU, wait until all are online */
+void boot_cpu_online(void);  /* weak: CPU 0 once online, before that wait */
 uint32_t rt_cpu_count(void); /* = rt_possible_cpus() */
 extern uint8_t rt_ap_stacks[RT_MAX_CPUS - 1][HERMIT_BOOT_STACK_SIZE];
 extern volatile uint32_t rt_aps_in_ap_main; /* bumped by the default ap_main */

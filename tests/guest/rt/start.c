@@ -38,6 +38,12 @@ __attribute__((weak)) void ap_main(uint32_t id)
 	__atomic_add_fetch(&rt_aps_in_ap_main, 1, __ATOMIC_SEQ_CST);
 }
 
+/* CPU 0, counted online (CPU 1 may start), before it waits for the others: where
+ * a Hermit 0.6 kernel registers its scheduler queue (hermit/coregate.c). */
+__attribute__((weak)) void boot_cpu_online(void)
+{
+}
+
 uint32_t rt_cpu_count(void)
 {
 	return rt_possible_cpus();
@@ -108,6 +114,7 @@ void rt_start_aps(void)
 		rt_exit(RT_SETUP_STATUS);
 	}
 	rt_abi_hand_over(1);
+	boot_cpu_online();
 	while (rt_cpu_online() < n)
 		rt_pause();
 }
