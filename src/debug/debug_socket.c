@@ -10,8 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,6 +18,7 @@
 #include <unistd.h>
 
 #include "debug_internal.h"
+#include "exit_remover.h"
 #include "log.h"
 
 void debug_socket_prepare(const struct config *c)
@@ -47,45 +46,6 @@ void debug_socket_prepare(const struct config *c)
 		    strerror(errno));
 }
 
-/* /bin/sh, spawned before the sandbox and the --user drop, in a session of its own
- * (a Ctrl-C for GDB must not end it first) and with an empty environment: it waits
- * for proxy's end (EOF on its stdin, the pipe proxy holds) and then removes the path
- * if it is still the socket proxy made (same device and inode), not a later run's. */
-static void spawn_remover(const char *path, const struct stat *st)
-{
-	static const char script[] = "trap '' INT TERM HUP QUIT; cat >/dev/null; "
-				     "[ \"$(stat -c %d:%i -- \"$1\" 2>/dev/null)\" = \"$2\" ] && "
-				     "rm -f -- \"$1\"";
-	char id[64];
-	int p[2];
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	pid_t pid;
-
-	snprintf(id, sizeof(id), "%lu:%lu", (unsigned long)st->st_dev, (unsigned long)st->st_ino);
-	char *argv[] = {"sh", "-c", (char *)script, "proxy-socket-remover", (char *)path, id, NULL};
-	char *envp[] = {"PATH=/usr/bin:/bin", NULL};
-	if (pipe2(p, O_CLOEXEC) < 0)
-		die("cannot start the remover of %s: %s", path, strerror(errno));
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[0], 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3); /* the VM's descriptors stay ours */
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
-	sigset_t none;
-	sigemptyset(&none);
-	posix_spawnattr_setsigmask(&attr, &none);
-	int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(p[0]);
-	if (rc)
-		die("cannot start the remover of %s: /bin/sh: %s", path, strerror(rc));
-	/* p[1] stays open (close-on-exec) until proxy ends: then the remover runs. */
-}
-
 void debug_socket_settle(const struct config *c)
 {
 	struct stat st;
@@ -96,5 +56,8 @@ void debug_socket_settle(const struct config *c)
 	if (c->user && chown(c->gdb_socket, c->user_uid, c->user_gid) < 0)
 		die("%s%s: cannot give the socket to --user %s: %s", c->gdb_socket_source,
 		    c->gdb_socket, c->user, strerror(errno));
-	spawn_remover(c->gdb_socket, &st);
+	char err[512];
+	/* Only the socket proxy made (same device and inode), not a later run's. */
+	if (!exit_remover_spawn(c->gdb_socket, &st, err, sizeof(err)))
+		die("%s", err);
 }

@@ -6,14 +6,9 @@
  * are a counter and the guest's last component (readable in a kept --tempdir),
  * created with O_EXCL so a kept directory's old files are never reused.
  *
- * Removal at exit: proxy is sandboxed by then (Landlock would refuse the rmdir of
- * the directory itself, which needs a right on its parent) and may end by a fatal
- * signal. So a shell, spawned before the sandbox and outside it, waits on a pipe
- * whose only writer is proxy and removes the directory when the pipe closes:
- * when proxy exits, however it exits. At a normal exit (or die()) proxy closes the
- * pipe itself and waits for the shell's end, so the directory is gone when proxy's
- * status is. posix_spawn (vfork-like) leaves guest RAM unshared: a fork would
- * make every later guest write a copy-on-write fault.
+ * Removal at exit goes through the core's exit remover: proxy is sandboxed by then
+ * (Landlock would refuse the rmdir of the directory itself, which needs a right on
+ * its parent) and may end by a fatal signal.
  */
 #include "tempdir.h"
 
@@ -21,8 +16,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +23,7 @@
 #include <unistd.h>
 
 #include "beneath.h"
+#include "exit_remover.h"
 
 struct temp_entry {
 	char *guest; /* normalised absolute guest path */
@@ -47,99 +41,13 @@ struct tempdir {
 	unsigned counter;
 	struct temp_entry *e;
 	size_t n, cap;
-	struct cleaner *cleaner; /* NULL: kept */
+	struct exit_remover *remover; /* NULL: kept */
 };
-
-/* The cleaner's pipes (-1: finished). Apart from the directory's state: exit's
- * handler holds it, so it lives as long as the process. */
-struct cleaner {
-	int go_fd, ack_fd;
-};
-
-#define CLEANER_SCRIPT "cat >/dev/null; rm -rf -- \"$1\""
-
-/* The cleaner: stdin the "go" pipe (EOF = remove now), stdout the "ack" pipe
- * (closed when it is done), stderr /dev/null, nothing else; every signal blocked
- * and its own session, so the terminal's ^C that ends proxy does not end it. */
-static int spawn_cleaner(struct tempdir *t, char *err, size_t errlen)
-{
-	struct cleaner *c = malloc(sizeof(*c));
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	int go[2], ack[2];
-	if (pipe2(go, O_CLOEXEC))
-		goto fail_errno;
-	if (pipe2(ack, O_CLOEXEC)) {
-		close(go[0]);
-		close(go[1]);
-		goto fail_errno;
-	}
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t all;
-	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, go[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, ack[1], 1);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setsigmask(&at, &all);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
-	char *argv[] = {"sh", "-c", CLEANER_SCRIPT, "proxy-tempdir", t->path, NULL};
-	char *envp[] = {"PATH=/usr/bin:/bin", NULL};
-	pid_t pid;
-	int rc = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	close(go[0]);
-	close(ack[1]);
-	if (rc) {
-		close(go[1]);
-		close(ack[0]);
-		snprintf(err, errlen, "cannot start /bin/sh to remove %s at exit: %s", t->path,
-			 strerror(rc));
-		return -1;
-	}
-	c->go_fd = go[1];
-	c->ack_fd = ack[0];
-	t->cleaner = c;
-	return 0;
-fail_errno:
-	snprintf(err, errlen, "pipe: %s", strerror(errno));
-	free(c);
-	return -1;
-}
-
-/* Close the "go" pipe and wait until the cleaner is done (the "ack" pipe's EOF). */
-static void cleaner_finish(struct cleaner *c)
-{
-	if (c->go_fd < 0)
-		return;
-	close(c->go_fd);
-	c->go_fd = -1;
-	char byte;
-	for (;;) {
-		ssize_t r = read(c->ack_fd, &byte, 1);
-		if (r == 0 || (r < 0 && errno != EINTR))
-			break;
-	}
-	close(c->ack_fd);
-	c->ack_fd = -1;
-}
-
-static void finish_at_exit(int status, void *arg)
-{
-	(void)status;
-	cleaner_finish(arg);
-}
 
 void tempdir_finish(struct tempdir *t)
 {
-	if (t && t->cleaner)
-		cleaner_finish(t->cleaner);
+	if (t)
+		exit_remover_finish(t->remover);
 }
 
 void tempdir_close(struct tempdir *t)
@@ -210,10 +118,8 @@ struct tempdir *tempdir_create(const char *keep, const char *base, uid_t owner_u
 		goto fail_made;
 	}
 	/* Without a shell the run goes on; the directory then outlives it (err says so). */
-	if (!t->keep && spawn_cleaner(t, err, errlen))
+	if (!t->keep && !(t->remover = exit_remover_spawn(t->path, NULL, err, errlen)))
 		snprintf(err + strlen(err), errlen - strlen(err), "; it will stay after exit");
-	if (t->cleaner)
-		on_exit(finish_at_exit, t->cleaner);
 	return t;
 fail_made:
 	if (!t->keep)

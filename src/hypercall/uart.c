@@ -182,8 +182,10 @@ static void hc_uart(struct vcpu *v, uint16_t port, uint32_t value)
 void uart_write(struct vm *vm, const void *buf, size_t len)
 {
 	struct uart *u = vm->uart;
-	if (!u || !u->verbose)
-		return; /* the kernel log is shown only under HERMIT_VERBOSE */
+	if (!u)
+		return;
+	/* Line by line also without HERMIT_VERBOSE (which alone shows the log): a
+	 * kernel panic's line is recorded for uart_report_panic. */
 	pthread_mutex_lock(&u->lock);
 	if (u->ring)
 		drain_locked(u);

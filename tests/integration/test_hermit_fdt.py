@@ -320,6 +320,20 @@ def fdt_exit_codes(t):
 
 
 @test
+def fdt_kernel_panic_is_named_without_verbose(t):
+    """A kernel that panics logs its panic line through the serial-buffer hypercall
+    and exits 1: proxy names the panic on stderr although the log itself is shown
+    only with HERMIT_VERBOSE."""
+    for gen in GENS:
+        r = run(gen, "panic")
+        expect_status(t, r, 1, "%s-panic" % gen)
+        t.contains(r.stderr, "proxy: the guest kernel panicked: [0][PANIC] panicked at "
+                   "src/fs/uhyve.rs:42:9: called `Result::unwrap()` on an `Err` value: EIO",
+                   "%s: the panic named" % gen)
+        t.not_contains(r.stderr, "\n[0][PANIC]", "%s: the log itself stays quiet" % gen)
+
+
+@test
 def fdt_exit_from_the_last_vcpu(t):
     for gen in GENS:
         r = run(gen, "exitcode", ["7", "ap"], env={"HERMIT_CPUS": "3"})
