@@ -90,7 +90,8 @@ def pvm_real_image_ends_at_its_first_sse_instruction(t):
     t.contains(err, "Welcome to Hermit 0.6.9", "the kernel booted: boot info, stack, relocations")
     t.contains(err, "Hermit is running on uhyve!", "it found its platform in the boot info")
     t.match(r"could not execute `[a-z]+ %xmm\d+[^`]*` at RIP 0x[0-9a-f]+ \(bytes [0-9a-f ]+\) "
-            r"\(an SSE/AVX instruction", err, "the message names the instruction and why")
+            r"in the Hermit 0\.6 \(hermit-entry v4\) guest \(an SSE/AVX instruction", err,
+            "the message names the instruction, the generation and why")
     t.not_contains(err, "triple fault", "no wrong-ABI crash")
     t.not_contains(err, "RustyHermit", "not mistaken for the older contract")
 

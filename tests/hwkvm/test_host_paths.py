@@ -258,7 +258,8 @@ def sse_in_ring0_is_reported_with_status_122_on_pvm(t):
     t.eq(r.returncode, STATUS_INTERNAL_ERROR, "proxy status (stderr %r)" % err)
     t.contains(r.stdout.decode(errors="replace"), "sse: SSE enabled", "the guest got that far")
     m = t.match(r"vCPU 0: the host's KVM could not execute `paddq %xmm1, %xmm0` at RIP "
-                r"(0x[0-9a-f]+) \(bytes ((?:[0-9a-f]{2} ?)+)\) \(an SSE/AVX instruction",
+                r"(0x[0-9a-f]+) \(bytes ((?:[0-9a-f]{2} ?)+)\) in the RustyHermit guest "
+                r"\(an SSE/AVX instruction",
                 err, "the message names the instruction (tests/guest/sse.c adds with paddq)")
     start, end = symbol_range(img, "main")
     rip = int(m.group(1), 16)
