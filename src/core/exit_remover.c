@@ -73,7 +73,8 @@ struct exit_remover *exit_remover_spawn(const char *path, const struct stat *sam
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setsigmask(&at, &all);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
-	char *argv[] = {"sh", "-c", (char *)remover_script, "proxy-remover", (char *)path, id, NULL};
+	char *argv[] = {"sh", "-c", (char *)remover_script, "proxy-remover", (char *)path,
+			id,   NULL};
 	char *envp[] = {"PATH=/usr/bin:/bin", NULL};
 	pid_t pid;
 	int rc = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, envp);
