@@ -843,6 +843,28 @@ def ckpt_user_nobody_checkpoints_and_restores_with_its_rights(t):
         g.open_gate()
         check_restored(t, g, restore(g.ckdir, extra=g.mount() + user),
                        "--user nobody restore of nobody's guest")
+@test
+def ckpt_long_directory_paths_are_refused(t):
+    """A --restore or HERMIT_CHECKPOINT_DIR path longer than proxy's 4096-byte buffer
+    is refused with a message (status 1), never cut short: "TOP/./././..." of 5000
+    characters, ending in '/', cut at 4095 would name TOP itself (and the ASan build
+    saw a stack-buffer-overflow there)."""
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        data = _one_checkpoint(t, g)
+        d = os.path.join(g.top, "d")
+        os.mkdir(d, 0o700)
+        _private_copy(ckpt_path(d, 1), data)
+        long = d + "/." * ((5000 - len(d)) // 2)
+        long = long + "/" * (5000 - len(long))
+        r = restore(long, extra=g.mount())
+        refused(t, r, "the directory's path is 5000 characters long", "--restore of 5000 chars")
+        t.eq(len(r.stderr.strip().splitlines()), 1, "one message: %r" % r.stderr[:300])
+        r = run_argv(g.argv(), env=g.env(HERMIT_CHECKPOINT="1", HERMIT_CHECKPOINT_DIR=long))
+        refused(t, r, "the directory's path is 5000 characters long",
+                "HERMIT_CHECKPOINT_DIR of 5000 chars")
+
+
 # ---- migration keys (--migration-key, HERMIT_MIGRATION_KEY: TLS-PSK) ----------------
 
 def key_file(d, name="key", identity="proxy", mode=0o600):
