@@ -48,12 +48,14 @@ static void say_image(const struct vm *vm)
 
 /* The image, the memory and the irqchip. A restored guest's RAM comes from its
  * checkpoint (restore_load), not from the image, which then only says where the
- * guest lives (ABI, load bias, symbols for the debugger). */
-static void load_image(struct vm *vm, bool resumed)
+ * guest lives (ABI, load bias, symbols for the debugger); it is the file the
+ * restore checked, open as image_fd (-1 on a fresh boot: opened here). */
+static void load_image(struct vm *vm, bool resumed, int image_fd)
 {
 	const struct config *c = vm->cfg;
 	char err[1024];
-	if (image_open(&vm->image, c->image, err, sizeof(err)))
+	if (image_fd >= 0 ? image_open_fd(&vm->image, image_fd, c->image, err, sizeof(err))
+			  : image_open(&vm->image, c->image, err, sizeof(err)))
 		die("%s", err);
 	vm->abi = abi_select(vm);
 	if (vm->abi->place) {
@@ -313,7 +315,7 @@ int main(int argc, char **argv, char **envp)
 		return 0;
 	}
 	fd_table_init(&vm);
-	load_image(&vm, resumed);
+	load_image(&vm, resumed, resumed ? sc.image_fd : -1);
 	if (!resumed && vm.abi->write_tables) {
 		vm.abi->write_tables(&vm);
 	} else if (!resumed) {

@@ -191,13 +191,25 @@ static void read_head(struct image *img)
 
 int image_open(struct image *img, const char *path, char *err, size_t errlen)
 {
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: refuse, not wait */
+	if (fd < 0) {
+		memset(img, 0, sizeof(*img));
+		img->path = path;
+		img->fd = -1;
+		FAIL("cannot open the image: %s", strerror(errno));
+	}
+	return image_open_fd(img, fd, path, err, errlen);
+fail:
+	return -1;
+}
+
+int image_open_fd(struct image *img, int fd, const char *path, char *err, size_t errlen)
+{
 	memset(img, 0, sizeof(*img));
 	img->path = path;
-	img->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: refuse, not wait */
+	img->fd = fd; /* every read is a pread of this file: no second open by path */
 	Elf *elf = NULL;
 	struct stat st;
-	if (img->fd < 0)
-		FAIL("cannot open the image: %s", strerror(errno));
 	if (fstat(img->fd, &st) || !S_ISREG(st.st_mode))
 		FAIL("not a regular file");
 	img->file_size = (uint64_t)st.st_size;

@@ -51,6 +51,9 @@ struct image {
 /* Open and validate the ELF file (section 1 of the ABI). 0, or -1 with err set to
  * "<path>: <what is wrong>". */
 int image_open(struct image *img, const char *path, char *err, size_t errlen);
+/* The same for an image already open as fd (named path in messages), which img
+ * owns from now on (image_close closes it, also after a refusal). */
+int image_open_fd(struct image *img, int fd, const char *path, char *err, size_t errlen);
 
 /* Check that every segment fits guest RAM and stays clear of the fixed areas. */
 int image_check_layout(const struct image *img, const struct guest_mem *mem, char *err,

@@ -267,6 +267,7 @@ static void hc_open(struct vcpu *v, uint16_t port, uint32_t gpa)
 		a->ret = (int32_t)len;
 		return;
 	}
+	o.flags &= FILES_OPEN_FLAGS; /* what a checkpoint saves and a restore accepts */
 	int fd = open_restarting(v, path, o.flags, (mode_t)(o.mode & 0777));
 	if (fd < 0) {
 		a->ret = fd;

@@ -2,6 +2,7 @@
 #ifndef PROXY_HYPERCALL_H
 #define PROXY_HYPERCALL_H
 
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,6 +12,11 @@
  * RustyHermit only. CMDSIZE/CMDVAL: args_register (args.c). */
 void files_register(struct vm *vm);
 void files_register_unlink(struct vm *vm);
+/* The open flags a guest's OPEN may use, those Hermit's open takes (and uhyve
+ * passes on); the others (O_PATH, O_TMPFILE, O_NOATIME, O_DIRECT, O_ASYNC, O_SYNC,
+ * ...) are dropped. A checkpoint's saved files carry no others (snap_files.c). */
+#define FILES_OPEN_FLAGS                                                                           \
+	(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_NONBLOCK | O_DIRECTORY | O_CLOEXEC)
 /* Whether a host fd is one the guest may never hold (procfs, /dev/kvm). */
 int files_is_forbidden(int fd);
 void args_register(struct vm *vm);

@@ -188,13 +188,31 @@ static int check_owner(int fd, const char *what, const struct owners *o, char *e
 	return 0;
 }
 
-/* The directory itself, never a symbolic link to one ("DIR/" would follow it). */
+/* A copy of dir without its trailing '/'s, into path; -1 with a message when it does
+ * not fit (a longer one would be cut short and another directory opened). */
+static int strip_dir(const char *dir, char *path, size_t size, char *err, size_t errlen)
+{
+	size_t n = strlen(dir);
+	if (n >= size)
+		return snprintf(err, errlen,
+				"the directory's path is %zu characters long, more than %zu: "
+				"refused (%s)",
+				n, size - 1, strerror(ENAMETOOLONG)),
+		       -1;
+	memcpy(path, dir, n + 1);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = 0;
+	return 0;
+}
+
+/* The directory itself, never a symbolic link to one ("DIR/" would follow it): its
+ * last component is opened with O_NOFOLLOW; the components before it are followed,
+ * as for any path proxy's user gives. */
 static int open_dir_nofollow(const char *dir, char *err, size_t errlen)
 {
 	char path[4096];
-	size_t n = (size_t)snprintf(path, sizeof(path), "%s", dir);
-	while (n > 1 && path[n - 1] == '/')
-		path[--n] = 0;
+	if (strip_dir(dir, path, sizeof(path), err, errlen))
+		return -1;
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
 		struct stat st;
@@ -208,32 +226,99 @@ static int open_dir_nofollow(const char *dir, char *err, size_t errlen)
 	return fd;
 }
 
-/* HERMIT_CHECKPOINT_DIR, made if missing: mode 0700 and owned by the user proxy
- * runs as after --user (guest memory goes in there). One that exists must be that
- * user's and not writable by group or others; it is made 0700 like a new one. */
-static int open_checkpoint_dir(const struct config *c, char *err, size_t errlen)
+static bool dir_is_empty(int fd)
+{
+	int copy = dup(fd);
+	DIR *d = copy >= 0 ? fdopendir(copy) : NULL;
+	if (!d) {
+		if (copy >= 0)
+			close(copy);
+		return false;
+	}
+	bool empty = true;
+	for (struct dirent *e; empty && (e = readdir(d));)
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	closedir(d);
+	return empty;
+}
+
+int checkpoint_claim_dir(int fd, bool made, const struct config *c, char *err, size_t errlen)
 {
 	const char *dir = c->checkpoint_dir;
-	bool made = mkdir(dir, 0700) == 0;
-	if (!made && errno != EEXIST)
-		return snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno)), -1;
-	int fd = open_dir_nofollow(dir, err, errlen);
-	if (fd < 0)
-		return -1;
+	struct stat st;
+	if (made && c->user) {
+		/* Between mkdirat and openat, someone who may write the parent could have put
+		 * a directory of their own (or another of root's) in its place: only the
+		 * empty, private one proxy just made is given away. */
+		if (fstat(fd, &st) < 0)
+			return snprintf(err, errlen, "%s: %s", dir, strerror(errno)), -1;
+		if (st.st_uid != geteuid() || (st.st_mode & 077) || !dir_is_empty(fd))
+			return snprintf(err, errlen,
+					"%s was replaced right after proxy made it (someone else "
+					"may write %s's parent): refused",
+					dir, dir),
+			       -1;
+		if (fchown(fd, c->user_uid, c->user_gid) < 0)
+			return snprintf(err, errlen, "cannot give %s to %s: %s", dir, c->user,
+					strerror(errno)),
+			       -1;
+	}
 	struct owners user = {{c->user ? c->user_uid : geteuid()}, 1};
-	if (made && c->user && fchown(fd, c->user_uid, c->user_gid) < 0) {
-		snprintf(err, errlen, "cannot give %s to %s: %s", dir, c->user, strerror(errno));
-		close(fd);
+	if (check_owner(fd, dir, &user, err, errlen))
 		return -1;
+	if (fchmod(fd, 0700) < 0)
+		return snprintf(err, errlen, "%s: chmod 0700: %s", dir, strerror(errno)), -1;
+	return 0;
+}
+
+/* The parent of path (stripped of trailing '/'s) and its last component: "a/b" ->
+ * "a" and "b", "b" -> "." and "b", "/b" -> "/" and "b". */
+static const char *split_parent(char *path, const char **name)
+{
+	char *slash = strrchr(path, '/');
+	if (!slash)
+		return *name = path, ".";
+	*name = slash + 1;
+	if (slash == path)
+		return "/";
+	*slash = 0;
+	return path;
+}
+
+/* HERMIT_CHECKPOINT_DIR, made if missing: mode 0700 and owned by the user proxy
+ * runs as after --user (guest memory goes in there). One that exists must be that
+ * user's and not writable by group or others; it is made 0700 like a new one. Made
+ * and opened relative to its parent, opened once: what is checked, chowned and
+ * written is one directory. */
+static int open_checkpoint_dir(const struct config *c, char *err, size_t errlen)
+{
+	const char *dir = c->checkpoint_dir, *name;
+	char path[4096];
+	if (strip_dir(dir, path, sizeof(path), err, errlen))
+		return -1;
+	if (!strcmp(path, "/"))
+		return snprintf(err, errlen, "/: not a directory proxy may take"), -1;
+	const char *parent = split_parent(path, &name);
+	int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0)
+		return snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno)), -1;
+	bool made = mkdirat(pfd, name, 0700) == 0;
+	int fd = -1;
+	if (!made && errno != EEXIST)
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+	else if ((fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		int e = errno;
+		struct stat st;
+		bool link = !fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode);
+		snprintf(err, errlen, "%s: %s", dir,
+			 link ? "is a symbolic link: name the directory itself"
+			 : e == ELOOP || e == ENOTDIR ? "not a directory"
+						      : strerror(e));
 	}
-	if (check_owner(fd, dir, &user, err, errlen)) {
+	close(pfd);
+	if (fd >= 0 && checkpoint_claim_dir(fd, made, c, err, errlen)) {
 		close(fd);
-		return -1;
-	}
-	if (fchmod(fd, 0700) < 0) {
-		snprintf(err, errlen, "%s: chmod 0700: %s", dir, strerror(errno));
-		close(fd);
-		return -1;
+		fd = -1;
 	}
 	return fd;
 }

@@ -28,6 +28,12 @@ struct restore_source {
 void checkpoint_prepare(struct vm *vm);
 void checkpoint_start(struct vm *vm);
 void checkpoint_join(struct vm *vm);
+/* HERMIT_CHECKPOINT_DIR open as fd, `made` by proxy a moment ago or not: with --user a
+ * directory proxy made goes to that user, but only if it still is proxy's, private
+ * and empty (one put in its place is refused, never given away); then it must be
+ * the user's and writable by no one else, and it is made 0700. 0, or -1 with a
+ * message. (checkpoint_prepare's; exposed for the unit tests.) */
+int checkpoint_claim_dir(int fd, bool made, const struct config *c, char *err, size_t errlen);
 /* The chain of checkpoint files that ends at c->restore's latest: the directory and
  * each file must belong to proxy's user (or root) and be writable by no one else,
  * the files regular ones, no symbolic link followed. 0, or -1 with a message. */

@@ -21,7 +21,7 @@ void restore_read_config(struct restore_source *src, struct snap_config *sc, str
 	snap_reader_init(&src->first, src->fds[0], stream_name(src, 0));
 	if (snapshot_read_config(&src->first, sc, err, sizeof(err)))
 		die("%s", err);
-	if (snapshot_check_image(sc, err, sizeof(err)) ||
+	if (snapshot_check_image(sc, c, err, sizeof(err)) ||
 	    snapshot_apply_config(sc, c, err, sizeof(err)))
 		die("%s: %s", stream_name(src, 0), err);
 }

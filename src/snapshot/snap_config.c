@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,16 +74,6 @@ static int identity_of_fd(int fd, uint64_t *size, uint32_t *crc)
 	return -e;
 }
 
-static int image_identity(const char *path, uint64_t *size, uint32_t *crc)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	int rc = identity_of_fd(fd, size, crc);
-	close(fd);
-	return rc;
-}
-
 /* The image's size and CRC, read once, at the first save: a run that never saves
  * (most debugging sessions) does not read its image twice at start. */
 static int known_image(struct snapshot *s, char *err, size_t errlen)
@@ -130,13 +121,15 @@ int snap_config_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen
 	return 0;
 }
 
-int snap_config_open_image(struct snapshot *s, const char *path, char *err, size_t errlen)
+int snap_config_open_image(struct snapshot *s, const char *path, int image_fd, char *err,
+			   size_t errlen)
 {
 	s->image_path = realpath(path, NULL); /* a restore may start in another directory */
 	if (!s->image_path)
 		return snprintf(err, errlen, "%s: %s", path, strerror(errno)), -1;
-	/* Open now, before the sandbox; read at the first save (known_image). */
-	s->image_fd = open(s->image_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	/* The file the VM was built from, not what the path names by now; read at the
+	 * first save (known_image). */
+	s->image_fd = fcntl(image_fd, F_DUPFD_CLOEXEC, 0);
 	return s->image_fd < 0 ? (snprintf(err, errlen, "%s: %s", path, strerror(errno)), -1) : 0;
 }
 
@@ -268,25 +261,88 @@ int snap_config_parse(const void *payload, uint64_t len, struct snap_config *sc,
 	return 0;
 }
 
-/* The image the checkpoint names, opened as on a fresh boot: a regular file with
- * the size and CRC-32 it had when saved. The message says only whether it matches,
- * nothing about the file (a checkpoint may name any path). */
-int snapshot_check_image(const struct snap_config *sc, char *err, size_t errlen)
+/* The groups of `c->user`, as initgroups would set them (at least its group). */
+static gid_t *user_groups(const struct config *c, int *n)
 {
-	uint64_t size;
-	uint32_t crc;
-	int rc = image_identity(sc->image, &size, &crc);
+	*n = 16;
+	gid_t *g = malloc(sizeof(*g) * (size_t)*n);
+	while (g && getgrouplist(c->user, c->user_gid, g, n) < 0) {
+		gid_t *more = realloc(g, sizeof(*g) * (size_t)*n);
+		if (!more)
+			free(g);
+		g = more;
+	}
+	if (g && *n < 1)
+		g[0] = c->user_gid, *n = 1;
+	return g;
+}
+
+/* Open path read-only with the rights of the user proxy will run as. With --user
+ * (proxy being root until its drop), for the open alone proxy takes that user's
+ * effective uid, gid and groups, then root's back: the kernel checks the path's
+ * directories and the file itself as for that user (ACLs, mounts, links included),
+ * and there is no gap between a check and the open. A checkpoint the user planted
+ * reaches no file the user could not open. -1 with a message when the rights
+ * cannot be taken; otherwise 0 and *fd (-1: the user cannot open it). */
+static int open_as_user(const struct config *c, const char *path, int *fd, char *err, size_t errlen)
+{
+	const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK; /* a FIFO: refuse, not wait */
+	if (!c->user || geteuid() == c->user_uid)
+		return *fd = open(path, flags), 0;
+	uid_t euid = geteuid();
+	gid_t egid = getegid();
+	int nsaved = getgroups(0, NULL), nuser = 0;
+	gid_t *saved = nsaved >= 0 ? malloc(sizeof(*saved) * (size_t)(nsaved + 1)) : NULL;
+	gid_t *groups = user_groups(c, &nuser);
+	if (!saved || !groups || getgroups(nsaved, saved) != nsaved) {
+		free(saved);
+		free(groups);
+		return snprintf(err, errlen, "--user %s: cannot read the groups: %s", c->user,
+				strerror(errno)),
+		       -1;
+	}
+	int rc = setgroups((size_t)nuser, groups) || setegid(c->user_gid) || seteuid(c->user_uid);
+	int e = errno;
+	*fd = rc ? -1 : open(path, flags);
+	if (seteuid(euid) || setegid(egid) || setgroups((size_t)nsaved, saved))
+		die("--user %s: cannot take root's rights back after opening the image as %s: %s",
+		    c->user, c->user, strerror(errno));
+	free(saved);
+	free(groups);
 	if (rc)
 		return snprintf(err, errlen,
-				"the unikernel the checkpoint ran, %s, cannot be read: %s",
-				sc->image, rc == -EINVAL ? "not a regular file" : strerror(-rc)),
+				"--user %s: cannot take its rights to open the image: %s", c->user,
+				strerror(e)),
 		       -1;
-	if (size != sc->image_size || crc != sc->image_crc)
-		return snprintf(err, errlen,
-				"%s is not the unikernel the checkpoint ran (its size or CRC-32 "
-				"differs): restore needs the same image",
-				sc->image),
+	return 0;
+}
+
+/* The image the checkpoint names, opened once with the rights of the user proxy
+ * runs as (a checkpoint may name any path): a regular file with the size and CRC-32
+ * it had when saved. One message for every failure, which tells nothing about the
+ * file that user could not learn. The fd is what the VM is built from. */
+int snapshot_check_image(struct snap_config *sc, const struct config *c, char *err, size_t errlen)
+{
+	uint64_t size = 0;
+	uint32_t crc = 0;
+	int fd;
+	if (open_as_user(c, sc->image, &fd, err, errlen))
+		return -1;
+	if (fd < 0 || identity_of_fd(fd, &size, &crc) || size != sc->image_size ||
+	    crc != sc->image_crc) {
+		if (fd >= 0)
+			close(fd);
+		return snprintf(
+			       err, errlen,
+			       "the image the checkpoint names, %s, cannot be used: it is missing, "
+			       "not a regular file, unreadable by %s, or not the unikernel the "
+			       "checkpoint ran (restore needs that same image)",
+			       sc->image, c->user ? c->user : "proxy's user"),
 		       -1;
+	}
+	if (sc->image_fd >= 0)
+		close(sc->image_fd);
+	sc->image_fd = fd;
 	return 0;
 }
 
@@ -329,4 +385,5 @@ void snapshot_free_config(struct snap_config *sc)
 		free(sc->guest_argv[i]);
 	free(sc->guest_argv);
 	memset(sc, 0, sizeof(*sc));
+	sc->image_fd = -1; /* not closed: main hands it to the image loader */
 }

@@ -3,8 +3,9 @@
  * Record per open guest fd above 2 (0-2 are proxy's own stdio, never saved):
  * u32 guest fd, i32 open flags, i64 offset (-1: not seekable), u32 path length,
  * the guest's path. A restore reopens each path through the same file policy
- * (--mount) the guest's open went through, without O_CREAT, O_EXCL or O_TRUNC,
- * and seeks to the offset: the file goes on where the guest left it. A file that
+ * (--mount) the guest's open went through, without O_CREAT, O_EXCL or O_TRUNC
+ * (flags a guest's open cannot have, FILES_OPEN_FLAGS, are refused), and seeks to
+ * the offset: the file goes on where the guest left it. A file that
  * is gone is a refusal, not a silently different guest.
  */
 #include "snap_internal.h"
@@ -59,6 +60,12 @@ int snap_files_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen)
 static int reopen(struct vm *vm, const struct file_record *r, const char *path, char *err,
 		  size_t errlen)
 {
+	if (r->flags & ~FILES_OPEN_FLAGS)
+		return snprintf(err, errlen,
+				"cannot reopen the guest's file %s (guest fd %u): open flags 0%o "
+				"that a guest's open cannot have",
+				path, r->guest_fd, (unsigned)(r->flags & ~FILES_OPEN_FLAGS)),
+		       -1;
 	int flags = r->flags & ~(O_CREAT | O_EXCL | O_TRUNC);
 	int fd = mounts_open_path(vm->mounts, path, flags | O_NONBLOCK, 0);
 	if (fd < 0)

@@ -91,7 +91,9 @@ int snap_mem_reset_log(struct vm *vm, char *err, size_t errlen);
 
 /* snap_config.c */
 int snap_config_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen);
-int snap_config_open_image(struct snapshot *s, const char *path, char *err, size_t errlen);
+/* The image the VM was built from (open as image_fd, named path), for CONFIG. */
+int snap_config_open_image(struct snapshot *s, const char *path, int image_fd, char *err,
+			   size_t errlen);
 int snap_config_parse(const void *payload, uint64_t len, struct snap_config *sc, char *err,
 		      size_t errlen);
 

@@ -67,7 +67,7 @@ void snapshot_init(struct vm *vm, bool incremental)
 	s->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	snap_pause_register(vm, s);
 	char err[512];
-	if (snap_config_open_image(s, vm->cfg->image, err, sizeof(err)))
+	if (snap_config_open_image(s, vm->cfg->image, vm->image.fd, err, sizeof(err)))
 		die("cannot read the unikernel for its checkpoints: %s", err);
 	if (incremental) {
 		vm->ram_dirty_log = true; /* before any memory slot is registered */
@@ -226,6 +226,7 @@ static int read_config(struct snap_reader *r, struct snap_config *sc, char *err,
 int snapshot_read_config(struct snap_reader *r, struct snap_config *sc, char *err, size_t errlen)
 {
 	memset(sc, 0, sizeof(*sc));
+	sc->image_fd = -1;
 	int rc = read_config(r, sc, err, errlen);
 	if (rc)
 		snapshot_free_config(sc); /* what a malformed section left half parsed */

@@ -33,6 +33,7 @@ struct snap_config {
 	uint64_t guest_base;
 	uint64_t image_size;
 	uint32_t image_crc;	   /* of the whole file: restore refuses a changed image */
+	int image_fd;		   /* snapshot_check_image's open image (-1: none); main loads it */
 	struct mount_spec *mounts; /* what it ran with: information, never policy */
 	int nmounts;
 	int guest_argc;
@@ -66,8 +67,11 @@ int snapshot_read_config(struct snap_reader *r, struct snap_config *sc, char *er
  * checkpoint contradicts: -1 with a message. */
 int snapshot_apply_config(const struct snap_config *sc, struct config *c, char *err, size_t errlen);
 void snapshot_free_config(struct snap_config *sc);
-/* Whether the image at sc->image is the one the checkpoint ran (size and CRC). */
-int snapshot_check_image(const struct snap_config *sc, char *err, size_t errlen);
+/* Open sc->image with the rights of the user proxy runs as (c->user; the file may be
+ * a symbolic link, followed with those rights) and check it is the one the
+ * checkpoint ran (regular, same size and CRC-32): 0 and sc->image_fd, the fd the
+ * VM's image must be loaded from, or -1 with one message for every failure. */
+int snapshot_check_image(struct snap_config *sc, const struct config *c, char *err, size_t errlen);
 
 /* Load the rest of a stream (after snapshot_read_config) into a VM built from its
  * configuration that has not run: memory at once; the vCPUs, VM and files state

@@ -5,6 +5,8 @@
  *   read:PATH    OPEN read-only, then READ: `read PATH = "bytes"` or `= -errno`
  *   write:PATH   OPEN O_WRONLY|O_CREAT|O_TRUNC, then WRITE a marker: `= ok` or `= -errno`
  *   create:MODE:PATH  the same with octal MODE (e.g. 4755): `create PATH = ok` or `= -errno`
+ *   flags:FLAGS:PATH  OPEN with octal FLAGS (e.g. O_PATH), then READ: `flags PATH =
+ *                "bytes"`, `= read error -errno` or `= -errno` (the OPEN's)
  *   unlink:PATH  UNLINK: `= 0` or `= -errno` (`= no UNLINK` in an ABI without it)
  *   fds:PREFIX   OPEN PREFIX0 .. PREFIX63 (/proc/self/fd/, /dev/fd/): how many opened
  * then the environment, one `env=NAME=VALUE` line each. It exits 0.
@@ -64,6 +66,33 @@ static void try_create(const char *arg)
 	rt_close(fd);
 }
 
+/* `FLAGS:PATH` with octal FLAGS: open flags Hermit's open never has. */
+static void try_flags(const char *arg)
+{
+	int flags = 0;
+	while (*arg >= '0' && *arg <= '7')
+		flags = flags * 8 + (*arg++ - '0');
+	if (*arg++ != ':') {
+		rt_printf("hostile: bad flags attempt\n");
+		return;
+	}
+	int fd = rt_open(arg, flags, 0600);
+	if (fd < 0) {
+		rt_printf("flags %s = %d\n", arg, fd);
+		return;
+	}
+	int64_t n = rt_read(fd, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	for (int64_t i = 0; i < n; i++)
+		if (buf[i] == '\n')
+			buf[i] = '|';
+	if (n < 0)
+		rt_printf("flags %s = read error %d\n", arg, (int)n);
+	else
+		rt_printf("flags %s = \"%s\"\n", arg, buf);
+	rt_close(fd);
+}
+
 static void try_unlink(const char *path)
 {
 	if (!rt_abi_has_unlink())
@@ -99,6 +128,8 @@ int main(int argc, char **argv, char **envp)
 			try_write(a + 6);
 		else if (!strncmp(a, "create:", 7))
 			try_create(a + 7);
+		else if (!strncmp(a, "flags:", 6))
+			try_flags(a + 6);
 		else if (!strncmp(a, "unlink:", 7))
 			try_unlink(a + 7);
 		else if (!strncmp(a, "fds:", 4))

@@ -843,6 +843,85 @@ def ckpt_user_nobody_checkpoints_and_restores_with_its_rights(t):
         g.open_gate()
         check_restored(t, g, restore(g.ckdir, extra=g.mount() + user),
                        "--user nobody restore of nobody's guest")
+@test
+def ckpt_long_directory_paths_are_refused(t):
+    """A --restore or HERMIT_CHECKPOINT_DIR path longer than proxy's 4096-byte buffer
+    is refused with a message (status 1), never cut short: "TOP/./././..." of 5000
+    characters, ending in '/', cut at 4095 would name TOP itself (and the ASan build
+    saw a stack-buffer-overflow there)."""
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        data = _one_checkpoint(t, g)
+        d = os.path.join(g.top, "d")
+        os.mkdir(d, 0o700)
+        _private_copy(ckpt_path(d, 1), data)
+        long = d + "/." * ((5000 - len(d)) // 2)
+        long = long + "/" * (5000 - len(long))
+        r = restore(long, extra=g.mount())
+        refused(t, r, "the directory's path is 5000 characters long", "--restore of 5000 chars")
+        t.eq(len(r.stderr.strip().splitlines()), 1, "one message: %r" % r.stderr[:300])
+        r = run_argv(g.argv(), env=g.env(HERMIT_CHECKPOINT="1", HERMIT_CHECKPOINT_DIR=long))
+        refused(t, r, "the directory's path is 5000 characters long",
+                "HERMIT_CHECKPOINT_DIR of 5000 chars")
+
+
+@test
+def ckpt_user_restore_opens_the_image_as_that_user(t):
+    """Finding 8 of the review: with --user nobody, a checkpoint nobody planted in
+    nobody's directory may name any path as its image: it is opened as nobody, once.
+    A root-only 0600 exact copy of the image, the same copy in a 0700 directory, a
+    missing file and a different file all give the same one message, which tells
+    nothing about the file; the copy made readable is restored from."""
+    if os.geteuid() != 0:
+        raise harness.Skip("needs root (--user)")
+    with tempfile.TemporaryDirectory() as top:
+        os.chmod(top, 0o755)
+        g = Guest(top)
+        os.chown(g.files, NOBODY, NOBODY)
+        data = _one_checkpoint(t, g)
+        for name in os.listdir(g.files):
+            os.chown(os.path.join(g.files, name), NOBODY, NOBODY)
+        with open(g.image, "rb") as f:
+            image = f.read()
+        private = os.path.join(g.top, "private")
+        os.mkdir(private, 0o700)
+        copies = {"root-0600": os.path.join(g.top, "image-0600"),
+                  "in-0700-dir": os.path.join(private, "image"),
+                  "missing": os.path.join(g.top, "no-such-image"),
+                  "different": os.path.join(g.top, "image-other")}
+        _private_copy(copies["root-0600"], image, 0o600)
+        _private_copy(copies["in-0700-dir"], image, 0o644)
+        _private_copy(copies["different"], image[:-1] + bytes([image[-1] ^ 1]), 0o644)
+
+        def planted(what, path):
+            d = os.path.join(g.top, "planted-" + what)
+            os.mkdir(d, 0o700)
+            edit = lambda text: "".join(
+                ("image=%s" % path if l.startswith("image=") else l) + "\n"
+                for l in text.splitlines())
+            _private_copy(ckpt_path(d, 1), with_config(data, edit))
+            os.chown(ckpt_path(d, 1), NOBODY, NOBODY)
+            os.chown(d, NOBODY, NOBODY)
+            return d
+
+        user = ["--user", "nobody"]
+        messages = set()
+        for what, path in copies.items():
+            d = planted(what, path)
+            r = restore(d, extra=g.mount() + user)
+            refused(t, r, "the image the checkpoint names, %s, cannot be used" % path, what)
+            t.eq(len(r.stderr.strip().splitlines()), 1, "%s: one message: %r" % (what, r.stderr))
+            for leak in ("Permission denied", "No such file", "size or CRC", "differs"):
+                t.not_contains(r.stderr, leak, "%s: the message says nothing about the file" % what)
+            messages.add(r.stderr.replace(path, "PATH").replace(d, "DIR"))
+        t.eq(len(messages), 1, "the same message for each: %r" % messages)
+        os.chmod(copies["root-0600"], 0o644)
+        g.open_gate()
+        check_restored(t, g, restore(planted("readable", copies["root-0600"]),
+                                     extra=g.mount() + user),
+                       "the copy nobody may read")
+
+
 # ---- migration keys (--migration-key, HERMIT_MIGRATION_KEY: TLS-PSK) ----------------
 
 def key_file(d, name="key", identity="proxy", mode=0o600):

@@ -6,6 +6,7 @@ out, writes into a read-only mapping, unlink outside, and /proc/self/fd/N and /d
 with the whole host mapped; it reads a mapped file, which must work. Every ABI runs it.
 """
 import os
+import re
 import sys
 import tempfile
 
@@ -259,6 +260,24 @@ def policy_guest_never_creates_setuid_setgid_or_sticky_files(t):
             t.eq(stats["suid"].st_mode & 0o7777, 0o755, "%s: 04755 became 0755" % fl.name)
             t.eq(stats["sticky"].st_mode & 0o7777, 0o777, "%s: 01777 became 0777" % fl.name)
             t.eq(stats["suid"].st_uid, os.geteuid(), "%s: owned by proxy's user" % fl.name)
+
+
+@test
+def policy_open_keeps_only_hermits_open_flags(t):
+    """OPEN keeps the flags Hermit's open has (FILES_OPEN_FLAGS) and drops the rest,
+    as uhyve does, so a checkpoint's saved files never carry others: O_PATH is
+    dropped (the file opens for reading, the READ gets its bytes, not EBADF), and
+    O_TMPFILE on a read-write mapping makes no unnamed file (what is left,
+    O_DIRECTORY|O_RDWR on a directory, fails)."""
+    for fl in FLAVOURS:
+        with tempfile.TemporaryDirectory() as top:
+            tree = Tree(top)
+            o_path, o_tmpfile, o_rdwr = 0o10000000, 0o20200000, 0o2
+            r = _run(t, fl, ["flags:%o:/data/mine.txt" % o_path,
+                             "flags:%o:/data" % (o_tmpfile | o_rdwr)], tree.mounts())
+            _got(t, r, 'flags /data/mine.txt = "given to the guest|"', fl)
+            t.true(any(re.match(r"flags /data = -\d+$", l) for l in r.stdout.splitlines()),
+                   "%s: O_TMPFILE refused, no unnamed file: %r" % (fl.name, r.stdout))
 
 
 @test

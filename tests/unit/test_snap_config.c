@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "snap_internal.h"
@@ -94,28 +95,99 @@ static void test_malformed_lines(void)
 	snapshot_free_config(&s2);
 }
 
-/* The image: whether it matches, never its size or CRC (a checkpoint may name any
- * file root can read). */
+#define UNUSABLE "the image the checkpoint names"
+
+/* One check of `image` (size and CRC as given) for config c: its result, and the
+ * fd it leaves (closed here). */
+static int check_image(const char *image, uint64_t size, uint32_t crc, const struct config *c,
+		       char *err, size_t errlen)
+{
+	struct snap_config sc = {.image = (char *)image, .image_size = size, .image_crc = crc};
+	sc.image_fd = -1;
+	int rc = snapshot_check_image(&sc, c, err, errlen);
+	CHECK_EQ(rc == 0, sc.image_fd >= 0);
+	if (sc.image_fd >= 0)
+		close(sc.image_fd);
+	return rc;
+}
+
+/* The image: whether it can be used, never its size or CRC, nor why not (a
+ * checkpoint may name any file): missing, not regular and different give the same
+ * message. */
 static void test_image_message(void)
 {
-	char path[] = "/tmp/test_snap_config.XXXXXX", err[512];
+	char path[] = "/tmp/test_snap_config.XXXXXX", err[512], first[512];
+	struct config c = {0};
+	uint32_t crc6 = snap_crc32(0, "secret", 6);
 	int fd = mkstemp(path);
 	CHECK(fd >= 0);
 	CHECK_EQ(write(fd, "secret", 6), 6);
 	close(fd);
-	struct snap_config sc = {.image = path, .image_size = 3, .image_crc = 7};
-	CHECK_EQ(snapshot_check_image(&sc, err, sizeof(err)), -1);
-	CHECK(strstr(err, "is not the unikernel the checkpoint ran") != NULL);
+	CHECK_EQ(check_image(path, 3, 7, &c, err, sizeof(err)), -1);
+	CHECK(strstr(err, UNUSABLE) != NULL);
 	CHECK(strstr(err, "6 bytes") == NULL && strstr(err, "CRC ") == NULL);
 	char crc[16];
-	snprintf(crc, sizeof(crc), "%08x", snap_crc32(0, "secret", 6));
+	snprintf(crc, sizeof(crc), "%08x", crc6);
 	CHECK(strstr(err, crc) == NULL);
-	sc.image_size = 6, sc.image_crc = snap_crc32(0, "secret", 6);
-	CHECK_EQ(snapshot_check_image(&sc, err, sizeof(err)), 0);
+	snprintf(first, sizeof(first), "%s", err);
+	CHECK_EQ(check_image(path, 6, crc6, &c, err, sizeof(err)), 0);
 	unlink(path);
-	sc.image = (char *)"/dev/null";
-	CHECK_EQ(snapshot_check_image(&sc, err, sizeof(err)), -1);
-	CHECK(strstr(err, "not a regular file") != NULL);
+	CHECK_EQ(check_image(path, 6, crc6, &c, err, sizeof(err)), -1); /* missing */
+	CHECK(!strcmp(err, first));
+	CHECK_EQ(check_image("/dev/null", 0, 0, &c, err, sizeof(err)), -1);
+	CHECK(strstr(err, UNUSABLE) != NULL && !strstr(err, "No such") && !strstr(err, "denied"));
+}
+
+/* Finding 8: with --user the image opens with that user's rights: a root-only file
+ * (0600, or 0644 in a 0700 directory) that matches exactly is refused with the same
+ * message, and one the user may read is accepted. The fd is the file checked: a
+ * file renamed over the path afterwards is not what the VM is built from. */
+static void test_image_as_user(void)
+{
+	if (geteuid() != 0)
+		return;
+	char dir[] = "/tmp/test_snap_image.XXXXXX", path[128], sub[128], inner[128], swap[128];
+	char err[512], first[512];
+	struct config nobody = {.user = "nobody", .user_uid = 65534, .user_gid = 65534};
+	uint32_t crc6 = snap_crc32(0, "secret", 6);
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK_EQ(chmod(dir, 0755), 0);
+	snprintf(path, sizeof(path), "%s/image", dir);
+	snprintf(sub, sizeof(sub), "%s/private", dir);
+	snprintf(inner, sizeof(inner), "%s/private/image", dir);
+	snprintf(swap, sizeof(swap), "%s/other", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHECK(fd >= 0);
+	CHECK_EQ(write(fd, "secret", 6), 6);
+	close(fd);
+	CHECK_EQ(check_image(path, 6, crc6, &nobody, err, sizeof(err)), -1);
+	CHECK(strstr(err, UNUSABLE) != NULL && strstr(err, "unreadable by nobody") != NULL);
+	snprintf(first, sizeof(first), "%s", err);
+	CHECK_EQ(check_image(path, 3, 7, &nobody, err, sizeof(err)), -1);
+	CHECK(!strcmp(err, first)); /* the same whether it matches or not */
+	CHECK_EQ(geteuid(), 0);	    /* root's rights are back */
+	CHECK_EQ(mkdir(sub, 0700), 0);
+	CHECK_EQ(rename(path, inner), 0);
+	CHECK_EQ(chmod(inner, 0644), 0);
+	CHECK_EQ(check_image(inner, 6, crc6, &nobody, err, sizeof(err)), -1);
+	CHECK(!strcmp(strstr(err, ", cannot be used"), strstr(first, ", cannot be used")));
+	CHECK_EQ(rename(inner, path), 0);
+	CHECK_EQ(check_image(path, 6, crc6, &nobody, err, sizeof(err)), 0); /* 0644 now */
+	struct snap_config sc = {.image = path, .image_size = 6, .image_crc = crc6};
+	sc.image_fd = -1;
+	CHECK_EQ(snapshot_check_image(&sc, &nobody, err, sizeof(err)), 0);
+	fd = open(swap, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	CHECK(fd >= 0);
+	CHECK_EQ(write(fd, "swapped!", 8), 8);
+	close(fd);
+	CHECK_EQ(rename(swap, path), 0);
+	char back[16] = "";
+	CHECK_EQ(pread(sc.image_fd, back, sizeof(back), 0), 6);
+	CHECK(!memcmp(back, "secret", 6));
+	close(sc.image_fd);
+	unlink(path);
+	rmdir(sub);
+	rmdir(dir);
 }
 
 /* -c and -m: applied when they agree, refused when the checkpoint says otherwise;
@@ -150,6 +222,7 @@ int main(void)
 	test_mount_records();
 	test_malformed_lines();
 	test_image_message();
+	test_image_as_user();
 	test_apply();
 	return unit_report();
 }
