@@ -120,9 +120,7 @@ static struct mig_conn *take_connection(int fd, const struct mig_key *key, mig_p
 	return m;
 }
 
-/* --incoming's wait: the listener and up to MIG_PENDING handshakes in one poll, so
- * a peer that connects and says nothing holds up no other for longer than its own
- * MIG_HANDSHAKE_S. The stream of the first that completes, or -1 (poll failed). */
+/* The handshakes under way (keyed --incoming). */
 struct pending {
 	struct mig_conn *m[MIG_PENDING];
 	int n;
@@ -170,6 +168,9 @@ static int accept_one(int lfd, struct pending *pd, const struct mig_key *key,
 	return key ? -1 : advance(pd, pd->n - 1);
 }
 
+/* --incoming's wait: the listener and up to MIG_PENDING handshakes in one poll, so
+ * a peer that connects and says nothing holds up no other, and itself no longer
+ * than MIG_HANDSHAKE_S. The stream of the first source that gets through. */
 static int wait_for_source(int lfd, const struct mig_key *key, mig_peer_check allowed, void *ctx)
 {
 	struct pending pd = {.n = 0};
