@@ -255,7 +255,6 @@ static void block_signals(const struct config *c)
 	if (c->migrate_to)
 		sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN); /* a closed stdout is an error result, not our death */
 }
 
 static void wait_for_end(struct vm *vm)
@@ -286,6 +285,9 @@ int main(int argc, char **argv, char **envp)
 	static struct snap_config sc;
 	static struct migration_peers peers;
 	char err[4096];
+	/* First: a closed stdout, a migration peer gone, are error results, not our
+	 * death (--incoming writes to its peer long before the VM exists). */
+	signal(SIGPIPE, SIG_IGN);
 	open_standard_fds();
 	int rc = config_parse(&cfg, argc, argv, envp, err, sizeof(err));
 	if (rc == CONFIG_EXIT_OK)

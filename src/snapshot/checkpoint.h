@@ -48,8 +48,10 @@ void restore_source_close(struct restore_source *src);
  * (nothing has run yet). restore_load reopens the guest's files: after --user. */
 void restore_read_config(struct restore_source *src, struct snap_config *sc, struct config *c);
 void restore_load(struct vm *vm, struct restore_source *src, const struct snap_config *sc);
-/* A migration: tell the source the guest runs here (once nothing can fail any
- * more: right before the vCPUs start), so it may exit. No-op for files. */
+/* A migration, once nothing can fail any more (right before the vCPUs start): tell
+ * the source the guest is ready here ('R') and wait MIG_CONFIRM_S for its go ('G');
+ * without it, end proxy (status 1, a message) with nothing run: the source may
+ * have resumed the guest. No-op for files. */
 void restore_confirm(struct restore_source *src);
 
 /* migrate.c */
@@ -58,15 +60,17 @@ void restore_confirm(struct restore_source *src);
 typedef bool (*mig_peer_check)(int fd, void *ctx);
 /* Target: listen on cfg->incoming (loopback only without a key), accept one source
  * that `allowed` lets in or that proves it holds the key: src then reads from it.
- * A connection that fails either is turned away with a message and the next one
- * waited for; one accepted must deliver the guest within MIG_INCOMING_DEADLINE_S. */
+ * A connection that fails either (a handshake gets MIG_HANDSHAKE_S, others go on
+ * meanwhile) is turned away with a message and the next one waited for; one
+ * accepted must deliver the guest within MIG_INCOMING_DEADLINE_S. */
 void migrate_accept(const struct config *c, struct restore_source *src, mig_peer_check allowed,
 		    void *ctx);
 /* The source's set-up, before the sandbox (after snapshot_init): the key (GnuTLS
  * loaded), the target resolved (--migrate-to), who may be a keyless target. */
 void migrate_prepare(struct vm *vm, mig_peer_check peer_ok, void *ctx);
 /* Send the guest to HOST:PORT (NULL: cfg->migrate_to), end the VM with 0 once the
- * target confirms. 0, or -1 with a message (the guest goes on here). */
+ * target is ready ('R') and told to go ('G'). 0, or -1 with a message (no 'R' in
+ * MIG_CONFIRM_S or a failure before 'G': the guest goes on here). */
 int migrate_send(struct vm *vm, const char *to, char *err, size_t errlen);
 
 #endif

@@ -1,13 +1,18 @@
 /* migrate.c: cold migration over TCP: the checkpoint stream of snap_format.h, full,
- * from a paused source to a target that has not started a VM yet. The target
- * answers one byte, 'K', once the guest is in its VM; only then does the source end
- * (status 0). Without that answer within MIG_CONFIRM_S the guest goes on at the
- * source. The connection itself (TLS-PSK with --migration-key, time limits) is
- * mig_transport.c's: this file reads and writes a plain stream.
+ * from a paused source to a target that has not started a VM yet, then a two-byte
+ * commit so that the guest never runs at both ends: the target, with the guest in
+ * its VM and nothing left that can fail, answers 'R' (ready) and runs it only once
+ * the source's 'G' (go) came back; the source sends 'G' on 'R' and ends (status 0).
+ * Without 'R' within MIG_CONFIRM_S (or when the target refuses) the guest goes on
+ * at the source; after 'G' it never does (the target may not have heard it: then
+ * the guest runs nowhere, which the source says). The connection itself (TLS-PSK
+ * with --migration-key, time limits) is mig_transport.c's: this file reads and
+ * writes a plain stream.
  */
 #include "checkpoint.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -57,6 +62,9 @@ static int require_key_off_loopback(const struct addrinfo *ai, const struct mig_
 	       -1;
 }
 
+#define MIG_BACKLOG 16
+#define MIG_PENDING 8 /* handshakes under way at once (more wait in the backlog) */
+
 static int listen_on(const char *host, const char *port, const struct mig_key *key, char *err,
 		     size_t errlen)
 {
@@ -71,7 +79,7 @@ static int listen_on(const char *host, const char *port, const struct mig_key *k
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1) < 0) {
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, MIG_BACKLOG) < 0) {
 		snprintf(err, errlen, "cannot listen on %s:%s: %s", host, port, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -81,7 +89,8 @@ static int listen_on(const char *host, const char *port, const struct mig_key *k
 	return fd;
 }
 
-/* --migration-key, read at start (config_check checked the file's owner and mode). */
+/* --migration-key, read at start (the file's owner and mode checked on the
+ * descriptor read, as config_check did on the path). */
 static struct mig_key *load_key(const struct config *c)
 {
 	char err[768];
@@ -90,23 +99,110 @@ static struct mig_key *load_key(const struct config *c)
 	struct mig_key *k = calloc(1, sizeof(*k));
 	if (!k)
 		die("out of memory");
-	if (mig_key_load(c->migration_key, k, err, sizeof(err)))
+	if (mig_key_load(c->migration_key, c->user ? (long)c->user_uid : -1, k, err, sizeof(err)))
 		die("HERMIT_MIGRATION_KEY/--migration-key %s", err);
 	return k;
 }
 
 /* One accepted connection: the peer's user when there is no key (the key proves
- * who it is otherwise), then the transport. The plain stream's fd, or -1. */
-static int take_connection(int fd, const struct mig_key *key, mig_peer_check allowed, void *ctx)
+ * who it is otherwise), then its handshake begins. NULL: turned away. */
+static struct mig_conn *take_connection(int fd, const struct mig_key *key, mig_peer_check allowed,
+					void *ctx)
 {
 	char err[512];
 	if (!key && !allowed(fd, ctx)) {
 		close(fd);
-		return -1;
+		return NULL;
 	}
-	int s = mig_transport_open(fd, key, true, MIG_INCOMING_DEADLINE_S, err, sizeof(err));
-	if (s < 0)
+	struct mig_conn *m = mig_conn_start(fd, key, err, sizeof(err));
+	if (!m)
 		warnx_("--incoming: turned away a connection: %s", err);
+	return m;
+}
+
+/* The handshakes under way (keyed --incoming). */
+struct pending {
+	struct mig_conn *m[MIG_PENDING];
+	int n;
+};
+
+static void drop_pending(struct pending *pd, int i)
+{
+	mig_conn_free(pd->m[i]);
+	pd->m[i] = pd->m[--pd->n];
+}
+
+/* The pending handshake i moved: the plain stream when it completed, else -1 (and
+ * it is gone when it failed). */
+static int advance(struct pending *pd, int i)
+{
+	char err[512];
+	int rc = mig_conn_step(pd->m[i], err, sizeof(err));
+	if (rc == 0)
+		return -1;
+	if (rc > 0) {
+		struct mig_conn *m = pd->m[i];
+		pd->m[i] = pd->m[--pd->n];
+		int s = mig_conn_finish(m, err, sizeof(err));
+		if (s >= 0)
+			return s;
+	}
+	warnx_("--incoming: turned away a connection: %s", err);
+	if (rc < 0)
+		drop_pending(pd, i);
+	return -1;
+}
+
+/* A new connection becomes a pending handshake; without a key (nothing to
+ * shake: the peer's user was checked) it is the stream at once: its fd, else -1. */
+static int accept_one(int lfd, struct pending *pd, const struct mig_key *key,
+		      mig_peer_check allowed, void *ctx)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0 && errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
+		die("--incoming: accept: %s", strerror(errno));
+	struct mig_conn *m = fd < 0 ? NULL : take_connection(fd, key, allowed, ctx);
+	if (!m)
+		return -1;
+	pd->m[pd->n++] = m;
+	return key ? -1 : advance(pd, pd->n - 1);
+}
+
+/* --incoming's wait: the listener and up to MIG_PENDING handshakes in one poll, so
+ * a peer that connects and says nothing holds up no other, and itself no longer
+ * than MIG_HANDSHAKE_S. The stream of the first source that gets through. */
+static int wait_for_source(int lfd, const struct mig_key *key, mig_peer_check allowed, void *ctx)
+{
+	struct pending pd = {.n = 0};
+	int s = -1;
+	while (s < 0) {
+		struct pollfd p[MIG_PENDING + 1];
+		uint64_t now = mig_mono_ns(), first = UINT64_MAX;
+		int n = pd.n;
+		for (int i = 0; i < n; i++) {
+			p[i] = (struct pollfd){.fd = mig_conn_fd(pd.m[i]),
+					       .events = mig_conn_events(pd.m[i])};
+			uint64_t end = mig_conn_deadline_ns(pd.m[i]);
+			first = end < first ? end : first;
+		}
+		/* The listener waits while every handshake slot is taken. */
+		p[n] = (struct pollfd){.fd = n < MIG_PENDING ? lfd : -1, .events = POLLIN};
+		int timeout = first == UINT64_MAX ? -1
+			      : first <= now	  ? 0
+						  : (int)((first - now) / 1000000 + 1);
+		int rc = poll(p, (nfds_t)n + 1, timeout);
+		if (rc < 0 && errno != EINTR)
+			die("--incoming: poll: %s", strerror(errno));
+		now = mig_mono_ns();
+		/* From the last: advance() moves the last one into slot i. */
+		for (int i = n - 1; i >= 0 && s < 0; i--)
+			if ((rc > 0 && p[i].revents) || now >= mig_conn_deadline_ns(pd.m[i]))
+				s = advance(&pd, i);
+		if (s < 0 && rc > 0 && p[n].revents & POLLIN)
+			s = accept_one(lfd, &pd, key, allowed, ctx);
+	}
+	while (pd.n) /* one source at a time: the others go */
+		drop_pending(&pd, pd.n - 1);
 	return s;
 }
 
@@ -121,22 +217,12 @@ void migrate_accept(const struct config *c, struct restore_source *src, mig_peer
 	int lfd = listen_on(host, port, key, err, sizeof(err));
 	if (lfd < 0)
 		die("--incoming: %s", err);
+	fcntl(lfd, F_SETFL, O_NONBLOCK); /* a connection gone before accept blocks nothing */
 	warnx_("waiting for a migrating guest on %s:%s%s", host, port,
 	       key ? " (TLS, --migration-key)" : "");
 	memset(src, 0, sizeof(*src));
-	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
-			continue;
-		if (fd < 0)
-			die("--incoming: accept on %s:%s: %s", host, port, strerror(errno));
-		int s = take_connection(fd, key, allowed, ctx);
-		if (s >= 0) {
-			src->fds[0] = s;
-			src->n = 1;
-			break;
-		}
-	}
+	src->fds[0] = wait_for_source(lfd, key, allowed, ctx);
+	src->n = 1;
 	close(lfd);
 	if (key)
 		explicit_bzero(key, sizeof(*key));
@@ -205,32 +291,54 @@ static int connect_to(struct vm *vm, const char *to, char *err, size_t errlen)
 		       -1;
 	}
 	char why[512];
-	int stream = mig_transport_open(fd, s->migrate_key, false, 0, why, sizeof(why));
+	int stream = mig_transport_open(fd, s->migrate_key, why, sizeof(why));
 	if (stream < 0)
 		return snprintf(err, errlen, "%s: %s", to, why), -1;
 	return stream;
 }
 
-/* The target's 'K': it has the guest. */
-static int wait_confirm(int fd, const char *to, char *err, size_t errlen)
+/* The target's 'R': it has the guest in its VM and waits for our 'G'. */
+static int wait_ready(int fd, const char *to, char *err, size_t errlen)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
-	char k = 0;
+	char r = 0;
 	int rc;
 	do
 		rc = poll(&p, 1, MIG_CONFIRM_S * 1000);
 	while (rc < 0 && errno == EINTR);
-	if (rc > 0 && read(fd, &k, 1) == 1 && k == 'K')
+	if (rc > 0 && read(fd, &r, 1) == 1 && r == 'R')
 		return 0;
 	if (rc == 0)
-		return snprintf(err, errlen, "%s did not confirm it took the guest within %d s", to,
-				MIG_CONFIRM_S),
+		return snprintf(err, errlen, "%s did not confirm it can run the guest within %d s",
+				to, MIG_CONFIRM_S),
 		       -1;
 	return snprintf(err, errlen,
-			"%s did not confirm it took the guest (the connection closed: see "
+			"%s did not confirm it can run the guest (the connection closed: see "
 			"the target's message)",
 			to),
 	       -1;
+}
+
+/* After 'G': the target closes the stream once it read it. Whether it did (true),
+ * or the stream stayed open past MIG_STALL_S or failed (the target may have it or
+ * not). Either way the guest is not ours any more. */
+static bool go_heard(int fd)
+{
+	char b;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	shutdown(fd, SHUT_WR);
+	for (;;) {
+		int rc = poll(&p, 1, MIG_STALL_S * 1000);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc <= 0)
+			return false;
+		ssize_t n = read(fd, &b, 1);
+		if (n == 0)
+			return true;
+		if (n < 0 && errno != EINTR)
+			return false;
+	}
 }
 
 int migrate_send(struct vm *vm, const char *to, char *err, size_t errlen)
@@ -250,15 +358,29 @@ int migrate_send(struct vm *vm, const char *to, char *err, size_t errlen)
 		return -1;
 	}
 	int rc = snapshot_save(vm, fd, SAVE_FULL_KEEP_LOG, 1, 0, &pages, &bytes, err, errlen);
-	shutdown(fd, SHUT_WR);
-	rc = rc ?: wait_confirm(fd, to, err, errlen);
-	close(fd);
+	rc = rc ?: wait_ready(fd, to, err, errlen);
+	/* A 'G' not written is not sent (one byte into a socketpair): the target cannot
+	 * run the guest, so it goes on here. */
+	if (!rc && write(fd, "G", 1) != 1) {
+		snprintf(err, errlen, "cannot tell %s to go: %s", to, strerror(errno));
+		rc = -1;
+	}
 	if (rc) {
+		close(fd);
 		snapshot_resume(vm); /* the callers say the guest goes on here */
 		return -1;
 	}
-	warnx_("migrated to %s (%llu pages, %llu KiB, VM paused %.1f ms)", to,
-	       (unsigned long long)pages, (unsigned long long)(bytes >> 10), (now_ns() - t0) / 1e6);
+	bool heard = go_heard(fd);
+	close(fd);
+	if (heard)
+		warnx_("migrated to %s (%llu pages, %llu KiB, VM paused %.1f ms)", to,
+		       (unsigned long long)pages, (unsigned long long)(bytes >> 10),
+		       (now_ns() - t0) / 1e6);
+	else
+		warnx_("migrated to %s, but it did not confirm it heard the go: the guest "
+		       "runs there if it did, else nowhere (see the target's messages); it "
+		       "does not go on here",
+		       to);
 	vm_end(vm, 0); /* the guest lives on at the target */
 	snapshot_resume(vm);
 	return 0;

@@ -4,10 +4,12 @@
 #include "checkpoint.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "mig_transport.h"
 #include "snap_internal.h"
 
 static const char *stream_name(const struct restore_source *src, int i)
@@ -91,11 +93,31 @@ void restore_load(struct vm *vm, struct restore_source *src, const struct snap_c
 		restore_source_close(src);
 }
 
+/* Wait for the source's 'G' (go) within MIG_CONFIRM_S: true when it came. */
+static bool source_says_go(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char g = 0;
+	int rc;
+	do
+		rc = poll(&p, 1, MIG_CONFIRM_S * 1000);
+	while (rc < 0 && errno == EINTR);
+	return rc > 0 && read(fd, &g, 1) == 1 && g == 'G';
+}
+
 void restore_confirm(struct restore_source *src)
 {
 	if (src->dir || src->n == 0)
 		return;
-	if (write(src->fds[0], "K", 1) != 1) /* the source may exit now */
-		die("the migration stream: cannot confirm to the source: %s", strerror(errno));
+	/* 'R': ready; the source answers 'G' and ends, or resumes its guest itself
+	 * (it gave up waiting, or failed): then this copy must never run. */
+	if (write(src->fds[0], "R", 1) != 1)
+		die("the migration stream: cannot tell the source the guest is ready here: %s; "
+		    "nothing ran here",
+		    strerror(errno));
+	if (!source_says_go(src->fds[0]))
+		die("the migration stream: the source did not say go within %d s (it may run "
+		    "the guest itself); nothing ran here",
+		    MIG_CONFIRM_S);
 	restore_source_close(src);
 }

@@ -1088,7 +1088,7 @@ def ckpt_migrate_silent_target_source_resumes(t):
                         binary=harness.FAULT_PROXY) as source:
             wait_stdout(source, "gate\n", timeout=WAIT)
             source.signal(signal.SIGUSR2)
-            _source_goes_on(t, g, source, "did not confirm it took the guest within",
+            _source_goes_on(t, g, source, "did not confirm it can run the guest within",
                             "a silent target")
         th.join(WAIT)
         for c in conns:
@@ -1216,3 +1216,398 @@ def ckpt_incoming_with_a_key_turns_away_a_plain_source(t):
             c.close()
             t.eq(target.p.poll(), None, "the target still waits for a source")
             t.eq(target.stdout_text(), "", "nothing ran at the target")
+
+
+# ---- the review of issue 22's migration: commit protocol, time limits, SIGPIPE ------
+
+def _capture_hello(t, g, key):
+    """The first flight (TLS ClientHello) a source with `key` sends: a valid hello for
+    a target with the same key."""
+    import socket
+    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(1)
+    addr = "127.0.0.1:%d" % lst.getsockname()[1]
+    with Background(g.argv(["--migrate-to", addr, "--migration-key", key]),
+                    env=g.env()) as source:
+        wait_stdout(source, "gate\n", timeout=WAIT)
+        source.signal(signal.SIGUSR2)
+        lst.settimeout(WAIT)
+        conn, _ = lst.accept()
+        conn.settimeout(WAIT)
+        hello = conn.recv(65536)
+        conn.close()
+        lst.close()
+    t.true(len(hello) > 0, "captured the source's hello")
+    return hello
+
+
+@test
+def ckpt_incoming_survives_a_replayed_hello_and_close(t):
+    """A peer that sends a valid ClientHello (replayed) and closes at once: GnuTLS's
+    answer to the closed socket must not kill --incoming with SIGPIPE (status 141,
+    no message); the target turns each away and waits on."""
+    import socket
+    port = harness.free_port()
+    addr = "127.0.0.1:%d" % port
+    tries = 6
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        k = key_file(top)
+        hello = _capture_hello(t, g, k)
+        with Background(["--incoming", addr, "--migration-key", k], env={}) as target:
+            target.wait_stderr(re.escape("waiting for a migrating guest on %s" % addr),
+                               timeout=WAIT)
+            for i in range(tries):
+                c = socket.create_connection(("127.0.0.1", port))
+                c.sendall(hello)
+                c.close()
+                wait_until(target, lambda: target.stderr_text().count(
+                    "turned away a connection") > i, "turning away connection %d" % (i + 1))
+            t.eq(target.p.poll(), None, "the target still waits for a source: %r" %
+                 target.stderr_text()[-2000:])
+            t.eq(target.stdout_text(), "", "nothing ran at the target")
+
+
+class _Relay:
+    """A relay between a source and a keyless target (on loopback, run by root as the
+    test: both ends accept it). It forwards the stream; the target's 'R' reaches the
+    source only once `hold_ready` (an Event, if given) is set; with `drop_go` nothing
+    the source sends after 'R' (its 'G') reaches the target. A side's end ends the
+    other."""
+
+    def __init__(self, target_port, hold_ready=None, drop_go=False):
+        import socket
+        import threading
+        self.lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lst.bind(("127.0.0.1", 0))
+        self.lst.listen(1)
+        self.addr = "127.0.0.1:%d" % self.lst.getsockname()[1]
+        self.target_port, self.hold_ready, self.drop_go = target_port, hold_ready, drop_go
+        self.ready_passed = threading.Event()
+        self.dropped = 0
+        self.th = threading.Thread(target=self._run, daemon=True)
+        self.th.start()
+
+    @staticmethod
+    def _shut(sock):
+        import socket
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _down(self, s, tg):
+        try:
+            while True:
+                d = tg.recv(65536)
+                if not d:
+                    break
+                if self.hold_ready is not None:
+                    self.hold_ready.wait(WAIT)
+                self.ready_passed.set()  # before the source can answer it
+                s.sendall(d)
+        except OSError:
+            pass
+        self._shut(s)
+
+    def _run(self):
+        import socket
+        import threading
+        self.lst.settimeout(WAIT)
+        try:
+            s, _ = self.lst.accept()
+        except OSError:
+            return
+        tg = socket.create_connection(("127.0.0.1", self.target_port))
+        threading.Thread(target=self._down, args=(s, tg), daemon=True).start()
+        try:
+            while True:
+                d = s.recv(1 << 20)
+                if not d:
+                    break
+                if self.drop_go and self.ready_passed.is_set():
+                    self.dropped += len(d)
+                    continue
+                tg.sendall(d)
+        except OSError:
+            pass
+        self._shut(tg)
+
+    def close(self):
+        if self.hold_ready is not None:
+            self.hold_ready.set()
+        self.th.join(WAIT)
+        self.lst.close()
+
+
+@test
+def ckpt_migrate_go_lost_neither_end_runs_the_guest(t):
+    """The commit: a relay passes the whole stream and the target's 'R' but drops the
+    source's 'G'. The source has sent it and ends (status 0) without running the
+    guest on; the target never heard it and ends (status 1, a message) without
+    running it: the guest is lost, never run twice (before: the target ran it as
+    soon as its 'K' was written)."""
+    need_fault_build()
+    port = harness.free_port()
+    addr = "127.0.0.1:%d" % port
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        with Background(["--incoming", addr, "--mount", g.files], env={},
+                        binary=harness.FAULT_PROXY) as target:
+            target.wait_stderr(re.escape("waiting for a migrating guest on %s" % addr),
+                               timeout=WAIT)
+            relay = _Relay(port, drop_go=True)
+            try:
+                with Background(g.argv(["--migrate-to", relay.addr]), env=g.env(),
+                                binary=harness.FAULT_PROXY) as source:
+                    wait_stdout(source, "gate\n", timeout=WAIT)
+                    source.signal(signal.SIGUSR2)
+                    rc = target.wait(timeout=WAIT)
+                    t.eq(rc, STATUS_REFUSED, "the target ends: %r" % target.stderr_text())
+                    t.contains(target.stderr_text(), "the source did not say go",
+                               "the target's message")
+                    rc = source.wait(timeout=WAIT)
+                    t.eq(rc, 0, "the source ended after its go: %r" %
+                         source.stderr_text()[-2000:])
+                    t.contains(source.stderr_text(), "migrated to %s" % relay.addr,
+                               "the source's message")
+                    g.open_gate()  # a guest running anywhere would go on now
+                    t.eq(source.stdout_text(), g.expected.through_gate,
+                         "the source ran nothing after its go")
+            finally:
+                relay.close()
+            t.true(relay.dropped > 0, "the relay dropped the source's go")
+            t.eq(target.stdout_text(), "", "nothing ran at the target")
+
+
+@test
+def ckpt_migrate_ready_too_late_source_resumes_target_does_not_run(t):
+    """The commit: a relay holds the target's 'R' past the source's wait (seconds in
+    the test build): the source resumes its guest and says so; the target gets no
+    'G' and ends (status 1) without running it (before: it ran it too)."""
+    import threading
+    need_fault_build()
+    port = harness.free_port()
+    addr = "127.0.0.1:%d" % port
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        with Background(["--incoming", addr, "--mount", g.files], env={},
+                        binary=harness.FAULT_PROXY) as target:
+            target.wait_stderr(re.escape("waiting for a migrating guest on %s" % addr),
+                               timeout=WAIT)
+            relay = _Relay(port, hold_ready=threading.Event())
+            try:
+                with Background(g.argv(["--migrate-to", relay.addr]), env=g.env(),
+                                binary=harness.FAULT_PROXY) as source:
+                    wait_stdout(source, "gate\n", timeout=WAIT)
+                    source.signal(signal.SIGUSR2)
+                    source.wait_stderr("migration failed", timeout=WAIT)
+                    relay.hold_ready.set()  # 'R' reaches a source that resumed
+                    rc = target.wait(timeout=WAIT)
+                    t.eq(rc, STATUS_REFUSED, "the target ends: %r" % target.stderr_text())
+                    t.contains(target.stderr_text(), "the source did not say go",
+                               "the target's message")
+                    _source_goes_on(t, g, source, "did not confirm it can run the guest",
+                                    "'R' held back")
+            finally:
+                relay.close()
+            t.eq(target.stdout_text(), "", "nothing ran at the target")
+
+
+@test
+def ckpt_incoming_silent_peer_blocks_no_keyed_migration(t):
+    """A connection that never says anything, held open: a keyed source that comes
+    after it migrates at once (handshakes advance side by side), and the silent one
+    is never what the target waited for (no 'turned away' for it: it is dropped
+    when the guest arrives)."""
+    import socket
+    with tempfile.TemporaryDirectory() as kd:
+        k = key_file(kd)
+        silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            _migrate_after(t, harness.free_port(), k, silent)
+        finally:
+            silent.close()
+
+
+def _migrate_after(t, port, key, silent):
+    """_migrate with a key, `silent` connected to the target before the source
+    comes; the target must not have turned anything away."""
+    addr = "127.0.0.1:%d" % port
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        with Background(["--incoming", addr, "--migration-key", key, "--mount", g.files],
+                        env={}) as target:
+            target.wait_stderr(re.escape("waiting for a migrating guest on %s" % addr),
+                               timeout=WAIT)
+            silent.connect(("127.0.0.1", port))
+            with Background(g.argv(["--migrate-to", addr, "--migration-key", key]),
+                            env=g.env()) as source:
+                wait_stdout(source, "gate\n", timeout=WAIT)
+                source.signal(signal.SIGUSR2)
+                rc = source.wait(timeout=WAIT)
+                t.eq(rc, 0, "the source migrated: %r / target %r" % (
+                    source.stderr_text()[-2000:], target.stderr_text()[-2000:]))
+                t.contains(source.stderr_text(), "migrated to %s" % addr, "the source's stderr")
+            t.true("turned away" not in target.stderr_text(),
+                   "the silent peer was not waited out first: %r" % target.stderr_text())
+            g.open_gate()
+            rc = target.wait(timeout=WAIT)
+            r = harness.Result(rc, target.stdout_text(), target.stderr_text())
+        check_restored(t, g, r, "the guest migrated past a silent peer")
+
+
+@test
+def ckpt_incoming_turns_away_a_silent_handshake(t):
+    """With a key, a peer that connects and never completes the TLS handshake is
+    turned away after the handshake limit (10 s; seconds in the test build) and the
+    target waits on."""
+    import socket
+    need_fault_build()
+    port = harness.free_port()
+    addr = "127.0.0.1:%d" % port
+    with tempfile.TemporaryDirectory() as top:
+        k = key_file(top)
+        with Background(["--incoming", addr, "--migration-key", k], env={},
+                        binary=harness.FAULT_PROXY) as target:
+            target.wait_stderr(re.escape("waiting for a migrating guest on %s" % addr),
+                               timeout=WAIT)
+            c = socket.create_connection(("127.0.0.1", port))
+            try:
+                target.wait_stderr("turned away a connection: no TLS handshake within",
+                                   timeout=WAIT)
+                t.eq(target.p.poll(), None, "the target still waits for a source")
+            finally:
+                c.close()
+            t.eq(target.stdout_text(), "", "nothing ran at the target")
+
+
+def _tls_trickle(src_sock, tport, stop):
+    """Between a keyed source and target: the handshake and the first 32 KiB of the
+    stream pass, then a byte every 0.3 s (never silent for long, so only the overall
+    deadline can end it); everything the target sends goes back."""
+    import socket
+    import threading
+    tg = socket.create_connection(("127.0.0.1", tport))
+
+    def back():
+        try:
+            while True:
+                d = tg.recv(4096)
+                if not d:
+                    break
+                src_sock.sendall(d)
+        except OSError:
+            pass
+    threading.Thread(target=back, daemon=True).start()
+    src_sock.settimeout(0.1)
+    passed, buf = 0, b""
+    try:
+        while not stop.is_set():
+            try:
+                d = src_sock.recv(65536)
+                buf += d
+            except socket.timeout:
+                pass
+            if passed < 32768 and buf:
+                n = min(len(buf), 32768 - passed)
+                tg.sendall(buf[:n])
+                buf, passed = buf[n:], passed + n
+            elif buf:
+                tg.sendall(buf[:1])
+                buf = buf[1:]
+                stop.wait(0.3)
+    except OSError:
+        pass
+    tg.close()
+
+
+@test
+def ckpt_incoming_tls_trickle_meets_the_deadline(t):
+    """With a key, a relay that trickles the source's TLS records a byte at a time:
+    --incoming still gives up at its time limits (no whole record for MIG_STALL_S,
+    or the overall deadline; seconds in the test build), although GnuTLS waits for
+    whole records (before: it stayed blocked inside GnuTLS, long past the deadline,
+    each byte resetting the socket's timer)."""
+    import socket
+    import threading
+    need_fault_build()
+    port = harness.free_port()
+    addr = "127.0.0.1:%d" % port
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        k = key_file(top)
+        lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(1)
+        raddr = "127.0.0.1:%d" % lst.getsockname()[1]
+        stop = threading.Event()
+        with Background(["--incoming", addr, "--migration-key", k, "--mount", g.files],
+                        env={}, binary=harness.FAULT_PROXY) as target:
+            target.wait_stderr(re.escape("waiting for a migrating guest on %s" % addr),
+                               timeout=WAIT)
+            with Background(g.argv(["--migrate-to", raddr, "--migration-key", k]),
+                            env=g.env(), binary=harness.FAULT_PROXY) as source:
+                wait_stdout(source, "gate\n", timeout=WAIT)
+                source.signal(signal.SIGUSR2)
+                lst.settimeout(WAIT)
+                s, _ = lst.accept()
+                th = threading.Thread(target=_tls_trickle, args=(s, port, stop), daemon=True)
+                th.start()
+                try:
+                    rc = target.wait(timeout=WAIT)
+                finally:
+                    stop.set()
+                    th.join(WAIT)
+                    s.close()
+                    lst.close()
+                t.eq(rc, STATUS_REFUSED, "the target gave up: %r" % target.stderr_text())
+                t.contains(target.stderr_text(), "giving up", "the target's message")
+                _source_goes_on(t, g, source, "migration failed", "a trickled stream")
+            t.eq(target.stdout_text(), "", "nothing ran at the target")
+
+
+@test
+def ckpt_migrate_slow_reader_source_gives_up(t):
+    """A keyless target of proxy's user that reads the stream slowly but steadily
+    (a small window, a few KiB at a time): the source gives up at its time limits
+    (progress too slow for MIG_STALL_S, or the overall deadline; seconds in the test
+    build), says so and resumes its guest (before: each byte reset the send timer and
+    the guest stayed paused for as long as the reader liked)."""
+    import socket
+    import threading
+    need_fault_build()
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lst.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(1)
+        addr = "127.0.0.1:%d" % lst.getsockname()[1]
+        stop = threading.Event()
+
+        def sip():
+            lst.settimeout(WAIT)
+            try:
+                c, _ = lst.accept()
+            except OSError:
+                return
+            try:
+                while not stop.is_set() and c.recv(4096):
+                    stop.wait(0.05)
+            except OSError:
+                pass
+            c.close()
+        th = threading.Thread(target=sip, daemon=True)
+        th.start()
+        try:
+            with Background(g.argv(["--migrate-to", addr]), env=g.env(),
+                            binary=harness.FAULT_PROXY) as source:
+                wait_stdout(source, "gate\n", timeout=WAIT)
+                source.signal(signal.SIGUSR2)
+                _source_goes_on(t, g, source, "giving up", "a slow reader")
+        finally:
+            stop.set()
+            th.join(WAIT)
+            lst.close()

@@ -1,8 +1,13 @@
 /* test_mig_key.c: the migration key file's text (psktool's IDENTITY:HEXKEY) and the
  * loopback test that decides whether a migration needs a key. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mig_transport.h"
 #include "unit.h"
@@ -65,9 +70,48 @@ static void test_loopback(void)
 	CHECK(!mig_addr_is_loopback(&a6));
 }
 
+/* mig_key_load checks the descriptor it reads, not only config_check's earlier look
+ * at the path (which another user may have swapped since): a loose mode, a symlink,
+ * a FIFO (which must not hang it) and another user's file are refused. */
+static void test_load_checks_what_it_reads(void)
+{
+	char dir[] = "/tmp/test_mig_key.XXXXXX", path[64], link[64], fifo[64], err[512];
+	struct mig_key k;
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/key", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	fputs("proxy:00112233445566778899aabbccddeeff\n", f);
+	fclose(f);
+	CHECK_EQ(chmod(path, 0600), 0);
+	int ok = mig_key_load(path, -1, &k, err, sizeof(err));
+	/* 0, or only GnuTLS missing on this host: the file itself passed. */
+	CHECK(ok == 0 || strstr(err, "need GnuTLS") != NULL);
+	CHECK_EQ(chmod(path, 0640), 0);
+	CHECK_EQ(mig_key_load(path, -1, &k, err, sizeof(err)), -1);
+	CHECK(strstr(err, "is accessible by others (mode 0640)") != NULL);
+	CHECK_EQ(chmod(path, 0600), 0);
+	CHECK_EQ(symlink(path, link), 0);
+	CHECK_EQ(mig_key_load(link, -1, &k, err, sizeof(err)), -1); /* O_NOFOLLOW */
+	CHECK_EQ(mkfifo(fifo, 0600), 0);
+	CHECK_EQ(mig_key_load(fifo, -1, &k, err, sizeof(err)), -1);
+	CHECK(strstr(err, "is not a regular file") != NULL);
+	if (geteuid() == 0) { /* another user's key, unless it is --user's */
+		CHECK_EQ(chown(path, 65534, 65534), 0);
+		CHECK_EQ(mig_key_load(path, -1, &k, err, sizeof(err)), -1);
+		CHECK(strstr(err, "belongs to uid 65534") != NULL);
+		ok = mig_key_load(path, 65534, &k, err, sizeof(err));
+		CHECK(ok == 0 || strstr(err, "need GnuTLS") != NULL);
+	}
+	unlink(path), unlink(link), unlink(fifo), rmdir(dir);
+}
+
 int main(void)
 {
 	test_parse();
 	test_loopback();
+	test_load_checks_what_it_reads();
 	return unit_report();
 }
