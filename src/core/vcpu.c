@@ -275,6 +275,43 @@ static uint64_t rewind_to_io_insn(struct vcpu *v)
 	return r.rip;
 }
 
+/* Whether the `len` guest bytes before `end` are `want`. */
+static bool bytes_before(struct vcpu *v, uint64_t end, const uint8_t *want, size_t len)
+{
+	uint8_t got[3];
+	return end >= len && vcpu_read_virt(v, end - len, got, len) == len &&
+	       !memcmp(got, want, len);
+}
+
+/* The in/out of the current exit ending at `end`: a DX form (EC/ED in, EE/EF out)
+ * with DX the port, or an imm8 form (E4-E7) naming it, after 66 for 16 bits.
+ * Other prefixes change nothing in a non-string in/out: from the opcode (or its
+ * 66) it does the same access. 0 for a string form or unless one form matches. */
+static uint64_t io_insn_ending_at(struct vcpu *v, uint64_t end, uint64_t rdx)
+{
+	const struct kvm_run *run = v->run;
+	if (run->io.count != 1)
+		return 0;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT, word = run->io.size == 2;
+	uint8_t wide = run->io.size > 1;
+	const uint8_t dx_form[] = {0x66, (uint8_t)((out ? 0xEE : 0xEC) | wide)};
+	const uint8_t imm_form[] = {0x66, (uint8_t)((out ? 0xE6 : 0xE4) | wide),
+				    (uint8_t)run->io.port};
+	size_t dx_len = 1 + word, imm_len = 2 + word;
+	bool dx = (rdx & 0xFFFF) == run->io.port && bytes_before(v, end, dx_form + !word, dx_len);
+	bool imm = run->io.port <= 0xFF && bytes_before(v, end, imm_form + !word, imm_len);
+	if (dx == imm)
+		return 0;
+	return end - (dx ? dx_len : imm_len);
+}
+
+uint64_t vcpu_io_insn_start(struct vcpu *v, const struct kvm_regs *r)
+{
+	if (!host_caps_debug(v->vm)->pvm)
+		return r->rip;
+	return io_insn_ending_at(v, r->rip, r->rdx);
+}
+
 /* Reads are device registers (no hypercall reads its result from a port). */
 static void handle_port_read(struct vcpu *v, struct port_handler *h)
 {

@@ -252,6 +252,11 @@ size_t vcpu_read_virt(struct vcpu *v, uint64_t gva, void *dst, size_t len);
 /* The vCPU starts or stops waiting in a blocking hypercall, out of KVM_RUN: the
  * park hooks count it as stopped meanwhile. */
 void vcpu_set_blocked(struct vcpu *v, bool blocked);
+/* Where the port instruction of v's current KVM_EXIT_IO begins, for a vCPU out of
+ * KVM_RUN in that exit's handler, given its registers: hardware KVM leaves RIP on
+ * it until KVM_RUN completes it, software KVM (PVM) has moved RIP past it already.
+ * There it is found in the bytes before RIP; 0 if none match the exit. */
+uint64_t vcpu_io_insn_start(struct vcpu *v, const struct kvm_regs *r);
 /* The hidden parts of CS (64-bit code) and DS/ES/FS/GS/SS (data) matching the
  * GDT of include/hermit_abi.h (every vCPU and the probe VM start with them). */
 void vcpu_long_mode_segments(struct kvm_sregs *s);

@@ -3,8 +3,8 @@
  * condition variable. A vCPU parked by another hook (GDB's all-stop, the console's
  * `stop`) is stopped already: should that hook let it go meanwhile, ours holds it
  * before KVM_RUN. A vCPU waiting in a blocking hypercall counts as stopped: it is
- * saved before that call (its RIP still at the OUT) and repeats it when the
- * checkpoint is restored.
+ * saved before that call (RIP on its OUT: snap_vcpu.c puts it there on software
+ * KVM, which reports it past) and repeats it when the checkpoint is restored.
  */
 #include "snap_internal.h"
 

@@ -98,11 +98,39 @@ static int save_msrs(struct vcpu *v, struct snap_buf *b)
 		snap_put_record(b, tagv, &s_, sizeof(s_));                                         \
 	} while (0)
 
+/* A vCPU waiting in a blocking hypercall is saved before that call, on its port
+ * instruction, so that a restore makes the call again: the result lands after this
+ * save, in memory it does not hold. Hardware KVM reports RIP there until the next
+ * KVM_RUN, software KVM (PVM) past the instruction: taken as reported, the restored
+ * guest would go on as if the call had answered, its result never written. */
+static int save_regs(struct vcpu *v, struct snap_buf *b, char *err, size_t errlen)
+{
+	struct kvm_regs r;
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0) {
+		snprintf(err, errlen, "vCPU %u: KVM_GET_REGS: %s", v->id, strerror(errno));
+		return -1;
+	}
+	if (snap_vcpu_blocked(v->vm, v->id)) {
+		uint64_t at = vcpu_io_insn_start(v, &r);
+		if (!at) {
+			snprintf(err, errlen,
+				 "vCPU %u waits in a hypercall whose port instruction before RIP "
+				 "0x%llx is not recognised: no state to save that repeats the call",
+				 v->id, (unsigned long long)r.rip);
+			return -1;
+		}
+		r.rip = at;
+	}
+	snap_put_record(b, TAG_REGS, &r, sizeof(r));
+	return 0;
+}
+
 int snap_vcpu_save(struct vcpu *v, struct snap_buf *b, char *err, size_t errlen)
 {
 	uint32_t state = (uint32_t)atomic_load(&v->state);
 	snap_put_record(b, TAG_RUNSTATE, &state, 4);
-	GET(KVM_GET_REGS, struct kvm_regs, TAG_REGS, "KVM_GET_REGS");
+	if (save_regs(v, b, err, errlen))
+		return -1;
 	GET(KVM_GET_SREGS, struct kvm_sregs, TAG_SREGS, "KVM_GET_SREGS");
 	if (ioctl(v->vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0) {
 		GET(KVM_GET_XSAVE, struct kvm_xsave, TAG_XSAVE, "KVM_GET_XSAVE");
