@@ -7,6 +7,7 @@ its symbols only through qOffsets; the page tables it reads memory through live
 at G; the core file holds RAM at G; every vCPU is a thread from the start.
 """
 import os
+import re
 import subprocess
 import tempfile
 
@@ -161,3 +162,71 @@ def fdt_g10_breakpoints_before_and_after_the_table_rebuild(t):
     """Hermit 0.10, G = 0: the tables edited through the recursive slot, then replaced."""
     breakpoints_across_the_table_rebuild(t, "fdt10", 0)
 
+
+def breakpoints_on_two_mappings_of_one_byte(t, prefix):
+    """Once the alias is live, alias_code's first byte has two virtual addresses. An
+    int3 planted through one is hidden from reads through the other, and planting and
+    removing both leaves the guest's byte intact (the stub keys them by the physical
+    byte: before, the second took the first's 0xCC for the original and put it back
+    on removal, and the guest ran into it)."""
+    require_gdb()
+    s = debug_session(guest("%s-tables" % prefix), [
+        "x/2xb alias_code", "break switch_cr3", "continue", "stepi",
+        "set breakpoint always-inserted on", "break *alias_fn", "x/2xb alias_code",
+        "break *alias_code", "continue", "p $pc == (long)alias_fn", "delete",
+        "x/2xb alias_code", "x/2xb alias_fn", "continue"])
+    code = re.findall(r"<alias_code>:\s+(0x[0-9a-f]{2}\s+0x[0-9a-f]{2})\n", s.transcript)
+    alias = re.findall(r"0x7e0000001[0-9a-f]{3}:\s+(0x[0-9a-f]{2}\s+0x[0-9a-f]{2})\n",
+                       s.transcript)
+    t.eq(len(code), 3, "three reads of alias_code: %r" % code)
+    t.eq(len(set(code + alias)), 1, "the original bytes every time, through both addresses: %r" % (code + alias))
+    t.true(not code[0].startswith("0xcc"), "alias_code does not start with an int3")
+    t.match(r"Breakpoint 2, 0x00007e0000001[0-9a-f]{3} in \?\? \(\)\n\$1 = 1\n", s.transcript,
+            "the breakpoint at the alias stops the guest there")
+    t.contains(s.transcript, "exited normally")
+    t.eq(s.proxy_rc, 0)
+    t.contains(s.stdout, "tables: ok")
+
+
+@test
+def fdt_main_breakpoints_on_two_mappings_of_one_byte(t):
+    breakpoints_on_two_mappings_of_one_byte(t, "m2")
+
+
+@test
+def fdt_g10_breakpoints_on_two_mappings_of_one_byte(t):
+    breakpoints_on_two_mappings_of_one_byte(t, "fdt10")
+
+
+def breakpoint_removed_after_its_address_moved(t, prefix):
+    """0x7e0000003000 is old_page on the boot tables and new_page on the copy the
+    guest loads into CR3. An int3 planted there before the switch and removed after
+    it must come out of old_page, where it was planted (before, the removal went
+    through the new tables: new_page got old_page's byte, old_page kept the 0xCC)."""
+    require_gdb()
+    s = debug_session(guest("%s-tables" % prefix), [
+        "break switch_cr3", "continue", "set breakpoint always-inserted on",
+        "break *0x7e0000003000", "x/xb 0x7e0000003000", "break after_tables", "continue",
+        "p $cr3 == fresh_cr3", "delete 2", "x/xb &old_page", "x/xb &new_page",
+        "x/xb 0x7e0000003000", "delete", "continue"])
+    t.contains(s.transcript, "Breakpoint 2 at 0x7e0000003000", "planted on the boot tables")
+    t.match(r"0x7e0000003000:\s+0x11\n", s.transcript, "old_page there, int3 hidden")
+    t.match(r"Breakpoint 3, after_tables \(\) at tests/guest/fdt/tables.c:\d+", s.transcript,
+            "stopped on the new tables")
+    t.match(r"\$1 = 1\n", s.transcript, "CR3 is the copy")
+    t.match(r"<old_page>:\s+0x11\n", s.transcript, "old_page got its byte back")
+    t.match(r"<new_page>:\s+0x22\n", s.transcript, "new_page untouched")
+    t.match(r"0x7e0000003000:\s+0x22\n", s.transcript, "the address now shows new_page")
+    t.contains(s.transcript, "exited normally")
+    t.eq(s.proxy_rc, 0)
+    t.contains(s.stdout, "tables: ok")
+
+
+@test
+def fdt_main_breakpoint_removed_after_its_address_moved(t):
+    breakpoint_removed_after_its_address_moved(t, "m2")
+
+
+@test
+def fdt_g10_breakpoint_removed_after_its_address_moved(t):
+    breakpoint_removed_after_its_address_moved(t, "fdt10")
