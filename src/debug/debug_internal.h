@@ -34,8 +34,12 @@ struct vcpu_debug {
 	struct regcache rc;
 };
 
+/* A planted int3 is keyed by GDB's virtual address but lives at a guest-physical
+ * byte, translated once when planted: the guest may load other page tables before
+ * GDB removes it, and two virtual addresses (an alias mapping) may share the byte. */
 struct sw_breakpoint {
 	uint64_t addr;
+	uint64_t gpa;
 	uint8_t orig;
 	bool used;
 };

@@ -2,10 +2,10 @@
  *
  * Registers come from the per-vCPU cache (debug_regs.c); memory is guest-virtual,
  * walked through the chosen vCPU's page tables page by page. Software breakpoints
- * are 0xCC bytes written through the guest-virtual address, hidden from memory
- * reads. The four debug-register slots hold hardware breakpoints and watchpoints;
- * on hosts whose KVM ignores data breakpoints the watchpoints are checked after
- * every single step instead.
+ * are 0xCC bytes at the guest-physical byte their virtual address had when planted,
+ * hidden from memory reads through any mapping of that byte. The four debug-register
+ * slots hold hardware breakpoints and watchpoints; on hosts whose KVM ignores data
+ * breakpoints the watchpoints are checked after every single step instead.
  */
 #include <errno.h>
 #include <poll.h>
@@ -68,17 +68,50 @@ struct hw_slot *debug_find_hw_exec(struct debugger *d, uint64_t addr)
 	return NULL;
 }
 
+/* The planted breakpoint at guest-physical gpa, other than `except`, or NULL. */
+static struct sw_breakpoint *sw_at_gpa(struct debugger *d, uint64_t gpa,
+				       const struct sw_breakpoint *except)
+{
+	for (int i = 0; i < DEBUG_MAX_SW_BP; i++)
+		if (d->sw[i].used && &d->sw[i] != except && d->sw[i].gpa == gpa)
+			return &d->sw[i];
+	return NULL;
+}
+
+/* Calls fn for every planted breakpoint inside the n bytes at addr (mapped, as a
+ * gva_read/gva_write of them just found) with its offset in the range. By the
+ * physical byte, not the address GDB gave: the same byte may be mapped at another
+ * address too (an alias), and a read there must not show our int3 either. */
+static void for_each_bp_in(struct vm *vm, uint64_t cr3, uint64_t addr, size_t n,
+			   void (*fn)(struct vm *, struct sw_breakpoint *, size_t, void *),
+			   void *arg)
+{
+	uint64_t gpa, left;
+	for (size_t off = 0; off < n; off += left) {
+		if (gva_to_gpa(&vm->mem, cr3, addr + off, &gpa, &left))
+			return;
+		left = left < n - off ? left : n - off;
+		for (int i = 0; i < DEBUG_MAX_SW_BP; i++) {
+			struct sw_breakpoint *b = &vm->dbg->sw[i];
+			if (b->used && b->gpa >= gpa && b->gpa < gpa + left)
+				fn(vm, b, off + (b->gpa - gpa), arg);
+		}
+	}
+}
+
+static void show_orig(struct vm *vm, struct sw_breakpoint *b, size_t off, void *buf)
+{
+	(void)vm;
+	((uint8_t *)buf)[off] = b->orig;
+}
+
 /* Guest memory as the guest wrote it: the original bytes under our planted int3s
  * (GDB's reads, and the single-step watchpoints' before/after comparison, which a
  * breakpoint planted or removed inside a watched range must not look like a write). */
 static size_t read_hiding_bps(struct vm *vm, uint64_t cr3, uint64_t addr, void *buf, size_t len)
 {
 	size_t n = gva_read(&vm->mem, cr3, addr, buf, len);
-	for (int i = 0; i < DEBUG_MAX_SW_BP; i++) {
-		struct sw_breakpoint *b = &vm->dbg->sw[i];
-		if (b->used && b->addr >= addr && b->addr < addr + n)
-			((uint8_t *)buf)[b->addr - addr] = b->orig;
-	}
+	for_each_bp_in(vm, cr3, addr, n, show_orig, buf);
 	return n;
 }
 
@@ -91,6 +124,15 @@ static ssize_t t_read_mem(void *ctx, int cpu, uint64_t addr, void *buf, size_t l
 	return (ssize_t)n;
 }
 
+/* A write over a planted breakpoint changes what lies under it; the 0xCC stays. */
+static void keep_planted(struct vm *vm, struct sw_breakpoint *b, size_t off, void *buf)
+{
+	uint8_t *p = gpa_ptr(&vm->mem, b->gpa, 1);
+	b->orig = ((const uint8_t *)buf)[off];
+	if (p)
+		*p = 0xCC;
+}
+
 static ssize_t t_write_mem(void *ctx, int cpu, uint64_t addr, const void *buf, size_t len)
 {
 	struct vm *vm = ctx;
@@ -99,17 +141,13 @@ static ssize_t t_write_mem(void *ctx, int cpu, uint64_t addr, const void *buf, s
 	size_t n = gva_write(&vm->mem, cr3, addr, buf, len);
 	if (n == 0 && len > 0)
 		return -EFAULT;
-	/* A write over a planted breakpoint changes what lies under it; the 0xCC stays. */
-	for (int i = 0; i < DEBUG_MAX_SW_BP; i++) {
-		struct sw_breakpoint *b = &vm->dbg->sw[i];
-		if (b->used && b->addr >= addr && b->addr < addr + n) {
-			b->orig = ((const uint8_t *)buf)[b->addr - addr];
-			gva_write(&vm->mem, cr3, b->addr, "\xCC", 1);
-		}
-	}
+	for_each_bp_in(vm, cr3, addr, n, keep_planted, (void *)buf);
 	return (ssize_t)n;
 }
 
+/* Planted where addr points now. A byte already planted through another address
+ * (an alias of the page) holds our 0xCC: the original comes from that breakpoint,
+ * or removing one of the two would leave an int3 the guest then runs into. */
 static int insert_sw(struct vm *vm, uint64_t addr)
 {
 	struct debugger *d = vm->dbg;
@@ -119,24 +157,33 @@ static int insert_sw(struct vm *vm, uint64_t addr)
 		struct sw_breakpoint *b = &d->sw[i];
 		if (b->used)
 			continue;
-		uint64_t cr3 = cpu_cr3(cpu_of(vm, d->current_cpu));
-		if (gva_read(&vm->mem, cr3, addr, &b->orig, 1) != 1 ||
-		    gva_write(&vm->mem, cr3, addr, "\xCC", 1) != 1)
+		uint64_t cr3 = cpu_cr3(cpu_of(vm, d->current_cpu)), gpa, left;
+		uint8_t *p = gva_to_gpa(&vm->mem, cr3, addr, &gpa, &left)
+				     ? NULL
+				     : gpa_ptr(&vm->mem, gpa, 1);
+		if (!p)
 			return -EFAULT;
-		b->addr = addr;
-		b->used = true;
+		struct sw_breakpoint *twin = sw_at_gpa(d, gpa, NULL);
+		*b = (struct sw_breakpoint){
+			.addr = addr, .gpa = gpa, .orig = twin ? twin->orig : *p, .used = true};
+		*p = 0xCC;
 		return 0;
 	}
 	return -ENOSPC;
 }
 
+/* The original byte goes back where the int3 was planted, not where addr points
+ * now: the guest may have loaded other page tables since (a kernel rebuilding its
+ * map), and through them addr may be unmapped or another page. The byte stays
+ * planted while another breakpoint shares it. */
 static int remove_sw(struct vm *vm, uint64_t addr)
 {
 	struct sw_breakpoint *b = debug_find_sw(vm->dbg, addr);
 	if (!b)
 		return 0;
-	uint64_t cr3 = cpu_cr3(cpu_of(vm, vm->dbg->current_cpu));
-	gva_write(&vm->mem, cr3, addr, &b->orig, 1);
+	uint8_t *p = gpa_ptr(&vm->mem, b->gpa, 1);
+	if (p && !sw_at_gpa(vm->dbg, b->gpa, b))
+		*p = b->orig;
 	b->used = false;
 	return 0;
 }

@@ -7,6 +7,7 @@ its symbols only through qOffsets; the page tables it reads memory through live
 at G; the core file holds RAM at G; every vCPU is a thread from the start.
 """
 import os
+import re
 import subprocess
 import tempfile
 
@@ -93,3 +94,139 @@ def fdt_main_core_file_knows_g(t):
         t.match(r"#\d +0x0*10004[0-9a-f]{4} in crash_middle", text,
                 "its caller, above 4 GiB, through the bias")
         t.contains(text, "= 0xfeedf00d", "a global at its relocated address")
+
+
+
+# tests/guest/fdt/tables.c: before_tables() on the boot tables; then all RAM mapped
+# into the live tables, a fresh copy with an alias window at 0x7e0000000000 (a data
+# page, then the code pages of alias_code) loaded into CR3 by switch_cr3 (cr3_loaded
+# follows the load); after_tables() and later_work() on the new tables.
+TABLES_COMMANDS = [
+    "break before_tables", "break after_tables", "break switch_cr3",
+    "continue", "p/x $cr3", "finish", "p tables_state",
+    "continue", "p/x $cr3", "stepi", "p $pc == (long)&cr3_loaded", "p $cr3 == fresh_cr3",
+    "x/2xw alias_data_ptr", "hbreak later_work", "hbreak *alias_fn",
+    "continue", "p $pc == (long)alias_fn", "x/2xw alias_data_ptr", "x/2xw &alias_data",
+    "continue", "finish", "p tables_state",
+    "continue", "delete", "continue",
+]
+
+
+def breakpoints_across_the_table_rebuild(t, prefix, g):
+    require_gdb()
+    s = debug_session(guest("%s-tables" % prefix), TABLES_COMMANDS)
+    src = r"at tests/guest/fdt/tables.c:\d+"
+    t.match(r"Breakpoint 1, before_tables \(\) " + src, s.transcript, "stop before the rebuild")
+    t.match(r"\$1 = 0x%x\n" % (g + 0x10000), s.transcript, "the boot PML4 at G + 0x10000")
+    t.match(r"main \(.*\) " + src + r"\n\d+\t\tmap_all_ram", s.transcript,
+            "finish returns to main, before the rebuild")
+    t.match(r"\$2 = 1\n", s.transcript, "tables_state before the rebuild")
+    entry = r"0x0*%x[0-9a-f]{4}" % ((g + 0x40000) >> 16)
+    t.match(r"Breakpoint 3, %s in switch_cr3 \(\)" % entry, s.transcript,
+            "stop at the CR3 load")
+    t.match(r"\$3 = 0x%x\n" % (g + 0x10000), s.transcript,
+            "CR3 still the boot PML4 (all RAM mapped into the live tables)")
+    t.match(r"\n%s in switch_cr3 \(\)\n\$4 = 1\n" % entry, s.transcript,
+            "stepi: one instruction, the pc at cr3_loaded")
+    t.match(r"\$5 = 1\n", s.transcript, "CR3 = the fresh copy after the step")
+    t.match(r"0x7e0000000000:\s+0x007ab1e5\s+0x00000001\n", s.transcript,
+            "memory through the alias window of the new CR3")
+    t.match(r"Hardware assisted breakpoint 4 at %s: file tests/guest/fdt/tables.c" % entry,
+            s.transcript, "hbreak later_work")
+    t.contains(s.transcript, "Hardware assisted breakpoint 5 at 0x7e0000001", "hbreak *alias_fn")
+    t.match(r"Breakpoint 5, 0x00007e0000001[0-9a-f]{3} in \?\? \(\)\n\$6 = 1\n",
+            s.transcript, "the hardware breakpoint stops code running from the alias")
+    t.match(r"0x7e0000000000:\s+0x007ab1e5\s+0x000a11a5\n", s.transcript,
+            "the guest's write through the alias, read through the alias")
+    t.match(r"<alias_data>:\s+0x007ab1e5\s+0x000a11a5\n", s.transcript,
+            "and at the page's own address")
+    t.match(r"Breakpoint 2, after_tables \(\) " + src, s.transcript, "stop after the rebuild")
+    t.match(r"Value returned is \$7 = 2\n", s.transcript, "finish from after_tables")
+    t.match(r"\$8 = 2\n", s.transcript, "tables_state after the rebuild")
+    t.match(r"Breakpoint 4, later_work \(x=(x@entry=)?2\) " + src, s.transcript,
+            "the hardware breakpoint at a function reached only on the new tables")
+    t.contains(s.transcript, "exited normally")
+    t.eq(s.proxy_rc, 0)
+    t.match(r"tables: ok frames_added=[1-9]\d* state=2 alias=0xa11a5 work=3 last=3", s.stdout,
+            "the guest's own checks")
+
+
+@test
+def fdt_main_breakpoints_before_and_after_the_table_rebuild(t):
+    """main, G = 4 GiB: the tables edited through the recursive slot, then replaced."""
+    breakpoints_across_the_table_rebuild(t, "m2", 0x100000000)
+
+
+@test
+def fdt_g10_breakpoints_before_and_after_the_table_rebuild(t):
+    """Hermit 0.10, G = 0: the tables edited through the recursive slot, then replaced."""
+    breakpoints_across_the_table_rebuild(t, "fdt10", 0)
+
+
+def breakpoints_on_two_mappings_of_one_byte(t, prefix):
+    """Once the alias is live, alias_code's first byte has two virtual addresses. An
+    int3 planted through one is hidden from reads through the other, and planting and
+    removing both leaves the guest's byte intact (the stub keys them by the physical
+    byte: before, the second took the first's 0xCC for the original and put it back
+    on removal, and the guest ran into it)."""
+    require_gdb()
+    s = debug_session(guest("%s-tables" % prefix), [
+        "x/2xb alias_code", "break switch_cr3", "continue", "stepi",
+        "set breakpoint always-inserted on", "break *alias_fn", "x/2xb alias_code",
+        "break *alias_code", "continue", "p $pc == (long)alias_fn", "delete",
+        "x/2xb alias_code", "x/2xb alias_fn", "continue"])
+    code = re.findall(r"<alias_code>:\s+(0x[0-9a-f]{2}\s+0x[0-9a-f]{2})\n", s.transcript)
+    alias = re.findall(r"0x7e0000001[0-9a-f]{3}:\s+(0x[0-9a-f]{2}\s+0x[0-9a-f]{2})\n",
+                       s.transcript)
+    t.eq(len(code), 3, "three reads of alias_code: %r" % code)
+    t.eq(len(set(code + alias)), 1, "the original bytes every time, through both addresses: %r" % (code + alias))
+    t.true(not code[0].startswith("0xcc"), "alias_code does not start with an int3")
+    t.match(r"Breakpoint 2, 0x00007e0000001[0-9a-f]{3} in \?\? \(\)\n\$1 = 1\n", s.transcript,
+            "the breakpoint at the alias stops the guest there")
+    t.contains(s.transcript, "exited normally")
+    t.eq(s.proxy_rc, 0)
+    t.contains(s.stdout, "tables: ok")
+
+
+@test
+def fdt_main_breakpoints_on_two_mappings_of_one_byte(t):
+    breakpoints_on_two_mappings_of_one_byte(t, "m2")
+
+
+@test
+def fdt_g10_breakpoints_on_two_mappings_of_one_byte(t):
+    breakpoints_on_two_mappings_of_one_byte(t, "fdt10")
+
+
+def breakpoint_removed_after_its_address_moved(t, prefix):
+    """0x7e0000003000 is old_page on the boot tables and new_page on the copy the
+    guest loads into CR3. An int3 planted there before the switch and removed after
+    it must come out of old_page, where it was planted (before, the removal went
+    through the new tables: new_page got old_page's byte, old_page kept the 0xCC)."""
+    require_gdb()
+    s = debug_session(guest("%s-tables" % prefix), [
+        "break switch_cr3", "continue", "set breakpoint always-inserted on",
+        "break *0x7e0000003000", "x/xb 0x7e0000003000", "break after_tables", "continue",
+        "p $cr3 == fresh_cr3", "delete 2", "x/xb &old_page", "x/xb &new_page",
+        "x/xb 0x7e0000003000", "delete", "continue"])
+    t.contains(s.transcript, "Breakpoint 2 at 0x7e0000003000", "planted on the boot tables")
+    t.match(r"0x7e0000003000:\s+0x11\n", s.transcript, "old_page there, int3 hidden")
+    t.match(r"Breakpoint 3, after_tables \(\) at tests/guest/fdt/tables.c:\d+", s.transcript,
+            "stopped on the new tables")
+    t.match(r"\$1 = 1\n", s.transcript, "CR3 is the copy")
+    t.match(r"<old_page>:\s+0x11\n", s.transcript, "old_page got its byte back")
+    t.match(r"<new_page>:\s+0x22\n", s.transcript, "new_page untouched")
+    t.match(r"0x7e0000003000:\s+0x22\n", s.transcript, "the address now shows new_page")
+    t.contains(s.transcript, "exited normally")
+    t.eq(s.proxy_rc, 0)
+    t.contains(s.stdout, "tables: ok")
+
+
+@test
+def fdt_main_breakpoint_removed_after_its_address_moved(t):
+    breakpoint_removed_after_its_address_moved(t, "m2")
+
+
+@test
+def fdt_g10_breakpoint_removed_after_its_address_moved(t):
+    breakpoint_removed_after_its_address_moved(t, "fdt10")
