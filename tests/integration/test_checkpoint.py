@@ -451,6 +451,40 @@ def ckpt_fullcheckpoint_default_dir_env_restore_and_leftover_tmp(t):
 
 
 @test
+def ckpt_full_disk_is_reported_and_the_guest_goes_on(t):
+    """Issue 22: a checkpoint directory on a full file system (a 64 KiB tmpfs, far
+    smaller than one checkpoint) neither hangs nor stops the guest: every checkpoint
+    fails with a message naming the cause, no partial file stays behind, and the
+    guest runs to its normal end."""
+    if os.geteuid() != 0:
+        harness.skip("mounting a small tmpfs needs root")
+    with tempfile.TemporaryDirectory() as top:
+        g = Guest(top)
+        os.mkdir(g.ckdir, 0o700)
+        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "proxy-full",
+                            g.ckdir], capture_output=True)
+        if m.returncode:
+            harness.skip("cannot mount a tmpfs here: %s" % m.stderr.decode(errors="replace"))
+        try:
+            with Background(g.argv(), env=g.checkpoint_env()) as p:
+                wait_stdout(p, "gate\n", timeout=WAIT)
+                wait_until(p, lambda: "No space left on device" in p.stderr_text(),
+                           "a checkpoint that failed for want of space")
+                g.open_gate()
+                p.p.wait(timeout=WAIT)
+                stdout, stderr = p.stdout_text(), p.stderr_text()
+            expect_status(t, harness.Result(p.p.returncode, stdout, stderr), g.expected.status,
+                          "the guest on a full disk")
+            t.eq(stdout, g.expected.stdout, "the guest's whole output")
+            t.eq(g.out_text(), g.expected.out, "the out file")
+            t.match(r"HERMIT_CHECKPOINT: checkpoint 1 not written: [^\n]*No space left on "
+                    r"device; the guest runs on", stderr, "the failure named")
+            t.eq(os.listdir(g.ckdir), [], "no partial checkpoint left behind")
+        finally:
+            subprocess.run(["umount", g.ckdir], capture_output=True)
+
+
+@test
 def ckpt_refuse_damaged_checkpoints(t):
     """Truncated, corrupt, another format version, not a checkpoint at all, and a file
     the guest had open that is gone: each refused with status 1 and its message before
