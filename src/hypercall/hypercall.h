@@ -28,6 +28,10 @@ void args_register(struct vm *vm);
  * (--tempdir). Call from the ABI's register_ports (after files_register). 0, or -1
  * with a message printed (an interface other than 1-3, no temporary directory). */
 int uhyve_if_register(struct vm *vm, unsigned interface_version);
+/* The PCI configuration ports 0xCF8 and 0xCFC..0xCFF, answering "no device" (all
+ * ones) to every read and ignoring writes: for the ABIs whose kernels scan the bus
+ * (uhyve_if_register registers them itself; hermit-entry calls this). */
+void pci_no_device_register(struct vm *vm);
 /* That temporary directory's host path (the sandbox allows it), or NULL. */
 const char *uhyve_if_tempdir(const struct vm *vm);
 

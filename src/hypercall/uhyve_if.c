@@ -20,6 +20,7 @@
 
 #include "guest_abi.h"
 #include "hermit_abi.h"
+#include "hermit_entry_abi.h"
 #include "hermit_fdt_abi.h"
 #include "hypercall.h"
 #include "log.h"
@@ -257,7 +258,12 @@ static uint32_t pci_config_read(struct vcpu *v, uint16_t port, unsigned size)
 	return 0xFFFFFFFFu;
 }
 
-static void pci_register(struct vm *vm)
+/* hermit-entry (abi_entry.c) registers the same ports through this. */
+_Static_assert(HERMIT_ENTRY_PCI_CONFIG_ADDRESS == HFDT_PCI_CONFIG_ADDRESS &&
+		       HERMIT_ENTRY_PCI_CONFIG_DATA == HFDT_PCI_CONFIG_DATA,
+	       "one PCI configuration port pair for every ABI");
+
+void pci_no_device_register(struct vm *vm)
 {
 	vm_register_port(vm, HFDT_PCI_CONFIG_ADDRESS, "pci-config", pci_config_write);
 	vm_register_port_read(vm, HFDT_PCI_CONFIG_ADDRESS, "pci-config", pci_config_read);
@@ -326,7 +332,7 @@ int uhyve_if_register(struct vm *vm, unsigned interface_version)
 	}
 	if (attach_tempdir(vm))
 		return -1;
-	pci_register(vm);
+	pci_no_device_register(vm);
 	/* uhyve ignores stray MMIO reads for every interface (kvm_cpu.rs l.584). */
 	vm_register_exit_hook(vm, mp_area_read, NULL);
 	if (interface_version == 1)
