@@ -27,26 +27,15 @@
 
 static void entry_write_boot_info(struct vm *vm)
 {
-	const struct image *img = &vm->image;
 	struct hermit_entry_boot_info *bi =
 		gpa_ptr(&vm->mem, HERMIT_ENTRY_BOOT_INFO, sizeof(struct hermit_entry_boot_info));
-	memset(bi, 0, sizeof(*bi));
+	boot_entry_info_common(bi, vm, boot_cpu_freq_khz(vm->vcpus[0].fd));
 	bi->phys_addr_start = 0;
 	bi->phys_addr_end = vm->mem.limit;
 	/* Always announced: the kernel unwraps it before it can print anything. The
 	 * UART module drops the bytes unless HERMIT_VERBOSE asks for them. */
 	bi->serial_port_base = HERMIT_ENTRY_SERIAL_PORT;
-	bi->kernel_image_addr_start = img->base;
-	bi->kernel_image_addr_end = img->end;
-	bi->tls_start = img->tls_start;
-	bi->tls_filesz = img->tls_filesz;
-	bi->tls_memsz = img->tls_memsz;
-	bi->tls_align = img->tls_align;
-	bi->platform = HERMIT_ENTRY_PLATFORM_UHYVE;
 	bi->has_pci = 0; /* no PCI devices: the kernel skips its bus scan */
-	bi->num_cpus = vm->ncpus;
-	bi->cpu_freq = boot_cpu_freq_khz(vm->vcpus[0].fd);
-	bi->boot_time[0] = boot_time_ns(); /* the high half stays 0 until the year 2554 */
 }
 
 uint64_t entry_gate_gpa(const struct image *img, uint64_t addr, uint64_t size)
@@ -96,30 +85,10 @@ static void entry_start_stack(const struct vm *vm, unsigned id, uint64_t *rsp, u
 	*rsi = id;
 }
 
-/* 0xCF8 takes the address of a configuration register, 0xCFC..0xCFF read it:
- * all ones means "no device at this address". */
-static void pci_config_write(struct vcpu *v, uint16_t port, uint32_t value)
-{
-	(void)v, (void)port, (void)value;
-}
-
-static uint32_t pci_config_read(struct vcpu *v, uint16_t port, unsigned size)
-{
-	(void)v, (void)port, (void)size;
-	return 0xFFFFFFFFu;
-}
-
 static void entry_register_ports(struct vm *vm)
 {
 	files_register_unlink(vm);
-	vm_register_port(vm, HERMIT_ENTRY_PCI_CONFIG_ADDRESS, "pci-config", pci_config_write);
-	vm_register_port_read(vm, HERMIT_ENTRY_PCI_CONFIG_ADDRESS, "pci-config", pci_config_read);
-	for (uint16_t p = 0; p < 4; p++) {
-		vm_register_port(vm, HERMIT_ENTRY_PCI_CONFIG_DATA + p, "pci-config",
-				 pci_config_write);
-		vm_register_port_read(vm, HERMIT_ENTRY_PCI_CONFIG_DATA + p, "pci-config",
-				      pci_config_read);
-	}
+	pci_no_device_register(vm); /* section 9 */
 }
 
 static const char *const entry_env_padding[] = {

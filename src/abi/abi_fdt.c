@@ -220,26 +220,15 @@ static void fdt_start_stack(const struct vm *vm, unsigned id, uint64_t *rsp, uin
 static void write_boot_info(struct vm *vm, uint32_t khz)
 {
 	const struct fdt_abi *a = fdt_of(vm);
-	const struct image *img = &vm->image;
 	uint64_t g = vm->mem.base;
 	struct hermit_entry_boot_info *bi =
 		gpa_ptr(&vm->mem, g + HFDT_BOOT_INFO_OFF, sizeof(struct hermit_entry_boot_info));
-	memset(bi, 0, sizeof(*bi));
+	boot_entry_info_common(bi, vm, khz);
 	bi->phys_addr_start = g;
 	bi->phys_addr_end = g + vm->mem.size;
 	bi->serial_port_base = a->ifv == 1 ? HFDT_SERIAL_PORT_IFV1 : HFDT_SERIAL_PORT_IFV2;
 	bi->device_tree = g + HFDT_FDT_OFF;
-	bi->kernel_image_addr_start = img->base;
-	bi->kernel_image_addr_end = img->end;
-	bi->tls_start = img->tls_start;
-	bi->tls_filesz = img->tls_filesz;
-	bi->tls_memsz = img->tls_memsz;
-	bi->tls_align = img->tls_align;
-	bi->platform = HERMIT_ENTRY_PLATFORM_UHYVE;
 	bi->has_pci = 1; /* the PCI ports answer "no device" (hypercall/) */
-	bi->num_cpus = vm->ncpus;
-	bi->cpu_freq = khz;
-	bi->boot_time[0] = boot_time_ns();
 }
 
 /* The blob into buf; its size. Dies with a message when it cannot be built. */

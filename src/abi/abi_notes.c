@@ -17,7 +17,6 @@
 #include "hermit_entry_abi.h"
 #include "hermit_fdt_abi.h"
 
-#define NOTES_MAX (16 * 1024)
 #define PHDRS_MAX 64
 
 #define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -1)
@@ -30,11 +29,6 @@ static uint32_t le32(const uint8_t *p)
 static uint32_t be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t align_up(uint64_t v, uint64_t a)
-{
-	return (v + a - 1) & ~(a - 1);
 }
 
 static bool named(const uint8_t *name, uint32_t namesz, const char *want)
@@ -75,57 +69,26 @@ static int take_uhyveif(const uint8_t *desc, uint32_t descsz, struct abi_notes *
 	return 0;
 }
 
-static int take_note(const uint8_t *name, uint32_t namesz, uint32_t type, const uint8_t *desc,
-		     uint32_t descsz, struct abi_notes *out, char *err, size_t errlen)
+static int take_note(const struct image_note *n, void *ctx, char *err, size_t errlen)
 {
-	if (named(name, namesz, HFDT_NOTE_ABI_TAG_NAME) && type == HFDT_NOTE_ABI_TAG_TYPE)
-		return take_abi_tag(desc, descsz, out, err, errlen);
-	if (named(name, namesz, HFDT_NOTE_UHYVEIF_NAME) && type == HFDT_NOTE_UHYVEIF_TYPE)
-		return take_uhyveif(desc, descsz, out, err, errlen);
-	if (named(name, namesz, HERMIT_NOTE_NAME) && type == HERMIT_NOTE_ENTRY_VERSION) {
-		if (descsz < 1)
+	struct abi_notes *out = ctx;
+	if (named(n->name, n->namesz, HFDT_NOTE_ABI_TAG_NAME) && n->type == HFDT_NOTE_ABI_TAG_TYPE)
+		return take_abi_tag(n->desc, n->descsz, out, err, errlen);
+	if (named(n->name, n->namesz, HFDT_NOTE_UHYVEIF_NAME) && n->type == HFDT_NOTE_UHYVEIF_TYPE)
+		return take_uhyveif(n->desc, n->descsz, out, err, errlen);
+	if (named(n->name, n->namesz, HERMIT_NOTE_NAME) && n->type == HERMIT_NOTE_ENTRY_VERSION) {
+		if (n->descsz < 1)
 			return ERR("malformed HERMIT entry-version note: no description byte");
-		out->entry_version = desc[0];
+		out->entry_version = n->desc[0];
 	}
 	return 0;
 }
 
+/* The walk itself (padding, bounds) is the core's, shared with hermit-entry's notes. */
 int abi_parse_notes(const uint8_t *buf, size_t len, uint64_t align, struct abi_notes *out,
 		    char *err, size_t errlen)
 {
-	const uint64_t a = align == 8 ? 8 : 4; /* as image_entry.c reads them */
-	size_t pos = 0;
-	while (len - pos >= 12) {
-		uint32_t namesz = le32(buf + pos), descsz = le32(buf + pos + 4);
-		uint32_t type = le32(buf + pos + 8);
-		uint64_t name_at = pos + 12, desc_at = name_at + align_up(namesz, a);
-		uint64_t next = desc_at + align_up(descsz, a);
-		if (desc_at > len || descsz > len - desc_at)
-			return ERR(
-				"malformed PT_NOTE: the note at offset %zu runs past the segment "
-				"(%zu bytes)",
-				pos, len);
-		if (take_note(buf + name_at, namesz, type, buf + desc_at, descsz, out, err, errlen))
-			return -1;
-		if (next >= len)
-			break;
-		pos = (size_t)next;
-	}
-	return 0;
-}
-
-static int read_segment_notes(int fd, uint64_t file_size, const Elf64_Phdr *ph,
-			      struct abi_notes *out, char *err, size_t errlen)
-{
-	if (ph->p_filesz > NOTES_MAX || ph->p_offset > file_size ||
-	    ph->p_filesz > file_size - ph->p_offset)
-		return ERR("a PT_NOTE segment of 0x%llx bytes at file offset 0x%llx lies outside "
-			   "the file or is implausibly large",
-			   (unsigned long long)ph->p_filesz, (unsigned long long)ph->p_offset);
-	uint8_t buf[NOTES_MAX];
-	if (pread(fd, buf, ph->p_filesz, (off_t)ph->p_offset) != (ssize_t)ph->p_filesz)
-		return ERR("cannot read a PT_NOTE segment: %s", strerror(errno));
-	return abi_parse_notes(buf, ph->p_filesz, ph->p_align, out, err, errlen);
+	return image_walk_notes(buf, len, align, take_note, out, err, errlen);
 }
 
 int abi_read_notes(const struct image *img, struct abi_notes *out, char *err, size_t errlen)
@@ -143,7 +106,8 @@ int abi_read_notes(const struct image *img, struct abi_notes *out, char *err, si
 		return ERR("cannot read the program headers: %s", strerror(errno));
 	for (size_t i = 0; i < eh.e_phnum; i++)
 		if (ph[i].p_type == PT_NOTE && ph[i].p_filesz &&
-		    read_segment_notes(img->fd, img->file_size, &ph[i], out, err, errlen))
+		    image_walk_segment_notes(img->fd, img->file_size, &ph[i], take_note, out, err,
+					     errlen))
 			return -1;
 	return 0;
 }

@@ -14,6 +14,8 @@
 #include <linux/kvm.h>
 
 #include "hermit_abi.h"
+#include "hermit_entry_abi.h"
+#include "vm.h"
 
 #define DEFAULT_CPU_MHZ 2000
 
@@ -78,6 +80,22 @@ uint32_t boot_cpu_freq_mhz(int vcpu_fd)
 {
 	uint32_t mhz = (boot_cpu_freq_khz(vcpu_fd) + 500) / 1000;
 	return mhz > 0xFFFF ? 0xFFFF : mhz;
+}
+
+void boot_entry_info_common(struct hermit_entry_boot_info *bi, const struct vm *vm, uint32_t khz)
+{
+	const struct image *img = &vm->image;
+	memset(bi, 0, sizeof(*bi));
+	bi->kernel_image_addr_start = img->base;
+	bi->kernel_image_addr_end = img->end;
+	bi->tls_start = img->tls_start;
+	bi->tls_filesz = img->tls_filesz;
+	bi->tls_memsz = img->tls_memsz;
+	bi->tls_align = img->tls_align;
+	bi->platform = HERMIT_ENTRY_PLATFORM_UHYVE;
+	bi->num_cpus = vm->ncpus;
+	bi->cpu_freq = khz;
+	bi->boot_time[0] = boot_time_ns(); /* the high half stays 0 until the year 2554 */
 }
 
 uint64_t boot_gtod_us(void)

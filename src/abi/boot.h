@@ -19,6 +19,14 @@ uint32_t boot_cpu_freq_mhz(int vcpu_fd);
 /* Parse "cpu MHz : 2994.375" lines; 0 when absent (exposed for tests). */
 uint32_t cpu_mhz_from_cpuinfo(const char *text);
 
+/* hermit-entry's boot info (hermit_entry_abi.h), zeroed, with what every generation
+ * (Hermit 0.6 and the FDT kernels) fills alike: the kernel image and its TLS, the
+ * platform (uhyve), the CPU count, `khz` and the boot time. The caller adds what
+ * differs: the RAM range, the serial port, the FDT, has_pci. */
+struct hermit_entry_boot_info;
+struct vm;
+void boot_entry_info_common(struct hermit_entry_boot_info *bi, const struct vm *vm, uint32_t khz);
+
 uint64_t boot_gtod_us(void); /* time of day in µs (the older ABIs) */
 uint64_t boot_time_ns(void); /* ... in ns since the epoch (hermit-entry) */
 

@@ -77,6 +77,24 @@ int image_find_symbol(const struct image *img, const char *prefix, uint64_t *add
 /* image_entry.c: the parts of ELF that only hermit-entry images use; exposed for
  * the unit tests. Each returns 0, or -1 with err set (without the path). */
 
+/* One ELF note: its name (namesz bytes, the NUL included), type and description. */
+struct image_note {
+	const uint8_t *name;
+	uint32_t namesz, type;
+	const uint8_t *desc;
+	uint32_t descsz;
+};
+/* Called for each note; non-zero (with err set) stops the walk and is returned. */
+typedef int (*image_note_fn)(const struct image_note *n, void *ctx, char *err, size_t errlen);
+/* Walk the notes of one PT_NOTE segment's bytes (`align`: its p_align; padding is 8
+ * for 8, else 4): 0, -1 with err set when a note runs past the segment, or fn's
+ * non-zero. Every ABI's note reader goes through here (abi/abi_notes.c too). */
+int image_walk_notes(const uint8_t *buf, size_t len, uint64_t align, image_note_fn fn, void *ctx,
+		     char *err, size_t errlen);
+/* Read the PT_NOTE segment `ph` of the open file `fd` (of `file_size` bytes; a
+ * segment larger than 16 KiB or outside the file is refused) and walk its notes. */
+int image_walk_segment_notes(int fd, uint64_t file_size, const Elf64_Phdr *ph, image_note_fn fn,
+			     void *ctx, char *err, size_t errlen);
 /* Read the notes of one PT_NOTE segment (`align`: its p_align) into *out, which
  * the caller initialised; notes of other names or types are skipped. */
 int image_parse_notes(const uint8_t *buf, size_t len, uint64_t align, struct image_notes *out,

@@ -43,25 +43,26 @@ static void take_note(uint32_t type, const uint8_t *desc, uint32_t descsz, struc
 						 (uint32_t)desc[2] << 8 | desc[3]);
 }
 
-int image_parse_notes(const uint8_t *buf, size_t len, uint64_t align, struct image_notes *out,
-		      char *err, size_t errlen)
+int image_walk_notes(const uint8_t *buf, size_t len, uint64_t align, image_note_fn fn, void *ctx,
+		     char *err, size_t errlen)
 {
 	/* Notes are padded to the segment's alignment: 4, or 8 for 64-bit producers. */
 	const uint64_t a = align == 8 ? 8 : 4;
 	size_t pos = 0;
 	while (len - pos >= 12) {
-		uint32_t namesz = get32(buf + pos), descsz = get32(buf + pos + 4);
-		uint32_t type = get32(buf + pos + 8);
-		uint64_t name_at = pos + 12, desc_at = name_at + align_up(namesz, a);
-		uint64_t next = desc_at + align_up(descsz, a);
-		if (desc_at > len || desc_at + descsz > len)
+		struct image_note n = {.namesz = get32(buf + pos), .type = get32(buf + pos + 8)};
+		n.descsz = get32(buf + pos + 4);
+		uint64_t name_at = pos + 12, desc_at = name_at + align_up(n.namesz, a);
+		uint64_t next = desc_at + align_up(n.descsz, a);
+		if (desc_at > len || n.descsz > len - desc_at)
 			return ERR("malformed PT_NOTE: a note at offset %zu runs past the segment "
 				   "(%zu bytes)",
 				   pos, len);
-		const char *name = (const char *)buf + name_at;
-		if (namesz == sizeof(HERMIT_NOTE_NAME) &&
-		    !memcmp(name, HERMIT_NOTE_NAME, sizeof(HERMIT_NOTE_NAME)))
-			take_note(type, buf + desc_at, descsz, out);
+		n.name = buf + name_at;
+		n.desc = buf + desc_at;
+		int r = fn(&n, ctx, err, errlen);
+		if (r)
+			return r;
 		if (next >= len)
 			break;
 		pos = (size_t)next;
@@ -69,25 +70,43 @@ int image_parse_notes(const uint8_t *buf, size_t len, uint64_t align, struct ima
 	return 0;
 }
 
+static int take_hermit_note(const struct image_note *n, void *ctx, char *err, size_t errlen)
+{
+	(void)err, (void)errlen;
+	if (n->namesz == sizeof(HERMIT_NOTE_NAME) &&
+	    !memcmp(n->name, HERMIT_NOTE_NAME, sizeof(HERMIT_NOTE_NAME)))
+		take_note(n->type, n->desc, n->descsz, ctx);
+	return 0;
+}
+
+int image_parse_notes(const uint8_t *buf, size_t len, uint64_t align, struct image_notes *out,
+		      char *err, size_t errlen)
+{
+	return image_walk_notes(buf, len, align, take_hermit_note, out, err, errlen);
+}
+
+int image_walk_segment_notes(int fd, uint64_t file_size, const Elf64_Phdr *ph, image_note_fn fn,
+			     void *ctx, char *err, size_t errlen)
+{
+	if (ph->p_filesz > NOTES_MAX || ph->p_offset > file_size ||
+	    ph->p_filesz > file_size - ph->p_offset)
+		return ERR("a PT_NOTE segment of 0x%llx bytes at file offset 0x%llx lies outside "
+			   "the file or is implausibly large",
+			   (unsigned long long)ph->p_filesz, (unsigned long long)ph->p_offset);
+	uint8_t buf[NOTES_MAX];
+	if (pread(fd, buf, ph->p_filesz, (off_t)ph->p_offset) != (ssize_t)ph->p_filesz)
+		return ERR("cannot read a PT_NOTE segment: %s", strerror(errno));
+	return image_walk_notes(buf, ph->p_filesz, ph->p_align, fn, ctx, err, errlen);
+}
+
 static int read_notes(struct image *img, const Elf64_Phdr *ph, size_t nph, char *err, size_t errlen)
 {
 	img->notes = (struct image_notes){.entry_version = -1, .uhyve_interface = -1};
-	for (size_t i = 0; i < nph; i++) {
-		if (ph[i].p_type != PT_NOTE || ph[i].p_filesz == 0)
-			continue;
-		if (ph[i].p_filesz > NOTES_MAX || ph[i].p_offset > img->file_size ||
-		    ph[i].p_filesz > img->file_size - ph[i].p_offset)
-			return ERR("a PT_NOTE segment of 0x%llx bytes at file offset 0x%llx lies "
-				   "outside the file or is implausibly large",
-				   (unsigned long long)ph[i].p_filesz,
-				   (unsigned long long)ph[i].p_offset);
-		uint8_t buf[NOTES_MAX];
-		if (pread(img->fd, buf, ph[i].p_filesz, (off_t)ph[i].p_offset) !=
-		    (ssize_t)ph[i].p_filesz)
-			return ERR("cannot read a PT_NOTE segment: %s", strerror(errno));
-		if (image_parse_notes(buf, ph[i].p_filesz, ph[i].p_align, &img->notes, err, errlen))
+	for (size_t i = 0; i < nph; i++)
+		if (ph[i].p_type == PT_NOTE && ph[i].p_filesz &&
+		    image_walk_segment_notes(img->fd, img->file_size, &ph[i], take_hermit_note,
+					     &img->notes, err, errlen))
 			return -1;
-	}
 	return 0;
 }
 

@@ -239,18 +239,60 @@ int files_is_forbidden(int fd)
 	return is_kvm_device(fd);
 }
 
-/* open(2) of a FIFO waits for the other end: meanwhile the vCPU counts as stopped
- * for the debugger, and the signal a debugger stop sends (EINTR) restarts the call
- * instead of failing the guest's. */
-static int open_restarting(struct vcpu *v, const char *path, int flags, mode_t mode)
+int files_open_path(struct vcpu *v, const char *path, int flags, int mode)
 {
+	/* open(2) of a FIFO waits for the other end: meanwhile the vCPU counts as stopped
+	 * for the debugger, and the signal a debugger stop sends (EINTR) restarts the
+	 * call instead of failing the guest's. */
 	vcpu_set_blocked(v, true);
 	int fd;
 	do
-		fd = mounts_open_path(v->vm->mounts, path, flags, mode);
+		fd = mounts_open_path(v->vm->mounts, path, flags, (mode_t)(mode & 0777));
 	while (fd == -EINTR && !atomic_load(&v->vm->ending));
 	vcpu_set_blocked(v, false);
-	return fd;
+	if (fd < 0)
+		return fd;
+	if (files_is_forbidden(fd)) {
+		close(fd);
+		return -EACCES;
+	}
+	int guest_fd = fd_install(v->vm, fd, path, flags);
+	if (guest_fd < 0)
+		close(fd);
+	return guest_fd;
+}
+
+int64_t files_lseek(struct vm *vm, int guest_fd, int64_t offset, int whence)
+{
+	int fd = fd_get(vm, guest_fd);
+	if (fd < 0)
+		return fd;
+	off_t r = lseek(fd, offset, whence);
+	if (r < 0)
+		r = -errno; /* before fd_put, which may change errno */
+	fd_put(vm, guest_fd);
+	return r;
+}
+
+int files_unlink(struct vcpu *v, uint64_t name_gpa)
+{
+	char path[PATH_MAX];
+	long len = gpa_strncpy(&v->vm->mem, name_gpa, path, sizeof(path));
+	return len < 0 ? (int)len : mounts_unlink(v->vm->mounts, path);
+}
+
+void files_exit(struct vcpu *v, uint64_t gpa)
+{
+	struct hermit_exit *a = hc_struct(v, gpa, sizeof(*a));
+	/* A bad struct address still ends the guest: it asked to exit. */
+	if (!a) {
+		vm_fail(v, STATUS_GUEST_BAD_EXIT,
+			"vCPU %u: exit hypercall with its argument at 0x%llx, which is not guest "
+			"RAM",
+			v->id, (unsigned long long)gpa);
+		return;
+	}
+	vm_end(v->vm, a->code & 0xff);
 }
 
 static void hc_open(struct vcpu *v, uint16_t port, uint32_t gpa)
@@ -267,21 +309,8 @@ static void hc_open(struct vcpu *v, uint16_t port, uint32_t gpa)
 		a->ret = (int32_t)len;
 		return;
 	}
-	o.flags &= FILES_OPEN_FLAGS; /* what a checkpoint saves and a restore accepts */
-	int fd = open_restarting(v, path, o.flags, (mode_t)(o.mode & 0777));
-	if (fd < 0) {
-		a->ret = fd;
-		return;
-	}
-	if (files_is_forbidden(fd)) {
-		close(fd);
-		a->ret = -EACCES;
-		return;
-	}
-	int guest_fd = fd_install(v->vm, fd, path, o.flags);
-	if (guest_fd < 0)
-		close(fd);
-	a->ret = guest_fd;
+	/* FILES_OPEN_FLAGS: what a checkpoint saves and a restore accepts. */
+	a->ret = files_open_path(v, path, o.flags & FILES_OPEN_FLAGS, o.mode);
 }
 
 static void hc_close(struct vcpu *v, uint16_t port, uint32_t gpa)
@@ -300,42 +329,21 @@ static void hc_lseek(struct vcpu *v, uint16_t port, uint32_t gpa)
 		return;
 	struct hermit_lseek l;
 	memcpy(&l, a, sizeof(l));
-	int fd = fd_get(v->vm, l.fd);
-	if (fd < 0) {
-		a->offset = fd;
-		return;
-	}
-	off_t r = lseek(fd, l.offset, l.whence);
-	a->offset = r < 0 ? -errno : r;
-	fd_put(v->vm, l.fd);
+	a->offset = files_lseek(v->vm, l.fd, l.offset, l.whence);
 }
 
 static void hc_unlink(struct vcpu *v, uint16_t port, uint32_t gpa)
 {
 	(void)port;
 	struct hermit_unlink *a = hc_struct(v, gpa, sizeof(*a));
-	if (!a)
-		return;
-	char path[PATH_MAX];
-	long len = gpa_strncpy(&v->vm->mem, a->name, path, sizeof(path));
-	if (len < 0)
-		a->ret = (int32_t)len;
-	else
-		a->ret = mounts_unlink(v->vm->mounts, path);
+	if (a)
+		a->ret = files_unlink(v, a->name);
 }
 
 static void hc_exit(struct vcpu *v, uint16_t port, uint32_t gpa)
 {
 	(void)port;
-	struct hermit_exit *a = hc_struct(v, gpa, sizeof(*a));
-	/* A bad struct address still ends the guest: it asked to exit. */
-	if (!a) {
-		vm_fail(v, STATUS_GUEST_BAD_EXIT,
-			"vCPU %u: exit hypercall with its argument at 0x%x, which is not guest RAM",
-			v->id, gpa);
-		return;
-	}
-	vm_end(v->vm, a->code & 0xff);
+	files_exit(v, gpa);
 }
 
 /* The mappings' host roots are opened once, before the guest runs. */

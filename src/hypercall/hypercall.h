@@ -19,6 +19,20 @@ void files_register_unlink(struct vm *vm);
 	(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_NONBLOCK | O_DIRECTORY | O_CLOEXEC)
 /* Whether a host fd is one the guest may never hold (procfs, /dev/kvm). */
 int files_is_forbidden(int fd);
+/* What the file hypercalls of every interface share (files.c; the caller reads
+ * the guest's struct and maps the result to its errno numbers):
+ * open(2) of a guest path under the file policy (mounts.c), `flags` already reduced
+ * by the caller, `mode` masked with 0777, restarted while a debugger stop interrupts
+ * it; procfs and /dev/kvm refused: a guest fd or -errno (host numbers). */
+int files_open_path(struct vcpu *v, const char *path, int flags, int mode);
+/* lseek(2) on a guest fd: the new offset or -errno. */
+int64_t files_lseek(struct vm *vm, int guest_fd, int64_t offset, int whence);
+/* unlink(2) of the guest path (C string at guest-physical `name_gpa`) under the
+ * file policy: 0 or -errno. */
+int files_unlink(struct vcpu *v, uint64_t name_gpa);
+/* EXIT with struct hermit_exit at `gpa`: ends the VM with its code, or fails it
+ * (STATUS_GUEST_BAD_EXIT) when the struct is not in RAM. */
+void files_exit(struct vcpu *v, uint64_t gpa);
 void args_register(struct vm *vm);
 
 /* The hypercalls of uhyve-interface 1, 2 or 3 (the Hermit FDT kernels: 0.10-0.13
@@ -28,6 +42,10 @@ void args_register(struct vm *vm);
  * (--tempdir). Call from the ABI's register_ports (after files_register). 0, or -1
  * with a message printed (an interface other than 1-3, no temporary directory). */
 int uhyve_if_register(struct vm *vm, unsigned interface_version);
+/* The PCI configuration ports 0xCF8 and 0xCFC..0xCFF, answering "no device" (all
+ * ones) to every read and ignoring writes: for the ABIs whose kernels scan the bus
+ * (uhyve_if_register registers them itself; hermit-entry calls this). */
+void pci_no_device_register(struct vm *vm);
 /* That temporary directory's host path (the sandbox allows it), or NULL. */
 const char *uhyve_if_tempdir(const struct vm *vm);
 

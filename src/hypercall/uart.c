@@ -168,17 +168,6 @@ void uart_report_panic(struct vm *vm)
 	pthread_mutex_unlock(&u->lock);
 }
 
-static void hc_uart(struct vcpu *v, uint16_t port, uint32_t value)
-{
-	(void)port;
-	struct uart *u = v->vm->uart;
-	pthread_mutex_lock(&u->lock);
-	if (u->ring)
-		drain_locked(u); /* keep the order of bytes that were batched before */
-	put_locked(u, (uint8_t)value);
-	pthread_mutex_unlock(&u->lock);
-}
-
 void uart_write(struct vm *vm, const void *buf, size_t len)
 {
 	struct uart *u = vm->uart;
@@ -188,10 +177,17 @@ void uart_write(struct vm *vm, const void *buf, size_t len)
 	 * kernel panic's line is recorded for uart_report_panic. */
 	pthread_mutex_lock(&u->lock);
 	if (u->ring)
-		drain_locked(u);
+		drain_locked(u); /* keep the order of bytes that were batched before */
 	for (size_t i = 0; i < len; i++)
 		put_locked(u, ((const uint8_t *)buf)[i]);
 	pthread_mutex_unlock(&u->lock);
+}
+
+static void hc_uart(struct vcpu *v, uint16_t port, uint32_t value)
+{
+	(void)port;
+	uint8_t b = (uint8_t)value;
+	uart_write(v->vm, &b, 1);
 }
 
 /* Map the ring KVM shares through vCPU 0's mmap and register the port as a zone. */

@@ -20,6 +20,7 @@
 
 #include "guest_abi.h"
 #include "hermit_abi.h"
+#include "hermit_entry_abi.h"
 #include "hermit_fdt_abi.h"
 #include "hypercall.h"
 #include "log.h"
@@ -67,24 +68,7 @@ int uhyve_open_path(struct vcpu *v, const char *path, int flags, int mode)
 	flags &= UHYVE_OPEN_FLAGS;
 	if ((flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
 		return -EINVAL;
-	/* A FIFO's open waits for the other end: meanwhile the vCPU counts as stopped
-	 * for the debugger, and the signal of a debugger stop restarts it. */
-	int fd;
-	vcpu_set_blocked(v, true);
-	do
-		fd = mounts_open_path(v->vm->mounts, path, flags, (mode_t)(mode & 0777));
-	while (fd == -EINTR && !atomic_load(&v->vm->ending));
-	vcpu_set_blocked(v, false);
-	if (fd < 0)
-		return fd;
-	if (files_is_forbidden(fd)) {
-		close(fd);
-		return -EACCES;
-	}
-	int guest_fd = fd_install(v->vm, fd, path, flags);
-	if (guest_fd < 0)
-		close(fd);
-	return guest_fd;
+	return files_open_path(v, path, flags, mode);
 }
 
 /* ---- interface 1 ---------------------------------------------------------- */
@@ -154,14 +138,8 @@ static void v1_lseek(struct vcpu *v, uint64_t gpa)
 		return;
 	struct hermit_lseek l;
 	memcpy(&l, a, sizeof(l));
-	int fd = fd_get(v->vm, l.fd);
-	if (fd < 0) {
-		a->offset = -uhyve_errno(-fd);
-		return;
-	}
-	off_t r = lseek(fd, l.offset, l.whence);
-	a->offset = r < 0 ? -uhyve_errno(errno) : r;
-	fd_put(v->vm, l.fd);
+	int64_t r = files_lseek(v->vm, l.fd, l.offset, l.whence);
+	a->offset = r < 0 ? -uhyve_errno((int)-r) : r;
 }
 
 static void v1_unlink(struct vcpu *v, uint64_t gpa)
@@ -169,23 +147,8 @@ static void v1_unlink(struct vcpu *v, uint64_t gpa)
 	struct hermit_unlink *a = hc_struct(v, gpa, sizeof(*a));
 	if (!a)
 		return;
-	char path[PATH_MAX];
-	long len = gpa_strncpy(&v->vm->mem, a->name, path, sizeof(path));
-	int r = len < 0 ? (int)len : mounts_unlink(v->vm->mounts, path);
+	int r = files_unlink(v, a->name);
 	a->ret = r < 0 ? -uhyve_errno(-r) : r;
-}
-
-static void v1_exit(struct vcpu *v, uint64_t gpa)
-{
-	struct hermit_exit *a = hc_struct(v, gpa, sizeof(*a));
-	if (!a) {
-		vm_fail(v, STATUS_GUEST_BAD_EXIT,
-			"vCPU %u: exit hypercall with its argument at 0x%llx, which is not guest "
-			"RAM",
-			v->id, (unsigned long long)gpa);
-		return;
-	}
-	vm_end(v->vm, a->code & 0xff);
 }
 
 void uhyve_v1_call(struct vcpu *v, uint16_t port, uint64_t arg)
@@ -213,7 +176,7 @@ void uhyve_v1_call(struct vcpu *v, uint16_t port, uint64_t arg)
 		v1_unlink(v, arg);
 		break;
 	case HERMIT_PORT_EXIT:
-		v1_exit(v, arg);
+		files_exit(v, arg);
 		break;
 	}
 }
@@ -257,7 +220,12 @@ static uint32_t pci_config_read(struct vcpu *v, uint16_t port, unsigned size)
 	return 0xFFFFFFFFu;
 }
 
-static void pci_register(struct vm *vm)
+/* hermit-entry (abi_entry.c) registers the same ports through this. */
+_Static_assert(HERMIT_ENTRY_PCI_CONFIG_ADDRESS == HFDT_PCI_CONFIG_ADDRESS &&
+		       HERMIT_ENTRY_PCI_CONFIG_DATA == HFDT_PCI_CONFIG_DATA,
+	       "one PCI configuration port pair for every ABI");
+
+void pci_no_device_register(struct vm *vm)
 {
 	vm_register_port(vm, HFDT_PCI_CONFIG_ADDRESS, "pci-config", pci_config_write);
 	vm_register_port_read(vm, HFDT_PCI_CONFIG_ADDRESS, "pci-config", pci_config_read);
@@ -326,7 +294,7 @@ int uhyve_if_register(struct vm *vm, unsigned interface_version)
 	}
 	if (attach_tempdir(vm))
 		return -1;
-	pci_register(vm);
+	pci_no_device_register(vm);
 	/* uhyve ignores stray MMIO reads for every interface (kvm_cpu.rs l.584). */
 	vm_register_exit_hook(vm, mp_area_read, NULL);
 	if (interface_version == 1)

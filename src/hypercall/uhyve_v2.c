@@ -114,13 +114,7 @@ static void v2_lseek(struct vcpu *v, uint64_t gpa)
 	uint8_t *p = fetch(v, gpa, &l, sizeof(l));
 	if (!p)
 		return;
-	int fd = fd_get(v->vm, l.fd);
-	int64_t r = fd;
-	if (fd >= 0) {
-		r = lseek(fd, l.offset, (int)l.whence);
-		r = r < 0 ? -errno : r;
-		fd_put(v->vm, l.fd);
-	}
+	int64_t r = files_lseek(v->vm, l.fd, l.offset, (int)l.whence);
 	PUT(p, struct hfdt_v2_lseek, offset, hermit_err(r));
 }
 
@@ -130,9 +124,7 @@ static void v2_unlink(struct vcpu *v, uint64_t gpa)
 	uint8_t *p = fetch(v, gpa, &u, sizeof(u));
 	if (!p)
 		return;
-	char path[PATH_MAX];
-	long len = gpa_strncpy(&v->vm->mem, u.name, path, sizeof(path));
-	int r = len < 0 ? (int)len : mounts_unlink(v->vm->mounts, path);
+	int r = files_unlink(v, u.name);
 	PUT(p, struct hermit_unlink, ret, (int32_t)hermit_err(r));
 }
 
