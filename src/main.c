@@ -93,8 +93,7 @@ static void create_vcpus(struct vm *vm)
 
 static void register_modules(struct vm *vm)
 {
-	files_register(vm);
-	args_register(vm);
+	files_init(vm);
 	uart_register(vm);
 	vm->abi->register_ports(vm);
 	if (vm->cfg->debug)

@@ -12,6 +12,7 @@
 #include "abi.h"
 #include "boot.h"
 #include "c_hermit_abi.h"
+#include "hypercall.h"
 #include "log.h"
 #include "net.h"
 
@@ -83,6 +84,13 @@ static bool c_needs_ioapic(const struct vm *vm)
 	return true;
 }
 
+static void c_register_ports(struct vm *vm)
+{
+	files_register(vm);
+	args_register(vm);
+	net_register_c_ports(vm);
+}
+
 const struct guest_abi c_abi = {
 	.name = "c",
 	.label = "C HermitCore",
@@ -90,7 +98,7 @@ const struct guest_abi c_abi = {
 	.cpu_online_gpa = c_cpu_online_gpa,
 	.boot_id_gpa = c_boot_id_gpa,
 	.boot_rdi = 0,
-	.register_ports = net_register_c_ports,
+	.register_ports = c_register_ports,
 	.needs_ioapic = c_needs_ioapic,
 	.env_count_includes_null = 1,
 };

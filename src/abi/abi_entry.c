@@ -87,6 +87,8 @@ static void entry_start_stack(const struct vm *vm, unsigned id, uint64_t *rsp, u
 
 static void entry_register_ports(struct vm *vm)
 {
+	files_register(vm);
+	args_register(vm);
 	files_register_unlink(vm);
 	pci_no_device_register(vm); /* section 9 */
 }

@@ -58,6 +58,8 @@ static uint64_t rusty_boot_id_gpa(const struct vm *vm)
 
 static void rusty_register_ports(struct vm *vm)
 {
+	files_register(vm);
+	args_register(vm);
 	files_register_unlink(vm);
 	net_register_rusty_ports(vm);
 }

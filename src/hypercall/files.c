@@ -356,9 +356,13 @@ static void open_mounts(struct vm *vm)
 		die("%s", err);
 }
 
-void files_register(struct vm *vm)
+void files_init(struct vm *vm)
 {
 	open_mounts(vm);
+}
+
+void files_register(struct vm *vm)
+{
 	vm_register_port(vm, HERMIT_PORT_WRITE, "write", hc_write);
 	vm_register_port(vm, HERMIT_PORT_OPEN, "open", hc_open);
 	vm_register_port(vm, HERMIT_PORT_CLOSE, "close", hc_close);

@@ -8,8 +8,12 @@
 
 #include "vm.h"
 
+/* The guest's file policy (--mount), which every ABI's file hypercalls use. */
+void files_init(struct vm *vm);
 /* Register WRITE, OPEN, CLOSE, READ, EXIT, LSEEK (files.c); UNLINK separately,
- * RustyHermit only. CMDSIZE/CMDVAL: args_register (args.c). */
+ * RustyHermit and Hermit 0.6 only. CMDSIZE/CMDVAL: args_register (args.c). Only the
+ * ABIs whose contract has these ports register them: a Hermit 0.10+ guest gets its
+ * own interface's ports and nothing else. */
 void files_register(struct vm *vm);
 void files_register_unlink(struct vm *vm);
 /* The open flags a guest's OPEN may use, those Hermit's open takes (and uhyve

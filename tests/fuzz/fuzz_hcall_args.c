@@ -91,6 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vm.end_fd = -1;			  /* poll() skips it: nothing ends this VM */
 	fd_table_init(&vm);
 	vm.fds.host[2] = 1; /* /dev/null: the guest must not write, read or seek our stderr */
+	files_init(&vm);
 	args_register(&vm);
 	files_register(&vm);
 	files_register_unlink(&vm);

@@ -334,6 +334,24 @@ def fdt_kernel_panic_is_named_without_verbose(t):
 
 
 @test
+def fdt_ports_of_older_contracts_are_not_served(t):
+    """A Hermit 0.10+ guest gets its own interface's ports and nothing else: CMDSIZE
+    (0x740) of the older contracts ends every generation as an unhandled port, and the
+    classic EXIT (0x540), which interface 1 shares, is not served to interfaces 2/3."""
+    for gen in GENS:
+        r = run(gen, "oldport", ["0x740"])
+        expect_status(t, r, guestrun.STATUS_UNHANDLED_IO, "%s: out 0x740" % gen)
+        t.contains(r.stderr, "unhandled port I/O: write of 4 byte(s) on port 0x740",
+                   "%s: named" % gen)
+        r = run(gen, "oldport", ["0x540"])
+        if gen.ifv == 1:
+            expect_status(t, r, 7, "%s: 0x540 is interface 1's own EXIT" % gen)
+        else:
+            expect_status(t, r, guestrun.STATUS_UNHANDLED_IO, "%s: out 0x540" % gen)
+        t.not_contains(r.stdout, "the port was served", "%s: nothing served" % gen)
+
+
+@test
 def fdt_exit_from_the_last_vcpu(t):
     for gen in GENS:
         r = run(gen, "exitcode", ["7", "ap"], env={"HERMIT_CPUS": "3"})
