@@ -6,6 +6,12 @@
  * are a counter and the guest's last component (readable in a kept --tempdir),
  * created with O_EXCL so a kept directory's old files are never reused.
  *
+ * The registry holds at most TEMPDIR_MAX_ENTRIES entries (a create beyond it is
+ * -ENOSPC): it lives in proxy's memory and a guest must not grow it without end.
+ * Lookups go through a hash table of the guest paths, seeded per run so a guest
+ * cannot aim its paths at one chain; "below a registered directory" looks up each
+ * of the path's '/' prefixes, so no lookup scans the registry.
+ *
  * Removal at exit goes through the core's exit remover: proxy is sandboxed by then
  * (Landlock would refuse the rmdir of the directory itself, which needs a right on
  * its parent) and may end by a fatal signal.
@@ -16,18 +22,24 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "beneath.h"
 #include "exit_remover.h"
 
 struct temp_entry {
-	char *guest; /* normalised absolute guest path */
-	char *host;  /* its name in the directory */
+	struct temp_entry *next; /* in its hash chain */
+	uint64_t hash;		 /* of guest */
+	size_t len;		 /* strlen(guest) */
+	char *guest;		 /* normalised absolute guest path */
+	char *host;		 /* its name in the directory */
 	bool dir;
 };
 
@@ -39,8 +51,9 @@ struct tempdir {
 	bool made; /* by proxy (not a --tempdir that existed): handed to --user */
 	bool walk; /* beneath.c: no openat2 here */
 	unsigned counter;
-	struct temp_entry *e;
-	size_t n, cap;
+	struct temp_entry **bucket; /* hash chains; nbuckets a power of two */
+	size_t nbuckets, n, max;
+	uint64_t seed;
 	struct exit_remover *remover; /* NULL: kept */
 };
 
@@ -55,11 +68,14 @@ void tempdir_close(struct tempdir *t)
 	if (!t)
 		return;
 	tempdir_finish(t);
-	for (size_t i = 0; i < t->n; i++) {
-		free(t->e[i].guest);
-		free(t->e[i].host);
-	}
-	free(t->e);
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct temp_entry *e = t->bucket[i], *next; e; e = next) {
+			next = e->next;
+			free(e->guest);
+			free(e->host);
+			free(e);
+		}
+	free(t->bucket);
 	close(t->fd);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
@@ -103,6 +119,10 @@ struct tempdir *tempdir_create(const char *keep, const char *base, uid_t owner_u
 		return NULL;
 	}
 	pthread_mutex_init(&t->lock, NULL);
+	t->max = TEMPDIR_MAX_ENTRIES;
+	/* The seed only spreads the chains: a fallback when there is no entropy is fine. */
+	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed))
+		t->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)t;
 	t->keep = keep != NULL;
 	t->fd = -1;
 	if (make_dir(t, keep, base, err, errlen))
@@ -134,6 +154,13 @@ fail:
 const char *tempdir_path(const struct tempdir *t)
 {
 	return t->path;
+}
+
+void tempdir_set_limit(struct tempdir *t, size_t max_entries)
+{
+	pthread_mutex_lock(&t->lock);
+	t->max = max_entries;
+	pthread_mutex_unlock(&t->lock);
 }
 
 /* `path` (absolute) without "//", "." and "..": into out, "/" at least. */
@@ -168,17 +195,49 @@ static int normalise(const char *path, char *out, size_t size)
 	return 0;
 }
 
-/* With the lock: the entry registered as exactly `guest`, or NULL. */
-static struct temp_entry *find_exact(struct tempdir *t, const char *guest)
+/* FNV-1a over bytes, from state h: the state of a path's prefix carries on to the
+ * whole path, so all '/' prefixes hash in one pass. */
+static uint64_t hash_more(uint64_t h, const char *s, size_t len)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (!strcmp(t->e[i].guest, guest))
-			return &t->e[i];
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The final hash of a state: every bit of it reaches the chain index. */
+static uint64_t hash_end(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
+}
+
+static uint64_t hash_start(const struct tempdir *t)
+{
+	return 0xcbf29ce484222325ULL ^ t->seed;
+}
+
+/* With the lock: the entry registered as exactly guest[0..len) (hash its hash), or NULL. */
+static struct temp_entry *lookup(struct tempdir *t, const char *guest, size_t len, uint64_t hash)
+{
+	if (!t->nbuckets)
+		return NULL;
+	for (struct temp_entry *e = t->bucket[hash & (t->nbuckets - 1)]; e; e = e->next)
+		if (e->hash == hash && e->len == len && !memcmp(e->guest, guest, len))
+			return e;
 	return NULL;
 }
 
+static struct temp_entry *find_exact(struct tempdir *t, const char *guest)
+{
+	size_t len = strlen(guest);
+	return lookup(t, guest, len, hash_end(hash_more(hash_start(t), guest, len)));
+}
+
 /* With the lock: where `guest` lies in the directory (into rel): its own entry or
- * below a registered directory. 0, or -ENOENT when nothing covers it. */
+ * below a registered directory (the longest). 0, or -ENOENT when nothing covers it. */
 static int resolve(struct tempdir *t, const char *guest, char *rel, size_t size)
 {
 	struct temp_entry *e = find_exact(t, guest);
@@ -187,50 +246,74 @@ static int resolve(struct tempdir *t, const char *guest, char *rel, size_t size)
 		return 0;
 	}
 	const struct temp_entry *best = NULL;
-	size_t best_len = 0;
-	for (size_t i = 0; i < t->n; i++) {
-		size_t len = strlen(t->e[i].guest);
-		if (t->e[i].dir && len > best_len && !strncmp(t->e[i].guest, guest, len) &&
-		    guest[len] == '/') {
-			best = &t->e[i];
-			best_len = len;
-		}
+	uint64_t h = hash_start(t);
+	size_t done = 0;
+	for (const char *slash = strchr(guest + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		size_t len = (size_t)(slash - guest);
+		h = hash_more(h, guest + done, len - done);
+		done = len;
+		struct temp_entry *d = lookup(t, guest, len, hash_end(h));
+		if (d && d->dir)
+			best = d;
 	}
 	if (!best)
 		return -ENOENT;
-	if ((size_t)snprintf(rel, size, "%s%s", best->host, guest + best_len) >= size)
+	if ((size_t)snprintf(rel, size, "%s%s", best->host, guest + best->len) >= size)
 		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Double the chains once they are as many as the entries (and at the first entry). */
+static int grow(struct tempdir *t)
+{
+	if (t->n < t->nbuckets)
+		return 0;
+	size_t nb = t->nbuckets ? t->nbuckets * 2 : 16;
+	struct temp_entry **b = calloc(nb, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct temp_entry *e = t->bucket[i], *next; e; e = next) {
+			next = e->next;
+			e->next = b[e->hash & (nb - 1)];
+			b[e->hash & (nb - 1)] = e;
+		}
+	free(t->bucket);
+	t->bucket = b;
+	t->nbuckets = nb;
 	return 0;
 }
 
 static int add_entry(struct tempdir *t, const char *guest, const char *host, bool dir)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		struct temp_entry *e = realloc(t->e, cap * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		t->e = e;
-		t->cap = cap;
-	}
-	struct temp_entry *e = &t->e[t->n];
-	e->guest = strdup(guest);
-	e->host = strdup(host);
-	e->dir = dir;
-	if (!e->guest || !e->host) {
-		free(e->guest);
-		free(e->host);
+	if (grow(t))
+		return -ENOMEM;
+	struct temp_entry *e = calloc(1, sizeof(*e));
+	if (!e || !(e->guest = strdup(guest)) || !(e->host = strdup(host))) {
+		if (e)
+			free(e->guest);
+		free(e);
 		return -ENOMEM;
 	}
+	e->len = strlen(guest);
+	e->hash = hash_end(hash_more(hash_start(t), guest, e->len));
+	e->dir = dir;
+	e->next = t->bucket[e->hash & (t->nbuckets - 1)];
+	t->bucket[e->hash & (t->nbuckets - 1)] = e;
 	t->n++;
 	return 0;
 }
 
 static void drop_entry(struct tempdir *t, struct temp_entry *e)
 {
+	struct temp_entry **at = &t->bucket[e->hash & (t->nbuckets - 1)];
+	while (*at != e)
+		at = &(*at)->next;
+	*at = e->next;
 	free(e->guest);
 	free(e->host);
-	*e = t->e[--t->n];
+	free(e);
+	t->n--;
 }
 
 /* A fresh host name for guest path `guest`: "<n>-<its last component>", kept to
@@ -251,6 +334,8 @@ static void new_name(struct tempdir *t, const char *guest, char *out, size_t siz
 /* Make a new entry for `guest` (a file opened with flags/mode, or a directory). */
 static int create_entry(struct tempdir *t, const char *guest, bool dir, int flags, mode_t mode)
 {
+	if (t->n >= t->max)
+		return -ENOSPC;
 	for (int tries = 0; tries < 1000; tries++) {
 		char name[80];
 		new_name(t, guest, name, sizeof(name));

@@ -7,7 +7,9 @@
  * directory) reach it. Everything is opened beneath the directory (beneath.c). The
  * private directory is removed with its content when proxy exits, by a small process
  * forked before the sandbox is applied (so it also goes after a kill); a directory the
- * user named (--tempdir) is kept. Errors are -errno.
+ * user named (--tempdir) is kept. Errors are -errno. The registry holds at most
+ * TEMPDIR_MAX_ENTRIES paths (it is proxy's memory); a create that would add one more
+ * is -ENOSPC. Files made below a registered directory take no entry.
  */
 #ifndef PROXY_TEMPDIR_H
 #define PROXY_TEMPDIR_H
@@ -19,6 +21,8 @@
 
 struct tempdir;
 
+#define TEMPDIR_MAX_ENTRIES 65536
+
 /* keep != NULL: that directory (created 0700 if missing), kept at exit. Else a new
  * private one, proxy-XXXXXX under `base` ($TMPDIR; NULL: /tmp), removed at exit.
  * owner_uid/gid (not -1): its owner (--user drops to them later). NULL with a
@@ -28,6 +32,8 @@ struct tempdir *tempdir_create(const char *keep, const char *base, uid_t owner_u
 			       char *err, size_t errlen);
 /* Its host path (the sandbox must allow it). */
 const char *tempdir_path(const struct tempdir *t);
+/* The registry's limit instead of TEMPDIR_MAX_ENTRIES (tests use a small one). */
+void tempdir_set_limit(struct tempdir *t, size_t max_entries);
 /* Remove a private directory and its content now and wait until it is gone (what
  * exit does; a second call does nothing). A kept directory stays. */
 void tempdir_finish(struct tempdir *t);

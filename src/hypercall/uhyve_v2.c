@@ -140,7 +140,9 @@ static void v3_getdents(struct vcpu *v, uint64_t gpa)
 	uint64_t len = g.len > INT_MAX ? INT_MAX : g.len;
 	void *buf = len ? gpa_ptr(&v->vm->mem, g.buf, len) : NULL;
 	long r = -EFAULT;
-	if (buf || !len) {
+	if (g.fd < 3) {
+		r = -EBADF; /* stdio is not a directory the guest may list (as fstat) */
+	} else if (buf || !len) {
 		int fd = fd_get(v->vm, g.fd);
 		r = fd;
 		if (fd >= 0) {

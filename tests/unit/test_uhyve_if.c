@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -410,6 +411,11 @@ static void test_v3_getdents(void)
 	g = v3_getdents(&f, 66, 4096);
 	CHECK_EQ(g.tag, HFDT_V3_GETDENTS_ERROR);
 	CHECK_EQ((int32_t)g.payload, HFDT_EBADF);
+	for (int std = 0; std < 3; std++) { /* stdio is not listed, as fstat refuses it */
+		g = v3_getdents(&f, std, 4096);
+		CHECK_EQ(g.tag, HFDT_V3_GETDENTS_ERROR);
+		CHECK_EQ((int32_t)g.payload, HFDT_EBADF);
+	}
 	struct hfdt_v3_getdents bad = {.fd = fd, .buf = RAM_SIZE - 8, .len = 4096};
 	memcpy(arg(&f), &bad, sizeof(bad));
 	uhyve_v2_call(&f.v, HFDT_V3_PORT_GETDENTS, ARGS);
@@ -635,6 +641,127 @@ static void test_tempdir_life(void)
 	tempdir_close(k2);
 }
 
+/* How many names the directory at `path` holds (without . and ..). */
+static int count_names(const char *path)
+{
+	DIR *d = opendir(path);
+	int n = 0;
+	for (struct dirent *de; d && (de = readdir(d));)
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Creates of unknown paths stop at the registry's limit with ENOSPC (nothing made on
+ * the host); paths below a registered directory take no entry; an unlink frees one. */
+static void test_tempdir_limit(void)
+{
+	char err[512];
+	struct tempdir *t = tempdir_create(NULL, tmp_base, (uid_t)-1, (gid_t)-1, err, sizeof(err));
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	tempdir_set_limit(t, 3);
+	CHECK_EQ(tempdir_mkdir(t, "/scratch"), 0);
+	int fd = tempdir_open(t, "/one", O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	fd = tempdir_open(t, "/two", O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK_EQ(tempdir_open(t, "/three", O_WRONLY | O_CREAT, 0600), -ENOSPC);
+	CHECK_EQ(tempdir_mkdir(t, "/dir"), -ENOSPC);
+	CHECK_EQ(count_names(tempdir_path(t)), 3);
+	CHECK_EQ(tempdir_open(t, "/three", O_RDONLY, 0), -ENOENT);
+	/* Below /scratch: the host directory holds it, no entry needed. */
+	CHECK_EQ(tempdir_mkdir(t, "/scratch/sub"), 0);
+	fd = tempdir_open(t, "/scratch/sub/a", O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	/* Opening a registered path is no create either. */
+	fd = tempdir_open(t, "/one", O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK_EQ(tempdir_unlink(t, "/two"), 0);
+	fd = tempdir_open(t, "/three", O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK_EQ(tempdir_open(t, "/four", O_WRONLY | O_CREAT, 0600), -ENOSPC);
+	tempdir_close(t);
+}
+
+/* Many entries (the table grows), every other one unlinked: each path still finds
+ * its own file; directory prefixes resolve to the longest registered directory. */
+static void test_tempdir_registry(void)
+{
+	char err[512];
+	struct tempdir *t = tempdir_create(NULL, tmp_base, (uid_t)-1, (gid_t)-1, err, sizeof(err));
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	enum { N = 2000 };
+	char path[PATH_MAX];
+	struct stat st;
+	int bad = 0;
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "/many/f%d", i);
+		int fd = tempdir_open(t, path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		bad += fd < 0 || write(fd, &i, sizeof(i)) != sizeof(i);
+		close(fd);
+	}
+	CHECK_EQ(bad, 0);
+	for (int i = 0; i < N; i += 2) {
+		snprintf(path, sizeof(path), "/many/f%d", i);
+		bad += tempdir_unlink(t, path) != 0;
+	}
+	CHECK_EQ(bad, 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "/many/./f%d", i);
+		int fd = tempdir_open(t, path, O_RDONLY, 0), got = -1;
+		if (i % 2)
+			bad += fd < 0 || read(fd, &got, sizeof(got)) != sizeof(got) || got != i;
+		else
+			bad += fd != -ENOENT || tempdir_unlink(t, path) != -ENOENT;
+		if (fd >= 0)
+			close(fd);
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(count_names(tempdir_path(t)), N / 2);
+
+	/* A made directory covers the paths below it, at any depth. */
+	CHECK_EQ(tempdir_mkdir(t, "/scratch"), 0);
+	int fd = tempdir_open(t, "/scratch/a", O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK_EQ(tempdir_stat(t, "/scratch/a", true, &st), 0);
+	CHECK(S_ISREG(st.st_mode));
+	CHECK_EQ(tempdir_mkdir(t, "/scratch/b"), 0);
+	CHECK_EQ(tempdir_mkdir(t, "/scratch/b"), -EEXIST);
+	fd = tempdir_open(t, "/scratch/b/c", O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK_EQ(tempdir_stat(t, "/scratch/b/c", true, &st), 0);
+	CHECK_EQ(tempdir_unlink(t, "/scratch/a"), 0);
+	CHECK_EQ(tempdir_stat(t, "/scratch/a", true, &st), -ENOENT);
+	/* A file's path is no directory prefix: below it is a new entry. */
+	CHECK_EQ(tempdir_stat(t, "/many/f1/x", true, &st), -ENOENT);
+	/* The longest registered directory wins: /p/q made before /p. */
+	CHECK_EQ(tempdir_mkdir(t, "/p/q"), 0);
+	CHECK_EQ(tempdir_mkdir(t, "/p"), 0);
+	fd = tempdir_open(t, "/p/q/z", O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/%d-q/z", tempdir_path(t), N + 2);
+	CHECK(stat(path, &st) == 0);
+	fd = tempdir_open(t, "/p/r", O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/%d-p/r", tempdir_path(t), N + 3);
+	CHECK(stat(path, &st) == 0);
+	tempdir_close(t);
+}
+
 /* In a child: a private directory with a file in it; its path goes to `out`. Then
  * the child exits (status 3) or is killed. */
 static pid_t child_with_tempdir(int out, bool killed)
@@ -714,6 +841,8 @@ int main(void)
 	test_v3_stat_mkdir();
 	test_register();
 	test_tempdir_life();
+	test_tempdir_limit();
+	test_tempdir_registry();
 	test_tempdir_at_exit();
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
