@@ -401,8 +401,11 @@ def ckpt_smp_4_cpus_restore(t):
 
 @test
 def ckpt_chain_of_5_incremental_checkpoints_restores(t):
-    """The first checkpoint full, the next ones incremental (HERMIT_VERBOSE says which;
-    each is smaller than the full one); the newest of the chain restores."""
+    """The first checkpoint full, the next ones incremental (HERMIT_VERBOSE says which);
+    the newest of the chain restores. Only the newest is surely smaller than the full
+    one: it and the one before it were both taken at the gate, where the guest touches
+    almost nothing; one taken while the guest computes may hold every page it has
+    (its "covered" bitmap then makes it a little larger than the full one)."""
     with tempfile.TemporaryDirectory() as top:
         g = Guest(top)
         stderr, want = run_to_checkpoints(t, g, g.checkpoint_env(HERMIT_VERBOSE="1"),
@@ -416,10 +419,9 @@ def ckpt_chain_of_5_incremental_checkpoints_restores(t):
                  "HERMIT_VERBOSE's line for checkpoint %d (stderr %r)" % (n, stderr[-3000:]))
         t.eq([n for n, kind in kinds.items() if kind == "full"], [1], "only the first is full")
         full = os.path.getsize(ckpt_path(g.ckdir, 1))
-        for n in range(2, want + 1):
-            size = os.path.getsize(ckpt_path(g.ckdir, n))
-            t.true(size < full, "incremental checkpoint %d (%d bytes) is smaller than the "
-                   "full one (%d bytes)" % (n, size, full))
+        size = os.path.getsize(ckpt_path(g.ckdir, want))
+        t.true(size < full // 2, "incremental checkpoint %d, taken at the gate (%d bytes), "
+               "is much smaller than the full one (%d bytes)" % (want, size, full))
         g.open_gate()
         check_restored(t, g, restore(g.ckdir, extra=g.mount()),
                        "restore of a chain ending in %d" % want)
