@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snapshot.h"
 #include "vmctl.h"
 
 enum {
@@ -248,6 +249,24 @@ static const struct monitor_command *find_command(char **words, int n, int *used
 	return best;
 }
 
+/* Beside a debugger (listen mode, or a guest GDB let run) the console has no all-stop
+ * of its own: the snapshot module's pause holds the vCPUs for the command, unseen by
+ * GDB (no stop is reported), as QEMU's monitor does. */
+static int run_paused(struct mon *m, const struct monitor_command *c, int argc, char **argv)
+{
+	char err[256];
+	if (!m->vm->snap)
+		return mon_fail(m, -EBUSY,
+				"the VM is running under GDB's control: interrupt it in "
+				"GDB first (Ctrl-C), then ask again");
+	if (snapshot_pause(m->vm, err, sizeof(err)))
+		return mon_fail(m, -EBUSY, "%s", err);
+	m->was_running = true;
+	int rc = c->fn(m, argc, argv);
+	snapshot_resume(m->vm);
+	return rc;
+}
+
 /* Console: make sure no vCPU is inside KVM_RUN while the command reads state. */
 static int run_stopped(struct mon *m, const struct monitor_command *c, int argc, char **argv)
 {
@@ -255,9 +274,7 @@ static int run_stopped(struct mon *m, const struct monitor_command *c, int argc,
 	if (vm_is_quiescent(m->vm))
 		return c->fn(m, argc, argv);
 	if (!m->vm->ctl)
-		return mon_fail(m, -EBUSY,
-				"the VM is running under GDB's control: interrupt it in "
-				"GDB first (Ctrl-C), then ask again");
+		return run_paused(m, c, argc, argv);
 	int rc = vmctl_stop(m->vm, false, err, sizeof(err));
 	if (rc)
 		return mon_fail(m, rc, "%s", err);
