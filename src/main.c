@@ -75,7 +75,27 @@ static void load_image(struct vm *vm, bool resumed, int image_fd)
 	vm_setup_memory(vm);
 	if (!resumed && image_load(&vm->image, &vm->mem, err, sizeof(err)))
 		die("%s", err);
-	image_close(&vm->image);
+	if (!c->debug && !c->monitor) /* else open for system_reset (core/reset.c) */
+		image_close(&vm->image);
+}
+
+/* The ABI's boot tables (GDT, page tables, what else it places in RAM). */
+static void write_boot_tables(struct vm *vm)
+{
+	if (vm->abi->write_tables) {
+		vm->abi->write_tables(vm);
+	} else {
+		boot_write_gdt(&vm->mem);
+		boot_write_page_tables(&vm->mem);
+	}
+}
+
+/* Reset hook: a fresh boot's tables and boot info in the reloaded RAM. */
+static void reset_boot(struct vm *vm, void *arg)
+{
+	(void)arg;
+	write_boot_tables(vm);
+	vm->abi->write_boot_info(vm);
 }
 
 static void create_vcpus(struct vm *vm)
@@ -93,6 +113,9 @@ static void create_vcpus(struct vm *vm)
 
 static void register_modules(struct vm *vm)
 {
+	/* system_reset: the boot tables first, then the modules' state. */
+	vm_register_reset_hook(vm, reset_boot, NULL);
+	vm_register_reset_hook(vm, hypercall_reset, NULL);
 	files_init(vm);
 	uart_register(vm);
 	vm->abi->register_ports(vm);
@@ -317,12 +340,8 @@ int main(int argc, char **argv, char **envp)
 	}
 	fd_table_init(&vm);
 	load_image(&vm, resumed, resumed ? sc.image_fd : -1);
-	if (!resumed && vm.abi->write_tables) {
-		vm.abi->write_tables(&vm);
-	} else if (!resumed) {
-		boot_write_gdt(&vm.mem);
-		boot_write_page_tables(&vm.mem);
-	}
+	if (!resumed)
+		write_boot_tables(&vm);
 	create_vcpus(&vm);
 	if (!resumed)
 		vm.abi->write_boot_info(&vm);
@@ -366,5 +385,6 @@ int main(int argc, char **argv, char **envp)
 		for (unsigned i = 0; i < vm.ncpus; i++)
 			vcpu_dump_registers(&vm.vcpus[i]);
 	fd_table_close_all(&vm);
+	image_close(&vm.image);
 	return vm.exit_status;
 }

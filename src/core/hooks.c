@@ -80,3 +80,20 @@ void vm_register_fatal_hook(struct vm *vm, fatal_hook_fn fn, void *arg)
 	vm->fatal_hooks[vm->nfatal_hooks].arg = arg;
 	vm->nfatal_hooks++;
 }
+
+void vm_register_guest_exit_hook(struct vm *vm, guest_exit_hook_fn fn, void *arg)
+{
+	check_room(vm->nguest_exit_hooks, "guest-exit hooks");
+	vm->guest_exit_hooks[vm->nguest_exit_hooks].fn = fn;
+	vm->guest_exit_hooks[vm->nguest_exit_hooks].arg = arg;
+	vm->nguest_exit_hooks++;
+}
+
+void vm_register_reset_hook(struct vm *vm, reset_hook_fn fn, void *arg)
+{
+	if (vm->nreset_hooks == VM_MAX_RESET_HOOKS)
+		die("internal: too many reset hooks (raise VM_MAX_RESET_HOOKS)");
+	vm->reset_hooks[vm->nreset_hooks].fn = fn;
+	vm->reset_hooks[vm->nreset_hooks].arg = arg;
+	vm->nreset_hooks++;
+}

@@ -160,6 +160,8 @@ void vcpu_set_boot_state(struct vcpu *v)
 	set_msrs(v);
 	set_sregs(v);
 	set_regs(v);
+	if (v->vm->cfg->debug || v->vm->cfg->monitor) /* who may ask for system_reset */
+		vcpu_save_boot_state(v);
 }
 
 const char *vcpu_state_name(struct vcpu *v, bool running)
@@ -479,17 +481,21 @@ static bool parked_by_hook(struct vcpu *v)
 void vcpu_set_blocked(struct vcpu *v, bool blocked)
 {
 	struct vm *vm = v->vm;
+	atomic_store(&v->blocked, blocked);
 	for (unsigned i = 0; i < vm->npark_hooks; i++)
 		if (vm->park_hooks[i].vcpu_blocked)
 			vm->park_hooks[i].vcpu_blocked(v, blocked, vm->park_hooks[i].arg);
 }
 
+/* Until the VM ends, or a reset sends the vCPU back to its start gate. */
 static void run_loop(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	while (!atomic_load(&vm->ending)) {
 		if (parked_by_hook(v))
 			continue;
+		if (atomic_load(&v->state) == VCPU_GATED)
+			return;
 		if (atomic_exchange(&v->exit_pending, false)) {
 			handle_exit(v);
 			continue;
@@ -557,8 +563,11 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	if (atomic_load(&v->state) != VCPU_GATED || wait_start_gate(v))
+	while (!atomic_load(&v->vm->ending)) {
+		if (atomic_load(&v->state) == VCPU_GATED && !wait_start_gate(v))
+			break;
 		run_loop(v);
+	}
 	atomic_store(&v->state, VCPU_DONE);
 	struct vm *vm = v->vm;
 	for (unsigned i = 0; i < vm->npark_hooks; i++)

@@ -279,6 +279,15 @@ void vm_fail(struct vcpu *v, int status, const char *fmt, ...)
 	vm_end(vm, status);
 }
 
+void vm_guest_exit(struct vcpu *v, int code)
+{
+	struct vm *vm = v->vm;
+	for (unsigned i = 0; i < vm->nguest_exit_hooks; i++)
+		if (vm->guest_exit_hooks[i].fn(v, code, vm->guest_exit_hooks[i].arg))
+			return;
+	vm_end(vm, code);
+}
+
 /* KVM's supported CPUID; the buffer grows until it fits (hosts with many leaves). */
 void vm_load_cpuid(struct vm *vm)
 {

@@ -9,6 +9,8 @@
  *   exit observers  around every exit and port handler (UART drain, trace)
  *   end notifiers   the VM is ending (wake whoever waits)
  *   fatal hooks     the guest misbehaved: stop in a debugger before the VM ends
+ *   guest-exit hooks the guest asked to exit: a debugger may keep the VM (GDB's run)
+ *   reset hooks     system_reset: each module puts back its part of a fresh boot
  * The guest's contract reaches the core as a struct guest_abi (guest_abi.h).
  */
 #ifndef PROXY_VM_H
@@ -75,11 +77,17 @@ typedef void (*end_notifier_fn)(struct vm *vm, void *arg);
 /* The guest misbehaved with `status`: true when the hook takes over (it will end
  * the VM itself, e.g. after a debugger has looked at the crash). */
 typedef bool (*fatal_hook_fn)(struct vcpu *v, int status, void *arg);
+/* The guest asked to exit with `code` (vm_guest_exit): true when the hook keeps the
+ * VM (it stops the vCPUs; a reset or the hook's own vm_end follows). */
+typedef bool (*guest_exit_hook_fn)(struct vcpu *v, int code, void *arg);
+/* vm_reset has put the vCPUs and memory back: the module's part of a fresh boot. */
+typedef void (*reset_hook_fn)(struct vm *vm, void *arg);
 
-#define VM_MAX_PORTS	  48 /* uhyve-interface 3 and PCI: 20 beside the shared ones */
-#define VM_MAX_HOOKS	  4
-#define GUEST_FD_MAX	  1024
-#define VCPU_EXIT_REASONS 64 /* the last slot counts every larger exit reason */
+#define VM_MAX_PORTS	   48 /* uhyve-interface 3 and PCI: 20 beside the shared ones */
+#define VM_MAX_HOOKS	   4
+#define VM_MAX_RESET_HOOKS 8
+#define GUEST_FD_MAX	   1024
+#define VCPU_EXIT_REASONS  64 /* the last slot counts every larger exit reason */
 
 /* Which contract the guest speaks (guest_abi.h). */
 struct guest_abi;
@@ -87,6 +95,7 @@ struct tracer;
 struct vmctl;
 struct legacy_irq;
 struct guest_ram;
+struct vcpu_boot_state;
 
 /* What this host's KVM can and cannot do (probed once at start). */
 struct host_caps {
@@ -118,6 +127,8 @@ struct vcpu {
 	uint64_t run_ns;			  /* time spent in KVM_RUN */
 	uint64_t exit_reasons[VCPU_EXIT_REASONS]; /* KVM_RUN returns by exit_reason (--stats) */
 	struct vcpu_debug *dbg;
+	_Atomic bool blocked;	      /* in a blocking hypercall (vcpu_set_blocked) */
+	struct vcpu_boot_state *boot; /* what vm_reset puts back (reset.c); NULL: none */
 };
 
 struct fd_table {
@@ -169,6 +180,16 @@ struct vm {
 		void *arg;
 	} fatal_hooks[VM_MAX_HOOKS];
 	unsigned nfatal_hooks;
+	struct {
+		guest_exit_hook_fn fn;
+		void *arg;
+	} guest_exit_hooks[VM_MAX_HOOKS];
+	unsigned nguest_exit_hooks;
+	struct {
+		reset_hook_fn fn;
+		void *arg;
+	} reset_hooks[VM_MAX_RESET_HOOKS];
+	unsigned nreset_hooks;
 
 	/* Modules' state, opaque to the core; NULL when the module is off. */
 	struct fd_table fds;   /* the guest's descriptors (operations: hypercall/fdtable.c) */
@@ -201,6 +222,8 @@ void vm_register_park_hook(struct vm *vm, const struct park_hook *h);
 void vm_register_exit_observer(struct vm *vm, const struct exit_observer *o);
 void vm_register_end_notifier(struct vm *vm, end_notifier_fn fn, void *arg);
 void vm_register_fatal_hook(struct vm *vm, fatal_hook_fn fn, void *arg);
+void vm_register_guest_exit_hook(struct vm *vm, guest_exit_hook_fn fn, void *arg);
+void vm_register_reset_hook(struct vm *vm, reset_hook_fn fn, void *arg);
 struct port_handler *vm_find_port(struct vm *vm, uint16_t port);
 
 /* vm.c */
@@ -224,6 +247,9 @@ void vm_end_signal_set(sigset_t *set);
 void vm_end_by_signal(struct vm *vm, int sig);
 /* Whether an exit status is one of theirs. */
 bool vm_status_is_end_signal(int status);
+/* The guest's exit hypercall: end the VM with `code`, unless a guest-exit hook keeps
+ * it (a debugger in extended mode, which then reports the exit and waits). */
+void vm_guest_exit(struct vcpu *v, int code);
 /* Guest misbehaviour: print the reason (and registers under verbose), end the VM. */
 void vm_fail(struct vcpu *v, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -260,6 +286,16 @@ uint64_t vcpu_io_insn_start(struct vcpu *v, const struct kvm_regs *r);
 /* The hidden parts of CS (64-bit code) and DS/ES/FS/GS/SS (data) matching the
  * GDT of include/hermit_abi.h (every vCPU and the probe VM start with them). */
 void vcpu_long_mode_segments(struct kvm_sregs *s);
+
+/* reset.c: system_reset. vcpu_save_boot_state keeps what a fresh boot gave the vCPU
+ * (vcpu_set_boot_state does, when a debugger or the console may reset). vm_reset,
+ * with every vCPU stopped out of KVM_RUN: guest RAM zero, the image loaded again
+ * (its file stays open for this), each vCPU in its boot state (the started ones at
+ * their start gate again), then the reset hooks. 0; -1 with a message in err: a
+ * refusal that changed nothing (a vCPU in a blocking hypercall), or a failure that
+ * ended the VM. */
+void vcpu_save_boot_state(struct vcpu *v);
+int vm_reset(struct vm *vm, char *err, size_t errlen);
 
 /* irqchip.c: the in-kernel IOAPIC and PIC if the ABI needs them, else a split
  * irqchip (irqchip_legacy.c answers for the devices that are then missing). */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "hypercall.h"
+#include "uart.h"
 
 /* The memory character devices (mem(4): major 1) that answer at once: null, zero,
  * full, random and urandom (random blocks only until the kernel's CRNG is ready,
@@ -150,6 +151,13 @@ int fd_close(struct vm *vm, int guest_fd)
 	}
 	pthread_mutex_unlock(&vm->fds.lock);
 	return rc;
+}
+
+void hypercall_reset(struct vm *vm, void *arg)
+{
+	(void)arg;
+	uart_flush(vm);
+	fd_table_close_all(vm);
 }
 
 void fd_table_close_all(struct vm *vm)

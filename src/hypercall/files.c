@@ -292,7 +292,7 @@ void files_exit(struct vcpu *v, uint64_t gpa)
 			v->id, (unsigned long long)gpa);
 		return;
 	}
-	vm_end(v->vm, a->code & 0xff);
+	vm_guest_exit(v, a->code & 0xff);
 }
 
 static void hc_open(struct vcpu *v, uint16_t port, uint32_t gpa)

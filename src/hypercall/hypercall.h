@@ -76,6 +76,9 @@ int fd_install_at(struct vm *vm, int guest_fd, int host_fd, const char *path, in
 bool fd_may_block(struct vm *vm, int guest_fd);
 int fd_close(struct vm *vm, int guest_fd);
 void fd_table_init(struct vm *vm);
+/* Reset hook (system_reset): the guest's files closed (its fd numbers start again at
+ * 3), its buffered console output written out. */
+void hypercall_reset(struct vm *vm, void *arg);
 void fd_table_close_all(struct vm *vm);
 
 /* args.c: argc/argv/env sizes as the guest sees them (exposed for tests). */

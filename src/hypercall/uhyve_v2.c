@@ -50,7 +50,7 @@ static int64_t hermit_err(int64_t r)
 
 static void v2_exit(struct vcpu *v, uint64_t rdi)
 {
-	vm_end(v->vm, (int32_t)(uint32_t)rdi & 0xff);
+	vm_guest_exit(v, (int32_t)(uint32_t)rdi & 0xff);
 }
 
 static void v2_serial_byte(struct vcpu *v, uint64_t rdi)

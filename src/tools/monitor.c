@@ -80,6 +80,10 @@ static const struct monitor_command commands[] = {
 	 "write an ELF core file of the guest to a new FILE (-f: replace one; load with gdb APP "
 	 "FILE)",
 	 1, 2, MON_NEEDS_STOP, cmd_dump_guest_core},
+	{"system_reset", "",
+	 "start the guest again at its first instruction: memory cleared, the image loaded "
+	 "again, its files closed, vCPUs reset",
+	 0, 0, 0, cmd_system_reset},
 	{"quit", "", "end the VM (exit status 119, as GDB's kill) (console)", 0, 0,
 	 MON_CONSOLE_ONLY, cmd_quit},
 	{"savevm", "NAME",

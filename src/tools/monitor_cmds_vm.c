@@ -6,10 +6,13 @@
 #include "abi.h"
 #include "abi_fdt.h"
 #include "coredump.h"
+#include "debug.h"
 #include "hermit_abi.h"
 #include "hermit_entry_abi.h"
 #include "hermit_fdt_abi.h"
 #include "monitor_internal.h"
+#include "snapshot.h"
+#include "vmctl.h"
 
 static void say_entry_boot_info(const struct mon *m, uint64_t at)
 {
@@ -118,5 +121,33 @@ int cmd_dump_guest_core(struct mon *m, int argc, char **argv)
 		return mon_fail(m, -EIO, "dump-guest-core: %s", err);
 	mon_say(m, "wrote %s: %u vCPUs, %u memory segments, %llu MiB of guest memory\n", path,
 		m->vm->ncpus, info.segments, (unsigned long long)(info.bytes >> 20));
+	return 0;
+}
+
+/* QEMU's system_reset. A running VM pauses for it (the snapshot module's all-stop,
+ * unseen by GDB) and runs on from the first instruction; a stopped one stays stopped
+ * there: under GDB, its next stepi or continue stops at once so that GDB reads the
+ * new state. */
+int cmd_system_reset(struct mon *m, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	char err[512];
+	bool pause = !vm_is_quiescent(m->vm);
+	if (pause && !m->vm->snap)
+		return mon_fail(m, -ENOTSUP, "system_reset needs the VM stopped here");
+	if (pause && snapshot_pause(m->vm, err, sizeof(err)))
+		return mon_fail(m, -EBUSY, "system_reset: %s", err);
+	int rc = vm_reset(m->vm, err, sizeof(err));
+	if (!rc && !pause)
+		debug_state_replaced(m->vm);
+	if (pause)
+		snapshot_resume(m->vm);
+	if (rc)
+		return mon_fail(m, -EBUSY, "system_reset: %s", err);
+	mon_say(m, "system_reset: the guest starts again at 0x%llx%s\n",
+		(unsigned long long)m->vm->image.entry,
+		!pause && m->vm->dbg
+			? "; GDB sees it at the next stop: stepi or continue stops at once"
+			: "");
 	return 0;
 }

@@ -69,6 +69,7 @@ int cmd_info_lapic(struct mon *m, int argc, char **argv);
 int cmd_info_vm(struct mon *m, int argc, char **argv);
 int cmd_info_hypercalls(struct mon *m, int argc, char **argv);
 int cmd_dump_guest_core(struct mon *m, int argc, char **argv);
+int cmd_system_reset(struct mon *m, int argc, char **argv);
 
 /* monitor_cmds_snap.c */
 int cmd_savevm(struct mon *m, int argc, char **argv);
