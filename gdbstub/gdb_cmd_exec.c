@@ -69,7 +69,7 @@ void gdb_handle_stop(struct gdb_session *s, const struct gdb_stop *st)
 		s->c_cpu = st->cpu;
 	}
 	send_stop(s, st);
-	if (st->kind == GDB_STOP_EXITED && s->end == GDB_SESSION_ON)
+	if (st->kind == GDB_STOP_EXITED && s->end == GDB_SESSION_ON && !s->extended)
 		s->end = GDBSTUB_EXITED;
 }
 
@@ -306,6 +306,8 @@ enum gdb_reply gdb_cmd_detach(struct gdb_session *s, const struct rsp_args *a)
 enum gdb_reply gdb_cmd_kill(struct gdb_session *s, const struct rsp_args *a)
 {
 	(void)a;
+	if (s->extended)
+		return gdb_extended_kill(s);
 	s->tgt.ops->kill(s->tgt.ctx);
 	s->end = GDBSTUB_KILLED;
 	gdb_session_event(s, GDBSTUB_EV_KILLED, s->peer);

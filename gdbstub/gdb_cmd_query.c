@@ -44,6 +44,8 @@ enum gdb_reply gdb_cmd_thread_alive(struct gdb_session *s, const struct rsp_args
 enum gdb_reply gdb_cmd_thread_first(struct gdb_session *s, const struct rsp_args *a)
 {
 	(void)a;
+	if (gdb_extended_no_process(s))
+		return GDB_REPLY_SEND;
 	gdb_reply_str(s, "m");
 	for (int cpu = 0; cpu < s->ncpu; cpu++)
 		gdb_reply_fmt(s, cpu ? ",%x" : "%x", cpu + 1);

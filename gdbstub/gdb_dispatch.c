@@ -50,6 +50,8 @@ static const struct gdb_cmd gdb_cmds[] = {
 	{"qSymbol", "s", gdb_cmd_symbol},
 	{"qRcmd,", "s", gdb_cmd_monitor},
 	{"QStartNoAckMode", "", gdb_cmd_no_ack},
+	{"!", "", gdb_cmd_extended},
+	{"vRun;", ".s", gdb_cmd_vrun},
 };
 
 /* Find the handler for `pkt` and parse its arguments; NULL with *bad_args set when a

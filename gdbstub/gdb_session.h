@@ -47,6 +47,7 @@ struct gdb_session {
 	bool binary_upload;  /* client announced binary-upload+: `x` allowed */
 	bool running;	     /* resumed; waiting for stop_fd */
 	bool deferred;	     /* a packet arrived while running: in deferred_pkt */
+	bool extended;	     /* after `!`: the guest's exit and `k` keep the session */
 	int end;	     /* GDB_SESSION_ON or an enum gdbstub_end */
 	struct gdb_stop last_stop;
 	const char *xml;
@@ -137,5 +138,13 @@ enum gdb_reply gdb_cmd_offsets(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_symbol(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_no_ack(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_monitor(struct gdb_session *s, const struct rsp_args *a);
+
+/* Extended-remote (gdb_cmd_extended.c). */
+enum gdb_reply gdb_cmd_extended(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_vrun(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_extended_kill(struct gdb_session *s);
+/* In extended mode after the guest exited: no process, hence no threads (the reply
+ * "l" is set); false otherwise. */
+bool gdb_extended_no_process(struct gdb_session *s);
 
 #endif

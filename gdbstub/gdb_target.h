@@ -137,8 +137,15 @@ struct gdb_target_ops {
 	int (*monitor)(void *ctx, const char *cmd, gdb_output_fn out, void *arg);
 	/* Debugger leaves: remove all break/watchpoints and let the VM run freely. */
 	void (*detach)(void *ctx);
-	/* `k`: end the VM. */
+	/* `k`: end the VM; in extended mode, stop it for a `vRun` instead (the VM ends
+	 * when the debugger leaves without one). */
 	void (*kill)(void *ctx);
+	/* `!`: the client speaks extended-remote (on = 1): the guest's exit keeps the VM,
+	 * stopped, for a `vRun`. NULL: extended mode is not offered. */
+	void (*set_extended)(void *ctx, int on);
+	/* vRun: start the guest again at its first instruction (the VM is stopped). 0, or
+	 * -errno with a message in err. */
+	int (*restart)(void *ctx, char *err, size_t errlen);
 	/* What to add to the program file's addresses to get the running image's
 	 * (qOffsets): the load bias of a relocated image, 0 for one at its link
 	 * address. NULL: 0. */

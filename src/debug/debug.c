@@ -158,6 +158,26 @@ static bool debug_stop_on_fatal(struct vcpu *v, int status, void *arg)
 	return true;
 }
 
+/* Guest-exit hook: under an extended-remote debugger the VM stays for GDB's `run`:
+ * the exit is reported (W) and every vCPU stops. */
+static bool debug_keep_on_exit(struct vcpu *v, int code, void *arg)
+{
+	struct debugger *d = arg;
+	pthread_mutex_lock(&d->lock);
+	bool keep = d->extended && !d->detached;
+	if (keep) {
+		d->guest_exited = true;
+		d->exit_status = code;
+		d->have_stop = false; /* the exit is what GDB must hear, whatever came first */
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (!keep)
+		return false;
+	struct gdb_stop s = {.kind = GDB_STOP_EXITED, .cpu = (int)v->id, .exit_code = code};
+	debug_record_stop(v, &s);
+	return true;
+}
+
 /* Program KVM's guest debug for this vCPU: breakpoints always armed; single-step
  * for `step` and, on hosts without data breakpoints, to check watchpoints. */
 int debug_apply_guest_debug(struct vcpu *v, bool step, bool inject_bp)
@@ -289,6 +309,8 @@ static void debug_register_hooks(struct debugger *d)
 	vm_register_park_hook(d->vm, &park);
 	vm_register_end_notifier(d->vm, debug_notify_end, d);
 	vm_register_fatal_hook(d->vm, debug_stop_on_fatal, d);
+	vm_register_guest_exit_hook(d->vm, debug_keep_on_exit, d);
+	vm_register_reset_hook(d->vm, debug_on_reset, d);
 }
 
 void debug_init(struct vm *vm, debug_monitor_fn monitor)

@@ -83,7 +83,13 @@ struct debugger {
 	struct sw_breakpoint sw[DEBUG_MAX_SW_BP];
 	struct hw_slot hw[DEBUG_HW_SLOTS];
 	debug_monitor_fn monitor; /* GDB's `monitor` commands */
-	bool stop_at_resume;	  /* loadvm replaced the state: the next resume reports a stop */
+	/* extended-remote (`!`): the guest's exit (or `k`) keeps the VM, stopped, for the
+	 * next `vRun`; guest_exited until then, exit_status what proxy ends with if the
+	 * debugger leaves instead. */
+	bool extended;
+	bool guest_exited;
+	int exit_status;
+	bool stop_at_resume; /* loadvm replaced the state: the next resume reports a stop */
 	/* --stats: time the debugger held the VM before vCPU 0's first instruction
 	 * (boot_hold_ns, summed when it resumes), from held_since_ns on. */
 	uint64_t held_since_ns, boot_hold_ns;
@@ -110,6 +116,7 @@ int debug_read_reg(struct vcpu *v, int regno, uint8_t *buf);
 int debug_write_reg(struct vcpu *v, int regno, const uint8_t *buf);
 
 /* debug_target.c */
+void debug_on_reset(struct vm *vm, void *arg); /* reset hook */
 struct sw_breakpoint *debug_find_sw(struct debugger *d, uint64_t addr);
 struct hw_slot *debug_find_hw_exec(struct debugger *d, uint64_t addr);
 /* Compare the watched bytes of single-step watchpoints; the slot that changed, or NULL. */

@@ -351,11 +351,38 @@ void debug_state_replaced(struct vm *vm)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* Reset hook: the guest starts again in reloaded RAM. The int3s planted in the old
+ * RAM are gone: plant them again over the new bytes (read all first: two
+ * breakpoints may share a byte); GDB's cached registers are the old ones; a failure
+ * reported as a stop, or an exit, is over. */
+void debug_on_reset(struct vm *vm, void *arg)
+{
+	struct debugger *d = arg;
+	for (int i = 0; i < DEBUG_MAX_SW_BP; i++) {
+		uint8_t *p = d->sw[i].used ? gpa_ptr(&vm->mem, d->sw[i].gpa, 1) : NULL;
+		if (p)
+			d->sw[i].orig = *p;
+	}
+	for (int i = 0; i < DEBUG_MAX_SW_BP; i++) {
+		uint8_t *p = d->sw[i].used ? gpa_ptr(&vm->mem, d->sw[i].gpa, 1) : NULL;
+		if (p)
+			*p = 0xCC;
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		regcache_drop(&vm->vcpus[i]);
+	pthread_mutex_lock(&d->lock);
+	d->fatal_status = 0;
+	d->guest_exited = false;
+	pthread_mutex_unlock(&d->lock);
+}
+
 static int t_resume(void *ctx, const enum gdb_resume_action *actions)
 {
 	struct vm *vm = ctx;
 	struct debugger *d = vm->dbg;
 	int rc = 0;
+	if (d->guest_exited)
+		return -ECHILD; /* nothing runs until vRun starts the guest again */
 	if (d->fatal_status) {
 		/* The guest cannot go on past its failure: the VM ends as it would have. */
 		vm_end(vm, d->fatal_status);
@@ -505,6 +532,14 @@ static void t_detach(void *ctx)
 	struct vm *vm = ctx;
 	struct debugger *d = vm->dbg;
 	stop_all_and_wait(vm); /* GDB may vanish while the VM runs */
+	pthread_mutex_lock(&d->lock);
+	bool exited = d->guest_exited;
+	d->extended = false;
+	pthread_mutex_unlock(&d->lock);
+	if (exited) { /* nobody is left to `run` it again */
+		vm_end(vm, d->exit_status);
+		return;
+	}
 	for (int i = 0; i < DEBUG_MAX_SW_BP; i++)
 		if (d->sw[i].used)
 			remove_sw(vm, d->sw[i].addr);
@@ -518,9 +553,48 @@ static void t_detach(void *ctx)
 	t_resume(vm, all); /* guest debug is switched off for a detached VM */
 }
 
+/* `k`; in extended mode the VM stays, stopped, for the next `vRun`, and ends (as
+ * killed) only if the debugger leaves instead. */
 static void t_kill(void *ctx)
 {
-	vm_end(ctx, STATUS_KILLED);
+	struct vm *vm = ctx;
+	struct debugger *d = vm->dbg;
+	if (!d->extended) {
+		vm_end(vm, STATUS_KILLED);
+		return;
+	}
+	stop_all_and_wait(vm);
+	pthread_mutex_lock(&d->lock);
+	if (!d->guest_exited)
+		d->exit_status = STATUS_KILLED;
+	d->guest_exited = true;
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void t_set_extended(void *ctx, int on)
+{
+	struct debugger *d = ((struct vm *)ctx)->dbg;
+	pthread_mutex_lock(&d->lock);
+	d->extended = on;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* vRun: system_reset under the debugger, which holds every vCPU stopped. The guest
+ * stands at its first instruction; the stub reports that stop itself. */
+static int t_restart(void *ctx, char *err, size_t errlen)
+{
+	struct vm *vm = ctx;
+	struct debugger *d = vm->dbg;
+	stop_all_and_wait(vm);
+	if (vm_reset(vm, err, errlen))
+		return -EBUSY;
+	pthread_mutex_lock(&d->lock);
+	d->current_cpu = 0;
+	d->stop_at_resume = false;
+	d->stop = (struct gdb_stop){.kind = GDB_STOP_SIGNAL, .cpu = 0, .signal = GDB_SIGTRAP};
+	d->have_stop = true;
+	pthread_mutex_unlock(&d->lock);
+	return 0;
 }
 
 static uint64_t t_load_bias(void *ctx)
@@ -552,6 +626,8 @@ static const struct gdb_target_ops target_ops = {
 	.monitor = t_monitor,
 	.detach = t_detach,
 	.kill = t_kill,
+	.set_extended = t_set_extended,
+	.restart = t_restart,
 	.load_bias = t_load_bias,
 	.entry_point = t_entry_point,
 };
