@@ -64,7 +64,8 @@ void vcpu_save_boot_state(struct vcpu *v)
 	if (!b)
 		die("out of memory");
 	b->gated = atomic_load(&v->state) == VCPU_GATED;
-	if (ioctl(v->fd, KVM_GET_MP_STATE, &b->mp) < 0 || ioctl(v->fd, KVM_GET_REGS, &b->regs) < 0 ||
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &b->mp) < 0 ||
+	    ioctl(v->fd, KVM_GET_REGS, &b->regs) < 0 ||
 	    ioctl(v->fd, KVM_GET_SREGS, &b->sregs) < 0 || ioctl(v->fd, KVM_GET_FPU, &b->fpu) < 0 ||
 	    ioctl(v->fd, KVM_GET_VCPU_EVENTS, &b->events) < 0 ||
 	    ioctl(v->fd, KVM_GET_DEBUGREGS, &b->debugregs) < 0)

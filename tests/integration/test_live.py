@@ -63,3 +63,36 @@ def console_inspects_a_running_guest_beside_a_listening_stub(t):
     t.not_contains(err, "interrupt it in GDB first", "no refusal")
     t.eq(live.finish(), LIVE_STATUS, "the guest finished with its own status")
     t.eq(live.p.stdout_text(), START + "live: done\n", "and its whole output")
+
+
+def wait_starts(live, n):
+    """Wait until the guest has started (and is waiting) n times."""
+    guestrun.wait_stdout(live.p, START * n)
+
+
+@test
+def console_system_reset_twice_starts_the_guest_again(t):
+    """system_reset (QEMU's name) twice: the guest's output from the start each time,
+    its open file closed (fd 3 again, not 4), and its own end after the gate."""
+    live = Live()
+    wait_starts(live, 1)
+    live.command("system_reset")
+    wait_starts(live, 2)
+    live.command("system_reset")
+    wait_starts(live, 3)
+    t.eq(live.finish(), LIVE_STATUS, "the guest finished with its own status")
+    t.eq(live.p.stdout_text(), START * 3 + "live: done\n", "three starts, one end")
+    t.eq(live.p.stderr_text().count("system_reset: the guest starts again at 0x"), 2,
+         "each reset says so: %r" % live.p.stderr_text())
+
+
+@test
+def console_system_reset_smp_beside_a_listening_stub(t):
+    """Two vCPUs, listen mode: the second goes back to its start gate and comes up
+    again with the new boot."""
+    live = Live({"HERMIT_CPUS": "2", "HERMIT_DEBUG": "listen", "HERMIT_DEBUG_PORT": "0"})
+    wait_starts(live, 1)
+    live.command("system_reset")
+    wait_starts(live, 2)
+    t.eq(live.finish(), LIVE_STATUS, "the guest finished with its own status")
+    t.eq(live.p.stdout_text(), START * 2 + "live: done\n", "two starts, one end")
