@@ -7,7 +7,9 @@
  * leave (then the VM ends with the guest's status). `k` stops the guest the same way
  * instead of ending the VM: GDB sends it before `vRun` when `run` restarts a live guest.
  * vRun's file name is ignored (the guest is always proxy's image); arguments are
- * refused: the guest runs again with the ones it was started with.
+ * refused: the guest runs again with the ones it was started with. A guest this
+ * session started is not "attached" (qAttached 0): quitting GDB kills it, as with
+ * gdbserver.
  */
 #include "gdb_session.h"
 
@@ -53,6 +55,7 @@ enum gdb_reply gdb_cmd_vrun(struct gdb_session *s, const struct rsp_args *a)
 		return GDB_REPLY_SEND;
 	}
 	struct gdb_stop st = {.kind = GDB_STOP_SIGNAL, .cpu = 0, .signal = 5};
+	s->ran = true;
 	s->running = false;
 	s->last_stop = st;
 	s->g_cpu = 0;

@@ -160,7 +160,9 @@ enum gdb_reply gdb_cmd_xfer_auxv(struct gdb_session *s, const struct rsp_args *a
 enum gdb_reply gdb_cmd_attached(struct gdb_session *s, const struct rsp_args *a)
 {
 	(void)a;
-	gdb_reply_str(s, "1"); /* the VM existed before us: quitting GDB must not kill it */
+	/* The VM existed before us: quitting GDB must not kill it; unless this GDB
+	 * started the guest itself (vRun), as gdbserver answers for a process it ran. */
+	gdb_reply_str(s, s->ran ? "0" : "1");
 	return GDB_REPLY_SEND;
 }
 

@@ -48,6 +48,7 @@ struct gdb_session {
 	bool running;	     /* resumed; waiting for stop_fd */
 	bool deferred;	     /* a packet arrived while running: in deferred_pkt */
 	bool extended;	     /* after `!`: the guest's exit and `k` keep the session */
+	bool ran;	     /* this session started the guest (vRun): qAttached says 0 */
 	int end;	     /* GDB_SESSION_ON or an enum gdbstub_end */
 	struct gdb_stop last_stop;
 	const char *xml;

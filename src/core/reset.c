@@ -1,7 +1,8 @@
 /* reset.c: system_reset: the guest starts again from its first instruction.
  *
  * What a fresh boot gave each vCPU (registers, FPU, local APIC, MSRs, events, debug
- * registers) is kept when vcpu_set_boot_state sets it, and put back here; guest RAM
+ * registers) and the VM (its in-kernel PIC and IOAPIC) is kept when
+ * vcpu_set_boot_state sets it, and put back here; guest RAM
  * is dropped (zero again) and the image loaded anew from its still open file. What
  * the modules own of a boot (the ABI's tables and boot info, the guest's files, the
  * debugger's view) comes back through the reset hooks, in the order they were
@@ -36,6 +37,9 @@ struct vcpu_boot_state {
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry e[BOOT_MSRS_MAX];
 	} msrs;
+	/* vCPU 0's holds the VM's in-kernel PIC and IOAPIC (none: a split irqchip). */
+	struct kvm_irqchip chips[3];
+	unsigned nchips;
 };
 
 /* The MSRs KVM lists for a guest, read one by one: an index KVM cannot read (a
@@ -72,6 +76,11 @@ void vcpu_save_boot_state(struct vcpu *v)
 		die_errno("vCPU %u: cannot read its boot state", v->id);
 	b->has_lapic = ioctl(v->fd, KVM_GET_LAPIC, &b->lapic) == 0;
 	save_msrs(v, b);
+	for (unsigned chip = 0; v->id == 0 && chip < 3; chip++) {
+		b->chips[b->nchips].chip_id = chip;
+		if (ioctl(v->vm->vm_fd, KVM_GET_IRQCHIP, &b->chips[b->nchips]) == 0)
+			b->nchips++;
+	}
 	free(v->boot);
 	v->boot = b;
 }
@@ -137,42 +146,54 @@ static int reload_memory(struct vm *vm, char *err, size_t errlen)
 	return image_load(&vm->image, m, err, errlen);
 }
 
-static const char *unresettable(const struct vm *vm, unsigned *cpu)
+/* Every vCPU parked in a park hook (or gone), none in a hypercall or at its start
+ * gate between two looks: else -EBUSY (it will park soon: try again) or -EINVAL. */
+static int unresettable(const struct vm *vm, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < vm->ncpus; i++) {
-		*cpu = i;
-		if (atomic_load(&vm->vcpus[i].blocked))
-			return "waits in a blocking hypercall: reset when every vCPU is in guest "
-			       "code";
-		if (atomic_load(&vm->vcpus[i].state) == VCPU_DONE)
-			return "has ended";
-		if (!vm->vcpus[i].boot)
-			return "has no boot state";
+		const struct vcpu *v = &vm->vcpus[i];
+		if (!v->boot || atomic_load(&v->state) == VCPU_DONE) {
+			snprintf(err, errlen, "vCPU %u %s", i,
+				 v->boot ? "has ended" : "has no boot state");
+			return -EINVAL;
+		}
+		if (atomic_load(&v->in_park))
+			continue;
+		snprintf(err, errlen, "vCPU %u %s", i,
+			 atomic_load(&v->blocked)
+				 ? "waits in a blocking hypercall: reset when every "
+				   "vCPU is in guest code"
+				 : "has not stopped yet");
+		return -EBUSY;
 	}
-	return NULL;
+	return 0;
 }
 
 int vm_reset(struct vm *vm, char *err, size_t errlen)
 {
-	unsigned cpu;
-	const char *why = unresettable(vm, &cpu);
-	if (why) {
-		snprintf(err, errlen, "vCPU %u %s", cpu, why);
-		return -1;
-	}
+	int refused = unresettable(vm, err, errlen);
+	if (refused)
+		return refused;
 	if (atomic_load(&vm->ending)) {
 		snprintf(err, errlen, "the VM is ending");
-		return -1;
+		return -EINVAL;
 	}
 	/* Nothing is changed before this point; a failure from here on leaves a guest
 	 * that cannot go on, and ends it. */
 	int rc = reload_memory(vm, err, errlen);
+	const struct vcpu_boot_state *b0 = vm->vcpus[0].boot;
+	for (unsigned i = 0; !rc && i < b0->nchips; i++) {
+		if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &b0->chips[i]) < 0) {
+			snprintf(err, errlen, "KVM_SET_IRQCHIP: %s", strerror(errno));
+			rc = -1;
+		}
+	}
 	for (unsigned i = 0; !rc && i < vm->ncpus; i++)
 		rc = restore_boot_state(&vm->vcpus[i], err, errlen);
 	if (rc) {
 		warnx_("system_reset: %s; the VM ends", err);
 		vm_end(vm, STATUS_SETUP_ERROR);
-		return -1;
+		return -EIO;
 	}
 	for (unsigned i = 0; i < vm->nreset_hooks; i++)
 		vm->reset_hooks[i].fn(vm, vm->reset_hooks[i].arg);

@@ -481,10 +481,13 @@ static bool parked_by_hook(struct vcpu *v)
 void vcpu_set_blocked(struct vcpu *v, bool blocked)
 {
 	struct vm *vm = v->vm;
-	atomic_store(&v->blocked, blocked);
+	if (blocked)
+		atomic_store(&v->blocked, true);
 	for (unsigned i = 0; i < vm->npark_hooks; i++)
 		if (vm->park_hooks[i].vcpu_blocked)
 			vm->park_hooks[i].vcpu_blocked(v, blocked, vm->park_hooks[i].arg);
+	if (!blocked) /* after the hooks: one may hold the vCPU until a pause ends */
+		atomic_store(&v->blocked, false);
 }
 
 /* Until the VM ends, or a reset sends the vCPU back to its start gate. */

@@ -291,9 +291,10 @@ void vcpu_long_mode_segments(struct kvm_sregs *s);
  * (vcpu_set_boot_state does, when a debugger or the console may reset). vm_reset,
  * with every vCPU stopped out of KVM_RUN: guest RAM zero, the image loaded again
  * (its file stays open for this), each vCPU in its boot state (the started ones at
- * their start gate again), then the reset hooks. 0; -1 with a message in err: a
- * refusal that changed nothing (a vCPU in a blocking hypercall), or a failure that
- * ended the VM. */
+ * their start gate again), then the reset hooks. 0, or with a message in err:
+ * -EBUSY, nothing changed: a vCPU is not parked yet (in a hypercall, between two
+ * looks at its start gate): let it finish and try again; -EINVAL, nothing changed;
+ * -EIO, a failure that ended the VM. */
 void vcpu_save_boot_state(struct vcpu *v);
 int vm_reset(struct vm *vm, char *err, size_t errlen);
 

@@ -55,6 +55,7 @@ struct hw_slot {
 /* What the stub's event reports need (debug_serve.c). */
 struct debug_serve_ctx {
 	char where[128]; /* "127.0.0.1:1234" or the socket's path, for "attach again on" */
+	const struct vm *vm;
 };
 
 struct gdbstub;

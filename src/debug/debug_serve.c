@@ -96,6 +96,13 @@ static void on_stub_event(void *arg, enum gdbstub_event ev, const char *peer)
 {
 	const struct debug_serve_ctx *c = arg;
 
+	/* extended-remote: a debugger that leaves a guest that exited (or that it
+	 * killed) ends the VM; nothing runs on. */
+	if ((ev == GDBSTUB_EV_DETACHED || ev == GDBSTUB_EV_LOST) && atomic_load(&c->vm->ending)) {
+		warnx_("debugger from %s left after the guest's end; proxy ends with status %d",
+		       peer, c->vm->exit_status);
+		return;
+	}
 	switch (ev) {
 	case GDBSTUB_EV_CONNECTED:
 		warnx_("debugger connected from %s (all vCPUs stopped)", peer);
@@ -163,6 +170,7 @@ void debug_listen(struct vm *vm)
 				    .remote_ok = listens_beyond_loopback(cfg->gdb_bind)};
 	char err[512];
 
+	d->serve.vm = vm;
 	if (cfg->gdb_socket) {
 		listen_unix(vm, &sc);
 		return;

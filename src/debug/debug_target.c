@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "debug_internal.h"
@@ -585,9 +586,16 @@ static int t_restart(void *ctx, char *err, size_t errlen)
 {
 	struct vm *vm = ctx;
 	struct debugger *d = vm->dbg;
+	const struct timespec nap = {0, 5000000};
 	stop_all_and_wait(vm);
-	if (vm_reset(vm, err, errlen))
-		return -EBUSY;
+	int rc = vm_reset(vm, err, errlen);
+	/* A vCPU finishing a hypercall parks by itself: give it 2 s. */
+	for (int i = 0; rc == -EBUSY && i < 400; i++) {
+		nanosleep(&nap, NULL);
+		rc = vm_reset(vm, err, errlen);
+	}
+	if (rc)
+		return rc;
 	pthread_mutex_lock(&d->lock);
 	d->current_cpu = 0;
 	d->stop_at_resume = false;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "abi.h"
 #include "abi_fdt.h"
@@ -124,29 +125,57 @@ int cmd_dump_guest_core(struct mon *m, int argc, char **argv)
 	return 0;
 }
 
-/* QEMU's system_reset. A running VM pauses for it (the snapshot module's all-stop,
- * unseen by GDB) and runs on from the first instruction; a stopped one stays stopped
- * there: under GDB, its next stepi or continue stops at once so that GDB reads the
- * new state. */
+#define RESET_TRIES 400 /* 5 ms apart: a hypercall in progress has 2 s to finish */
+
+/* vm_reset on a VM paused for it (the snapshot module's all-stop, unseen by GDB);
+ * a vCPU in a hypercall runs on between two tries to finish it and park. */
+static int reset_paused(struct vm *vm, char *err, size_t errlen)
+{
+	const struct timespec nap = {0, 5000000};
+	int rc = -EBUSY;
+	for (int i = 0; rc == -EBUSY && i < RESET_TRIES; i++) {
+		if (i)
+			nanosleep(&nap, NULL);
+		if (snapshot_pause(vm, err, errlen))
+			return -EBUSY;
+		rc = vm_reset(vm, err, errlen);
+		snapshot_resume(vm);
+	}
+	return rc;
+}
+
+/* vm_reset on a VM stopped by GDB or the console's `stop`: a vCPU still finishing
+ * a hypercall parks by itself. */
+static int reset_stopped(struct vm *vm, char *err, size_t errlen)
+{
+	const struct timespec nap = {0, 5000000};
+	int rc = vm_reset(vm, err, errlen);
+	for (int i = 0; rc == -EBUSY && i < RESET_TRIES; i++) {
+		nanosleep(&nap, NULL);
+		rc = vm_reset(vm, err, errlen);
+	}
+	return rc;
+}
+
+/* QEMU's system_reset. A running VM pauses for it and runs on from the first
+ * instruction; a stopped one stays stopped there: under GDB, its next stepi or
+ * continue stops at once so that GDB reads the new state. */
 int cmd_system_reset(struct mon *m, int argc, char **argv)
 {
 	(void)argc, (void)argv;
 	char err[512];
-	bool pause = !vm_is_quiescent(m->vm);
-	if (pause && !m->vm->snap)
+	bool stopped = vm_is_quiescent(m->vm);
+	if (!stopped && !m->vm->snap)
 		return mon_fail(m, -ENOTSUP, "system_reset needs the VM stopped here");
-	if (pause && snapshot_pause(m->vm, err, sizeof(err)))
-		return mon_fail(m, -EBUSY, "system_reset: %s", err);
-	int rc = vm_reset(m->vm, err, sizeof(err));
-	if (!rc && !pause)
-		debug_state_replaced(m->vm);
-	if (pause)
-		snapshot_resume(m->vm);
+	int rc = stopped ? reset_stopped(m->vm, err, sizeof(err))
+			 : reset_paused(m->vm, err, sizeof(err));
 	if (rc)
-		return mon_fail(m, -EBUSY, "system_reset: %s", err);
+		return mon_fail(m, rc, "system_reset: %s", err);
+	if (stopped)
+		debug_state_replaced(m->vm);
 	mon_say(m, "system_reset: the guest starts again at 0x%llx%s\n",
 		(unsigned long long)m->vm->image.entry,
-		!pause && m->vm->dbg
+		stopped && m->vm->dbg
 			? "; GDB sees it at the next stop: stepi or continue stops at once"
 			: "");
 	return 0;

@@ -12,9 +12,23 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import test  # noqa: E402
 import guestrun  # noqa: E402
+from test_checkpoint import wait_until  # noqa: E402  (a library here: no tests registered)
 
 LIVE_STATUS = 5
 START = "live: start\nlive: fd 3\nlive: waiting\n"
+
+
+def waits_on_fifo(pid):
+    """Whether a thread of process pid sleeps in a FIFO's open (as
+    test_checkpoint_blocking looks)."""
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/wchan" % (pid, tid)) as f:
+                if f.read().strip() == "wait_for_partner":
+                    return True
+        except OSError:
+            pass
+    return False
 
 
 class Live:
@@ -96,3 +110,27 @@ def console_system_reset_smp_beside_a_listening_stub(t):
     wait_starts(live, 2)
     t.eq(live.finish(), LIVE_STATUS, "the guest finished with its own status")
     t.eq(live.p.stdout_text(), START * 2 + "live: done\n", "two starts, one end")
+
+
+@test
+def console_system_reset_refused_while_a_vcpu_blocks(t):
+    """A vCPU waiting in a blocking hypercall (a FIFO's open) refuses the reset with a
+    message and nothing changes: the guest goes on when the FIFO opens."""
+    with tempfile.TemporaryDirectory() as d:
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        env = {"HERMIT_MONITOR": "1", "HERMIT_MONITOR_HISTORY": ""}
+        with harness.Proxy(harness.guest("catfile"), [fifo], env=env, extra=["--mount", d],
+                           stdin=subprocess.PIPE) as p:
+            guestrun.wait_stdout(p, "catfile: opening\n")
+            wait_until(p, lambda: waits_on_fifo(p.p.pid), "proxy waiting in the FIFO's open")
+            p.p.stdin.write(b"system_reset\n")
+            p.p.stdin.flush()
+            p.wait_stderr(r"system_reset: vCPU 0 waits in a blocking hypercall")
+            with open(fifo, "w") as w:
+                w.write("data\n")
+            p.p.stdin.close()
+            rc = p.wait()
+            out = p.stdout_text()
+        t.eq(rc, 0, "the guest's own status")
+        t.eq(out, "catfile: opening\ncatfile: reading\ndata\n", "no restart")

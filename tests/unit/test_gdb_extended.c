@@ -68,10 +68,12 @@ static void test_vrun_needs_extended_mode(void)
 
 	CHECK_REPLY(h, "vRun;", ""); /* plain `target remote`: no run */
 	CHECK_EQ(restarts, 0);
+	CHECK_REPLY(h, "qAttached", "1");
 	CHECK_REPLY(h, "!", "OK");
 	CHECK_EQ(extended_on, 1);
 	CHECK_REPLY(h, "vRun;", "T05thread:01;");
 	CHECK_EQ(restarts, 1);
+	CHECK_REPLY(h, "qAttached", "0");		  /* GDB started it: quitting kills it */
 	CHECK_REPLY(h, "vRun;61707031", "T05thread:01;"); /* the file name is ignored */
 	CHECK_EQ(restarts, 2);
 	const char *r = transact(h, "vRun;;61726731"); /* an argument: refused */
