@@ -377,6 +377,23 @@ void debug_on_reset(struct vm *vm, void *arg)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* extended-remote: resuming past a guest failure reports its end (W with the status
+ * proxy would have ended with) and keeps the VM, stopped, for the next vRun. */
+static int report_fatal_exit(struct vm *vm)
+{
+	struct debugger *d = vm->dbg;
+	pthread_mutex_lock(&d->lock);
+	d->guest_exited = true;
+	d->exit_status = d->fatal_status;
+	d->stop = (struct gdb_stop){.kind = GDB_STOP_EXITED, .exit_code = d->fatal_status};
+	d->have_stop = true;
+	d->stop_signalled = false;
+	debug_request_stop_locked(d);
+	debug_stop_complete_locked(d); /* every vCPU is parked: the stub hears at once */
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
 static int t_resume(void *ctx, const enum gdb_resume_action *actions)
 {
 	struct vm *vm = ctx;
@@ -384,6 +401,8 @@ static int t_resume(void *ctx, const enum gdb_resume_action *actions)
 	int rc = 0;
 	if (d->guest_exited)
 		return -ECHILD; /* nothing runs until vRun starts the guest again */
+	if (d->fatal_status && d->extended)
+		return report_fatal_exit(vm);
 	if (d->fatal_status) {
 		/* The guest cannot go on past its failure: the VM ends as it would have. */
 		vm_end(vm, d->fatal_status);

@@ -83,3 +83,25 @@ def monitor_system_reset_under_gdb(t):
     t.contains(out, "exited with code 05", "then the guest ran to its end")
     t.eq(stdout, RUN_OUTPUT, "its output once, from the start")
     t.eq(rc, LIVE_STATUS, "and its status")
+
+
+@test
+def extended_remote_run_after_a_guest_failure(t):
+    """A guest failure stops in GDB (SIGBUS at the bad port); continuing reports its end
+    with proxy's status for it (121) and `run` starts it again."""
+    needs_gdb()
+    port = harness.free_port()
+    image = harness.guest("fatal")
+    env = {"HERMIT_DEBUG": "1", "HERMIT_DEBUG_PORT": str(port)}
+    with harness.Proxy(image, ["badport"], env=env) as p:
+        p.wait_stderr(r"waiting for GDB")
+        g = subprocess.run(["gdb", "-batch", "-nx", image, "-ex",
+                            "target extended-remote :%d" % port, "-ex", "continue", "-ex",
+                            "continue", "-ex", "run", "-ex", "continue"],
+                           capture_output=True, text=True, timeout=harness.TIMEOUT)
+        rc = p.wait()
+        out, stdout = g.stdout + g.stderr, p.stdout_text()
+    t.eq(out.count("Program received signal SIGBUS"), 2, "the failure each run: %r" % out)
+    t.eq(out.count("exited with code 0171"), 2, "its end, status 121 (octal 0171)")
+    t.eq(stdout, "fatal: badport\n" * 2, "the guest ran twice")
+    t.eq(rc, 121, "proxy ends with the failure's status when GDB leaves")
