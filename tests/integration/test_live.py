@@ -134,3 +134,22 @@ def console_system_reset_refused_while_a_vcpu_blocks(t):
             out = p.stdout_text()
         t.eq(rc, 0, "the guest's own status")
         t.eq(out, "catfile: opening\ncatfile: reading\ndata\n", "no restart")
+
+
+@test
+def console_system_reset_of_a_stopped_vm_stays_stopped(t):
+    """After the console's `stop`, system_reset leaves the VM stopped at the first
+    instruction (vCPU 1 back at its start gate) until `cont`."""
+    live = Live({"HERMIT_CPUS": "2"})
+    wait_starts(live, 1)
+    live.command("stop")
+    live.command("system_reset")
+    live.command("info cpus")
+    live.p.wait_stderr(r"system_reset: the guest starts again[^\n]*\n\(proxy\) info cpus\n"
+                       r"vCPU 0: stopped, RIP 0x200000, 64-bit mode \(current\)\n"
+                       r"vCPU 1: not started")
+    t.eq(live.p.stdout_text(), START, "nothing ran meanwhile")
+    live.command("cont")
+    wait_starts(live, 2)
+    t.eq(live.finish(), LIVE_STATUS, "the guest finished with its own status")
+    t.eq(live.p.stdout_text(), START * 2 + "live: done\n", "two starts, one end")
