@@ -262,6 +262,8 @@ void vcpu_record_fault(struct vcpu *v, int status)
 		f->cr2 = s.cr2;
 	if (!vcpu_exception(v, &f->exception) || !f->exception.valid)
 		delivery_exception(v->run, &f->exception);
+	if (!f->exception.valid && f->exit_reason == KVM_EXIT_SHUTDOWN)
+		f->exception = v->injected; /* what proxy gave it (software KVM's int3), if any */
 	f->addr = f->exit_reason == KVM_EXIT_MMIO ? v->run->mmio.phys_addr : f->rip;
 }
 
@@ -527,6 +529,8 @@ static void handle_exit(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	observe_exit(v); /* e.g. log bytes KVM batched since the last exit come first */
+	if (v->run->exit_reason != KVM_EXIT_SHUTDOWN)
+		v->injected.valid = false; /* the guest took it: no longer a clue */
 	switch (v->run->exit_reason) {
 	case KVM_EXIT_IO:
 		handle_io(v);

@@ -137,6 +137,9 @@ struct vcpu {
 	uint64_t run_ns;			  /* time spent in KVM_RUN */
 	uint64_t exit_reasons[VCPU_EXIT_REASONS]; /* KVM_RUN returns by exit_reason (--stats) */
 	struct vcpu_fault fault;		  /* filled by vm_fail, before its fatal hooks */
+	/* An exception proxy injected itself (emulate.c) at this exit: a triple fault as
+	 * the next exit means the guest could not take it. Cleared by any other exit. */
+	struct vcpu_exception injected;
 	struct vcpu_debug *dbg;
 };
 

@@ -127,8 +127,9 @@ bool debug_soft_watch_active(const struct debugger *d)
 }
 
 /* GDB's signal numbers (not the host's) for an exception, as Linux signals a
- * process: #DE/#MF/#XM SIGFPE, #UD SIGILL, #AC/#MC SIGBUS, #DB/#BP SIGTRAP, the
- * rest (#PF, #GP, #DF, #SS, #NP, #TS) SIGSEGV. */
+ * process: #DE/#MF/#XM SIGFPE, #UD SIGILL, #AC/#MC SIGBUS, the rest (#PF, #GP, #DF,
+ * #SS, #NP, #TS) SIGSEGV; also #DB/#BP, since a failure must not look like a trap
+ * GDB set (a #BP the guest could not take is a crash, not a breakpoint). */
 static int exception_signal(unsigned vector)
 {
 	switch (vector) {
@@ -141,9 +142,6 @@ static int exception_signal(unsigned vector)
 	case 17:
 	case 18:
 		return 10; /* SIGBUS */
-	case 1:
-	case 3:
-		return GDB_SIGTRAP;
 	default:
 		return 11; /* SIGSEGV */
 	}

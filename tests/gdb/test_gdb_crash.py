@@ -15,7 +15,7 @@ import subprocess
 import time
 
 from gdblib import GDB_TIMEOUT, debug_session, gdb_command, require_gdb
-from harness import Proxy, free_port, guest, test
+from harness import Proxy, free_port, guest, needs_pvm, test
 
 SIGINFO = ["p $_siginfo.si_signo", "p $_siginfo.si_code", "p $_siginfo.si_errno",
            "p/x $_siginfo._sifields._sigfault.si_addr"]
@@ -110,3 +110,17 @@ def listen_mode_fault_after_attaching_stops_in_gdb(t):
         t.eq(p.wait(60), 120, "detach after the fault ends the VM with status 120")
         t.match(r"debugger from 127\.0\.0\.1:\d+ left after the guest's failure; the VM ends "
                 r"\(exit status 120\)", p.stderr_text())
+
+
+@test
+def undeliverable_int3_proxy_injected_names_vector_3(t):
+    """Software KVM: proxy delivers the guest's own int3 as #BP itself; with an empty
+    IDT the next exit is a triple fault, and $_siginfo names the #BP proxy injected
+    (still SIGSEGV: a crash, not a breakpoint of GDB's)."""
+    require_gdb()
+    needs_pvm()
+    s = debug_session(guest("fatal"), ["continue"] + SIGINFO + ["continue"], args=["int3noidt"])
+    t.contains(s.transcript, "Program received signal SIGSEGV")
+    t.eq(printed(t, s.transcript, 1, "si_signo"), "11", "si_signo: SIGSEGV")
+    t.eq(printed(t, s.transcript, 2, "si_code"), "3", "si_code: #BP")
+    t.eq(s.proxy_rc, 120)

@@ -1,6 +1,8 @@
 /* fatal.c: guests that misbehave on purpose, one way per argv[1].
  *
  *   triplefault  empty IDT, then ud2: #UD → #DF → shutdown (KVM_EXIT_SHUTDOWN)
+ *   int3noidt    empty IDT, then int3: the #BP cannot be delivered (software KVM: proxy
+ *                injects it, so the triple fault that follows names vector 3)
  *   waitfault    spin until a debugger sets fatal_go, then the pagefault (listen mode)
  *   idtmmio      IDT in guest-physical space that is not RAM, then that #PF: the
  *                CPU cannot read the gate (hardware KVM: an internal error, "delivery
@@ -61,6 +63,15 @@ static void page_fault_with_idt(uint64_t base, uint16_t limit)
 			 : "memory");
 }
 
+static void breakpoint_without_idt(void)
+{
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) empty = {0, 0};
+	__asm__ volatile("lidt %0; int3" : : "m"(empty) : "memory");
+}
+
 static int divide_by_zero(void)
 {
 	volatile int zero = 0;
@@ -91,6 +102,8 @@ int main(int argc, char **argv, char **envp)
 		triple_fault();
 	} else if (!strcmp(mode, "pagefault")) {
 		page_fault_with_idt(0, 0);
+	} else if (!strcmp(mode, "int3noidt")) {
+		breakpoint_without_idt();
 	} else if (!strcmp(mode, "waitfault")) {
 		while (!fatal_go)
 			rt_pause();
@@ -123,7 +136,8 @@ int main(int argc, char **argv, char **envp)
 		rt_printf("fatal: quotient %d\n", divide_by_zero());
 	} else {
 		rt_printf("usage: fatal "
-			  "triplefault|pagefault|waitfault|idtmmio|badport|mmio|mmioread|hang|halt|"
+			  "triplefault|pagefault|int3noidt|waitfault|idtmmio|badport|mmio|mmioread|"
+			  "hang|halt|"
 			  "exception|badexit|selfmap\n");
 		return 2;
 	}

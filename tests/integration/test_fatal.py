@@ -74,3 +74,13 @@ def verbose_crash_dump_has_idtr_gdtr_tr_and_the_exception(t):
     t.match(r"(?m)^  tr [0-9a-f]{4} base [0-9a-f]{16} limit [0-9a-f]{8}$", err, "TR")
     t.match(r"(?m)^  exception: (none held by KVM|vector \d+ \(#\w+\).*)$", err,
             "the exception KVM held")
+
+
+@harness.test
+def verbose_dump_names_the_breakpoint_proxy_could_not_deliver(t):
+    """Software KVM: the guest's int3 is delivered as #BP by proxy (emulate.c); with an
+    empty IDT that ends in a triple fault, and the dump names the #BP."""
+    harness.needs_pvm()
+    r = harness.run_proxy(harness.guest("fatal"), ["int3noidt"], env={"HERMIT_VERBOSE": "1"})
+    t.eq(r.returncode, 120, "triple fault: %r" % r)
+    t.match(r"(?m)^  exception: vector 3 \(#BP\)$", r.stderr, "the injected #BP")

@@ -19,10 +19,14 @@ static uint64_t le(const uint8_t *p, size_t n)
 
 static struct gdb_siginfo siginfo_of(int status, int vector, uint32_t error)
 {
-	struct vcpu_fault f = {.valid = true, .status = status, .rip = 0x200108,
-			       .cr2 = 0xbadc0de0008, .addr = 0x200108};
+	struct vcpu_fault f = {.valid = true,
+			       .status = status,
+			       .rip = 0x200108,
+			       .cr2 = 0xbadc0de0008,
+			       .addr = 0x200108};
 	if (vector >= 0)
-		f.exception = (struct vcpu_exception){.valid = true, .vector = (uint8_t)vector,
+		f.exception = (struct vcpu_exception){.valid = true,
+						      .vector = (uint8_t)vector,
 						      .has_error_code = error != 0,
 						      .error_code = error};
 	struct gdb_siginfo si;
@@ -32,9 +36,9 @@ static struct gdb_siginfo siginfo_of(int status, int vector, uint32_t error)
 
 static void test_signals_by_vector(void)
 {
-	CHECK_EQ(siginfo_of(STATUS_TRIPLE_FAULT, 14, 2).signal, 11); /* #PF: SIGSEGV */
-	CHECK_EQ(siginfo_of(STATUS_TRIPLE_FAULT, 6, 0).signal, 4);   /* #UD: SIGILL */
-	CHECK_EQ(siginfo_of(STATUS_TRIPLE_FAULT, 0, 0).signal, 8);   /* #DE: SIGFPE */
+	CHECK_EQ(siginfo_of(STATUS_TRIPLE_FAULT, 14, 2).signal, 11);	/* #PF: SIGSEGV */
+	CHECK_EQ(siginfo_of(STATUS_TRIPLE_FAULT, 6, 0).signal, 4);	/* #UD: SIGILL */
+	CHECK_EQ(siginfo_of(STATUS_TRIPLE_FAULT, 0, 0).signal, 8);	/* #DE: SIGFPE */
 	CHECK_EQ(siginfo_of(STATUS_TRIPLE_FAULT, 13, 0x10).signal, 11); /* #GP: SIGSEGV */
 	CHECK_EQ(siginfo_of(STATUS_TRIPLE_FAULT, 17, 0).signal, 10);	/* #AC: GDB's SIGBUS */
 	/* No exception known: by status. */
@@ -68,10 +72,10 @@ static void test_layout(void)
 	memset(b, 0xAA, sizeof(b));
 	struct gdb_siginfo si = {.signal = 10, .code = 14, .error = 3, .addr = 0x1122334455667788};
 	gdb_siginfo_layout(&si, b);
-	CHECK_EQ(le(b, 4), 7u); /* si_signo: Linux's SIGBUS, not GDB's 10 */
-	CHECK_EQ(le(b + 4, 4), 3u);  /* si_errno: the error code */
-	CHECK_EQ(le(b + 8, 4), 14u); /* si_code: the vector */
-	CHECK_EQ(le(b + 12, 4), 0u); /* padding before the union */
+	CHECK_EQ(le(b, 4), 7u);				/* si_signo: Linux's SIGBUS, not GDB's 10 */
+	CHECK_EQ(le(b + 4, 4), 3u);			/* si_errno: the error code */
+	CHECK_EQ(le(b + 8, 4), 14u);			/* si_code: the vector */
+	CHECK_EQ(le(b + 12, 4), 0u);			/* padding before the union */
 	CHECK_EQ(le(b + 16, 8), 0x1122334455667788ULL); /* _sigfault.si_addr */
 	int rest = 0;
 	for (size_t i = 24; i < sizeof(b); i++)
