@@ -11,7 +11,6 @@
 
 #include <string.h>
 
-#define SIGINFO_SIZE	128
 #define SIGINFO_ADDR_AT 16 /* _sifields._sigfault.si_addr */
 
 /* si_signo is the target's own number: Linux's, which differs from GDB's for SIGBUS. */
@@ -34,9 +33,9 @@ static void put_le(uint8_t *at, uint64_t v, size_t n)
 		at[i] = (uint8_t)(v >> (8 * i));
 }
 
-void gdb_siginfo_layout(const struct gdb_siginfo *si, uint8_t out[SIGINFO_SIZE])
+void gdb_siginfo_layout(const struct gdb_siginfo *si, uint8_t out[GDB_SIGINFO_SIZE])
 {
-	memset(out, 0, SIGINFO_SIZE);
+	memset(out, 0, GDB_SIGINFO_SIZE);
 	put_le(out, (uint32_t)linux_signal(si->signal), 4);
 	put_le(out + 4, (uint32_t)si->error, 4);
 	put_le(out + 8, (uint32_t)si->code, 4);
@@ -52,7 +51,7 @@ enum gdb_reply gdb_cmd_xfer_siginfo(struct gdb_session *s, const struct rsp_args
 		gdb_reply_str(s, "E01"); /* an annex, or no fault: GDB says it has no siginfo */
 		return GDB_REPLY_SEND;
 	}
-	uint8_t buf[SIGINFO_SIZE];
+	uint8_t buf[GDB_SIGINFO_SIZE];
 	gdb_siginfo_layout(&si, buf);
 	return gdb_reply_xfer_chunk(s, buf, sizeof(buf), a->v[1].u, a->v[2].u);
 }

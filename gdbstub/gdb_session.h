@@ -94,9 +94,6 @@ enum gdb_reply gdb_reply_xfer_chunk(struct gdb_session *s, const void *data, siz
 /* Send one packet now (O output, stop replies). False if the client is gone. */
 bool gdb_send_packet(struct gdb_session *s, const void *payload, size_t len);
 
-/* A fault's $_siginfo as GDB's Linux x86-64 siginfo_t (128 bytes, gdb_cmd_siginfo.c). */
-void gdb_siginfo_layout(const struct gdb_siginfo *si, uint8_t out[128]);
-
 /* Dispatch one decoded packet and send its reply. */
 void gdb_dispatch(struct gdb_session *s, const char *pkt, size_t len);
 

@@ -102,6 +102,11 @@ struct gdb_siginfo {
 	uint64_t addr; /* si_addr: CR2 (page fault, triple fault), MMIO address, or RIP */
 };
 
+/* The siginfo as GDB's Linux x86-64 siginfo_t, which GDB reads through
+ * qXfer:siginfo:read and from a core file's NT_SIGINFO (gdb_cmd_siginfo.c). */
+#define GDB_SIGINFO_SIZE 128
+void gdb_siginfo_layout(const struct gdb_siginfo *si, uint8_t out[GDB_SIGINFO_SIZE]);
+
 enum gdb_resume_action {
 	GDB_RESUME_NONE, /* stays stopped */
 	GDB_RESUME_CONTINUE,

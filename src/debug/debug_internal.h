@@ -99,8 +99,6 @@ void debug_stop_complete_locked(struct debugger *d);
 void debug_record_stop(struct vcpu *v, const struct gdb_stop *stop);
 int debug_apply_guest_debug(struct vcpu *v, bool step, bool inject_bp);
 bool debug_soft_watch_active(const struct debugger *d);
-/* $_siginfo of a guest failure (the fault vm_fail recorded). */
-void debug_fault_siginfo(const struct vcpu_fault *f, struct gdb_siginfo *out);
 
 /* debug_regs.c */
 int regcache_load(struct vcpu *v);
