@@ -2,9 +2,8 @@
  * derives from what the core recorded (debug_fault_siginfo), and the 128-byte Linux
  * x86-64 siginfo_t GDB reads through qXfer:siginfo:read (gdb_siginfo_layout). */
 #include "debug_internal.h"
-#include "gdb_session.h"
 #include "log.h"
-#include "unit.h"
+#include "test_gdb_fake.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -86,10 +85,84 @@ static void test_layout(void)
 	CHECK_EQ(le(b, 4), 11u);
 }
 
+/* The fake target with a fault on vCPU 1 only (thread 2). */
+static int fault_siginfo(void *ctx, int cpu, struct gdb_siginfo *out)
+{
+	(void)ctx;
+	if (cpu != 1)
+		return -ENOENT;
+	*out = (struct gdb_siginfo){.signal = 11, .code = 14, .error = 2, .addr = 0xbadc0de0008};
+	return 0;
+}
+
+static struct gdb_target_ops siginfo_ops;
+
+static void *siginfo_thread(void *arg)
+{
+	struct harness *h = arg;
+	struct gdb_target tgt = {&siginfo_ops, &h->fake};
+	h->end = gdb_session_run(h->stub_fd, -1, tgt, h->xml, h->xml_len, NULL);
+	close(h->stub_fd);
+	return NULL;
+}
+
+/* harness_start, with the fake's operations plus siginfo (NULL: the fake's alone). */
+static struct harness *start_with_siginfo(bool with)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	int sv[2];
+	if (!h || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		abort();
+	siginfo_ops = fake_ops;
+	siginfo_ops.siginfo = with ? fault_siginfo : NULL;
+	fake_init(&h->fake);
+	h->fd = sv[0];
+	h->stub_fd = sv[1];
+	h->xml = target_xml_build(&h->xml_len);
+	rsp_decoder_init(&h->dec);
+	if (pthread_create(&h->thread, NULL, siginfo_thread, h))
+		abort();
+	CHECK_REPLY(h, "QStartNoAckMode", "OK");
+	send_str(h, "+");
+	return h;
+}
+
+/* qXfer:siginfo:read through the stub: the thread Hg selected, chunks, refusals. */
+static void test_xfer(void)
+{
+	struct harness *h = start_with_siginfo(true);
+	const char *r = transact(h, "qSupported:swbreak+");
+	CHECK(r && strstr(r, "qXfer:siginfo:read+"));
+	CHECK_REPLY(h, "qXfer:siginfo:read::0,80", "E01"); /* thread 1: no fault */
+	CHECK_REPLY(h, "Hg2", "OK");
+	r = transact(h, "qXfer:siginfo:read::0,80");
+	CHECK(r && h->reply_len == 129 && r[0] == 'l');
+	if (r && h->reply_len == 129) {
+		CHECK_EQ(le((const uint8_t *)r + 1, 4), 11u);
+		CHECK_EQ(le((const uint8_t *)r + 5, 4), 2u);
+		CHECK_EQ(le((const uint8_t *)r + 9, 4), 14u);
+		CHECK_EQ(le((const uint8_t *)r + 17, 8), 0xbadc0de0008ULL);
+	}
+	r = transact(h, "qXfer:siginfo:read::10,8"); /* si_addr alone, more follows */
+	CHECK(r && h->reply_len == 9 && r[0] == 'm');
+	if (r && h->reply_len == 9)
+		CHECK_EQ(le((const uint8_t *)r + 1, 8), 0xbadc0de0008ULL);
+	CHECK_REPLY(h, "qXfer:siginfo:read::80,10", "l");   /* past the end */
+	CHECK_REPLY(h, "qXfer:siginfo:read:x:0,80", "E01"); /* siginfo has no annexes */
+	CHECK_REPLY(h, "qXfer:siginfo:read::zz", "");	    /* malformed: not that packet */
+	CHECK_EQ(harness_finish(h), GDBSTUB_DETACHED);
+
+	h = start_with_siginfo(false); /* a target without the operation */
+	CHECK_REPLY(h, "Hg2", "OK");
+	CHECK_REPLY(h, "qXfer:siginfo:read::0,80", "E01");
+	CHECK_EQ(harness_finish(h), GDBSTUB_DETACHED);
+}
+
 int main(void)
 {
 	test_signals_by_vector();
 	test_fields();
 	test_layout();
+	test_xfer();
 	return unit_report();
 }
