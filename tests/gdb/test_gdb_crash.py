@@ -52,16 +52,17 @@ def page_fault_the_guest_cannot_handle_shows_cr2_in_siginfo(t):
 @test
 def triple_fault_siginfo_then_detach_ends_with_120(t):
     require_gdb()
-    s = debug_session(guest("fatal"), ["continue"] + SIGINFO + ["p $_siginfo._sifields._sigfault.si_addr == $cr2",
-                                                                "detach"],
-                      args=["triplefault"])
+    s = debug_session(guest("fatal"), ["continue"] + SIGINFO + [
+        "p $_siginfo._sifields._sigfault.si_addr == $cr2",
+        "p $_siginfo._sifields._sigfault.si_addr == $pc", "detach"], args=["triplefault"])
     t.contains(s.transcript, "Program received signal")
     signo, code = printed(t, s.transcript, 1, "si_signo"), printed(t, s.transcript, 2, "si_code")
     if code == "128":
         t.eq(signo, "11", "a triple fault of unknown cause is SIGSEGV")
+        t.eq(printed(t, s.transcript, 5, "si_addr == $cr2"), "1", "si_addr is CR2")
     else:  # the host's KVM named the exception: ud2's #UD, or what followed it
         t.true(code in ("6", "8", "13"), "si_code is the vector: %r" % code)
-    t.eq(printed(t, s.transcript, 5, "si_addr == $cr2"), "1", "si_addr is CR2")
+        t.eq(printed(t, s.transcript, 6, "si_addr == $pc"), "1", "si_addr is RIP")
     t.eq(s.proxy_rc, 120, "detach after the fault ends the VM with status 120")
     t.contains(s.stderr, "triple fault")
 
