@@ -266,6 +266,7 @@ void vm_fail(struct vcpu *v, int status, const char *fmt, ...)
 	pthread_mutex_lock(&vm->lock);
 	if (vm->failed_cpu < 0)
 		vm->failed_cpu = (int)v->id;
+	vcpu_record_fault(v, status);
 	vlog_prefixed(fmt, ap);
 	fputc('\n', stderr);
 	if (vm->cfg->verbose)
