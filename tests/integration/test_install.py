@@ -309,6 +309,11 @@ def completion_of_paths(t):
              "--coredump FILE")
         t.eq(complete(["proxy", "--trace", "=", "unik"], cwd=tmp), ["unikernel.elf"],
              "--trace=FILE")
+        os.mkdir(os.path.join(tmp, "ckpt"))
+        t.eq(complete(["proxy", "--restore", "ck"], cwd=tmp), ["ckpt"], "--restore DIR")
+        t.eq(complete(["proxy", "--restore", "=", "ck"], cwd=tmp), ["ckpt"], "--restore=DIR")
+        t.eq(complete(["proxy", "HERMIT_RESTORE", "=", "ck"], cwd=tmp), ["ckpt"],
+             "HERMIT_RESTORE=DIR")
         t.eq(complete(["proxy", "unikernel.elf", "--"], cwd=tmp), [],
              "after the image: guest arguments are files, not proxy's options")
         t.eq(complete(["proxy", "unikernel.elf", "unik"], cwd=tmp), ["unikernel.elf"],
@@ -317,6 +322,13 @@ def completion_of_paths(t):
         fake_filedir = '_filedir() { COMPREPLY+=("filedir:$cur"); }'
         t.eq(complete(["proxy", "-c", "2", "unik"], cwd=tmp, prelude=fake_filedir),
              ["filedir:unik"], "_filedir is used when defined")
+
+
+@test
+def completion_of_user_names(t):
+    t.eq(complete(["proxy", "--user", "nobod"]), ["nobody"], "--user NAME: the host's users")
+    t.eq(complete(["proxy", "--user", "=", "nobod"]), ["nobody"], "--user=NAME")
+    t.eq(complete(["proxy", "--user", "nobody", "--st"]), ["--stats"], "after --user's value")
 
 
 @test
