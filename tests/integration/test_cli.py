@@ -6,6 +6,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -134,3 +135,84 @@ def cli_version_lists_every_abi(t):
         harness.ROOT, "README.md")).read()).group(1).replace("\\", "").split("|")
     t.eq(sorted(m.group(1).split(",")), sorted(a for a in help_abis if a != "auto"),
          "--version's ABIs are those --abi accepts")
+
+
+# ---- what the README claims about the command line -------------------------------
+
+def _readme():
+    with open(os.path.join(harness.ROOT, "README.md")) as f:
+        return f.read()
+
+
+def _readme_row(first_cell):
+    m = re.search(r"(?m)^\| %s \|(.*)$" % re.escape(first_cell), _readme())
+    if not m:
+        raise harness.Failure("README has no table row for %s" % first_cell)
+    return m.group(1)
+
+
+@test
+def readme_cpus_range_is_proxys(t):
+    r = run("hello", env={"HERMIT_CPUS": "100000"})
+    expect_status(t, r, guestrun.STATUS_SETUP, "HERMIT_CPUS=100000")
+    limit = re.search(r"from 1 to (\d+)", r.stderr)
+    t.true(limit is not None, "the refusal gives the range: %r" % r.stderr)
+    t.contains(_readme_row("`HERMIT_CPUS`"), "1 to %s" % limit.group(1),
+               "README's HERMIT_CPUS row states proxy's limit")
+
+
+@test
+def readme_exit_status_2_as_described(t):
+    row = _readme_row("2")
+    t.contains(row, "one message names it", "README: one message")
+    t.contains(row, "only a missing image also prints the usage", "README: when the usage shows")
+    for argv, named in ((["--bogus", "x"], "--bogus"), (["--verbose=1", "x"], "--verbose"),
+                        (["-c"], "-c"), (["--restore", "a", "--incoming", "1"], "--incoming")):
+        p = subprocess.run([harness.PROXY] + argv, capture_output=True, text=True,
+                           timeout=harness.TIMEOUT, stdin=subprocess.DEVNULL)
+        t.eq(p.returncode, 2, "%r" % argv)
+        t.eq(len(p.stderr.splitlines()), 1, "one line for %r: %r" % (argv, p.stderr))
+        t.contains(p.stderr, named, "the message names %s" % named)
+    p = subprocess.run([harness.PROXY], capture_output=True, text=True, timeout=harness.TIMEOUT,
+                       stdin=subprocess.DEVNULL)
+    t.eq(p.returncode, 2, "no image")
+    t.contains(p.stderr, "usage: proxy", "no image: the usage follows")
+
+
+@test
+def readme_trace_example_is_a_real_run(t):
+    block = re.search(r"```\n\$ HERMIT_TRACE=1 proxy --mount \. files\.elf d\n(.*?)```",
+                      _readme(), re.S)
+    t.true(block is not None, "README's trace example")
+    shown = block.group(1).splitlines()
+    t.true(len(shown) > 5, "an example of some length: %r" % shown)
+    with tempfile.TemporaryDirectory() as top:
+        d = os.path.join(top, "d")
+        os.mkdir(d)
+        with open(os.path.join(d, "input.txt"), "w") as f:
+            f.write("input from the host\n")
+        open(os.path.join(d, "remove-me"), "w").close()
+        r = run("files", ["d"], env={"HERMIT_TRACE": "1"}, cwd=top, extra=["--mount", "."])
+        t.ok(r, "the example's command")
+
+    def addresses(line):
+        return re.sub(r"0x[0-9a-f]+", "0xADDR", line)
+    real = [addresses(line) for line in r.stderr.splitlines() if line.startswith("[vCPU")]
+    i = 0
+    follows = True  # without a "..." before it, a line comes right after the previous one
+    for line in shown:
+        if line == "...":
+            follows = False
+            continue
+        want = addresses(line)
+        if follows:
+            t.true(i < len(real) and real[i] == want,
+                   "README line %r is the run's line %d: %r" % (line, i, real[i:i + 1]))
+        else:
+            while i < len(real) and real[i] != want:
+                i += 1
+            t.true(i < len(real), "README line %r in the run, in order:\n%s" % (
+                line, "\n".join(real)))
+        i += 1
+        follows = True
+    t.eq(i, len(real), "the example ends where the run does")

@@ -42,6 +42,7 @@ INSTALLED = {
     "usr/share/bash-completion/completions/proxy": 0o644,
     "usr/share/bash-completion/completions/proxy-gdb": 0o644,
     "usr/share/doc/proxy/README.md": 0o644,
+    "usr/share/doc/proxy/checkpoint-format.md": 0o644,
 }
 MARKER = "PROXY_INSTALL_TEST_MARKER"
 
@@ -124,6 +125,14 @@ def install_puts_every_file_in_place_and_uninstall_removes_them(t):
         with open(os.path.join(destdir, "usr/share/doc/proxy/README.md")) as f, \
                 open(os.path.join(ROOT, "README.md")) as g:
             t.true(f.read() == g.read(), "README.md installed unchanged")
+        # Every document the man page sends the reader to is installed.
+        with open(MAN_PAGES["proxy"]) as f:
+            named = set(re.findall(r"([a-z][a-z\\-]*\.md)", f.read()))
+        t.true("checkpoint\\-format.md" in named, "proxy(1) names the checkpoint format")
+        for doc in sorted(named):
+            t.true(os.path.isfile(os.path.join(destdir, "usr/share/doc/proxy",
+                                               doc.replace("\\-", "-"))),
+                   "%s, named by proxy(1), is installed" % doc)
         with open(os.path.join(destdir, "usr/bin/proxy-gdb")) as f:
             t.eq(f.readline(), "#!/usr/bin/env python3\n", "proxy-gdb's interpreter line")
 
