@@ -3,7 +3,6 @@ saving it over the old one makes readline chown it. Every way a session ends kee
 its documented exit status (the sandbox used to end proxy with 159 there)."""
 import os
 import pty
-import re
 import signal
 import subprocess
 import sys
