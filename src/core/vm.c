@@ -59,8 +59,8 @@ void vm_create(struct vm *vm, const struct config *cfg)
 	open_kvm(vm);
 	host_caps_probe(vm);
 	if ((int)cfg->ncpus > vm->caps.max_vcpus)
-		die("HERMIT_CPUS=%u is more than this host's KVM allows (%d vCPUs)", cfg->ncpus,
-		    vm->caps.max_vcpus);
+		die("HERMIT_CPUS/--cpus: %u vCPUs is more than this host's KVM allows (%d vCPUs)",
+		    cfg->ncpus, vm->caps.max_vcpus);
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
 		die_errno("KVM_CREATE_VM");
