@@ -187,8 +187,9 @@ void debug_listen(struct vm *vm)
 		die("cannot start the GDB stub (port %d from -s/HERMIT_DEBUG_PORT, address %s "
 		    "from --gdb-addr/HERMIT_DEBUG_ADDR): %s",
 		    cfg->gdb_port, cfg->gdb_bind, err);
-	snprintf(d->serve.where, sizeof(d->serve.where), "%s:%d", cfg->gdb_bind,
-		 gdbstub_port(d->stub));
+	bool v6 = strchr(cfg->gdb_bind, ':') != NULL; /* [::1]:1234, as GDB wants it */
+	snprintf(d->serve.where, sizeof(d->serve.where), "%s%s%s:%d", v6 ? "[" : "", cfg->gdb_bind,
+		 v6 ? "]" : "", gdbstub_port(d->stub));
 	print_listening(vm, d->serve.where, gdbstub_port(d->stub));
 }
 
