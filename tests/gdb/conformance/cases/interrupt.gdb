@@ -1,0 +1,10 @@
+# title: Ctrl-C (0x03) stops a spinning program with SIGINT; it runs on when released
+# args: spin
+# expect: func spin_until_flag
+# expect: exited 0
+# expect: out counter=8
+interrupt-soon
+continue
+tag-func func
+set var release_flag = 1
+continue
