@@ -4,7 +4,8 @@ Prints the facts the runner compares as tagged lines `@@ KEY VALUE`, relative to
 the program (function:line in twin.c, function:shim in the shims, offsets, values),
 never absolute addresses:
   every stop        @@ stop KIND DETAIL FUNCTION:LINE   (breakpoint N / watchpoint N /
-                                                       signal SIGNAME / end-stepping)
+                                                       end-stepping), or
+                    @@ stop signal SIGNAME FUNCTION   (where a signal stops is chance)
   the exit          @@ exited CODE
   tag KEY EXPR      @@ KEY <EXPR's value: an integer, or GDB's text for the rest>
   tag-where KEY     @@ KEY FUNCTION:LINE of the selected frame
@@ -57,7 +58,10 @@ def on_stop(ev):
     if isinstance(ev, gdb.BreakpointEvent):
         what = " ".join("%s %d" % (BP_KINDS.get(b.type, "bp"), b.number) for b in ev.breakpoints)
     elif isinstance(ev, gdb.SignalEvent):
-        what = "signal " + ev.stop_signal
+        # A signal (Ctrl-C) stops the program wherever it happens to be: the function
+        # is a fact, the line within it is not.
+        emit("stop", "signal %s %s" % (ev.stop_signal, where().split(":")[0]))
+        return
     else:
         what = "end-stepping"
     emit("stop", "%s %s" % (what, where()))

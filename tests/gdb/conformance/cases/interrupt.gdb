@@ -1,5 +1,6 @@
 # title: Ctrl-C (0x03) stops a spinning program with SIGINT; it runs on when released
 # args: spin
+# expect: stop signal SIGINT spin_until_flag
 # expect: func spin_until_flag
 # expect: exited 0
 # expect: out counter=8

@@ -1,4 +1,5 @@
 # title: issue 23 item 6: without target.xml (target-features-packet off) GDB connects, reads rip and steps
+# (gdbserver, never asked for target.xml, answers with the layout GDB assumes without one)
 # expect: stop breakpoint 1 leaf:@leaf_open
 # expect: rip <leaf>
 # expect: off1 1
