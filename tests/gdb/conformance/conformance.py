@@ -69,7 +69,9 @@ class Case:
         self.name = os.path.splitext(os.path.basename(path))[0]
         self.title, self.args, self.expect, self.differs = "", [], [], {}
         self.proxy_skip, self.needs_cpu, self.lines = [], [], []
-        for raw in open(path):
+        with open(path) as f:
+            text = f.read()
+        for raw in text.splitlines():
             line = raw.strip()
             m = re.match(r"#\s*([a-z-]+):\s*(.*)", line)
             if m and not self.lines:
