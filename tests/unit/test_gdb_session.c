@@ -93,6 +93,14 @@ static void test_registers(void)
 	const char *r;
 
 	start_no_ack(h);
+	/* GDB's default layout until target.xml is read: rax..mxcsr, 536 bytes */
+	r = transact(h, "g");
+	CHECK_EQ(r ? strlen(r) : 0, 2 * 536);
+	CHECK_REPLY(h, "p39", "4243444546474849"); /* GDB's orig_rax (57): ours is 66 */
+	CHECK_REPLY(h, "p3a", "393a3b3c3d3e3f40"); /* GDB's fs_base (58): ours is 57 */
+	CHECK_REPLY(h, "p3c", "E01");		   /* 60: no such register in that layout */
+	r = transact(h, "qXfer:features:read:target.xml:0,10");
+	CHECK(r && r[0] == 'm');
 	r = transact(h, "g");
 	CHECK_EQ(r ? strlen(r) : 0, 2 * 616);
 	CHECK(r && strncmp(r, "0001020304050607", 16) == 0);	       /* rax of vCPU 0 */
