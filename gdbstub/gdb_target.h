@@ -145,6 +145,9 @@ struct gdb_target_ops {
 	uint64_t (*load_bias)(void *ctx);
 	/* The running image's entry address (qXfer:auxv AT_ENTRY). NULL: 0. */
 	uint64_t (*entry_point)(void *ctx);
+	/* A line the user should read once (GDB prints it on its console), taken when
+	 * the VM resumes; NULL when there is none. The op itself may be NULL. */
+	const char *(*take_notice)(void *ctx);
 };
 
 struct gdb_target {

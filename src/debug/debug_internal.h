@@ -44,11 +44,15 @@ struct sw_breakpoint {
 	bool used;
 };
 
+/* One debug register: a hardware breakpoint, or one aligned piece of a watchpoint
+ * (watch_split.h), which may take several slots: GDB's range is kept in each. */
 struct hw_slot {
 	bool used;
 	enum gdb_bp_kind kind;
 	uint64_t addr;
 	size_t len;
+	uint64_t watch_addr; /* the range GDB asked for (Z packet) */
+	size_t watch_len;
 	uint8_t old[8]; /* last seen bytes (single-step watchpoints) */
 };
 
@@ -79,7 +83,8 @@ struct debugger {
 	int fatal_status;    /* a guest failure was reported as a stop; resuming ends the VM */
 	int stop_fd;	     /* eventfd for the stub */
 	bool soft_watch;     /* watchpoints by single-stepping (no data breakpoints here) */
-	int current_cpu;     /* the vCPU memory accesses and breakpoints translate through */
+	enum { SOFT_WATCH_UNTOLD, SOFT_WATCH_TO_TELL, SOFT_WATCH_TOLD } soft_watch_notice;
+	int current_cpu; /* the vCPU memory accesses and breakpoints translate through */
 	struct sw_breakpoint sw[DEBUG_MAX_SW_BP];
 	struct hw_slot hw[DEBUG_HW_SLOTS];
 	debug_monitor_fn monitor; /* GDB's `monitor` commands */
