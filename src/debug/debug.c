@@ -218,7 +218,7 @@ static void handle_debug_exit(struct vcpu *v)
 	struct debugger *d = v->vm->dbg;
 	struct kvm_debug_exit_arch *a = &v->run->debug.arch;
 	if (a->exception == 3) {
-		if (debug_find_sw(d, a->pc))
+		if (debug_find_sw(d, a->pc) || debug_is_written_bp(v, a->pc))
 			stop_here(v, GDB_STOP_SWBREAK, 0);
 		else
 			reinject_guest_bp(v);
@@ -246,12 +246,14 @@ static void handle_debug_exit(struct vcpu *v)
 		stop_here(v, GDB_STOP_SIGNAL, 0);
 }
 
-/* Software KVM: a planted 0xCC ends KVM_RUN as an emulation failure at its address. */
+/* Software KVM: a planted 0xCC (Z0, or one the debugger wrote) ends KVM_RUN as an
+ * emulation failure at its address. */
 static bool is_planted_breakpoint(struct vcpu *v)
 {
 	struct kvm_regs r;
 	if (v->run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION ||
-	    ioctl(v->fd, KVM_GET_REGS, &r) < 0 || !debug_find_sw(v->vm->dbg, r.rip))
+	    ioctl(v->fd, KVM_GET_REGS, &r) < 0 ||
+	    !(debug_find_sw(v->vm->dbg, r.rip) || debug_is_written_bp(v, r.rip)))
 		return false;
 	uint8_t byte = 0;
 	return vcpu_read_virt(v, r.rip, &byte, 1) == 1 && byte == 0xCC;

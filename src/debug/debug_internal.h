@@ -46,6 +46,15 @@ struct sw_breakpoint {
 
 /* One debug register: a hardware breakpoint, or one aligned piece of a watchpoint
  * (watch_split.h), which may take several slots: GDB's range is kept in each. */
+/* A 0xCC the debugger wrote itself with M/X (GDB plants its breakpoints so with
+ * `set remote software-breakpoint-packet off`, as some clients always do): a
+ * breakpoint of the debugger's, at a guest-physical byte, until it writes that
+ * byte over. Memory reads show it, as they show any byte the debugger wrote. */
+struct written_bp {
+	uint64_t gpa;
+	bool used;
+};
+
 struct hw_slot {
 	bool used;
 	enum gdb_bp_kind kind;
@@ -86,6 +95,7 @@ struct debugger {
 	enum { SOFT_WATCH_UNTOLD, SOFT_WATCH_TO_TELL, SOFT_WATCH_TOLD } soft_watch_notice;
 	int current_cpu; /* the vCPU memory accesses and breakpoints translate through */
 	struct sw_breakpoint sw[DEBUG_MAX_SW_BP];
+	struct written_bp written[DEBUG_MAX_SW_BP];
 	struct hw_slot hw[DEBUG_HW_SLOTS];
 	debug_monitor_fn monitor; /* GDB's `monitor` commands */
 	bool stop_at_resume;	  /* loadvm replaced the state: the next resume reports a stop */
@@ -117,6 +127,8 @@ int debug_write_reg(struct vcpu *v, int regno, const uint8_t *buf);
 /* debug_target.c */
 struct sw_breakpoint *debug_find_sw(struct debugger *d, uint64_t addr);
 struct hw_slot *debug_find_hw_exec(struct debugger *d, uint64_t addr);
+/* On the vCPU thread: whether the int3 at `rip` is one the debugger wrote (M/X). */
+bool debug_is_written_bp(struct vcpu *v, uint64_t rip);
 /* Compare the watched bytes of single-step watchpoints; the slot that changed, or NULL. */
 struct hw_slot *debug_soft_watch_check(struct vcpu *v);
 uint64_t debug_dr7(const struct debugger *d);

@@ -134,6 +134,47 @@ static void keep_planted(struct vm *vm, struct sw_breakpoint *b, size_t off, voi
 		*p = 0xCC;
 }
 
+static struct written_bp *find_written(struct debugger *d, uint64_t gpa)
+{
+	for (int i = 0; i < DEBUG_MAX_SW_BP; i++)
+		if (d->written[i].used && d->written[i].gpa == gpa)
+			return &d->written[i];
+	return NULL;
+}
+
+bool debug_is_written_bp(struct vcpu *v, uint64_t rip)
+{
+	uint64_t gpa, left;
+	return !gva_to_gpa(&v->vm->mem, vcpu_exit_cr3(v), rip, &gpa, &left) &&
+	       find_written(v->vm->dbg, gpa);
+}
+
+/* After a debugger write of n bytes at addr: a one-byte write of 0xCC is how GDB
+ * plants a breakpoint by memory (its x86 breakpoint is one byte), and any write
+ * over such a byte (GDB putting the original back) ends it. A longer write holding
+ * 0xCC (a `restore` of code) plants nothing: those are the guest's own int3s. */
+static void track_written_bps(struct vm *vm, uint64_t cr3, uint64_t addr, const uint8_t *buf,
+			      size_t n)
+{
+	struct debugger *d = vm->dbg;
+	uint64_t gpa, left;
+	for (size_t off = 0; off < n; off += left) {
+		if (gva_to_gpa(&vm->mem, cr3, addr + off, &gpa, &left))
+			return;
+		left = left < n - off ? left : n - off;
+		for (int i = 0; i < DEBUG_MAX_SW_BP; i++)
+			if (d->written[i].used && d->written[i].gpa - gpa < left)
+				d->written[i].used = false;
+		if (n != 1 || buf[0] != 0xCC)
+			continue;
+		for (int i = 0; i < DEBUG_MAX_SW_BP; i++)
+			if (!d->written[i].used) {
+				d->written[i] = (struct written_bp){.gpa = gpa, .used = true};
+				break;
+			}
+	}
+}
+
 static ssize_t t_write_mem(void *ctx, int cpu, uint64_t addr, const void *buf, size_t len)
 {
 	struct vm *vm = ctx;
@@ -143,6 +184,7 @@ static ssize_t t_write_mem(void *ctx, int cpu, uint64_t addr, const void *buf, s
 	if (n == 0 && len > 0)
 		return -EFAULT;
 	for_each_bp_in(vm, cr3, addr, n, keep_planted, (void *)buf);
+	track_written_bps(vm, cr3, addr, buf, n);
 	return (ssize_t)n;
 }
 
@@ -542,7 +584,8 @@ static void t_detach(void *ctx)
 		if (d->sw[i].used)
 			remove_sw(vm, d->sw[i].addr);
 	memset(d->hw, 0, sizeof(d->hw));
-	d->soft_watch_notice = SOFT_WATCH_UNTOLD; /* the next debugger is told again */
+	memset(d->written, 0, sizeof(d->written)); /* what GDB left behind is the guest's */
+	d->soft_watch_notice = SOFT_WATCH_UNTOLD;  /* the next debugger is told again */
 	pthread_mutex_lock(&d->lock);
 	d->detached = true;
 	pthread_mutex_unlock(&d->lock);
