@@ -62,7 +62,11 @@ enum gdb_x86_64_reg {
 	/* GDB's GNU/Linux amd64 support (gcore among it) needs the register a Linux
 	 * kernel keeps for system-call restarts; a unikernel has none: always -1. */
 	GDB_REG_ORIG_RAX,
-	GDB_REG_COUNT /* 67 */
+	/* The upper halves of ymm0..ymm15 (GDB's i386.avx feature), 16 bytes each;
+	 * a target without AVX gives them size 0 and target.xml leaves them out. */
+	GDB_REG_YMM0H = 67,
+	GDB_REG_YMM15H = GDB_REG_YMM0H + 15,
+	GDB_REG_COUNT /* 83 */
 };
 
 /* Z/z packet types. */

@@ -336,6 +336,7 @@ void debug_init(struct vm *vm, debug_monitor_fn monitor)
 	if (d->stop_fd < 0)
 		die_errno("eventfd");
 	d->soft_watch = !vm->caps.hw_watchpoints;
+	d->avx = debug_probe_avx(vm);
 	if (vm->cfg->debug == DEBUG_LISTEN) {
 		/* The guest runs as if no debugger were there until one attaches. */
 		d->detached = true;

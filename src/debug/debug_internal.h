@@ -18,10 +18,11 @@
 /* Registers of a stopped vCPU, read once per stop and written back before it runs. */
 struct regcache {
 	bool valid;
-	bool dirty_regs, dirty_sregs, dirty_fpu, dirty_msr;
+	bool dirty_regs, dirty_sregs, dirty_fpu, dirty_msr, dirty_xsave;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_fpu fpu;
+	struct kvm_xsave xsave; /* the ymm upper halves, on vCPUs with AVX */
 	uint64_t kernel_gs_base;
 	uint64_t orig_rax; /* GDB's Linux register: -1 (no system call to restart) */
 	bool dirty_none;   /* writes that need no flush */
@@ -92,6 +93,7 @@ struct debugger {
 	int fatal_status;    /* a guest failure was reported as a stop; resuming ends the VM */
 	int stop_fd;	     /* eventfd for the stub */
 	bool soft_watch;     /* watchpoints by single-stepping (no data breakpoints here) */
+	bool avx;	     /* the vCPUs have AVX and KVM hands out their XSAVE state */
 	enum { SOFT_WATCH_UNTOLD, SOFT_WATCH_TO_TELL, SOFT_WATCH_TOLD } soft_watch_notice;
 	int current_cpu; /* the vCPU memory accesses and breakpoints translate through */
 	struct sw_breakpoint sw[DEBUG_MAX_SW_BP];
@@ -120,7 +122,9 @@ int regcache_load(struct vcpu *v);
 int regcache_flush(struct vcpu *v);
 /* Forget the cached registers, written back or not (the state was replaced). */
 void regcache_drop(struct vcpu *v);
-int debug_reg_size(int regno);
+int debug_reg_size(const struct debugger *d, int regno);
+/* Whether the vCPUs have AVX (CPUID) and KVM gives their XSAVE area. */
+bool debug_probe_avx(struct vm *vm);
 int debug_read_reg(struct vcpu *v, int regno, uint8_t *buf);
 int debug_write_reg(struct vcpu *v, int regno, const uint8_t *buf);
 

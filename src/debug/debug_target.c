@@ -39,8 +39,7 @@ static int t_cpu_count(void *ctx)
 
 static int t_reg_size(void *ctx, int regno)
 {
-	(void)ctx;
-	return debug_reg_size(regno);
+	return debug_reg_size(((struct vm *)ctx)->dbg, regno);
 }
 
 static int t_read_reg(void *ctx, int cpu, int regno, uint8_t *buf)
