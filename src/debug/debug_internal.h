@@ -19,6 +19,7 @@
 struct regcache {
 	bool valid;
 	bool dirty_regs, dirty_sregs, dirty_fpu, dirty_msr, dirty_xsave;
+	bool have_xsave; /* KVM_GET_XSAVE worked: the ymm halves are readable */
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_fpu fpu;

@@ -67,8 +67,8 @@ int regcache_load(struct vcpu *v)
 	if (ioctl(v->fd, KVM_GET_REGS, &c->regs) < 0 ||
 	    ioctl(v->fd, KVM_GET_SREGS, &c->sregs) < 0 || ioctl(v->fd, KVM_GET_FPU, &c->fpu) < 0)
 		return -errno;
-	if (v->vm->dbg->avx && ioctl(v->fd, KVM_GET_XSAVE, &c->xsave) < 0)
-		return -errno;
+	/* Without it only the ymm halves are missing (sent as unavailable). */
+	c->have_xsave = v->vm->dbg->avx && ioctl(v->fd, KVM_GET_XSAVE, &c->xsave) == 0;
 	if (get_msr(v->fd, MSR_KERNEL_GS_BASE, &c->kernel_gs_base))
 		c->kernel_gs_base = 0;
 	c->orig_rax = UINT64_MAX;
@@ -207,6 +207,8 @@ static int reg_ref(const struct debugger *d, struct regcache *c, int regno, stru
 		*r = (struct reg_ref){&c->orig_rax, &c->dirty_none, 8, 8};
 	} else if (regno >= GDB_REG_YMM0H) {
 		uint8_t *area = (uint8_t *)c->xsave.region;
+		if (!c->have_xsave)
+			return -EIO;
 		*r = (struct reg_ref){area + XSAVE_YMM_HI + 16 * (regno - GDB_REG_YMM0H),
 				      &c->dirty_xsave, 16, 16};
 	} else {
