@@ -3,9 +3,11 @@
  * Registers come from the per-vCPU cache (debug_regs.c); memory is guest-virtual,
  * walked through the chosen vCPU's page tables page by page. Software breakpoints
  * are 0xCC bytes at the guest-physical byte their virtual address had when planted,
- * hidden from memory reads through any mapping of that byte. The four debug-register
- * slots hold hardware breakpoints and watchpoints; on hosts whose KVM ignores data
- * breakpoints the watchpoints are checked after every single step instead.
+ * hidden from memory reads through any mapping of that byte; an 0xCC the debugger
+ * writes itself (M/X) is a breakpoint too, shown as written. The four debug-register
+ * slots hold hardware breakpoints and watchpoints, a watchpoint one slot per aligned
+ * piece of its range; on hosts whose KVM ignores data breakpoints the watchpoints
+ * are checked after every single step instead.
  */
 #include <errno.h>
 #include <poll.h>
