@@ -138,6 +138,7 @@ enum gdb_reply gdb_cmd_xfer_features(struct gdb_session *s, const struct rsp_arg
 		gdb_reply_str(s, "E00"); /* no such annex */
 		return GDB_REPLY_SEND;
 	}
+	s->features_read = true;
 	return gdb_reply_xfer_chunk(s, s->xml, s->xml_len, a->v[1].u, a->v[2].u);
 }
 

@@ -45,6 +45,7 @@ struct gdb_session {
 	bool no_ack;	     /* after QStartNoAckMode */
 	bool no_ack_pending; /* switch after the OK reply has gone out */
 	bool binary_upload;  /* client announced binary-upload+: `x` allowed */
+	bool features_read;  /* target.xml was read: our register numbers, else GDB's default */
 	bool running;	     /* resumed; waiting for stop_fd */
 	bool deferred;	     /* a packet arrived while running: in deferred_pkt */
 	int end;	     /* GDB_SESSION_ON or an enum gdbstub_end */

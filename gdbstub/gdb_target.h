@@ -62,7 +62,11 @@ enum gdb_x86_64_reg {
 	/* GDB's GNU/Linux amd64 support (gcore among it) needs the register a Linux
 	 * kernel keeps for system-call restarts; a unikernel has none: always -1. */
 	GDB_REG_ORIG_RAX,
-	GDB_REG_COUNT /* 67 */
+	/* The upper halves of ymm0..ymm15 (GDB's i386.avx feature), 16 bytes each;
+	 * a target without AVX gives them size 0 and target.xml leaves them out. */
+	GDB_REG_YMM0H = 67,
+	GDB_REG_YMM15H = GDB_REG_YMM0H + 15,
+	GDB_REG_COUNT /* 83 */
 };
 
 /* Z/z packet types. */
@@ -163,6 +167,9 @@ struct gdb_target_ops {
 	/* The siginfo of the fault `cpu` stopped with: 0, or -ENOENT when its stop was
 	 * no guest fault. NULL: never any. */
 	int (*siginfo)(void *ctx, int cpu, struct gdb_siginfo *out);
+	/* A line the user should read once (GDB prints it on its console), taken when
+	 * the VM resumes; NULL when there is none. The op itself may be NULL. */
+	const char *(*take_notice)(void *ctx);
 };
 
 struct gdb_target {
