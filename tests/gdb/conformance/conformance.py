@@ -43,13 +43,7 @@ import time
 # Cases of issue 23 that proxy does not pass yet (name: item). Empty it as fixes merge.
 PENDING = {
     "record_full": "item 1: record full without scheduler-locking (multiprocess+)",
-    "stepi_hypercall": "item 2: stepi over the hypercall OUT runs two instructions",
     "swbreak_packet_off": "item 3: swbreak stop reason sent although not offered",
-    "watch_unaligned": "item 4: a watchpoint on an unaligned range is refused (E16)",
-    "watch_wide": "item 4: a watchpoint over 8 bytes is refused (E16)",
-    "sw_breakpoint_packet_off": "item 5: breakpoint planted by a memory write",
-    "target_features_off": "item 6: no target.xml: 'g' reply too long",
-    "ymm_registers": "item 7: no AVX state ($ymm0 void)",
 }
 
 HERE = os.path.dirname(os.path.abspath(__file__))

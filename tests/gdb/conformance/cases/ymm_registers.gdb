@@ -2,6 +2,7 @@
 # (if proxy turns out unable to read the AVX state on some host, add a
 # `proxy-skip-if: KEY=VALUE: why` line naming that host's `proxy --host-info` answer)
 # needs-cpu: avx
+# proxy-skip-if: kvm=pvm: KVM-PVM hides AVX and XSAVE from the guest's CPUID, so the vCPU has no AVX state (tests/gdb/test_gdb_avx.py checks that $ymm0 is void there)
 # expect: stop breakpoint 1 leaf:@leaf_first
 # expect: ymm0 union
 # expect: xmm0 union
