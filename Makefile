@@ -77,14 +77,34 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 PROXY_BIN := $(if $(filter build,$(BUILD)),proxy,$(BUILD)/proxy)
 
+# proxy-oci (src/oci/): the OCI runtime, a program of its own that execs proxy; it
+# uses none of proxy's layers. Its library part (all but oci_main.c) is what the unit
+# tests link. jansson parses config.json (linked statically, as proxy's libraries).
+OCI_BIN := $(if $(filter build,$(BUILD)),proxy-oci,$(BUILD)/proxy-oci)
+OCI_LIB_SRCS := $(filter-out src/oci/oci_main.c,$(wildcard src/oci/*.c))
+OCI_LIB_OBJS := $(OCI_LIB_SRCS:%.c=$(BUILD)/%.o)
+INC_oci := -Isrc/oci
+ifeq ($(SAN),)
+OCI_LDLIBS := -Wl,-Bstatic -ljansson -Wl,-Bdynamic
+else
+OCI_LDLIBS := -ljansson
+endif
+
 .PHONY: all guests unit fault check check-layout bench check-realkvm format format-check clean \
 	fuzz fuzz-replay
-all: $(PROXY_BIN) guests unit
+all: $(PROXY_BIN) $(OCI_BIN) guests unit
 
 $(PROXY_BIN): $(BUILD)/src/main.o $(BUILD)/libproxy.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libproxy.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(OCI_BIN): $(BUILD)/src/oci/oci_main.o $(BUILD)/liboci.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(OCI_LDLIBS)
+
+$(BUILD)/liboci.a: $(OCI_LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -97,9 +117,10 @@ $(BUILD)/gdbstub/%.o: gdbstub/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(INC_gdbstub) -c -o $@ $<
 
-$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libproxy.a
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libproxy.a $(BUILD)/liboci.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libproxy.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(INC_oci) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libproxy.a \
+		$(BUILD)/liboci.a $(LDLIBS) $(OCI_LDLIBS)
 
 unit: $(UNIT_BINS)
 
@@ -198,6 +219,6 @@ uninstall:
 	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 clean:
-	rm -rf build proxy
+	rm -rf build proxy proxy-oci
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
