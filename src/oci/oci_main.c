@@ -1,16 +1,13 @@
 /* oci_main.c: proxy-oci's entry point: the global options, the command, the log.
  *
- * Engines call it as they call runc: `proxy-oci [global options] COMMAND ...`.
- * Errors go to stderr and, with --log, to that file too (JSON lines with
- * --log-format json), where podman and containerd read the message they show.
+ * Engines call it as they call runc: `proxy-oci [global options] COMMAND ...`;
+ * the global options are parsed once into struct oci_ctx, each command parses its own.
  */
 #include "oci_cli.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char usage[] =
 	"usage: proxy-oci [--root DIR] [--log FILE] [--log-format text|json] COMMAND ...\n"
@@ -19,42 +16,6 @@ static const char usage[] =
 	"  --version, --help\n"
 	"The OCI runtime for Hermit unikernels: runs a bundle's process.args[0] under proxy\n"
 	"(see proxy-oci(1)).\n";
-
-static void log_line(const struct oci_ctx *ctx, const char *msg)
-{
-	FILE *f = fopen(ctx->log, "ae");
-	if (!f)
-		return;
-	char when[64];
-	time_t now = time(NULL);
-	struct tm tm;
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-	if (ctx->log_json) {
-		json_t *j =
-			json_pack("{s:s, s:s, s:s}", "level", "error", "msg", msg, "time", when);
-		char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-		if (text)
-			fprintf(f, "%s\n", text);
-		free(text);
-		json_decref(j);
-	} else {
-		fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", when, msg);
-	}
-	fclose(f);
-}
-
-int oci_error(const struct oci_ctx *ctx, const char *fmt, ...)
-{
-	char msg[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "proxy-oci: %s\n", msg);
-	if (ctx->log)
-		log_line(ctx, msg);
-	return 1;
-}
 
 static int features(void)
 {
