@@ -386,3 +386,47 @@ def podman_tty_gives_the_guest_a_terminal(t):
             os.close(slave)
         os.close(master)
         p.close()
+
+
+# ---- containerd ----
+
+@test
+def ctr_run_with_runc_binary(t):
+    """containerd's `ctr run --runc-binary proxy-oci` (the runc v2 shim drives it), on a
+    private containerd; the image is the podman-built one, imported as an OCI archive."""
+    for tool in ("containerd", "ctr", "containerd-shim-runc-v2"):
+        if shutil.which(tool) is None:
+            harness.skip("%s is not installed (Debian: containerd)" % tool)
+    p = Podman()
+    d = os.path.join(p.dir, "containerd")
+    os.mkdir(d)
+    sock = os.path.join(d, "sock")
+    with open(os.path.join(d, "config.toml"), "w") as f:
+        f.write('version = 2\nroot = "%s/root"\nstate = "%s/state"\n[grpc]\n  address = "%s"\n'
+                % (d, d, sock))
+    log = open(os.path.join(d, "log"), "w")
+    daemon = subprocess.Popen(["containerd", "--config", os.path.join(d, "config.toml")],
+                              stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    ctr = ["ctr", "-a", sock, "-n", "oci-test"]
+    try:
+        for _ in range(500):
+            if daemon.poll() is not None or _run(ctr + ["version"]).returncode == 0:
+                break
+            time.sleep(0.02)
+        if daemon.poll() is not None:
+            with open(log.name) as f:
+                harness.skip("containerd cannot run here: %s" % f.read()[-300:])
+        archive = os.path.join(d, "image.tar")
+        r = p.podman("save", "--format", "oci-archive", "-o", archive, p.image)
+        t.eq(r.returncode, 0, "podman save: %r" % r)
+        r = _run(ctr + ["images", "import", "--snapshotter", "native", archive])
+        t.eq(r.returncode, 0, "ctr images import: %r" % r)
+        r = _run(ctr + ["run", "--snapshotter", "native", "--runc-binary", OCI, "--rm",
+                        p.image + ":latest", "hello1", "/app", "a", "exit=3"])
+        t.eq(r.returncode, 3, "the guest's status through ctr: %r" % r)
+        t.contains(r.stdout, "argv[1]=a\nargv[2]=exit=3\n", "the guest's output through ctr")
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=30)
+        log.close()
+        p.close()
