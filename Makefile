@@ -11,7 +11,8 @@
 #                   (default 10) on a copy of their corpus in build/fuzz; FUZZ_MERGE=1
 #                   merges what they found into tests/fuzz/corpus. `make check` replays
 #                   the corpora under the GCC ASan/UBSan build (make fuzz-replay).
-#   make install    proxy, proxy-gdb, manual pages, bash completion (PREFIX, DESTDIR)
+#   make install    proxy, proxy-gdb, proxy-oci, manual pages, bash completion (PREFIX,
+#                   DESTDIR); prints the podman and containerd lines for proxy-oci
 
 VERSION := 0.1.0
 CC ?= gcc
@@ -167,7 +168,7 @@ check: all fault
 	@if command -v clang-format >/dev/null; then $(MAKE) --no-print-directory -s format-check \
 		&& echo "format: ok"; else echo "format: clang-format not installed, not checked"; fi
 	scripts/check-layout $(BUILD)
-	$(MAKE) --no-print-directory BUILD=build/asan SAN=1 build/asan/proxy unit
+	$(MAKE) --no-print-directory BUILD=build/asan SAN=1 build/asan/proxy build/asan/proxy-oci unit
 	$(MAKE) --no-print-directory BUILD=build/asan SAN=1 fuzz-replay
 	tests/run-tests
 	@echo "== the same unit, integration and GDB tests against the ASan/UBSan build =="
@@ -200,18 +201,33 @@ BINDIR = $(PREFIX)/bin
 MAN1DIR = $(PREFIX)/share/man/man1
 COMPLETIONDIR = $(PREFIX)/share/bash-completion/completions
 DOCDIR = $(PREFIX)/share/doc/proxy
-INSTALLED_FILES = $(BINDIR)/proxy $(BINDIR)/proxy-gdb $(MAN1DIR)/proxy.1 $(MAN1DIR)/proxy-gdb.1 \
-	$(COMPLETIONDIR)/proxy $(COMPLETIONDIR)/proxy-gdb $(DOCDIR)/README.md
+INSTALLED_FILES = $(BINDIR)/proxy $(BINDIR)/proxy-gdb $(BINDIR)/proxy-oci $(MAN1DIR)/proxy.1 \
+	$(MAN1DIR)/proxy-gdb.1 $(MAN1DIR)/proxy-oci.1 $(COMPLETIONDIR)/proxy \
+	$(COMPLETIONDIR)/proxy-gdb $(DOCDIR)/README.md
 
 .PHONY: install uninstall
-install: $(PROXY_BIN)
+install: $(PROXY_BIN) $(OCI_BIN)
 	$(INSTALL) -D -m 755 $(PROXY_BIN) $(DESTDIR)$(BINDIR)/proxy
 	$(INSTALL) -D -m 755 scripts/proxy-gdb $(DESTDIR)$(BINDIR)/proxy-gdb
+	$(INSTALL) -D -m 755 $(OCI_BIN) $(DESTDIR)$(BINDIR)/proxy-oci
 	$(INSTALL) -D -m 644 doc/proxy.1 $(DESTDIR)$(MAN1DIR)/proxy.1
 	$(INSTALL) -D -m 644 doc/proxy-gdb.1 $(DESTDIR)$(MAN1DIR)/proxy-gdb.1
+	$(INSTALL) -D -m 644 doc/proxy-oci.1 $(DESTDIR)$(MAN1DIR)/proxy-oci.1
 	$(INSTALL) -D -m 644 scripts/bash-completion/proxy $(DESTDIR)$(COMPLETIONDIR)/proxy
 	$(INSTALL) -D -m 644 scripts/bash-completion/proxy $(DESTDIR)$(COMPLETIONDIR)/proxy-gdb
 	$(INSTALL) -D -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	@printf '%s\n' "" \
+		"proxy-oci: the OCI runtime (README \"Running under container engines\")." \
+		"podman: in /etc/containers/containers.conf, [engine.runtimes]:" \
+		"  proxy-oci = [\"$(BINDIR)/proxy-oci\"]" \
+		"  then: podman run --runtime proxy-oci IMAGE" \
+		"containerd: in /etc/containerd/config.toml:" \
+		"  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.hermit]" \
+		"    runtime_type = \"io.containerd.runc.v2\"" \
+		"    [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.hermit.options]" \
+		"      BinaryName = \"$(BINDIR)/proxy-oci\"" \
+		"  or: ctr run --runc-binary $(BINDIR)/proxy-oci IMAGE ID" \
+		"Kubernetes: a RuntimeClass with handler: hermit (example in the README)."
 
 # Exactly the files above (and share/doc/proxy itself once it is empty).
 uninstall:
