@@ -53,9 +53,11 @@ json_t *oci_state_json(const struct oci_state *s, enum oci_status st)
 
 json_t *oci_state_record(const struct oci_state *s)
 {
-	return json_pack("{s:s, s:s, s:I, s:I, s:O}", "id", s->id, "bundle", s->bundle, "pid",
+	/* "o" takes the reference: ours to a shared object, or a new empty one. */
+	json_t *ann = s->annotations ? json_incref(s->annotations) : json_object();
+	return json_pack("{s:s, s:s, s:I, s:I, s:o}", "id", s->id, "bundle", s->bundle, "pid",
 			 (json_int_t)s->pid, "starttime", (json_int_t)s->starttime, "annotations",
-			 s->annotations ? s->annotations : json_object());
+			 ann);
 }
 
 int oci_state_from_record(const json_t *rec, struct oci_state *s, char *err, size_t errlen)

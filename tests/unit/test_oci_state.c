@@ -81,6 +81,13 @@ static void test_record(void)
 	oci_state_free(&back);
 	json_decref(rec);
 	json_decref(s.annotations);
+	/* No annotations (containerd gives none): an empty object, nothing leaked. */
+	s.annotations = NULL;
+	rec = oci_state_record(&s);
+	CHECK_EQ(oci_state_from_record(rec, &back, err, sizeof(err)), 0);
+	CHECK_EQ(json_object_size(back.annotations), 0);
+	oci_state_free(&back);
+	json_decref(rec);
 
 	static const char *const bad[] = {"{}",
 					  "{\"id\": \"a\", \"bundle\": \"/b\", \"pid\": 0, "
