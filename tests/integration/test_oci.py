@@ -26,6 +26,9 @@ from harness import Failure, test  # noqa: E402
 # proxy-oci beside the proxy under test (make builds both; the ASan lane: build/asan/).
 OCI = os.path.join(os.path.dirname(os.path.abspath(harness.PROXY)), "proxy-oci")
 MiB = 1 << 20
+# Nothing here depends on the kind of KVM (the guest only prints), and the engines
+# are not in the realkvm lane's VM: the default lane alone runs this module.
+REALKVM_SUBSET = ()
 
 
 def _needs_kvm():
@@ -99,6 +102,15 @@ class Bundle:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def _ended(pid):
+    """Gone, or a zombie nobody reaped yet."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
 @test
 def oci_cli_create_start_state_delete(t):
     _needs_kvm()
@@ -143,9 +155,7 @@ def oci_cli_kill_and_forced_delete(t):
         t.eq(b.create("waiting"), 0, "create: %s" % b.output())
         pid = b.state("waiting")["pid"]
         t.ok(b.oci("delete", "waiting"), "delete of a created container")
-        t.true(not os.path.exists("/proc/%d" % pid) or
-               open("/proc/%d/stat" % pid).read().split(")")[1].split()[0] == "Z",
-               "its process ended")
+        t.true(_ended(pid), "its process ended")
         t.eq(b.create("c2"), 0, "create: %s" % b.output())
         t.ok(b.oci("start", "c2"), "start")
         b.wait_for("c2", "running")
@@ -408,6 +418,9 @@ def ctr_run_with_runc_binary(t):
     daemon = subprocess.Popen(["containerd", "--config", os.path.join(d, "config.toml")],
                               stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     ctr = ["ctr", "-a", sock, "-n", "oci-test"]
+    # containerd 1.6 puts its shims' sockets in /run/containerd/s whatever its config
+    # says; made here, it goes again once empty.
+    made_run_dir = not os.path.exists("/run/containerd")
     try:
         for _ in range(500):
             if daemon.poll() is not None or _run(ctr + ["version"]).returncode == 0:
@@ -421,12 +434,22 @@ def ctr_run_with_runc_binary(t):
         t.eq(r.returncode, 0, "podman save: %r" % r)
         r = _run(ctr + ["images", "import", "--snapshotter", "native", archive])
         t.eq(r.returncode, 0, "ctr images import: %r" % r)
+        # --runc-root: proxy-oci's state in the private tree, not /run/containerd/runc.
         r = _run(ctr + ["run", "--snapshotter", "native", "--runc-binary", OCI, "--rm",
+                        "--runc-root", os.path.join(d, "runc"), "--fifo-dir", os.path.join(d, "fifo"),
                         p.image + ":latest", "hello1", "/app", "a", "exit=3"])
         t.eq(r.returncode, 3, "the guest's status through ctr: %r" % r)
         t.contains(r.stdout, "argv[1]=a\nargv[2]=exit=3\n", "the guest's output through ctr")
+        t.eq(os.listdir(os.path.join(d, "runc", "oci-test")), [],
+             "proxy-oci's state (--root = --runc-root/namespace) deleted after --rm")
     finally:
         daemon.terminate()
         daemon.wait(timeout=30)
         log.close()
         p.close()
+        if made_run_dir:
+            for leftover in ("/run/containerd/s", "/run/containerd"):
+                try:
+                    os.rmdir(leftover)
+                except OSError:
+                    pass
