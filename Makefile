@@ -84,7 +84,7 @@ PROXY_BIN := $(if $(filter build,$(BUILD)),proxy,$(BUILD)/proxy)
 OCI_BIN := $(if $(filter build,$(BUILD)),proxy-oci,$(BUILD)/proxy-oci)
 OCI_LIB_SRCS := $(filter-out src/oci/oci_main.c,$(wildcard src/oci/*.c))
 OCI_LIB_OBJS := $(OCI_LIB_SRCS:%.c=$(BUILD)/%.o)
-INC_oci := -Isrc/oci
+INC_oci := -Iinclude -Isrc/oci
 ifeq ($(SAN),)
 OCI_LDLIBS := -Wl,-Bstatic -ljansson -Wl,-Bdynamic
 else

@@ -24,7 +24,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define HERMIT_OSABI 0xff
+#include "hermit_abi.h"
+
+/* proxy's limit on --mount (CONFIG_MAX_MOUNTS: one Landlock rule each). */
+#define OCI_MAX_MOUNTS 32
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
 						      ...)
@@ -74,7 +77,7 @@ int oci_check_hermit_elf(int fd, const char *path, char *err, size_t errlen)
 		return fail(err, errlen, "%s is not a Hermit image: not an ELF file", path);
 	if ((size_t)n < sizeof(eh) || eh.e_ident[EI_CLASS] != ELFCLASS64)
 		return fail(err, errlen, "%s is not a Hermit image: not a 64-bit ELF file", path);
-	if (eh.e_ident[EI_OSABI] != HERMIT_OSABI)
+	if (eh.e_ident[EI_OSABI] != HERMIT_ELFOSABI)
 		return fail(err, errlen,
 			    "%s is not a Hermit image: ELF OSABI is 0x%02x, a Hermit unikernel's "
 			    "is 0xff (proxy-oci runs Hermit unikernels, not Linux programs)",
@@ -241,6 +244,10 @@ static int map_env(const json_t *env, struct oci_plan *p, char *err, size_t errl
 	json_t *e;
 	if (env && !json_is_array(env))
 		return fail(err, errlen, "process.env: not an array");
+	if (json_array_size(env) > HERMIT_MAX_ENVC)
+		return fail(err, errlen,
+			    "process.env: %zu variables; a Hermit guest takes at most %d",
+			    json_array_size(env), HERMIT_MAX_ENVC);
 	json_array_foreach(env, i, e)
 	{
 		const char *v = json_string_value(e);
@@ -298,6 +305,10 @@ static int check_process(const json_t *config, const json_t **args, char *err, s
 			    "unikernel in the image)");
 	size_t i;
 	json_t *a;
+	if (json_array_size(*args) > HERMIT_MAX_ARGC)
+		return fail(err, errlen,
+			    "process.args: %zu arguments; a Hermit guest takes at most %d",
+			    json_array_size(*args), HERMIT_MAX_ARGC);
 	json_array_foreach(*args, i, a) if (!json_is_string(a)) return fail(
 		err, errlen, "process.args[%zu]: not a string", i);
 	if (!*json_string_value(json_array_get(*args, 0)))
@@ -323,6 +334,14 @@ static int build(const char *bundle, const json_t *config, const char *proxy, st
 	size_t i;
 	json_t *m;
 	json_array_foreach(mounts, i, m) if (map_mount(m, i, p, err, errlen)) return -1;
+	int nmounts = 0;
+	for (int a = 0; a < p->argc; a++)
+		nmounts += !strcmp(p->argv[a], "--mount");
+	if (nmounts > OCI_MAX_MOUNTS)
+		return fail(err, errlen,
+			    "mounts: %d bind mounts and the root; proxy maps at most %d (bind a "
+			    "common parent directory instead)",
+			    nmounts - 1, OCI_MAX_MOUNTS);
 	if (map_env(json_object_get(process, "env"), p, err, errlen))
 		return -1;
 	p->terminal = json_is_true(json_object_get(process, "terminal"));

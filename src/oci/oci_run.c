@@ -100,9 +100,13 @@ void oci_run_container(const struct oci_plan *plan, const char *console_socket, 
 		if (moved >= 0)
 			ready = moved;
 	}
+	/* proxy starts with the signals as a new process has them, whatever the engine
+	 * ignored or blocked (exec keeps both). */
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
 	if (plan->terminal && setup_terminal(console_socket, err, sizeof(err))) {
 		(void)!write(ready, err, strlen(err));
 		_exit(1);

@@ -232,6 +232,27 @@ static void test_invalid(void)
 		"\"mounts\": [{\"destination\": \"/a:b\", \"type\": \"bind\", \"source\": \"%s\"}]",
 		data);
 	refused(ARGS("\"/app\""), rest, "paths with ':' or ','");
+	/* The guest ABI's limits and proxy's on mappings, refused at create, not later. */
+	static char big[40000];
+	int n = snprintf(big, sizeof(big), "{\"args\": [\"/app\"], \"env\": [");
+	for (int i = 0; i < 128; i++)
+		n += snprintf(big + n, sizeof(big) - n, "%s\"V%d=x\"", i ? ", " : "", i);
+	snprintf(big + n, sizeof(big) - n, "]}");
+	refused(big, "", "process.env: 128 variables; a Hermit guest takes at most 127");
+	n = snprintf(big, sizeof(big), "{\"args\": [\"/app\"");
+	for (int i = 0; i < 128; i++)
+		n += snprintf(big + n, sizeof(big) - n, ", \"a%d\"", i);
+	snprintf(big + n, sizeof(big) - n, "]}");
+	refused(big, "", "process.args: 129 arguments; a Hermit guest takes at most 128");
+	n = snprintf(big, sizeof(big), "\"mounts\": [");
+	for (int i = 0; i < 32; i++)
+		n += snprintf(
+			big + n, sizeof(big) - n,
+			"%s{\"destination\": \"/m%d\", \"type\": \"bind\", \"source\": \"%s\"}",
+			i ? ", " : "", i, data);
+	snprintf(big + n, sizeof(big) - n, "]");
+	refused(ARGS("\"/app\""), big,
+		"mounts: 32 bind mounts and the root; proxy maps at most 32");
 }
 
 static void test_not_an_object(void)
