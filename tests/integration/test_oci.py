@@ -147,6 +147,38 @@ def oci_cli_create_start_state_delete(t):
 
 
 @test
+def oci_cli_two_engines_at_once(t):
+    """Commands racing on one --root: of two creates of one ID exactly one wins, and
+    creates and deletes of other IDs beside them all succeed."""
+    _needs_kvm()
+    b = Bundle(["halt"])
+    try:
+        # Files, not pipes: the container processes keep create's stderr open.
+        errs = [tempfile.TemporaryFile(dir=b.dir) for _ in range(6)]
+
+        def create(cid, err):
+            return subprocess.Popen([OCI, "--root", b.root, "create", "--bundle", b.dir, cid],
+                                    stdout=b.out, stderr=err, stdin=subprocess.DEVNULL)
+        procs = [create(cid, errs[i]) for i, cid in enumerate(
+            ["same", "same", "c0", "c1", "c2", "c3"])]
+        codes = [p.wait(timeout=harness.TIMEOUT) for p in procs]
+        errors = []
+        for f in errs:
+            f.seek(0)
+            errors.append(f.read().decode())
+            f.close()
+        t.eq(sorted(codes[:2]), [0, 1], "two creates of one ID: %r" % errors[:2])
+        t.contains(errors[codes[:2].index(1)], "container same: already exists")
+        t.eq(codes[2:], [0, 0, 0, 0], "creates of other IDs: %r" % errors[2:])
+        deletes = [subprocess.Popen([OCI, "--root", b.root, "delete", cid])
+                   for cid in ("same", "c0", "c1", "c2", "c3")]
+        t.eq([p.wait(timeout=harness.TIMEOUT) for p in deletes], [0] * 5, "deletes at once")
+        t.eq(os.listdir(b.root), [], "nothing left under --root")
+    finally:
+        b.close()
+
+
+@test
 def oci_cli_kill_and_forced_delete(t):
     _needs_kvm()
     b = Bundle(["halt"])
@@ -269,8 +301,25 @@ class Podman:
     def run(self, *args, **kw):
         return self.podman("run", "--runtime", OCI, "--network", "none", *args, **kw)
 
+    def _helpers(self):
+        """conmon and the `podman container cleanup` it starts when a container ends
+        carry our storage root on their command line, and may outlive podman run."""
+        mine = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    if self.dir.encode() in f.read():
+                        mine.append(pid)
+            except OSError:
+                pass
+        return mine
+
     def close(self):
         self.podman("rm", "--all", "--force", "--time", "0")
+        for _ in range(1500):
+            if not self._helpers():
+                break
+            time.sleep(0.02)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
