@@ -193,7 +193,8 @@ format-check:
 	@clang-format --dry-run --Werror $(FORMAT_FILES)
 
 # make install / make uninstall, honouring PREFIX (default /usr/local) and DESTDIR:
-# proxy and proxy-gdb, their manual pages, bash completion and the README, laid out
+# proxy, proxy-gdb and proxy-oci, their manual pages, bash completion, the README and
+# the checkpoint format (proxy(1) names it), laid out
 # as a Debian tool. proxy needs no data files, so it runs from any directory.
 PREFIX ?= /usr/local
 INSTALL ?= install
@@ -203,7 +204,7 @@ COMPLETIONDIR = $(PREFIX)/share/bash-completion/completions
 DOCDIR = $(PREFIX)/share/doc/proxy
 INSTALLED_FILES = $(BINDIR)/proxy $(BINDIR)/proxy-gdb $(BINDIR)/proxy-oci $(MAN1DIR)/proxy.1 \
 	$(MAN1DIR)/proxy-gdb.1 $(MAN1DIR)/proxy-oci.1 $(COMPLETIONDIR)/proxy \
-	$(COMPLETIONDIR)/proxy-gdb $(DOCDIR)/README.md
+	$(COMPLETIONDIR)/proxy-gdb $(DOCDIR)/README.md $(DOCDIR)/checkpoint-format.md
 
 .PHONY: install uninstall
 install: $(PROXY_BIN) $(OCI_BIN)
@@ -216,6 +217,7 @@ install: $(PROXY_BIN) $(OCI_BIN)
 	$(INSTALL) -D -m 644 scripts/bash-completion/proxy $(DESTDIR)$(COMPLETIONDIR)/proxy
 	$(INSTALL) -D -m 644 scripts/bash-completion/proxy $(DESTDIR)$(COMPLETIONDIR)/proxy-gdb
 	$(INSTALL) -D -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(INSTALL) -D -m 644 docs/checkpoint-format.md $(DESTDIR)$(DOCDIR)/checkpoint-format.md
 	@printf '%s\n' "" \
 		"proxy-oci: the OCI runtime (README \"Running under container engines\")." \
 		"podman: in /etc/containers/containers.conf, [engine.runtimes]:" \
