@@ -31,14 +31,17 @@ ROOT = harness.ROOT
 PROXY_GDB = os.path.join(ROOT, "scripts", "proxy-gdb")
 COMPLETION = os.path.join(ROOT, "scripts", "bash-completion", "proxy")
 MAN_PAGES = {"proxy": os.path.join(ROOT, "doc", "proxy.1"),
-             "proxy-gdb": os.path.join(ROOT, "doc", "proxy-gdb.1")}
+             "proxy-gdb": os.path.join(ROOT, "doc", "proxy-gdb.1"),
+             "proxy-oci": os.path.join(ROOT, "doc", "proxy-oci.1")}
 PREFIX = "/usr"
 # Installed path (under DESTDIR) -> mode.
 INSTALLED = {
     "usr/bin/proxy": 0o755,
     "usr/bin/proxy-gdb": 0o755,
+    "usr/bin/proxy-oci": 0o755,
     "usr/share/man/man1/proxy.1": 0o644,
     "usr/share/man/man1/proxy-gdb.1": 0o644,
+    "usr/share/man/man1/proxy-oci.1": 0o644,
     "usr/share/bash-completion/completions/proxy": 0o644,
     "usr/share/bash-completion/completions/proxy-gdb": 0o644,
     "usr/share/doc/proxy/README.md": 0o644,
@@ -57,7 +60,7 @@ def _make_env():
 def make(*args):
     # -o proxy: the suite runs on a built tree; make must not rebuild ./proxy under
     # the tests running beside this one.
-    cmd = ["make", "--no-print-directory", "-s", "-C", ROOT, "-o", "proxy"] + list(args)
+    cmd = ["make", "--no-print-directory", "-s", "-C", ROOT, "-o", "proxy", "-o", "proxy-oci"] + list(args)
     p = subprocess.run(cmd, capture_output=True, text=True, env=_make_env(),
                        timeout=harness.TIMEOUT)
     if p.returncode:
@@ -166,7 +169,7 @@ def install_puts_every_file_in_place_and_uninstall_removes_them(t):
 @test
 def install_default_prefix_is_usr_local(t):
     with tempfile.TemporaryDirectory() as destdir:
-        p = subprocess.run(["make", "--no-print-directory", "-C", ROOT, "-o", "proxy", "-n",
+        p = subprocess.run(["make", "--no-print-directory", "-C", ROOT, "-o", "proxy", "-o", "proxy-oci", "-n",
                             "install", "DESTDIR=" + destdir], capture_output=True, text=True,
                            env=_make_env(), timeout=harness.TIMEOUT)
         t.eq(p.returncode, 0, "make -n install: %s" % p.stderr)
@@ -240,10 +243,36 @@ def man_finds_the_installed_pages(t):
     with tempfile.TemporaryDirectory() as destdir:
         make("install", "DESTDIR=" + destdir, "PREFIX=" + PREFIX)
         manpath = os.path.join(destdir, "usr/share/man")
-        for name in ("proxy", "proxy-gdb"):
+        for name in ("proxy", "proxy-gdb", "proxy-oci"):
             rc, text, err = render_man(name, {"MANPATH": manpath})
             t.eq(rc, 0, "MANPATH=%s man %s: %s" % (manpath, name, err))
             t.match(r"(?m)^NAME\n\s+%s - " % name, text, "man %s shows the installed page" % name)
+
+
+@test
+def proxy_oci_man_page_renders(t):
+    needs("man")
+    rc, text, err = render_man(MAN_PAGES["proxy-oci"])
+    t.eq(rc, 0, "man -l doc/proxy-oci.1: %s" % err)
+    t.eq(err, "", "man --warnings says nothing")
+    sections = man_sections(text)
+    for s in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "EXAMPLES", "FILES",
+              "SEE ALSO"):
+        t.true(s in sections, "section %s in proxy-oci(1): %r" % (s, sorted(sections)))
+    for opt in ("--root", "--log", "--log-format", "--systemd-cgroup", "--force"):
+        t.contains(sections["OPTIONS"], opt, "proxy-oci(1) documents " + opt)
+
+
+@test
+def install_prints_the_engine_configuration(t):
+    with tempfile.TemporaryDirectory() as destdir:
+        out = make("install", "DESTDIR=" + destdir, "PREFIX=" + PREFIX).stdout
+        for line in ('proxy-oci = ["/usr/bin/proxy-oci"]', 'runtime_type = "io.containerd.runc.v2"',
+                     'BinaryName = "/usr/bin/proxy-oci"', "RuntimeClass"):
+            t.contains(out, line, "make install's message")
+        v = subprocess.run([os.path.join(destdir, "usr/bin/proxy-oci"), "--version"],
+                           capture_output=True, text=True, timeout=harness.TIMEOUT)
+        t.eq(v.returncode, 0, "installed proxy-oci --version")
 
 
 # ---- bash completion -------------------------------------------------------------
