@@ -11,7 +11,8 @@
 #                   (default 10) on a copy of their corpus in build/fuzz; FUZZ_MERGE=1
 #                   merges what they found into tests/fuzz/corpus. `make check` replays
 #                   the corpora under the GCC ASan/UBSan build (make fuzz-replay).
-#   make install    proxy, proxy-gdb, manual pages, bash completion (PREFIX, DESTDIR)
+#   make install    proxy, proxy-gdb, proxy-oci, manual pages, bash completion (PREFIX,
+#                   DESTDIR); prints the podman and containerd lines for proxy-oci
 
 VERSION := 0.1.0
 CC ?= gcc
@@ -77,14 +78,34 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 PROXY_BIN := $(if $(filter build,$(BUILD)),proxy,$(BUILD)/proxy)
 
+# proxy-oci (src/oci/): the OCI runtime, a program of its own that execs proxy; it
+# uses none of proxy's layers. Its library part (all but oci_main.c) is what the unit
+# tests link. jansson parses config.json (linked statically, as proxy's libraries).
+OCI_BIN := $(if $(filter build,$(BUILD)),proxy-oci,$(BUILD)/proxy-oci)
+OCI_LIB_SRCS := $(filter-out src/oci/oci_main.c,$(wildcard src/oci/*.c))
+OCI_LIB_OBJS := $(OCI_LIB_SRCS:%.c=$(BUILD)/%.o)
+INC_oci := -Iinclude -Isrc/oci
+ifeq ($(SAN),)
+OCI_LDLIBS := -Wl,-Bstatic -ljansson -Wl,-Bdynamic
+else
+OCI_LDLIBS := -ljansson
+endif
+
 .PHONY: all guests unit fault check check-layout bench check-realkvm format format-check clean \
 	fuzz fuzz-replay
-all: $(PROXY_BIN) guests unit
+all: $(PROXY_BIN) $(OCI_BIN) guests unit
 
 $(PROXY_BIN): $(BUILD)/src/main.o $(BUILD)/libproxy.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libproxy.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(OCI_BIN): $(BUILD)/src/oci/oci_main.o $(BUILD)/liboci.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(OCI_LDLIBS)
+
+$(BUILD)/liboci.a: $(OCI_LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -97,9 +118,10 @@ $(BUILD)/gdbstub/%.o: gdbstub/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(INC_gdbstub) -c -o $@ $<
 
-$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libproxy.a
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libproxy.a $(BUILD)/liboci.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libproxy.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(INC_oci) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libproxy.a \
+		$(BUILD)/liboci.a $(LDLIBS) $(OCI_LDLIBS)
 
 unit: $(UNIT_BINS)
 
@@ -146,7 +168,7 @@ check: all fault
 	@if command -v clang-format >/dev/null; then $(MAKE) --no-print-directory -s format-check \
 		&& echo "format: ok"; else echo "format: clang-format not installed, not checked"; fi
 	scripts/check-layout $(BUILD)
-	$(MAKE) --no-print-directory BUILD=build/asan SAN=1 build/asan/proxy unit
+	$(MAKE) --no-print-directory BUILD=build/asan SAN=1 build/asan/proxy build/asan/proxy-oci unit
 	$(MAKE) --no-print-directory BUILD=build/asan SAN=1 fuzz-replay
 	tests/run-tests
 	@echo "== the same unit, integration and GDB tests against the ASan/UBSan build =="
@@ -171,7 +193,8 @@ format-check:
 	@clang-format --dry-run --Werror $(FORMAT_FILES)
 
 # make install / make uninstall, honouring PREFIX (default /usr/local) and DESTDIR:
-# proxy and proxy-gdb, their manual pages, bash completion and the README, laid out
+# proxy, proxy-gdb and proxy-oci, their manual pages, bash completion, the README and
+# the checkpoint format (proxy(1) names it), laid out
 # as a Debian tool. proxy needs no data files, so it runs from any directory.
 PREFIX ?= /usr/local
 INSTALL ?= install
@@ -179,18 +202,34 @@ BINDIR = $(PREFIX)/bin
 MAN1DIR = $(PREFIX)/share/man/man1
 COMPLETIONDIR = $(PREFIX)/share/bash-completion/completions
 DOCDIR = $(PREFIX)/share/doc/proxy
-INSTALLED_FILES = $(BINDIR)/proxy $(BINDIR)/proxy-gdb $(MAN1DIR)/proxy.1 $(MAN1DIR)/proxy-gdb.1 \
-	$(COMPLETIONDIR)/proxy $(COMPLETIONDIR)/proxy-gdb $(DOCDIR)/README.md
+INSTALLED_FILES = $(BINDIR)/proxy $(BINDIR)/proxy-gdb $(BINDIR)/proxy-oci $(MAN1DIR)/proxy.1 \
+	$(MAN1DIR)/proxy-gdb.1 $(MAN1DIR)/proxy-oci.1 $(COMPLETIONDIR)/proxy \
+	$(COMPLETIONDIR)/proxy-gdb $(DOCDIR)/README.md $(DOCDIR)/checkpoint-format.md
 
 .PHONY: install uninstall
-install: $(PROXY_BIN)
+install: $(PROXY_BIN) $(OCI_BIN)
 	$(INSTALL) -D -m 755 $(PROXY_BIN) $(DESTDIR)$(BINDIR)/proxy
 	$(INSTALL) -D -m 755 scripts/proxy-gdb $(DESTDIR)$(BINDIR)/proxy-gdb
+	$(INSTALL) -D -m 755 $(OCI_BIN) $(DESTDIR)$(BINDIR)/proxy-oci
 	$(INSTALL) -D -m 644 doc/proxy.1 $(DESTDIR)$(MAN1DIR)/proxy.1
 	$(INSTALL) -D -m 644 doc/proxy-gdb.1 $(DESTDIR)$(MAN1DIR)/proxy-gdb.1
+	$(INSTALL) -D -m 644 doc/proxy-oci.1 $(DESTDIR)$(MAN1DIR)/proxy-oci.1
 	$(INSTALL) -D -m 644 scripts/bash-completion/proxy $(DESTDIR)$(COMPLETIONDIR)/proxy
 	$(INSTALL) -D -m 644 scripts/bash-completion/proxy $(DESTDIR)$(COMPLETIONDIR)/proxy-gdb
 	$(INSTALL) -D -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(INSTALL) -D -m 644 docs/checkpoint-format.md $(DESTDIR)$(DOCDIR)/checkpoint-format.md
+	@printf '%s\n' "" \
+		"proxy-oci: the OCI runtime (README \"Running under container engines\")." \
+		"podman: in /etc/containers/containers.conf, [engine.runtimes]:" \
+		"  proxy-oci = [\"$(BINDIR)/proxy-oci\"]" \
+		"  then: podman run --runtime proxy-oci IMAGE" \
+		"containerd: in /etc/containerd/config.toml:" \
+		"  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.hermit]" \
+		"    runtime_type = \"io.containerd.runc.v2\"" \
+		"    [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.hermit.options]" \
+		"      BinaryName = \"$(BINDIR)/proxy-oci\"" \
+		"  or: ctr run --runc-binary $(BINDIR)/proxy-oci IMAGE ID" \
+		"Kubernetes: a RuntimeClass with handler: hermit (example in the README)."
 
 # Exactly the files above (and share/doc/proxy itself once it is empty).
 uninstall:
@@ -198,6 +237,6 @@ uninstall:
 	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 clean:
-	rm -rf build proxy
+	rm -rf build proxy proxy-oci
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -12,6 +12,42 @@
 
 #define GDB_REG_MAX_SIZE 16
 
+/* A client that never read target.xml (`set remote target-features-packet off`, or
+ * one that never asks) uses GDB's built-in amd64 GNU/Linux description, what a GDB
+ * on a Linux host picks for a unikernel image: its `g` is rax..mxcsr in our order,
+ * then orig_rax, fs_base and gs_base as its registers 57-59. GDB accepts a `g`
+ * shorter than it expects and fetches the rest with `p`, while a longer one ends
+ * the connection: so `g` stops at mxcsr (a GDB built without Linux support expects
+ * no orig_rax and sees 57-58 as fs_base and gs_base). */
+#define DEFAULT_G_REGS	 (GDB_REG_MXCSR + 1)
+#define DEFAULT_ORIG_RAX (GDB_REG_MXCSR + 1)
+#define DEFAULT_FS_BASE	 (GDB_REG_MXCSR + 2)
+#define DEFAULT_GS_BASE	 (GDB_REG_MXCSR + 3)
+
+/* The client's register number as ours. Past GDB's 57-59 ours stand (a raw client
+ * may name the system registers by target.xml's numbers without reading it). */
+static uint64_t our_regno(const struct gdb_session *s, uint64_t regno)
+{
+	if (s->features_read)
+		return regno;
+	switch (regno) {
+	case DEFAULT_ORIG_RAX:
+		return GDB_REG_ORIG_RAX;
+	case DEFAULT_FS_BASE:
+		return GDB_REG_FS_BASE;
+	case DEFAULT_GS_BASE:
+		return GDB_REG_GS_BASE;
+	default:
+		return regno;
+	}
+}
+
+/* How many registers, from 0, the `g` and `G` packets carry. */
+static int g_regs(const struct gdb_session *s)
+{
+	return s->features_read ? GDB_REG_COUNT : DEFAULT_G_REGS;
+}
+
 /* Size of a register the client may name, 0 for one that does not exist. */
 static int reg_size(struct gdb_session *s, uint64_t regno)
 {
@@ -39,7 +75,7 @@ static void reply_reg(struct gdb_session *s, int regno, int size)
 enum gdb_reply gdb_cmd_read_regs(struct gdb_session *s, const struct rsp_args *a)
 {
 	(void)a;
-	for (int regno = 0; regno < GDB_REG_COUNT; regno++)
+	for (int regno = 0; regno < g_regs(s); regno++)
 		reply_reg(s, regno, reg_size(s, (uint64_t)regno));
 	return GDB_REPLY_SEND;
 }
@@ -48,7 +84,7 @@ static size_t regs_total_size(struct gdb_session *s)
 {
 	size_t total = 0;
 
-	for (int regno = 0; regno < GDB_REG_COUNT; regno++)
+	for (int regno = 0; regno < g_regs(s); regno++)
 		total += (size_t)reg_size(s, (uint64_t)regno);
 	return total;
 }
@@ -64,7 +100,7 @@ enum gdb_reply gdb_cmd_write_regs(struct gdb_session *s, const struct rsp_args *
 		gdb_reply_str(s, "E01");
 		return GDB_REPLY_SEND;
 	}
-	for (int regno = 0; regno < GDB_REG_COUNT && rc == 0; regno++) {
+	for (int regno = 0; regno < g_regs(s) && rc == 0; regno++) {
 		int size = reg_size(s, (uint64_t)regno);
 
 		if (size)
@@ -80,18 +116,20 @@ enum gdb_reply gdb_cmd_write_regs(struct gdb_session *s, const struct rsp_args *
 
 enum gdb_reply gdb_cmd_read_reg(struct gdb_session *s, const struct rsp_args *a)
 {
-	int size = reg_size(s, a->v[0].u);
+	uint64_t regno = our_regno(s, a->v[0].u);
+	int size = reg_size(s, regno);
 
 	if (!size)
 		gdb_reply_str(s, "E01");
 	else
-		reply_reg(s, (int)a->v[0].u, size);
+		reply_reg(s, (int)regno, size);
 	return GDB_REPLY_SEND;
 }
 
 enum gdb_reply gdb_cmd_write_reg(struct gdb_session *s, const struct rsp_args *a)
 {
-	int size = reg_size(s, a->v[0].u);
+	uint64_t regno = our_regno(s, a->v[0].u);
+	int size = reg_size(s, regno);
 	uint8_t buf[GDB_REG_MAX_SIZE];
 	int rc;
 
@@ -100,7 +138,7 @@ enum gdb_reply gdb_cmd_write_reg(struct gdb_session *s, const struct rsp_args *a
 		gdb_reply_str(s, "E01");
 		return GDB_REPLY_SEND;
 	}
-	rc = s->tgt.ops->write_reg(s->tgt.ctx, s->g_cpu, (int)a->v[0].u, buf);
+	rc = s->tgt.ops->write_reg(s->tgt.ctx, s->g_cpu, (int)regno, buf);
 	if (rc)
 		gdb_reply_error(s, rc);
 	else

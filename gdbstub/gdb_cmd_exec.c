@@ -114,6 +114,21 @@ static void reply_not_started(struct gdb_session *s, const enum gdb_resume_actio
 			   : "resume it together with threads that run");
 }
 
+/* The target's notice as console output (`O`), which GDB prints while it waits. */
+static void send_notice(struct gdb_session *s)
+{
+	const char *text = s->tgt.ops->take_notice ? s->tgt.ops->take_notice(s->tgt.ctx) : NULL;
+	size_t len = text ? strlen(text) : 0;
+	char *pkt = len ? malloc(1 + 2 * len) : NULL;
+
+	if (!pkt)
+		return;
+	pkt[0] = 'O';
+	rsp_hex_encode(pkt + 1, text, len);
+	gdb_send_packet(s, pkt, 1 + 2 * len);
+	free(pkt);
+}
+
 static enum gdb_reply resume(struct gdb_session *s, const enum gdb_resume_action *actions)
 {
 	int rc = s->tgt.ops->resume(s->tgt.ctx, actions);
@@ -127,6 +142,7 @@ static enum gdb_reply resume(struct gdb_session *s, const enum gdb_resume_action
 		return GDB_REPLY_SEND;
 	}
 	s->running = true;
+	send_notice(s);
 	return GDB_REPLY_NONE; /* the stop reply comes when the VM stops */
 }
 

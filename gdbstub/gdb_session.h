@@ -45,6 +45,7 @@ struct gdb_session {
 	bool no_ack;	     /* after QStartNoAckMode */
 	bool no_ack_pending; /* switch after the OK reply has gone out */
 	bool binary_upload;  /* client announced binary-upload+: `x` allowed */
+	bool features_read;  /* target.xml was read: our register numbers, else GDB's default */
 	bool running;	     /* resumed; waiting for stop_fd */
 	bool deferred;	     /* a packet arrived while running: in deferred_pkt */
 	bool extended;	     /* after `!`: the guest's exit and `k` keep the session */
@@ -89,6 +90,10 @@ void gdb_reply_fmt(struct gdb_session *s, const char *fmt, ...)
 void gdb_reply_hex(struct gdb_session *s, const void *data, size_t n);
 void gdb_reply_bin(struct gdb_session *s, const void *data, size_t n);
 void gdb_reply_error(struct gdb_session *s, int err); /* "Exx" from -errno or errno */
+/* qXfer:...:read's reply for bytes [off, off + len) of `data`: `m` + a chunk while
+ * more follows, `l` + the last one (gdb_cmd_query.c). */
+enum gdb_reply gdb_reply_xfer_chunk(struct gdb_session *s, const void *data, size_t size,
+				    uint64_t off, uint64_t len);
 /* Send one packet now (O output, stop replies). False if the client is gone. */
 bool gdb_send_packet(struct gdb_session *s, const void *payload, size_t len);
 
@@ -134,6 +139,7 @@ enum gdb_reply gdb_cmd_thread_extra(struct gdb_session *s, const struct rsp_args
 enum gdb_reply gdb_cmd_supported(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_xfer_features(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_xfer_auxv(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_xfer_siginfo(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_attached(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_offsets(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_symbol(struct gdb_session *s, const struct rsp_args *a);

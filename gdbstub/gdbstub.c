@@ -55,7 +55,7 @@ static int check_target(struct gdb_target tgt, char *err, size_t errlen)
 		int want = target_xml_reg_size(regno);
 		int got = tgt.ops->reg_size(tgt.ctx, regno);
 
-		if (got != want) {
+		if (got != want && !(got == 0 && target_xml_reg_optional(regno))) {
 			snprintf(err, errlen,
 				 "gdbstub: target register %d (%s) is %d bytes, target.xml says %d",
 				 regno, target_xml_reg_name(regno), got, want);
@@ -171,7 +171,8 @@ int gdbstub_open(struct gdbstub **out, const struct gdbstub_config *cfg, struct 
 	rc = check_target(target, err, errlen);
 	if (rc == 0 && cfg->nallowed_uids)
 		rc = keep_allowed_uids(stub, cfg, err, errlen);
-	if (rc == 0 && !(stub->xml = target_xml_build(&stub->xml_len)))
+	bool avx = target.ops->reg_size(target.ctx, GDB_REG_YMM0H) > 0;
+	if (rc == 0 && !(stub->xml = target_xml_build_for(&stub->xml_len, avx)))
 		rc = fail(err, errlen, ENOMEM, "cannot build", "target.xml");
 	if (rc == 0 && cfg->unix_path)
 		rc = listen_unix(stub, cfg->unix_path, err, errlen);

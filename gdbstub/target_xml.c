@@ -4,7 +4,8 @@
  * 64bit-sse, 64bit-segments), which GDB's amd64 support validates by name; the system
  * registers go in a feature of our own, which GDB simply lists (cr0, cr4 and efer as
  * flag types, so GDB names their bits as it does eflags'), and orig_rax in GDB's
- * i386.linux feature (what GDB's core-file writer needs). Every <reg> carries
+ * i386.linux feature (what GDB's core-file writer needs), the ymm upper halves in
+ * GDB's i386.avx when the vCPU has AVX. Every <reg> carries
  * an explicit regnum, bitsize, type and group: LLDB needs them, and the regnums are
  * the order of our `g` packet. Types a feature uses are declared inside that feature,
  * because GDB looks them up per feature.
@@ -13,10 +14,11 @@
 
 #include "gdb_target.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-enum xml_feature { FEAT_CORE, FEAT_SSE, FEAT_SEGMENTS, FEAT_SYS, FEAT_LINUX, FEAT_COUNT };
+enum xml_feature { FEAT_CORE, FEAT_SSE, FEAT_SEGMENTS, FEAT_SYS, FEAT_LINUX, FEAT_AVX, FEAT_COUNT };
 
 struct xml_reg {
 	const char *name;
@@ -34,6 +36,7 @@ struct xml_reg {
 #define FPC(n) {n, 32, "int", "float", FEAT_CORE}
 #define XMM(n) {n, 128, "vec128", "vector", FEAT_SSE}
 #define SYS(n) {n, 64, "int64", "system", FEAT_SYS}
+#define YMMH(n) {n, 128, "uint128", "raw", FEAT_AVX}
 
 static const struct xml_reg xml_regs[GDB_REG_COUNT] = {
 	GPR("rax"), GPR("rbx"), GPR("rcx"), GPR("rdx"), GPR("rsi"), GPR("rdi"),
@@ -59,10 +62,14 @@ static const struct xml_reg xml_regs[GDB_REG_COUNT] = {
 	{"cr4", 64, "i386_cr4", "system", FEAT_SYS}, SYS("cr8"),
 	{"efer", 64, "i386_efer", "system", FEAT_SYS},
 	[GDB_REG_ORIG_RAX] = {"orig_rax", 64, "int", "system", FEAT_LINUX},
+	[GDB_REG_YMM0H] = YMMH("ymm0h"), YMMH("ymm1h"), YMMH("ymm2h"), YMMH("ymm3h"),
+	YMMH("ymm4h"), YMMH("ymm5h"), YMMH("ymm6h"), YMMH("ymm7h"), YMMH("ymm8h"), YMMH("ymm9h"),
+	YMMH("ymm10h"), YMMH("ymm11h"), YMMH("ymm12h"), YMMH("ymm13h"), YMMH("ymm14h"),
+	YMMH("ymm15h"),
 };
 /* clang-format on */
 
-_Static_assert(GDB_REG_ORIG_RAX == GDB_REG_COUNT - 1, "register table ends with orig_rax");
+_Static_assert(GDB_REG_YMM15H == GDB_REG_COUNT - 1, "register table ends with ymm15h");
 
 static const char *const feature_names[FEAT_COUNT] = {
 	[FEAT_CORE] = "org.gnu.gdb.i386.core",
@@ -72,6 +79,8 @@ static const char *const feature_names[FEAT_COUNT] = {
 	/* With it GDB sets up its GNU/Linux amd64 architecture, which alone can write
 	 * core files (`gcore`); without it GDB says "Can't create a corefile". */
 	[FEAT_LINUX] = "org.gnu.gdb.i386.linux",
+	/* GDB composes $ymm0..15 from xmm and these upper halves. */
+	[FEAT_AVX] = "org.gnu.gdb.i386.avx",
 };
 
 /* The eflags bits GDB shows by name; bit 1 is the always-one reserved bit. */
@@ -154,7 +163,7 @@ static const char sys_types[] =
 
 static const char *const feature_types[FEAT_COUNT] = {
 	[FEAT_CORE] = core_types, [FEAT_SSE] = sse_types, [FEAT_SEGMENTS] = "",
-	[FEAT_SYS] = sys_types,	  [FEAT_LINUX] = "",
+	[FEAT_SYS] = sys_types,	  [FEAT_LINUX] = "",	  [FEAT_AVX] = "",
 };
 
 int target_xml_reg_size(int regno)
@@ -162,6 +171,11 @@ int target_xml_reg_size(int regno)
 	if (regno < 0 || regno >= GDB_REG_COUNT)
 		return 0;
 	return xml_regs[regno].bits / 8;
+}
+
+bool target_xml_reg_optional(int regno)
+{
+	return regno >= 0 && regno < GDB_REG_COUNT && xml_regs[regno].feature == FEAT_AVX;
 }
 
 const char *target_xml_reg_name(int regno)
@@ -181,13 +195,15 @@ static void emit_reg(FILE *f, int regno)
 
 /* The table lists each feature's registers contiguously, so one pass opens and closes
  * each <feature> exactly once. */
-static void emit_features(FILE *f)
+static void emit_features(FILE *f, bool avx)
 {
 	int open = -1;
 
 	for (int regno = 0; regno < GDB_REG_COUNT; regno++) {
 		enum xml_feature feat = xml_regs[regno].feature;
 
+		if (feat == FEAT_AVX && !avx)
+			continue;
 		if ((int)feat != open) {
 			if (open >= 0)
 				fputs("</feature>\n", f);
@@ -202,6 +218,11 @@ static void emit_features(FILE *f)
 
 char *target_xml_build(size_t *len)
 {
+	return target_xml_build_for(len, true);
+}
+
+char *target_xml_build_for(size_t *len, bool avx)
+{
 	char *xml = NULL;
 	FILE *f = open_memstream(&xml, len);
 
@@ -210,7 +231,7 @@ char *target_xml_build(size_t *len)
 	fputs("<?xml version=\"1.0\"?>\n<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n"
 	      "<target version=\"1.0\">\n<architecture>i386:x86-64</architecture>\n",
 	      f);
-	emit_features(f);
+	emit_features(f, avx);
 	fputs("</target>\n", f);
 	if (fclose(f) != 0) {
 		free(xml);

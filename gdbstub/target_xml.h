@@ -7,6 +7,7 @@
 #ifndef TARGET_XML_H
 #define TARGET_XML_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Size in bytes of register `regno` as the description declares it; 0 if none. */
@@ -16,5 +17,9 @@ const char *target_xml_reg_name(int regno);
 /* Build the complete target.xml (no includes). Returns a malloc'd NUL-terminated
  * string and its length in *len, or NULL when out of memory. */
 char *target_xml_build(size_t *len);
+/* The same, with the AVX feature (ymm0h..ymm15h) only when `avx`. */
+char *target_xml_build_for(size_t *len, bool avx);
+/* Whether a target may leave register `regno` out (size 0): the AVX halves. */
+bool target_xml_reg_optional(int regno);
 
 #endif

@@ -121,6 +121,9 @@ static int restore_boot_state(struct vcpu *v, char *err, size_t errlen)
 		snprintf(err, errlen, "vCPU %u: %s: %s", v->id, what, strerror(errno));
 		return -1;
 	}
+	/* The last run's failure is no clue about the next one ($_siginfo, dumps). */
+	v->fault = (struct vcpu_fault){0};
+	v->injected = (struct vcpu_exception){0};
 	atomic_store(&v->state, b->gated ? VCPU_GATED : VCPU_RUNNING);
 	return 0;
 }

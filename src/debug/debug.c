@@ -126,10 +126,33 @@ bool debug_soft_watch_active(const struct debugger *d)
 	return false;
 }
 
-/* GDB's signal numbers (not the host's) for the ways a guest can fail. */
-static int fatal_signal(int status)
+/* GDB's signal numbers (not the host's) for an exception, as Linux signals a
+ * process: #DE/#MF/#XM SIGFPE, #UD SIGILL, #AC/#MC SIGBUS, the rest (#PF, #GP, #DF,
+ * #SS, #NP, #TS) SIGSEGV; also #DB/#BP, since a failure must not look like a trap
+ * GDB set (a #BP the guest could not take is a crash, not a breakpoint). */
+static int exception_signal(unsigned vector)
 {
-	switch (status) {
+	switch (vector) {
+	case 0:
+	case 16:
+	case 19:
+		return 8; /* SIGFPE */
+	case 6:
+		return 4; /* SIGILL */
+	case 17:
+	case 18:
+		return 10; /* SIGBUS */
+	default:
+		return 11; /* SIGSEGV */
+	}
+}
+
+/* The signal of a failure: from the exception KVM held, else from its status. */
+static int fatal_signal(const struct vcpu_fault *f)
+{
+	if (f->exception.valid)
+		return exception_signal(f->exception.vector);
+	switch (f->status) {
 	case STATUS_TRIPLE_FAULT:
 		return 11; /* SIGSEGV */
 	case STATUS_UNHANDLED_IO:
@@ -137,6 +160,21 @@ static int fatal_signal(int status)
 	default:
 		return 4; /* SIGILL: entry failure, internal error, unrunnable instruction */
 	}
+}
+
+void debug_fault_siginfo(const struct vcpu_fault *f, struct gdb_siginfo *out)
+{
+	const struct vcpu_exception *e = &f->exception;
+	*out = (struct gdb_siginfo){
+		.signal = fatal_signal(f),
+		.code = e->valid ? e->vector : GDB_SI_KERNEL,
+		.error = e->valid && e->has_error_code ? (int)e->error_code : 0,
+		.addr = f->addr,
+	};
+	/* A page fault's address; a triple fault of unknown cause most often ends a page
+	 * fault the guest could not handle, so CR2 is its best clue there too. */
+	if (e->valid ? e->vector == 14 : f->status == STATUS_TRIPLE_FAULT)
+		out->addr = f->cr2;
 }
 
 /* Fatal hook: the guest misbehaved (status as in log.h): report it to GDB as a
@@ -153,7 +191,7 @@ static bool debug_stop_on_fatal(struct vcpu *v, int status, void *arg)
 	if (!attached)
 		return false;
 	struct gdb_stop s = {
-		.kind = GDB_STOP_SIGNAL, .cpu = (int)v->id, .signal = fatal_signal(status)};
+		.kind = GDB_STOP_SIGNAL, .cpu = (int)v->id, .signal = fatal_signal(&v->fault)};
 	debug_record_stop(v, &s);
 	return true;
 }
@@ -238,7 +276,7 @@ static void handle_debug_exit(struct vcpu *v)
 	struct debugger *d = v->vm->dbg;
 	struct kvm_debug_exit_arch *a = &v->run->debug.arch;
 	if (a->exception == 3) {
-		if (debug_find_sw(d, a->pc))
+		if (debug_find_sw(d, a->pc) || debug_is_written_bp(v, a->pc))
 			stop_here(v, GDB_STOP_SWBREAK, 0);
 		else
 			reinject_guest_bp(v);
@@ -266,12 +304,14 @@ static void handle_debug_exit(struct vcpu *v)
 		stop_here(v, GDB_STOP_SIGNAL, 0);
 }
 
-/* Software KVM: a planted 0xCC ends KVM_RUN as an emulation failure at its address. */
+/* Software KVM: a planted 0xCC (Z0, or one the debugger wrote) ends KVM_RUN as an
+ * emulation failure at its address. */
 static bool is_planted_breakpoint(struct vcpu *v)
 {
 	struct kvm_regs r;
 	if (v->run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION ||
-	    ioctl(v->fd, KVM_GET_REGS, &r) < 0 || !debug_find_sw(v->vm->dbg, r.rip))
+	    ioctl(v->fd, KVM_GET_REGS, &r) < 0 ||
+	    !(debug_find_sw(v->vm->dbg, r.rip) || debug_is_written_bp(v, r.rip)))
 		return false;
 	uint8_t byte = 0;
 	return vcpu_read_virt(v, r.rip, &byte, 1) == 1 && byte == 0xCC;
@@ -292,6 +332,34 @@ static enum hook_result debug_hook(struct vcpu *v, void *arg)
 	return HOOK_NOT_MINE;
 }
 
+/* Software KVM (PVM) reports a port write after the `out` retired: RIP is past it
+ * already, and entering the guest again with single-step on would run one more
+ * instruction before the trap. There KVM_RUN with immediate_exit completes the I/O
+ * without entering the guest, and the step ends here. Hardware KVM exits before
+ * the `out` retires (RIP on it) and traps after it on the next KVM_RUN: nothing to
+ * do. */
+static void debug_after_port(struct vcpu *v, const struct port_handler *h, void *arg)
+{
+	struct debugger *d = arg;
+	struct kvm_regs r;
+	(void)h;
+	if (d->detached || atomic_load(&v->vm->ending) || v->run->io.count != 1 ||
+	    (v->dbg->action != GDB_RESUME_STEP && !debug_soft_watch_active(d)) ||
+	    ioctl(v->fd, KVM_GET_REGS, &r) < 0 || vcpu_io_insn_start(v, &r) == r.rip)
+		return;
+	v->run->immediate_exit = 1;
+	int rc = ioctl(v->fd, KVM_RUN, 0);
+	int e = errno;
+	v->run->immediate_exit = 0;
+	if (rc == 0)
+		atomic_store(&v->exit_pending, true); /* an exit of its own: the loop takes it */
+	else if (e == EINTR)
+		handle_single_step(v);
+	else
+		vm_fail(v, STATUS_INTERNAL_ERROR, "vCPU %u: cannot complete a port write: %s",
+			v->id, strerror(e));
+}
+
 static void debug_notify_end(struct vm *vm, void *arg);
 
 /* The debugger's places in the core: its exit hook must see planted int3s before
@@ -305,7 +373,9 @@ static void debug_register_hooks(struct debugger *d)
 		.vcpu_done = debug_vcpu_done,
 		.arg = d,
 	};
+	const struct exit_observer io = {.after_port = debug_after_port, .arg = d};
 	vm_register_exit_hook(d->vm, debug_hook, NULL);
+	vm_register_exit_observer(d->vm, &io);
 	vm_register_park_hook(d->vm, &park);
 	vm_register_end_notifier(d->vm, debug_notify_end, d);
 	vm_register_fatal_hook(d->vm, debug_stop_on_fatal, d);
@@ -326,6 +396,7 @@ void debug_init(struct vm *vm, debug_monitor_fn monitor)
 	if (d->stop_fd < 0)
 		die_errno("eventfd");
 	d->soft_watch = !vm->caps.hw_watchpoints;
+	d->avx = debug_probe_avx(vm);
 	if (vm->cfg->debug == DEBUG_LISTEN) {
 		/* The guest runs as if no debugger were there until one attaches. */
 		d->detached = true;

@@ -18,10 +18,12 @@
 /* Registers of a stopped vCPU, read once per stop and written back before it runs. */
 struct regcache {
 	bool valid;
-	bool dirty_regs, dirty_sregs, dirty_fpu, dirty_msr;
+	bool dirty_regs, dirty_sregs, dirty_fpu, dirty_msr, dirty_xsave;
+	bool have_xsave; /* KVM_GET_XSAVE worked: the ymm halves are readable */
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_fpu fpu;
+	struct kvm_xsave xsave; /* the ymm upper halves, on vCPUs with AVX */
 	uint64_t kernel_gs_base;
 	uint64_t orig_rax; /* GDB's Linux register: -1 (no system call to restart) */
 	bool dirty_none;   /* writes that need no flush */
@@ -44,11 +46,24 @@ struct sw_breakpoint {
 	bool used;
 };
 
+/* One debug register: a hardware breakpoint, or one aligned piece of a watchpoint
+ * (watch_split.h), which may take several slots: GDB's range is kept in each. */
+/* A 0xCC the debugger wrote itself with M/X (GDB plants its breakpoints so with
+ * `set remote software-breakpoint-packet off`, as some clients always do): a
+ * breakpoint of the debugger's, at a guest-physical byte, until it writes that
+ * byte over. Memory reads show it, as they show any byte the debugger wrote. */
+struct written_bp {
+	uint64_t gpa;
+	bool used;
+};
+
 struct hw_slot {
 	bool used;
 	enum gdb_bp_kind kind;
 	uint64_t addr;
 	size_t len;
+	uint64_t watch_addr; /* the range GDB asked for (Z packet) */
+	size_t watch_len;
 	uint8_t old[8]; /* last seen bytes (single-step watchpoints) */
 };
 
@@ -80,8 +95,11 @@ struct debugger {
 	int fatal_status;    /* a guest failure was reported as a stop; resuming ends the VM */
 	int stop_fd;	     /* eventfd for the stub */
 	bool soft_watch;     /* watchpoints by single-stepping (no data breakpoints here) */
-	int current_cpu;     /* the vCPU memory accesses and breakpoints translate through */
+	bool avx;	     /* the vCPUs have AVX and KVM hands out their XSAVE state */
+	enum { SOFT_WATCH_UNTOLD, SOFT_WATCH_TO_TELL, SOFT_WATCH_TOLD } soft_watch_notice;
+	int current_cpu; /* the vCPU memory accesses and breakpoints translate through */
 	struct sw_breakpoint sw[DEBUG_MAX_SW_BP];
+	struct written_bp written[DEBUG_MAX_SW_BP];
 	struct hw_slot hw[DEBUG_HW_SLOTS];
 	debug_monitor_fn monitor; /* GDB's `monitor` commands */
 	/* extended-remote (`!`): the guest's exit (or `k`) keeps the VM, stopped, for the
@@ -112,7 +130,9 @@ int regcache_load(struct vcpu *v);
 int regcache_flush(struct vcpu *v);
 /* Forget the cached registers, written back or not (the state was replaced). */
 void regcache_drop(struct vcpu *v);
-int debug_reg_size(int regno);
+int debug_reg_size(const struct debugger *d, int regno);
+/* Whether the vCPUs have AVX (CPUID) and KVM gives their XSAVE area. */
+bool debug_probe_avx(struct vm *vm);
 int debug_read_reg(struct vcpu *v, int regno, uint8_t *buf);
 int debug_write_reg(struct vcpu *v, int regno, const uint8_t *buf);
 
@@ -120,6 +140,8 @@ int debug_write_reg(struct vcpu *v, int regno, const uint8_t *buf);
 void debug_on_reset(struct vm *vm, void *arg); /* reset hook */
 struct sw_breakpoint *debug_find_sw(struct debugger *d, uint64_t addr);
 struct hw_slot *debug_find_hw_exec(struct debugger *d, uint64_t addr);
+/* On the vCPU thread: whether the int3 at `rip` is one the debugger wrote (M/X). */
+bool debug_is_written_bp(struct vcpu *v, uint64_t rip);
 /* Compare the watched bytes of single-step watchpoints; the slot that changed, or NULL. */
 struct hw_slot *debug_soft_watch_check(struct vcpu *v);
 uint64_t debug_dr7(const struct debugger *d);

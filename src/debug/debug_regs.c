@@ -1,8 +1,9 @@
 /* debug_regs.c: GDB's amd64 register numbers mapped onto KVM's vCPU state.
  *
- * A stopped vCPU's registers are read once (regs, sregs, FPU/SSE, KERNEL_GS_BASE)
- * into a cache that `g`, `p` and `P` work on; changes are written back before the
- * vCPU runs again, so a `g` costs four ioctls, not sixty-six.
+ * A stopped vCPU's registers are read once (regs, sregs, FPU/SSE, KERNEL_GS_BASE,
+ * and the XSAVE area for the ymm halves when the vCPU has AVX) into a cache that `g`, `p` and `P`
+ * work on; changes are written back before the vCPU runs again, so a `g` costs four ioctls, not
+ * sixty-six.
  */
 #include <errno.h>
 #include <string.h>
@@ -11,6 +12,31 @@
 #include "debug_internal.h"
 
 #define MSR_KERNEL_GS_BASE 0xC0000102
+#define CPUID_1_ECX_AVX	   (1u << 28)
+#define XFEATURE_YMM	   (1u << 2)
+/* The standard (non-compacted) XSAVE layout KVM_GET_XSAVE returns: XSTATE_BV at
+ * 512, the ymm upper halves (component 2) at 576, 16 bytes each. */
+#define XSAVE_XSTATE_BV 512
+#define XSAVE_YMM_HI	576
+
+static const struct kvm_cpuid_entry2 *cpuid_entry(const struct kvm_cpuid2 *c, uint32_t fn,
+						  uint32_t index)
+{
+	for (unsigned i = 0; c && i < c->nent; i++)
+		if (c->entries[i].function == fn && c->entries[i].index == index)
+			return &c->entries[i];
+	return NULL;
+}
+
+/* AVX as the vCPUs see it (CPUID 1 and the XCR0 bits of leaf 0xD), and an XSAVE
+ * area KVM can hand out. */
+bool debug_probe_avx(struct vm *vm)
+{
+	const struct kvm_cpuid_entry2 *leaf1 = cpuid_entry(vm->cpuid, 1, 0);
+	const struct kvm_cpuid_entry2 *xcr0 = cpuid_entry(vm->cpuid, 0xD, 0);
+	return leaf1 && xcr0 && (leaf1->ecx & CPUID_1_ECX_AVX) && (xcr0->eax & XFEATURE_YMM) &&
+	       ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
+}
 
 static int get_msr(int fd, uint32_t index, uint64_t *value)
 {
@@ -41,6 +67,8 @@ int regcache_load(struct vcpu *v)
 	if (ioctl(v->fd, KVM_GET_REGS, &c->regs) < 0 ||
 	    ioctl(v->fd, KVM_GET_SREGS, &c->sregs) < 0 || ioctl(v->fd, KVM_GET_FPU, &c->fpu) < 0)
 		return -errno;
+	/* Without it only the ymm halves are missing (sent as unavailable). */
+	c->have_xsave = v->vm->dbg->avx && ioctl(v->fd, KVM_GET_XSAVE, &c->xsave) == 0;
 	if (get_msr(v->fd, MSR_KERNEL_GS_BASE, &c->kernel_gs_base))
 		c->kernel_gs_base = 0;
 	c->orig_rax = UINT64_MAX;
@@ -56,6 +84,10 @@ int regcache_flush(struct vcpu *v)
 		rc = -errno;
 	if (c->dirty_sregs && ioctl(v->fd, KVM_SET_SREGS, &c->sregs) < 0)
 		rc = -errno;
+	/* XSAVE before FPU: the XSAVE copy holds x87/SSE as loaded, which KVM_SET_FPU
+	 * then overwrites with GDB's changes, leaving the ymm halves alone. */
+	if (c->dirty_xsave && ioctl(v->fd, KVM_SET_XSAVE, &c->xsave) < 0)
+		rc = -errno;
 	if (c->dirty_fpu && ioctl(v->fd, KVM_SET_FPU, &c->fpu) < 0)
 		rc = -errno;
 	if (c->dirty_msr)
@@ -68,12 +100,15 @@ void regcache_drop(struct vcpu *v)
 {
 	struct regcache *c = &v->dbg->rc;
 	c->valid = c->dirty_regs = c->dirty_sregs = c->dirty_fpu = c->dirty_msr = false;
+	c->dirty_xsave = false;
 }
 
-int debug_reg_size(int regno)
+int debug_reg_size(const struct debugger *d, int regno)
 {
 	if (regno < 0 || regno >= GDB_REG_COUNT)
 		return 0;
+	if (regno >= GDB_REG_YMM0H)
+		return d->avx ? 16 : 0;
 	if (regno <= GDB_REG_RIP)
 		return 8;
 	if (regno <= GDB_REG_GS)
@@ -132,9 +167,9 @@ static __u64 *control_reg(struct regcache *c, int regno)
 	}
 }
 
-static int reg_ref(struct regcache *c, int regno, struct reg_ref *r)
+static int reg_ref(const struct debugger *d, struct regcache *c, int regno, struct reg_ref *r)
 {
-	int size = debug_reg_size(regno);
+	int size = debug_reg_size(d, regno);
 	*r = (struct reg_ref){NULL, &c->dirty_fpu, size, size};
 	if (!size)
 		return -EINVAL;
@@ -170,6 +205,12 @@ static int reg_ref(struct regcache *c, int regno, struct reg_ref *r)
 		*r = (struct reg_ref){&c->kernel_gs_base, &c->dirty_msr, 8, 8};
 	} else if (regno == GDB_REG_ORIG_RAX) {
 		*r = (struct reg_ref){&c->orig_rax, &c->dirty_none, 8, 8};
+	} else if (regno >= GDB_REG_YMM0H) {
+		uint8_t *area = (uint8_t *)c->xsave.region;
+		if (!c->have_xsave)
+			return -EIO;
+		*r = (struct reg_ref){area + XSAVE_YMM_HI + 16 * (regno - GDB_REG_YMM0H),
+				      &c->dirty_xsave, 16, 16};
 	} else {
 		*r = (struct reg_ref){control_reg(c, regno), &c->dirty_sregs, 8, 8};
 	}
@@ -180,7 +221,7 @@ int debug_read_reg(struct vcpu *v, int regno, uint8_t *buf)
 {
 	struct reg_ref r;
 	int rc = regcache_load(v);
-	if (rc || (rc = reg_ref(&v->dbg->rc, regno, &r)))
+	if (rc || (rc = reg_ref(v->vm->dbg, &v->dbg->rc, regno, &r)))
 		return rc;
 	memset(buf, 0, (size_t)r.size);
 	if (r.p)
@@ -192,7 +233,7 @@ int debug_write_reg(struct vcpu *v, int regno, const uint8_t *buf)
 {
 	struct reg_ref r;
 	int rc = regcache_load(v);
-	if (rc || (rc = reg_ref(&v->dbg->rc, regno, &r)))
+	if (rc || (rc = reg_ref(v->vm->dbg, &v->dbg->rc, regno, &r)))
 		return rc;
 	if (!r.p)
 		return 0;
@@ -200,5 +241,7 @@ int debug_write_reg(struct vcpu *v, int regno, const uint8_t *buf)
 		memset(r.p, 0, (size_t)r.kvm_size); /* eflags: upper half stays zero */
 	memcpy(r.p, buf, (size_t)(r.kvm_size < r.size ? r.kvm_size : r.size));
 	*r.dirty = true;
+	if (r.dirty == &v->dbg->rc.dirty_xsave) /* else KVM restores the halves as zeros */
+		v->dbg->rc.xsave.region[XSAVE_XSTATE_BV / 4] |= XFEATURE_YMM;
 	return 0;
 }

@@ -3,9 +3,11 @@
  * Registers come from the per-vCPU cache (debug_regs.c); memory is guest-virtual,
  * walked through the chosen vCPU's page tables page by page. Software breakpoints
  * are 0xCC bytes at the guest-physical byte their virtual address had when planted,
- * hidden from memory reads through any mapping of that byte. The four debug-register
- * slots hold hardware breakpoints and watchpoints; on hosts whose KVM ignores data
- * breakpoints the watchpoints are checked after every single step instead.
+ * hidden from memory reads through any mapping of that byte; an 0xCC the debugger
+ * writes itself (M/X) is a breakpoint too, shown as written. The four debug-register
+ * slots hold hardware breakpoints and watchpoints, a watchpoint one slot per aligned
+ * piece of its range; on hosts whose KVM ignores data breakpoints the watchpoints
+ * are checked after every single step instead.
  */
 #include <errno.h>
 #include <poll.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "debug_internal.h"
+#include "watch_split.h"
 
 #define ENOTSUP_READ_WATCH EPERM /* any error but EOPNOTSUPP: the stub answers E.. */
 #include "log.h"
@@ -39,8 +42,7 @@ static int t_cpu_count(void *ctx)
 
 static int t_reg_size(void *ctx, int regno)
 {
-	(void)ctx;
-	return debug_reg_size(regno);
+	return debug_reg_size(((struct vm *)ctx)->dbg, regno);
 }
 
 static int t_read_reg(void *ctx, int cpu, int regno, uint8_t *buf)
@@ -134,6 +136,47 @@ static void keep_planted(struct vm *vm, struct sw_breakpoint *b, size_t off, voi
 		*p = 0xCC;
 }
 
+static struct written_bp *find_written(struct debugger *d, uint64_t gpa)
+{
+	for (int i = 0; i < DEBUG_MAX_SW_BP; i++)
+		if (d->written[i].used && d->written[i].gpa == gpa)
+			return &d->written[i];
+	return NULL;
+}
+
+bool debug_is_written_bp(struct vcpu *v, uint64_t rip)
+{
+	uint64_t gpa, left;
+	return !gva_to_gpa(&v->vm->mem, vcpu_exit_cr3(v), rip, &gpa, &left) &&
+	       find_written(v->vm->dbg, gpa);
+}
+
+/* After a debugger write of n bytes at addr: a one-byte write of 0xCC is how GDB
+ * plants a breakpoint by memory (its x86 breakpoint is one byte), and any write
+ * over such a byte (GDB putting the original back) ends it. A longer write holding
+ * 0xCC (a `restore` of code) plants nothing: those are the guest's own int3s. */
+static void track_written_bps(struct vm *vm, uint64_t cr3, uint64_t addr, const uint8_t *buf,
+			      size_t n)
+{
+	struct debugger *d = vm->dbg;
+	uint64_t gpa, left;
+	for (size_t off = 0; off < n; off += left) {
+		if (gva_to_gpa(&vm->mem, cr3, addr + off, &gpa, &left))
+			return;
+		left = left < n - off ? left : n - off;
+		for (int i = 0; i < DEBUG_MAX_SW_BP; i++)
+			if (d->written[i].used && d->written[i].gpa - gpa < left)
+				d->written[i].used = false;
+		if (n != 1 || buf[0] != 0xCC)
+			continue;
+		for (int i = 0; i < DEBUG_MAX_SW_BP; i++)
+			if (!d->written[i].used) {
+				d->written[i] = (struct written_bp){.gpa = gpa, .used = true};
+				break;
+			}
+	}
+}
+
 static ssize_t t_write_mem(void *ctx, int cpu, uint64_t addr, const void *buf, size_t len)
 {
 	struct vm *vm = ctx;
@@ -143,6 +186,7 @@ static ssize_t t_write_mem(void *ctx, int cpu, uint64_t addr, const void *buf, s
 	if (n == 0 && len > 0)
 		return -EFAULT;
 	for_each_bp_in(vm, cr3, addr, n, keep_planted, (void *)buf);
+	track_written_bps(vm, cr3, addr, buf, n);
 	return (ssize_t)n;
 }
 
@@ -207,43 +251,63 @@ uint64_t debug_dr7(const struct debugger *d)
 	return dr7;
 }
 
-static int check_watch_shape(enum gdb_bp_kind kind, uint64_t addr, size_t len)
+static bool is_slot_of(const struct hw_slot *s, enum gdb_bp_kind kind, uint64_t addr, size_t len)
 {
-	if (kind == GDB_BP_HW)
-		return 0;
-	if (len != 1 && len != 2 && len != 4 && len != 8)
-		return -EINVAL;
-	return addr % len ? -EINVAL : 0; /* debug registers need natural alignment */
+	return s->used && s->kind == kind && s->watch_addr == addr &&
+	       (kind == GDB_BP_HW || s->watch_len == len);
 }
 
+static int free_slots(const struct debugger *d)
+{
+	int n = 0;
+	for (int i = 0; i < DEBUG_HW_SLOTS; i++)
+		n += !d->hw[i].used;
+	return n;
+}
+
+/* A hardware breakpoint takes one slot; a watchpoint one per aligned piece of its
+ * range (an unaligned or long range several), all or none. */
 static int insert_hw(struct vm *vm, enum gdb_bp_kind kind, uint64_t addr, size_t len)
 {
 	struct debugger *d = vm->dbg;
-	int rc = check_watch_shape(kind, addr, len);
-	if (rc)
-		return rc;
+	struct watch_piece piece[DEBUG_HW_SLOTS] = {{.addr = addr, .len = len}};
+	int n = kind == GDB_BP_HW ? 1 : watch_split(addr, len, piece, DEBUG_HW_SLOTS);
+	if (n < 0)
+		return -EINVAL;
 	for (int i = 0; i < DEBUG_HW_SLOTS; i++)
-		if (d->hw[i].used && d->hw[i].kind == kind && d->hw[i].addr == addr &&
-		    d->hw[i].len == len)
+		if (is_slot_of(&d->hw[i], kind, addr, len))
 			return 0;
-	for (int i = 0; i < DEBUG_HW_SLOTS; i++) {
+	if (n > free_slots(d)) {
+		warnx_("debugger: a watchpoint on %zu byte(s) at 0x%llx needs %d debug register(s) "
+		       "(aligned 1, 2, 4 or 8 bytes each), %d of %d are free",
+		       len, (unsigned long long)addr, n, free_slots(d), DEBUG_HW_SLOTS);
+		return -ENOSPC; /* GDB: "You may have requested too many hardware ...watchpoints" */
+	}
+	uint64_t cr3 = cpu_cr3(cpu_of(vm, d->current_cpu));
+	for (int i = 0, p = 0; i < DEBUG_HW_SLOTS && p < n; i++) {
 		struct hw_slot *s = &d->hw[i];
 		if (s->used)
 			continue;
-		*s = (struct hw_slot){.used = true, .kind = kind, .addr = addr, .len = len};
+		*s = (struct hw_slot){.used = true,
+				      .kind = kind,
+				      .addr = piece[p].addr,
+				      .len = piece[p].len,
+				      .watch_addr = addr,
+				      .watch_len = len};
 		if (d->soft_watch && kind != GDB_BP_HW)
-			read_hiding_bps(vm, cpu_cr3(cpu_of(vm, d->current_cpu)), addr, s->old, len);
-		return 0;
+			read_hiding_bps(vm, cr3, s->addr, s->old, s->len);
+		p++;
 	}
-	return -ENOSPC; /* all four debug-register slots are taken */
+	if (d->soft_watch && kind != GDB_BP_HW && d->soft_watch_notice == SOFT_WATCH_UNTOLD)
+		d->soft_watch_notice = SOFT_WATCH_TO_TELL; /* at the next resume (t_take_notice) */
+	return 0;
 }
 
 static int remove_hw(struct vm *vm, enum gdb_bp_kind kind, uint64_t addr, size_t len)
 {
 	struct debugger *d = vm->dbg;
 	for (int i = 0; i < DEBUG_HW_SLOTS; i++)
-		if (d->hw[i].used && d->hw[i].kind == kind && d->hw[i].addr == addr &&
-		    (kind == GDB_BP_HW || d->hw[i].len == len))
+		if (is_slot_of(&d->hw[i], kind, addr, len))
 			d->hw[i].used = false;
 	return 0;
 }
@@ -435,6 +499,18 @@ static int t_resume(void *ctx, const enum gdb_resume_action *actions)
 	return rc;
 }
 
+/* A debugger's first watchpoint on a host without data breakpoints: why the guest
+ * suddenly runs slowly, once per debugger (GDB prints it when it continues). */
+static const char *t_take_notice(void *ctx)
+{
+	struct debugger *d = ((struct vm *)ctx)->dbg;
+	if (d->soft_watch_notice != SOFT_WATCH_TO_TELL)
+		return NULL;
+	d->soft_watch_notice = SOFT_WATCH_TOLD;
+	return "proxy: this host's KVM ignores data breakpoints, so watchpoints are emulated "
+	       "by single-stepping the guest: it runs much slower while one is set\n";
+}
+
 static int t_stop_fd(void *ctx)
 {
 	return ((struct vm *)ctx)->dbg->stop_fd;
@@ -564,6 +640,8 @@ static void t_detach(void *ctx)
 		if (d->sw[i].used)
 			remove_sw(vm, d->sw[i].addr);
 	memset(d->hw, 0, sizeof(d->hw));
+	memset(d->written, 0, sizeof(d->written)); /* what GDB left behind is the guest's */
+	d->soft_watch_notice = SOFT_WATCH_UNTOLD;  /* the next debugger is told again */
 	pthread_mutex_lock(&d->lock);
 	d->detached = true;
 	pthread_mutex_unlock(&d->lock);
@@ -580,13 +658,14 @@ static void t_kill(void *ctx)
 	struct vm *vm = ctx;
 	struct debugger *d = vm->dbg;
 	if (!d->extended) {
-		vm_end(vm, STATUS_KILLED);
+		/* After a guest failure the VM ends with the failure's status. */
+		vm_end(vm, d->fatal_status ? d->fatal_status : STATUS_KILLED);
 		return;
 	}
 	stop_all_and_wait(vm);
 	pthread_mutex_lock(&d->lock);
 	if (!d->guest_exited)
-		d->exit_status = STATUS_KILLED;
+		d->exit_status = d->fatal_status ? d->fatal_status : STATUS_KILLED;
 	d->guest_exited = true;
 	pthread_mutex_unlock(&d->lock);
 }
@@ -636,6 +715,17 @@ static uint64_t t_entry_point(void *ctx)
 	return vm->image.entry;
 }
 
+/* Only the vCPU whose failure stopped the VM has a siginfo. */
+static int t_siginfo(void *ctx, int cpu, struct gdb_siginfo *out)
+{
+	struct vm *vm = ctx;
+	if (cpu < 0 || (unsigned)cpu >= vm->ncpus || !vm->dbg->fatal_status ||
+	    !vm->vcpus[cpu].fault.valid)
+		return -ENOENT;
+	debug_fault_siginfo(&vm->vcpus[cpu].fault, out);
+	return 0;
+}
+
 static const struct gdb_target_ops target_ops = {
 	.cpu_count = t_cpu_count,
 	.reg_size = t_reg_size,
@@ -657,6 +747,8 @@ static const struct gdb_target_ops target_ops = {
 	.restart = t_restart,
 	.load_bias = t_load_bias,
 	.entry_point = t_entry_point,
+	.siginfo = t_siginfo,
+	.take_notice = t_take_notice,
 };
 
 struct gdb_target debug_target(struct vm *vm)

@@ -89,6 +89,16 @@ class Client:
         self.send(payload)
         return self.recv()
 
+    def resume(self, payload):
+        """Send a resume (c, s, vCont) and return its stop reply; console output
+        (`O` packets, which GDB prints) before it is kept in self.console."""
+        self.console = b""
+        reply = self.ask(payload)
+        while reply.startswith(b"O") and reply != b"OK":
+            self.console += bytes.fromhex(reply[1:].decode())
+            reply = self.recv()
+        return reply
+
     def expect_ack(self, want, t, what):
         c = self._byte()
         t.eq(c, want, what)

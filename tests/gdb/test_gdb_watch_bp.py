@@ -22,11 +22,11 @@ def breakpoint_inside_a_watched_range_is_not_a_write(t):
         c = Client(port)
         t.eq(c.ask(b"Z2,%x,8" % watched), b"OK", "write watchpoint on the code bytes")
         t.eq(c.ask(b"Z0,%x,1" % leaf), b"OK", "breakpoint inside the watched range")
-        reply = c.ask(b"vCont;c")
+        reply = c.resume(b"vCont;c")
         t.true(reply.startswith(b"T05") and b"swbreak" in reply and b"watch" not in reply,
                "the first stop is the breakpoint, not a write: %r" % reply)
         t.eq(c.ask(b"z0,%x,1" % leaf), b"OK", "breakpoint removed")
-        reply = c.ask(b"vCont;c")
+        reply = c.resume(b"vCont;c")
         t.true(reply.startswith(b"W00"), "then the guest runs to its end, no write seen: %r"
                % reply)
         c.close()

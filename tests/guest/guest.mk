@@ -77,7 +77,7 @@ GUEST_CFLAGS_gdbtarget := -O0 -g
 
 GUEST_PROGS := $(basename $(notdir $(wildcard $(GUEST_SRC)/*.c)))
 # bootinfo and the benchmarks (bench/bench_guest.h) read struct hermit_boot_info.
-GUEST_PROGS_ONLY_rusty := bootinfo $(filter bench_%,$(GUEST_PROGS))
+GUEST_PROGS_ONLY_rusty := bootinfo ocirun $(filter bench_%,$(GUEST_PROGS))
 GUEST_COMMON_PROGS := $(filter-out $(GUEST_PROGS_ONLY_rusty),$(GUEST_PROGS))
 GUEST_OWN_PROGS = $(basename $(notdir $(wildcard $(GUEST_SRC)/$(1)/*.c)))
 GUEST_RT_SRCS := $(filter-out $(GUEST_SRC)/rt/entry_% $(GUEST_SRC)/rt/abi_%,\

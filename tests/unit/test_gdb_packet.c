@@ -273,8 +273,10 @@ static void test_target_xml(void)
 	CHECK(xml && strlen(xml) == len);
 	CHECK(strstr(xml, "<architecture>i386:x86-64</architecture>"));
 	CHECK_EQ(count(xml, "<reg "), GDB_REG_COUNT);
-	CHECK_EQ(count(xml, "<feature "), 5);
-	CHECK_EQ(count(xml, "</feature>"), 5);
+	CHECK_EQ(count(xml, "<feature "), 6);
+	CHECK_EQ(count(xml, "</feature>"), 6);
+	CHECK(strstr(xml, "<feature name=\"org.gnu.gdb.i386.avx\">\n<reg name=\"ymm0h\" "
+			  "bitsize=\"128\" regnum=\"67\""));
 	CHECK(strstr(xml, "name=\"fs_base\" bitsize=\"64\" regnum=\"57\""));
 	CHECK(strstr(xml, "name=\"gs_base\" bitsize=\"64\" regnum=\"58\""));
 	CHECK(strstr(xml, "name=\"efer\" bitsize=\"64\" regnum=\"65\""));
@@ -291,7 +293,17 @@ static void test_target_xml(void)
 		CHECK(strstr(xml, want));
 		total += target_xml_reg_size(r);
 	}
-	CHECK_EQ(total, 616); /* the `g` packet's size, in bytes */
+	CHECK_EQ(total, 872); /* the `g` packet's size, in bytes, with AVX */
+	free(xml);
+	/* Without AVX the feature is left out, and the rest is the same. */
+	xml = target_xml_build_for(&len, false);
+	CHECK(xml && strlen(xml) == len);
+	CHECK_EQ(count(xml, "<reg "), GDB_REG_YMM0H);
+	CHECK_EQ(count(xml, "<feature "), 5);
+	CHECK(!strstr(xml, "ymm"));
+	CHECK(strstr(xml, "name=\"orig_rax\" bitsize=\"64\" regnum=\"66\""));
+	CHECK(target_xml_reg_optional(GDB_REG_YMM0H) && target_xml_reg_optional(GDB_REG_YMM15H));
+	CHECK(!target_xml_reg_optional(GDB_REG_ORIG_RAX) && !target_xml_reg_optional(-1));
 	CHECK_EQ(target_xml_reg_size(GDB_REG_COUNT), 0);
 	CHECK_EQ(target_xml_reg_size(-1), 0);
 	CHECK(target_xml_reg_name(GDB_REG_COUNT) == NULL);

@@ -93,13 +93,22 @@ static void test_registers(void)
 	const char *r;
 
 	start_no_ack(h);
+	/* GDB's default layout until target.xml is read: rax..mxcsr, 536 bytes */
 	r = transact(h, "g");
-	CHECK_EQ(r ? strlen(r) : 0, 2 * 616);
+	CHECK_EQ(r ? strlen(r) : 0, 2 * 536);
+	CHECK_REPLY(h, "p39", "4243444546474849"); /* GDB's orig_rax (57): ours is 66 */
+	CHECK_REPLY(h, "p3a", "393a3b3c3d3e3f40"); /* GDB's fs_base (58): ours is 57 */
+	CHECK_REPLY(h, "p3c", "3c3d3e3f40414243"); /* past GDB's layout: ours (cr0) */
+	r = transact(h, "qXfer:features:read:target.xml:0,10");
+	CHECK(r && r[0] == 'm');
+	r = transact(h, "g");
+	CHECK_EQ(r ? strlen(r) : 0, 2 * 872); /* with the ymm halves of the AVX feature */
 	CHECK(r && strncmp(r, "0001020304050607", 16) == 0);	       /* rax of vCPU 0 */
 	CHECK(r && strncmp(r + 2 * 592, "xxxxxxxxxxxxxxxx", 16) == 0); /* cr8: unreadable */
 	CHECK_REPLY(h, "p10", "1011121314151617");		       /* rip */
 	CHECK_REPLY(h, "p11", "11121314");			       /* eflags: 4 bytes */
-	CHECK_REPLY(h, "p43", "E01"); /* 0x43 = 67: past orig_rax, the last one */
+	CHECK_REPLY(h, "p43", "434445464748494a4b4c4d4e4f505152");     /* 67: ymm0h */
+	CHECK_REPLY(h, "p53", "E01"); /* 0x53 = 83: past ymm15h, the last one */
 	CHECK_REPLY(h, "P10=8877665544332211", "OK");
 	CHECK_EQ(h->fake.regs[0][GDB_REG_RIP][0], 0x88);
 	CHECK_REPLY(h, "P10=88", "E01"); /* wrong size */
