@@ -105,18 +105,18 @@ static void on_stub_event(void *arg, enum gdbstub_event ev, const char *peer)
 {
 	const struct debug_serve_ctx *c = arg;
 
-	/* extended-remote: a debugger that leaves a guest that exited (or that it
-	 * killed) ends the VM; nothing runs on. */
-	if ((ev == GDBSTUB_EV_DETACHED || ev == GDBSTUB_EV_LOST) && atomic_load(&c->vm->ending)) {
-		warnx_("debugger from %s left after the guest's end; proxy ends with status %d",
-		       peer, c->vm->exit_status);
-		return;
-	}
 	if ((ev == GDBSTUB_EV_DETACHED || ev == GDBSTUB_EV_LOST) &&
 	    ending_status(c) != STATUS_KILLED) {
 		warnx_("debugger from %s left after the guest's failure; the VM ends (exit "
 		       "status %d)",
 		       peer, ending_status(c));
+		return;
+	}
+	/* extended-remote: a debugger that leaves a guest that exited (or that it
+	 * killed) ends the VM; nothing runs on. */
+	if ((ev == GDBSTUB_EV_DETACHED || ev == GDBSTUB_EV_LOST) && atomic_load(&c->vm->ending)) {
+		warnx_("debugger from %s left after the guest's end; proxy ends with status %d",
+		       peer, c->vm->exit_status);
 		return;
 	}
 	switch (ev) {
