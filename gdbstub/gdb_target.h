@@ -9,6 +9,7 @@
 #ifndef GDB_TARGET_H
 #define GDB_TARGET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -145,6 +146,11 @@ struct gdb_target_ops {
 	uint64_t (*load_bias)(void *ctx);
 	/* The running image's entry address (qXfer:auxv AT_ENTRY). NULL: 0. */
 	uint64_t (*entry_point)(void *ctx);
+	/* Can `cpu` execute an instruction if resumed? False for one that never will by
+	 * itself (halted with interrupts off), with the reason in `why` ("halted with
+	 * interrupts disabled ..."): a step of it is refused instead of waiting forever.
+	 * NULL: always true. */
+	bool (*can_progress)(void *ctx, int cpu, char *why, size_t len);
 };
 
 struct gdb_target {
