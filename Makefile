@@ -171,7 +171,8 @@ format-check:
 	@clang-format --dry-run --Werror $(FORMAT_FILES)
 
 # make install / make uninstall, honouring PREFIX (default /usr/local) and DESTDIR:
-# proxy and proxy-gdb, their manual pages, bash completion and the README, laid out
+# proxy and proxy-gdb, their manual pages, bash completion, the README and the
+# checkpoint format (proxy(1) names it), laid out
 # as a Debian tool. proxy needs no data files, so it runs from any directory.
 PREFIX ?= /usr/local
 INSTALL ?= install
@@ -180,7 +181,8 @@ MAN1DIR = $(PREFIX)/share/man/man1
 COMPLETIONDIR = $(PREFIX)/share/bash-completion/completions
 DOCDIR = $(PREFIX)/share/doc/proxy
 INSTALLED_FILES = $(BINDIR)/proxy $(BINDIR)/proxy-gdb $(MAN1DIR)/proxy.1 $(MAN1DIR)/proxy-gdb.1 \
-	$(COMPLETIONDIR)/proxy $(COMPLETIONDIR)/proxy-gdb $(DOCDIR)/README.md
+	$(COMPLETIONDIR)/proxy $(COMPLETIONDIR)/proxy-gdb $(DOCDIR)/README.md \
+	$(DOCDIR)/checkpoint-format.md
 
 .PHONY: install uninstall
 install: $(PROXY_BIN)
@@ -191,6 +193,7 @@ install: $(PROXY_BIN)
 	$(INSTALL) -D -m 644 scripts/bash-completion/proxy $(DESTDIR)$(COMPLETIONDIR)/proxy
 	$(INSTALL) -D -m 644 scripts/bash-completion/proxy $(DESTDIR)$(COMPLETIONDIR)/proxy-gdb
 	$(INSTALL) -D -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(INSTALL) -D -m 644 docs/checkpoint-format.md $(DESTDIR)$(DOCDIR)/checkpoint-format.md
 
 # Exactly the files above (and share/doc/proxy itself once it is empty).
 uninstall:

@@ -130,7 +130,8 @@ enum gdb_reply gdb_cmd_supported(struct gdb_session *s, const struct rsp_args *a
 	s->binary_upload = a->count > 0 && has_feature(a->v[0].s, a->v[0].len, "binary-upload+");
 	s->features = a->count > 0 ? offered_features(a->v[0].s, a->v[0].len) : 0;
 	gdb_reply_fmt(s,
-		      "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;"
+		      "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:"
+		      "siginfo:read+;"
 		      "swbreak+;hwbreak+;"
 		      "vContSupported+",
 		      RSP_PACKET_SIZE);
@@ -145,8 +146,8 @@ enum gdb_reply gdb_cmd_supported(struct gdb_session *s, const struct rsp_args *a
 
 /* qXfer:features:read:ANNEX:OFF,LEN: `m` + a chunk while more follows, `l` + the last
  * one. Only target.xml exists (it includes nothing). */
-static enum gdb_reply reply_xfer_chunk(struct gdb_session *s, const void *data, size_t size,
-				       uint64_t off, uint64_t len)
+enum gdb_reply gdb_reply_xfer_chunk(struct gdb_session *s, const void *data, size_t size,
+				    uint64_t off, uint64_t len)
 {
 	if (off >= size) {
 		gdb_reply_str(s, "l");
@@ -168,7 +169,7 @@ enum gdb_reply gdb_cmd_xfer_features(struct gdb_session *s, const struct rsp_arg
 		gdb_reply_str(s, "E00"); /* no such annex */
 		return GDB_REPLY_SEND;
 	}
-	return reply_xfer_chunk(s, s->xml, s->xml_len, a->v[1].u, a->v[2].u);
+	return gdb_reply_xfer_chunk(s, s->xml, s->xml_len, a->v[1].u, a->v[2].u);
 }
 
 /* qXfer:auxv:read::OFF,LEN: AT_ENTRY (the running image's entry) and AT_NULL.
@@ -183,7 +184,7 @@ enum gdb_reply gdb_cmd_xfer_auxv(struct gdb_session *s, const struct rsp_args *a
 	}
 	uint64_t entry = ops->entry_point ? ops->entry_point(s->tgt.ctx) : 0;
 	const uint64_t auxv[4] = {9 /* AT_ENTRY */, entry, 0 /* AT_NULL */, 0};
-	return reply_xfer_chunk(s, auxv, sizeof(auxv), a->v[1].u, a->v[2].u);
+	return gdb_reply_xfer_chunk(s, auxv, sizeof(auxv), a->v[1].u, a->v[2].u);
 }
 
 enum gdb_reply gdb_cmd_attached(struct gdb_session *s, const struct rsp_args *a)

@@ -42,6 +42,7 @@ static const struct gdb_cmd gdb_cmds[] = {
 	{"qSupported", ".:s", gdb_cmd_supported},
 	{"qXfer:features:read:", "s:L,L", gdb_cmd_xfer_features},
 	{"qXfer:auxv:read:", "s:L,L", gdb_cmd_xfer_auxv},
+	{"qXfer:siginfo:read:", "s:L,L", gdb_cmd_xfer_siginfo},
 	{"qfThreadInfo", "", gdb_cmd_thread_first},
 	{"qsThreadInfo", "", gdb_cmd_thread_next},
 	{"qC", "", gdb_cmd_current_thread},

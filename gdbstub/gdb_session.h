@@ -105,6 +105,10 @@ void gdb_reply_fmt(struct gdb_session *s, const char *fmt, ...)
 void gdb_reply_hex(struct gdb_session *s, const void *data, size_t n);
 void gdb_reply_bin(struct gdb_session *s, const void *data, size_t n);
 void gdb_reply_error(struct gdb_session *s, int err); /* "Exx" from -errno or errno */
+/* qXfer:...:read's reply for bytes [off, off + len) of `data`: `m` + a chunk while
+ * more follows, `l` + the last one (gdb_cmd_query.c). */
+enum gdb_reply gdb_reply_xfer_chunk(struct gdb_session *s, const void *data, size_t size,
+				    uint64_t off, uint64_t len);
 /* Send one packet now (O output, stop replies). False if the client is gone. */
 bool gdb_send_packet(struct gdb_session *s, const void *payload, size_t len);
 
@@ -163,6 +167,7 @@ enum gdb_reply gdb_cmd_thread_extra(struct gdb_session *s, const struct rsp_args
 enum gdb_reply gdb_cmd_supported(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_xfer_features(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_xfer_auxv(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_xfer_siginfo(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_attached(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_offsets(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_symbol(struct gdb_session *s, const struct rsp_args *a);

@@ -93,6 +93,21 @@ struct gdb_stop {
 	int exit_code; /* for GDB_STOP_EXITED */
 };
 
+/* What GDB shows as $_siginfo after a stop a guest fault caused (qXfer:siginfo:read);
+ * the stub lays it out as a Linux x86-64 siginfo_t (gdb_cmd_siginfo.c). */
+#define GDB_SI_KERNEL 0x80 /* si_code when no exception vector is known */
+struct gdb_siginfo {
+	int signal;    /* GDB signal number, as in the stop reply */
+	int code;      /* si_code: the exception vector, or GDB_SI_KERNEL */
+	int error;     /* si_errno: the exception's error code (0 without one) */
+	uint64_t addr; /* si_addr: CR2 (page fault, triple fault), MMIO address, or RIP */
+};
+
+/* The siginfo as GDB's Linux x86-64 siginfo_t, which GDB reads through
+ * qXfer:siginfo:read and from a core file's NT_SIGINFO (gdb_cmd_siginfo.c). */
+#define GDB_SIGINFO_SIZE 128
+void gdb_siginfo_layout(const struct gdb_siginfo *si, uint8_t out[GDB_SIGINFO_SIZE]);
+
 enum gdb_resume_action {
 	GDB_RESUME_NONE, /* stays stopped */
 	GDB_RESUME_CONTINUE,
@@ -146,6 +161,9 @@ struct gdb_target_ops {
 	uint64_t (*load_bias)(void *ctx);
 	/* The running image's entry address (qXfer:auxv AT_ENTRY). NULL: 0. */
 	uint64_t (*entry_point)(void *ctx);
+	/* The siginfo of the fault `cpu` stopped with: 0, or -ENOENT when its stop was
+	 * no guest fault. NULL: never any. */
+	int (*siginfo)(void *ctx, int cpu, struct gdb_siginfo *out);
 	/* Can `cpu` execute an instruction if resumed? False for one that never will by
 	 * itself (halted with interrupts off), with the reason in `why` ("halted with
 	 * interrupts disabled ..."): a step of it is refused instead of waiting forever.

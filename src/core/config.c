@@ -205,7 +205,7 @@ static int set_cpus(struct config *c, const char *what, const char *v, char *err
 {
 	unsigned long n;
 	if (parse_uint(v, CONFIG_MAX_CPUS, &n) || n == 0)
-		FAIL("%s=%s is invalid: expected a number of vCPUs from 1 to %d", what, v,
+		FAIL("%s%s is invalid: expected a number of vCPUs from 1 to %d", what, v,
 		     CONFIG_MAX_CPUS);
 	c->ncpus = (unsigned)n;
 	c->ncpus_given = true;
@@ -215,13 +215,15 @@ static int set_cpus(struct config *c, const char *what, const char *v, char *err
 static int set_mem(struct config *c, const char *what, const char *v, char *err, size_t errlen)
 {
 	if (parse_mem_size(v, &c->mem_size))
-		FAIL("%s=%s is invalid: expected a size in bytes with an optional suffix K, M, G "
+		FAIL("%s%s is invalid: expected a size in bytes with an optional suffix K, M, G "
 		     "or T (e.g. 512M, 4G)",
 		     what, v);
 	if (c->mem_size > CONFIG_MAX_MEM)
-		FAIL("%s=%s is too large: at most 64T", what, v);
+		FAIL("%s%s is too large: KVM can map at most %llu GiB (one memory slot holds "
+		     "at most 8 TiB)",
+		     what, v, (unsigned long long)(CONFIG_MAX_MEM >> 30));
 	if (c->mem_size < CONFIG_MIN_MEM)
-		FAIL("%s=%s is too small: a HermitCore guest needs at least 4M", what, v);
+		FAIL("%s%s is too small: a HermitCore guest needs at least 4M", what, v);
 	/* KVM maps whole pages. */
 	c->mem_size = (c->mem_size + 4095) & ~4095ULL;
 	c->mem_given = true;
@@ -256,7 +258,7 @@ static int set_port(struct config *c, const char *what, const char *v, char *err
 {
 	unsigned long n;
 	if (parse_uint(v, 65535, &n))
-		FAIL("%s=%s is invalid: expected a TCP port from 0 to 65535", what, v);
+		FAIL("%s%s is invalid: expected a TCP port from 0 to 65535", what, v);
 	c->gdb_port = (int)n;
 	return 0;
 }
@@ -380,9 +382,9 @@ static int config_from_env(struct config *c, char **envp, char *err, size_t errl
 	const char *v;
 	int rc = 0;
 	if ((v = env_get(envp, "HERMIT_CPUS")))
-		rc = rc ?: set_cpus(c, "HERMIT_CPUS", v, err, errlen);
+		rc = rc ?: set_cpus(c, "HERMIT_CPUS=", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_MEM")))
-		rc = rc ?: set_mem(c, "HERMIT_MEM", v, err, errlen);
+		rc = rc ?: set_mem(c, "HERMIT_MEM=", v, err, errlen);
 	c->tmpdir = env_get(envp, "TMPDIR");
 	set_sudo_uid(c, env_get(envp, "SUDO_UID"));
 	if ((v = env_get(envp, "HERMIT_SANDBOX")))
@@ -392,7 +394,7 @@ static int config_from_env(struct config *c, char **envp, char *err, size_t errl
 	if ((v = env_get(envp, "HERMIT_DEBUG")))
 		rc = rc ?: set_debug(c, v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_DEBUG_PORT")))
-		rc = rc ?: set_port(c, "HERMIT_DEBUG_PORT", v, err, errlen);
+		rc = rc ?: set_port(c, "HERMIT_DEBUG_PORT=", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_DEBUG_ADDR")) && *v) {
 		c->gdb_bind = v;
 		c->gdb_bind_source = "HERMIT_DEBUG_ADDR=";
@@ -554,6 +556,16 @@ static int choose_gdb_endpoint(struct config *c, bool tcp_flag, char *err, size_
 	return 0;
 }
 
+/* The option getopt just read as the user spelled it, with what separated it from
+ * its value: `joined` ("--cpus=4"), `spaced` ("--cpus 4") or `shrt` ("-c 4", "-c4"). */
+static const char *as_typed(char **argv, const char *joined, const char *spaced, const char *shrt)
+{
+	const char *word = optarg == argv[optind - 1] ? argv[optind - 2] : argv[optind - 1];
+	if (strncmp(word, "--", 2))
+		return shrt;
+	return strchr(word, '=') ? joined : spaced;
+}
+
 static int config_from_flags(struct config *c, int argc, char **argv, char *err, size_t errlen)
 {
 	int opt, rc = 0;
@@ -564,10 +576,12 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 	while (!rc && (opt = getopt_long(argc, argv, "+:c:m:vds:h", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			rc = set_cpus(c, "--cpus", optarg, err, errlen);
+			rc = set_cpus(c, as_typed(argv, "--cpus=", "--cpus ", "-c "), optarg, err,
+				      errlen);
 			break;
 		case 'm':
-			rc = set_mem(c, "--memory", optarg, err, errlen);
+			rc = set_mem(c, as_typed(argv, "--memory=", "--memory ", "-m "), optarg,
+				     err, errlen);
 			break;
 		case 'v':
 			c->verbose = true;
@@ -576,7 +590,8 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 			c->debug = DEBUG_WAIT;
 			break;
 		case 's':
-			rc = set_port(c, "--gdb-port", optarg, err, errlen);
+			rc = set_port(c, as_typed(argv, "--gdb-port=", "--gdb-port ", "-s "),
+				      optarg, err, errlen);
 			port_flag = tcp_flag = true;
 			break;
 		case OPT_GDB_ADDR:

@@ -10,9 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_CPUS		       512
-#define CONFIG_DEFAULT_MEM	       (512ULL << 20)
-#define CONFIG_MAX_MEM		       (64ULL << 40)
+#include "hermit_abi.h"
+
+#define CONFIG_MAX_CPUS	   512
+#define CONFIG_DEFAULT_MEM (512ULL << 20)
+/* KVM's largest memory slot (2^31 - 1 pages); guest RAM is at most the part below
+ * the PCI hole plus one such slot above it, less where the host's guest-physical
+ * addresses have fewer bits (vm.c checks that). */
+#define CONFIG_KVM_SLOT_BYTES	       ((((uint64_t)1 << 31) - 1) << 12)
+#define CONFIG_MAX_MEM		       (HERMIT_PCI_HOLE_START + CONFIG_KVM_SLOT_BYTES)
 #define CONFIG_MIN_MEM		       (4ULL << 20) /* fixed area, boot stack, a small image */
 #define CONFIG_DEFAULT_GDB_PORT	       1234
 #define CONFIG_MAX_SOCKET_PATH	       108	/* sizeof(sockaddr_un.sun_path), with the NUL */

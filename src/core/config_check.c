@@ -34,6 +34,28 @@ static int count_env(char **env)
 	return n;
 }
 
+/* Too many guest variables, said with where they came from (only the flags or the
+ * variable the user gave are named). */
+static int check_env_count(const struct config *c, char *err, size_t errlen)
+{
+	int envc = count_env(c->environ);
+	if (envc <= HERMIT_MAX_ENVC)
+		return CONFIG_OK;
+	const char *named = c->env_from_flag ? "--env" : "HERMIT_ENV";
+	if (c->env_host)
+		REFUSE(CONFIG_ERROR,
+		       "the guest's environment has %d variables (--env-host forwards the "
+		       "host's%s%s"
+		       "%s): the guest ABI passes at most %d (name them with --env instead of "
+		       "--env-host, or start proxy with fewer, e.g. env -i VAR=value ... proxy)",
+		       envc, c->nenv_entries ? " and " : "", c->nenv_entries ? named : "",
+		       c->nenv_entries ? " adds to them" : "", HERMIT_MAX_ENVC);
+	REFUSE(CONFIG_ERROR,
+	       "the guest's environment has %d variables (from %s): the guest ABI passes at "
+	       "most %d (name fewer with %s)",
+	       envc, named, HERMIT_MAX_ENVC, named);
+}
+
 /* The guest ABI has room for 128 arguments and 127 variables: refuse more rather
  * than drop some silently. */
 static int check_abi_limits(const struct config *c, char *err, size_t errlen)
@@ -43,15 +65,7 @@ static int check_abi_limits(const struct config *c, char *err, size_t errlen)
 		       "%d guest arguments (the image path and %d more): the guest ABI passes at "
 		       "most %d\n",
 		       c->guest_argc, c->guest_argc - 1, HERMIT_MAX_ARGC);
-	int envc = count_env(c->environ);
-	if (envc > HERMIT_MAX_ENVC)
-		REFUSE(CONFIG_ERROR,
-		       "the guest's environment has %d variables (--env-host forwards the host's "
-		       "and --env/HERMIT_ENV add to them): the guest ABI passes at most %d (name "
-		       "fewer with --env, or start proxy with fewer, e.g. env -i VAR=value ... "
-		       "proxy)",
-		       envc, HERMIT_MAX_ENVC);
-	return CONFIG_OK;
+	return check_env_count(c, err, errlen);
 }
 
 static int check_gdb_addr(const struct config *c, char *err, size_t errlen)
@@ -260,6 +274,19 @@ static int check_migration_key(const struct config *c, char *err, size_t errlen)
 	return CONFIG_OK;
 }
 
+/* "[HOST:]PORT" ends in a decimal port from min to 65535 (a larger number would
+ * wrap to another port in getaddrinfo); need_host: the HOST part is required. */
+static bool port_in_range(const char *v, bool need_host, unsigned long min)
+{
+	const char *colon = strrchr(v, ':');
+	const char *port = colon ? colon + 1 : v;
+	if ((need_host && (!colon || colon == v)) || !*port || strlen(port) > 5 ||
+	    strspn(port, "0123456789") != strlen(port))
+		return false;
+	unsigned long n = strtoul(port, NULL, 10);
+	return n >= min && n <= 65535;
+}
+
 /* What checkpoints and migration cannot work with, said before anything starts. */
 static int check_snapshots(struct config *c, char *err, size_t errlen)
 {
@@ -278,11 +305,16 @@ static int check_snapshots(struct config *c, char *err, size_t errlen)
 	if (c->restore && c->incoming)
 		REFUSE(CONFIG_USAGE, "--restore and --incoming both name where the guest comes "
 				     "from: give one\n");
-	if (c->migrate_to && !strchr(c->migrate_to, ':'))
+	if (c->migrate_to && !port_in_range(c->migrate_to, true, 1))
 		REFUSE(CONFIG_ERROR,
 		       "HERMIT_MIGRATION_SUPPORT/--migrate-to %s is invalid: expected "
-		       "HOST:PORT",
+		       "HOST:PORT with a PORT from 1 to 65535",
 		       c->migrate_to);
+	if (c->incoming && !port_in_range(c->incoming, false, 0))
+		REFUSE(CONFIG_ERROR,
+		       "HERMIT_MIGRATION_SERVER/--incoming %s is invalid: expected [ADDR:]PORT "
+		       "with a PORT from 0 to 65535 (0: any free one)",
+		       c->incoming);
 	c->snapshots = saves || c->restore || c->incoming || c->debug || c->monitor;
 	return CONFIG_OK;
 }
@@ -299,12 +331,8 @@ int config_check_resumed(struct config *c, int nargs, char **args, char *err, si
 	int mrc = check_mounts(c, err, errlen);
 	if (mrc)
 		return mrc;
-	int envc = count_env(c->environ);
-	if (envc > HERMIT_MAX_ENVC)
-		REFUSE(CONFIG_ERROR,
-		       "the guest's environment has %d variables: the guest ABI passes at most %d",
-		       envc, HERMIT_MAX_ENVC);
-	int rc = check_gdb_addr(c, err, errlen);
+	int rc = check_env_count(c, err, errlen);
+	rc = rc ?: check_gdb_addr(c, err, errlen);
 	rc = rc ?: check_coredump(c, err, errlen);
 	rc = rc ?: check_user(c, err, errlen);
 	rc = rc ?: check_migration_key(c, err, errlen);
@@ -330,7 +358,7 @@ int config_check(struct config *c, char *err, size_t errlen)
 const char *config_features(void)
 {
 	return "gdb-stub monitor-console(readline) core-dumps trace stats tap-network "
-	       "abi=rusty,c"
+	       "abi=rusty,c,hermit-entry,hermit-fdt1,hermit-fdt2,hermit-fdt3"
 #if defined(__SANITIZE_ADDRESS__)
 	       " sanitizers=address,undefined"
 #endif

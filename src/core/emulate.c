@@ -65,7 +65,10 @@ int emulate_inject_breakpoint(struct vcpu *v, struct kvm_regs *r)
 	ev.exception.nr = 3;
 	ev.exception.has_error_code = 0;
 	ev.flags &= ~(uint32_t)KVM_VCPUEVENT_VALID_PAYLOAD;
-	return ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev);
+	if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		return -1;
+	v->injected = (struct vcpu_exception){.valid = true, .vector = 3};
+	return 0;
 }
 
 static enum hook_result emulate_hook(struct vcpu *v, void *arg)

@@ -202,6 +202,92 @@ static uint64_t vcpu_rip(struct vcpu *v)
 	return ioctl(v->fd, KVM_GET_REGS, &r) < 0 ? 0 : r.rip;
 }
 
+const char *exception_name(unsigned vector)
+{
+	/* clang-format off */
+	static const char *const names[32] = {
+		"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
+		"#DF", "coprocessor overrun", "#TS", "#NP", "#SS", "#GP", "#PF", NULL,
+		"#MF", "#AC", "#MC", "#XM", "#VE", "#CP", NULL, NULL,
+		NULL, NULL, NULL, NULL, "#HV", "#VC", "#SX", NULL};
+	/* clang-format on */
+	if (vector >= 32)
+		return "interrupt";
+	return names[vector] ? names[vector] : "reserved";
+}
+
+bool vcpu_exception(struct vcpu *v, struct vcpu_exception *e)
+{
+	struct kvm_vcpu_events ev;
+	*e = (struct vcpu_exception){0};
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return false;
+	if (ev.exception.injected || ev.exception.pending) {
+		e->valid = true;
+		e->vector = ev.exception.nr;
+		e->has_error_code = ev.exception.has_error_code;
+		e->error_code = ev.exception.error_code;
+	}
+	return true;
+}
+
+#define VECTORING_VALID	     (1u << 31)
+#define VECTORING_ERROR_CODE (1u << 11)
+
+/* Hardware KVM that could not deliver an exception (the IDT or the handler's stack
+ * is not RAM, say) reports an internal error whose first datum is the IDT-vectoring
+ * information: the exception it was delivering (the error code itself is not in it). */
+static void delivery_exception(const struct kvm_run *run, struct vcpu_exception *e)
+{
+	if (run->exit_reason != KVM_EXIT_INTERNAL_ERROR ||
+	    run->internal.suberror != KVM_INTERNAL_ERROR_DELIVERY_EV || run->internal.ndata < 1 ||
+	    !(run->internal.data[0] & VECTORING_VALID))
+		return;
+	*e = (struct vcpu_exception){.valid = true,
+				     .vector = (uint8_t)run->internal.data[0],
+				     .has_error_code =
+					     run->internal.data[0] & VECTORING_ERROR_CODE};
+}
+
+void vcpu_record_fault(struct vcpu *v, int status)
+{
+	struct vcpu_fault *f = &v->fault;
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	*f = (struct vcpu_fault){
+		.valid = true, .status = status, .exit_reason = v->run->exit_reason};
+	if (ioctl(v->fd, KVM_GET_REGS, &r) == 0)
+		f->rip = r.rip;
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) == 0)
+		f->cr2 = s.cr2;
+	if (!vcpu_exception(v, &f->exception) || !f->exception.valid)
+		delivery_exception(v->run, &f->exception);
+	if (!f->exception.valid && f->exit_reason == KVM_EXIT_SHUTDOWN)
+		f->exception = v->injected; /* what proxy gave it (software KVM's int3), if any */
+	f->addr = f->exit_reason == KVM_EXIT_MMIO ? v->run->mmio.phys_addr : f->rip;
+}
+
+/* The exception KVM held when the guest failed (recorded then), else the one it
+ * holds now. */
+static void dump_exception(struct vcpu *v)
+{
+	struct vcpu_exception now;
+	const struct vcpu_exception *e = &v->fault.exception;
+	if (!v->fault.valid) {
+		if (!vcpu_exception(v, &now))
+			return;
+		e = &now;
+	}
+	if (!e->valid)
+		fprintf(stderr, "  exception: none held by KVM\n");
+	else if (e->has_error_code)
+		fprintf(stderr, "  exception: vector %u (%s) error code 0x%x\n", e->vector,
+			exception_name(e->vector), e->error_code);
+	else
+		fprintf(stderr, "  exception: vector %u (%s)\n", e->vector,
+			exception_name(e->vector));
+}
+
 void vcpu_dump_registers(struct vcpu *v)
 {
 	struct kvm_regs r;
@@ -216,11 +302,15 @@ void vcpu_dump_registers(struct vcpu *v)
 		"  r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n"
 		"  rip %016llx rflags %08llx\n"
 		"  cs %04x ss %04x ds %04x es %04x fs %04x gs %04x\n"
-		"  cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx efer %llx\n",
+		"  cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx efer %llx\n"
+		"  idtr base %016llx limit %04x  gdtr base %016llx limit %04x\n"
+		"  tr %04x base %016llx limit %08x\n",
 		v->id, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10,
 		r.r11, r.r12, r.r13, r.r14, r.r15, r.rip, r.rflags, s.cs.selector, s.ss.selector,
 		s.ds.selector, s.es.selector, s.fs.selector, s.gs.selector, s.cr0, s.cr2, s.cr3,
-		s.cr4, s.efer);
+		s.cr4, s.efer, s.idt.base, s.idt.limit, s.gdt.base, s.gdt.limit, s.tr.selector,
+		s.tr.base, s.tr.limit);
+	dump_exception(v);
 }
 
 /* ---- exits --------------------------------------------------------------- */
@@ -439,6 +529,8 @@ static void handle_exit(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	observe_exit(v); /* e.g. log bytes KVM batched since the last exit come first */
+	if (v->run->exit_reason != KVM_EXIT_SHUTDOWN)
+		v->injected.valid = false; /* the guest took it: no longer a clue */
 	switch (v->run->exit_reason) {
 	case KVM_EXIT_IO:
 		handle_io(v);

@@ -25,8 +25,6 @@
 #include "log.h"
 
 #define HUGE_PAGE (2ULL << 20)
-/* KVM_MEM_MAX_NR_PAGES: the most one memory slot can hold. */
-#define KVM_MAX_SLOT_BYTES ((((uint64_t)1 << 31) - 1) << 12)
 
 uint64_t now_ns(void)
 {
@@ -61,8 +59,8 @@ void vm_create(struct vm *vm, const struct config *cfg)
 	open_kvm(vm);
 	host_caps_probe(vm);
 	if ((int)cfg->ncpus > vm->caps.max_vcpus)
-		die("HERMIT_CPUS=%u is more than this host's KVM allows (%d vCPUs)", cfg->ncpus,
-		    vm->caps.max_vcpus);
+		die("HERMIT_CPUS/--cpus: %u vCPUs is more than this host's KVM allows (%d vCPUs)",
+		    cfg->ncpus, vm->caps.max_vcpus);
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
 		die_errno("KVM_CREATE_VM");
@@ -104,7 +102,7 @@ static unsigned host_phys_bits(void)
 static void check_memory_size(const struct vm *vm)
 {
 	const struct guest_mem *m = &vm->mem;
-	uint64_t max = HERMIT_PCI_HOLE_START + KVM_MAX_SLOT_BYTES;
+	uint64_t max = CONFIG_MAX_MEM; /* the same limit config.c states */
 	unsigned bits = host_phys_bits();
 	if (bits >= 33 && bits < 64) {
 		/* RAM an ABI placed above the hole ends at limit, not at size + the hole. */
@@ -115,9 +113,9 @@ static void check_memory_size(const struct vm *vm)
 			max = addressable;
 	}
 	if (m->size > max)
-		die("HERMIT_MEM/--memory: %llu GiB is more than KVM can map on this host: at most "
-		    "%llu GiB (one memory slot holds at most 8 TiB; guest-physical addresses have "
-		    "%u bits here)",
+		die("HERMIT_MEM/--memory: %llu GiB is too large: KVM can map at most %llu GiB on "
+		    "this host (one memory slot holds at most 8 TiB; guest-physical addresses "
+		    "have %u bits here)",
 		    (unsigned long long)(m->size >> 30), (unsigned long long)(max >> 30), bits);
 	struct sysinfo si;
 	if (!sysinfo(&si) && m->size > (uint64_t)si.totalram * si.mem_unit)
@@ -266,6 +264,7 @@ void vm_fail(struct vcpu *v, int status, const char *fmt, ...)
 	pthread_mutex_lock(&vm->lock);
 	if (vm->failed_cpu < 0)
 		vm->failed_cpu = (int)v->id;
+	vcpu_record_fault(v, status);
 	vlog_prefixed(fmt, ap);
 	fputc('\n', stderr);
 	if (vm->cfg->verbose)

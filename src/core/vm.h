@@ -102,6 +102,25 @@ struct host_caps {
 
 enum vcpu_state { VCPU_GATED, VCPU_RUNNING, VCPU_PARKED, VCPU_DONE };
 
+/* The exception KVM holds for a vCPU (KVM_GET_VCPU_EVENTS: injected or pending). */
+struct vcpu_exception {
+	bool valid; /* KVM held one */
+	uint8_t vector;
+	bool has_error_code;
+	uint32_t error_code;
+};
+
+/* What the core saw when this vCPU's guest misbehaved (vm_fail), taken at once on
+ * its thread: a debugger's $_siginfo, the monitor and the register dump show it. */
+struct vcpu_fault {
+	bool valid;	      /* vm_fail ran for this vCPU */
+	int status;	      /* the STATUS_* it ends the VM with */
+	uint32_t exit_reason; /* KVM_EXIT_* of the exit that failed */
+	struct vcpu_exception exception;
+	uint64_t rip, cr2;
+	uint64_t addr; /* the unhandled MMIO's guest-physical address, else RIP */
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
@@ -117,6 +136,10 @@ struct vcpu {
 	uint64_t exits;				  /* KVM_RUN returns */
 	uint64_t run_ns;			  /* time spent in KVM_RUN */
 	uint64_t exit_reasons[VCPU_EXIT_REASONS]; /* KVM_RUN returns by exit_reason (--stats) */
+	struct vcpu_fault fault;		  /* filled by vm_fail, before its fatal hooks */
+	/* An exception proxy injected itself (emulate.c) at this exit: a triple fault as
+	 * the next exit means the guest could not take it. Cleared by any other exit. */
+	struct vcpu_exception injected;
 	struct vcpu_debug *dbg;
 };
 
@@ -246,7 +269,14 @@ const char *vcpu_state_name(struct vcpu *v, bool running);
 uint64_t vcpu_cr3(struct vcpu *v);
 /* CR3 at the current exit, on the vCPU's own thread (cheap with sync regs). */
 uint64_t vcpu_exit_cr3(struct vcpu *v);
+/* Registers, IDTR/GDTR/TR and the exception KVM held (the verbose crash dump). */
 void vcpu_dump_registers(struct vcpu *v);
+/* "#PF" for 14 and so on ("reserved" for an unnamed vector, "interrupt" from 32). */
+const char *exception_name(unsigned vector);
+/* The exception KVM holds for v now; false (e->valid unset) if it cannot be read. */
+bool vcpu_exception(struct vcpu *v, struct vcpu_exception *e);
+/* Fill v->fault from the current exit (vm_fail, on v's thread). */
+void vcpu_record_fault(struct vcpu *v, int status);
 /* Read guest-virtual memory through this vCPU's page tables. */
 size_t vcpu_read_virt(struct vcpu *v, uint64_t gva, void *dst, size_t len);
 /* The vCPU starts or stops waiting in a blocking hypercall, out of KVM_RUN: the

@@ -126,10 +126,33 @@ bool debug_soft_watch_active(const struct debugger *d)
 	return false;
 }
 
-/* GDB's signal numbers (not the host's) for the ways a guest can fail. */
-static int fatal_signal(int status)
+/* GDB's signal numbers (not the host's) for an exception, as Linux signals a
+ * process: #DE/#MF/#XM SIGFPE, #UD SIGILL, #AC/#MC SIGBUS, the rest (#PF, #GP, #DF,
+ * #SS, #NP, #TS) SIGSEGV; also #DB/#BP, since a failure must not look like a trap
+ * GDB set (a #BP the guest could not take is a crash, not a breakpoint). */
+static int exception_signal(unsigned vector)
 {
-	switch (status) {
+	switch (vector) {
+	case 0:
+	case 16:
+	case 19:
+		return 8; /* SIGFPE */
+	case 6:
+		return 4; /* SIGILL */
+	case 17:
+	case 18:
+		return 10; /* SIGBUS */
+	default:
+		return 11; /* SIGSEGV */
+	}
+}
+
+/* The signal of a failure: from the exception KVM held, else from its status. */
+static int fatal_signal(const struct vcpu_fault *f)
+{
+	if (f->exception.valid)
+		return exception_signal(f->exception.vector);
+	switch (f->status) {
 	case STATUS_TRIPLE_FAULT:
 		return 11; /* SIGSEGV */
 	case STATUS_UNHANDLED_IO:
@@ -137,6 +160,21 @@ static int fatal_signal(int status)
 	default:
 		return 4; /* SIGILL: entry failure, internal error, unrunnable instruction */
 	}
+}
+
+void debug_fault_siginfo(const struct vcpu_fault *f, struct gdb_siginfo *out)
+{
+	const struct vcpu_exception *e = &f->exception;
+	*out = (struct gdb_siginfo){
+		.signal = fatal_signal(f),
+		.code = e->valid ? e->vector : GDB_SI_KERNEL,
+		.error = e->valid && e->has_error_code ? (int)e->error_code : 0,
+		.addr = f->addr,
+	};
+	/* A page fault's address; a triple fault of unknown cause most often ends a page
+	 * fault the guest could not handle, so CR2 is its best clue there too. */
+	if (e->valid ? e->vector == 14 : f->status == STATUS_TRIPLE_FAULT)
+		out->addr = f->cr2;
 }
 
 /* Fatal hook: the guest misbehaved (status as in log.h): report it to GDB as a
@@ -153,7 +191,7 @@ static bool debug_stop_on_fatal(struct vcpu *v, int status, void *arg)
 	if (!attached)
 		return false;
 	struct gdb_stop s = {
-		.kind = GDB_STOP_SIGNAL, .cpu = (int)v->id, .signal = fatal_signal(status)};
+		.kind = GDB_STOP_SIGNAL, .cpu = (int)v->id, .signal = fatal_signal(&v->fault)};
 	debug_record_stop(v, &s);
 	return true;
 }

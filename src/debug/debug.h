@@ -35,6 +35,10 @@ void debug_serve(struct vm *vm);
 void debug_before_save(struct vm *vm);
 void debug_state_replaced(struct vm *vm);
 
+/* The signal and $_siginfo of a guest failure (the fault vm_fail recorded), for the
+ * stub's stop and qXfer:siginfo:read and for core files. */
+void debug_fault_siginfo(const struct vcpu_fault *f, struct gdb_siginfo *out);
+
 /* For --stats: how long the debugger held the VM before vCPU 0's first instruction,
  * and how many exits were our own int3 ending KVM_RUN as an emulation failure
  * (software KVM). 0 without a debugger. */

@@ -9,6 +9,7 @@
  * watchpoints is for HERMIT_VERBOSE.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -92,10 +93,25 @@ static void print_listening(const struct vm *vm, const char *where, int port)
 		print_host_paths(vm);
 }
 
+/* After a guest failure the VM ends with its status, whoever ends the session. */
+static int ending_status(const struct debug_serve_ctx *c)
+{
+	const struct debugger *d =
+		(const struct debugger *)((const char *)c - offsetof(struct debugger, serve));
+	return d->fatal_status ? d->fatal_status : STATUS_KILLED;
+}
+
 static void on_stub_event(void *arg, enum gdbstub_event ev, const char *peer)
 {
 	const struct debug_serve_ctx *c = arg;
 
+	if ((ev == GDBSTUB_EV_DETACHED || ev == GDBSTUB_EV_LOST) &&
+	    ending_status(c) != STATUS_KILLED) {
+		warnx_("debugger from %s left after the guest's failure; the VM ends (exit "
+		       "status %d)",
+		       peer, ending_status(c));
+		return;
+	}
 	switch (ev) {
 	case GDBSTUB_EV_CONNECTED:
 		warnx_("debugger connected from %s (all vCPUs stopped)", peer);
@@ -118,7 +134,7 @@ static void on_stub_event(void *arg, enum gdbstub_event ev, const char *peer)
 		       peer);
 		break;
 	case GDBSTUB_EV_KILLED:
-		warnx_("debugger from %s killed the VM (exit status %d)", peer, STATUS_KILLED);
+		warnx_("debugger from %s killed the VM (exit status %d)", peer, ending_status(c));
 		break;
 	}
 }
@@ -171,8 +187,9 @@ void debug_listen(struct vm *vm)
 		die("cannot start the GDB stub (port %d from -s/HERMIT_DEBUG_PORT, address %s "
 		    "from --gdb-addr/HERMIT_DEBUG_ADDR): %s",
 		    cfg->gdb_port, cfg->gdb_bind, err);
-	snprintf(d->serve.where, sizeof(d->serve.where), "%s:%d", cfg->gdb_bind,
-		 gdbstub_port(d->stub));
+	bool v6 = strchr(cfg->gdb_bind, ':') != NULL; /* [::1]:1234, as GDB wants it */
+	snprintf(d->serve.where, sizeof(d->serve.where), "%s%s%s:%d", v6 ? "[" : "", cfg->gdb_bind,
+		 v6 ? "]" : "", gdbstub_port(d->stub));
 	print_listening(vm, d->serve.where, gdbstub_port(d->stub));
 }
 

@@ -536,9 +536,12 @@ static void t_detach(void *ctx)
 	t_resume(vm, all); /* guest debug is switched off for a detached VM */
 }
 
+/* After a guest failure the VM ends with the failure's status, whatever ends it. */
 static void t_kill(void *ctx)
 {
-	vm_end(ctx, STATUS_KILLED);
+	struct vm *vm = ctx;
+	int fatal = vm->dbg->fatal_status;
+	vm_end(vm, fatal ? fatal : STATUS_KILLED);
 }
 
 static uint64_t t_load_bias(void *ctx)
@@ -551,6 +554,17 @@ static uint64_t t_entry_point(void *ctx)
 {
 	const struct vm *vm = ctx;
 	return vm->image.entry;
+}
+
+/* Only the vCPU whose failure stopped the VM has a siginfo. */
+static int t_siginfo(void *ctx, int cpu, struct gdb_siginfo *out)
+{
+	struct vm *vm = ctx;
+	if (cpu < 0 || (unsigned)cpu >= vm->ncpus || !vm->dbg->fatal_status ||
+	    !vm->vcpus[cpu].fault.valid)
+		return -ENOENT;
+	debug_fault_siginfo(&vm->vcpus[cpu].fault, out);
+	return 0;
 }
 
 static const struct gdb_target_ops target_ops = {
@@ -572,6 +586,7 @@ static const struct gdb_target_ops target_ops = {
 	.kill = t_kill,
 	.load_bias = t_load_bias,
 	.entry_point = t_entry_point,
+	.siginfo = t_siginfo,
 	.can_progress = t_can_progress,
 };
 

@@ -9,7 +9,11 @@
  * (whose flags a filter cannot read) answers ENOSYS, so glibc falls back to clone.
  * ioctl only for KVM's, the terminal's and tun's ('T'), and socket ones (0x89).
  *
- * A forbidden call raises SIGSYS; the handler names the call and ends proxy with
+ * The chown family answers EPERM instead: readline chowns the console's history
+ * file back to its owner after rewriting it, as best effort that ignores failure,
+ * and a console must not end the VM for that.
+ *
+ * Any other forbidden call raises SIGSYS; the handler names the call and ends proxy with
  * STATUS_SANDBOX. It runs in the dying thread, after a bug in proxy: it writes with
  * write(2) and leaves with _exit, nothing else.
  */
@@ -154,6 +158,9 @@ static const char *const allowed[] = {
 };
 /* clang-format on */
 
+/* Calls refused with EPERM rather than trapped (see the top of the file). */
+static const char *const refused_eperm[] = {"chown", "fchown", "lchown", "fchownat"};
+
 /* ioctl request types (bits 8-15) proxy uses after set-up. */
 static const unsigned ioctl_types[] = {0xAE /* KVM */, 'T' /* termios, tun */, 0x89 /* sockets */};
 
@@ -209,6 +216,19 @@ static int allow_names(scmp_filter_ctx ctx)
 	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 }
 
+static int refuse_names(scmp_filter_ctx ctx)
+{
+	for (size_t i = 0; i < sizeof(refused_eperm) / sizeof(refused_eperm[0]); i++) {
+		int nr = seccomp_syscall_resolve_name(refused_eperm[i]);
+		if (nr == __NR_SCMP_ERROR)
+			continue;
+		int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int sandbox_seccomp(char *why, size_t whylen)
 {
 	struct sigaction sa = {.sa_sigaction = forbidden_call, .sa_flags = SA_SIGINFO};
@@ -225,6 +245,8 @@ int sandbox_seccomp(char *why, size_t whylen)
 	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (!rc)
 		rc = allow_names(ctx);
+	if (!rc)
+		rc = refuse_names(ctx);
 	if (!rc)
 		rc = seccomp_load(ctx);
 	if (rc < 0)

@@ -24,13 +24,14 @@
 #include "mig_transport.h"
 #include "snap_internal.h"
 
-/* "[ADDR:]PORT" (bracketed IPv6 allowed) into host and port. */
+/* "[ADDR:]PORT" (bracketed IPv6 allowed, PORT up to 65535) into host and port. */
 static int split_host_port(const char *s, const char *default_host, char *host, size_t hlen,
 			   char *port, size_t plen)
 {
 	const char *colon = strrchr(s, ':');
 	const char *p = colon ? colon + 1 : s;
-	if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) >= plen)
+	if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) >= plen || strlen(p) > 5 ||
+	    strtoul(p, NULL, 10) > 65535) /* getaddrinfo would wrap it to another port */
 		return -1;
 	snprintf(port, plen, "%s", p);
 	if (!colon) {
@@ -206,6 +207,21 @@ static int wait_for_source(int lfd, const struct mig_key *key, mig_peer_check al
 	return s;
 }
 
+/* Where the listener waits, with the port the kernel chose for PORT 0 and IPv6
+ * addresses in brackets, so the line can be pasted into --migrate-to. */
+static void say_waiting(int lfd, const char *host, const char *port, bool keyed)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	unsigned real = (unsigned)strtoul(port, NULL, 10);
+	if (!getsockname(lfd, (struct sockaddr *)&ss, &len))
+		real = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						      : ((struct sockaddr_in *)&ss)->sin_port);
+	bool v6 = strchr(host, ':') != NULL;
+	warnx_("waiting for a migrating guest on %s%s%s:%u%s", v6 ? "[" : "", host, v6 ? "]" : "",
+	       real, keyed ? " (TLS, --migration-key)" : "");
+}
+
 void migrate_accept(const struct config *c, struct restore_source *src, mig_peer_check allowed,
 		    void *ctx)
 {
@@ -218,8 +234,7 @@ void migrate_accept(const struct config *c, struct restore_source *src, mig_peer
 	if (lfd < 0)
 		die("--incoming: %s", err);
 	fcntl(lfd, F_SETFL, O_NONBLOCK); /* a connection gone before accept blocks nothing */
-	warnx_("waiting for a migrating guest on %s:%s%s", host, port,
-	       key ? " (TLS, --migration-key)" : "");
+	say_waiting(lfd, host, port, key != NULL);
 	memset(src, 0, sizeof(*src));
 	src->fds[0] = wait_for_source(lfd, key, allowed, ctx);
 	src->n = 1;
@@ -233,7 +248,8 @@ static struct addrinfo *resolve(const char *to, const struct mig_key *key, char 
 {
 	char host[256], port[16];
 	if (split_host_port(to, "127.0.0.1", host, sizeof(host), port, sizeof(port)))
-		return snprintf(err, errlen, "%s is not HOST:PORT", to), NULL;
+		return snprintf(err, errlen, "%s is not HOST:PORT (PORT from 1 to 65535)", to),
+		       NULL;
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
 	int rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc)

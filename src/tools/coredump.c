@@ -2,7 +2,8 @@
  *
  * Layout: the ELF header and program headers (through libelf), one PT_NOTE with
  * NT_PRPSINFO, one NT_PRSTATUS per vCPU (the vCPU that ended the VM first, so
- * GDB shows the crash site) and NT_AUXV (AT_ENTRY: GDB relocates a static-PIE
+ * GDB shows the crash site, with the failure's signal and NT_SIGINFO: GDB's
+ * $_siginfo, as under the debugger) and NT_AUXV (AT_ENTRY: GDB relocates a static-PIE
  * program file by comparing it with the file's e_entry), then one PT_LOAD per mapped range of vCPU
  * 0's page tables at the guest's VIRTUAL address, with p_paddr the guest-physical one (the physical
  * view). GDB reads cores by virtual address, which is what a guest's symbols use. Ranges are
@@ -25,6 +26,7 @@
 #include <sys/user.h>
 #include <unistd.h>
 
+#include "debug.h"
 #include "hermit_abi.h"
 #include "log.h"
 #include "pagewalk.h"
@@ -153,12 +155,29 @@ static void fill_psinfo(const struct vm *vm, struct elf_prpsinfo *p)
 				      i ? " " : "", vm->cfg->guest_argv[i]);
 }
 
-/* NT_PRPSINFO, NT_PRSTATUS for every vCPU (the crashed one first), NT_AUXV. */
+/* The failed vCPU's signal in its NT_PRSTATUS, and its NT_SIGINFO; the note's size. */
+static size_t put_failure(uint8_t *buf, const struct vcpu_fault *f, struct elf_prstatus *st)
+{
+	struct gdb_siginfo si;
+	uint8_t raw[GDB_SIGINFO_SIZE];
+	debug_fault_siginfo(f, &si);
+	gdb_siginfo_layout(&si, raw);
+	memcpy(&st->pr_info.si_signo, raw, sizeof(int)); /* the Linux number */
+	st->pr_info.si_errno = si.error;
+	st->pr_info.si_code = si.code;
+	st->pr_cursig = (short)st->pr_info.si_signo;
+	size_t o = put_note(buf, NT_PRSTATUS, st, sizeof(*st));
+	return o + put_note(buf + o, NT_SIGINFO, raw, sizeof(raw));
+}
+
+/* NT_PRPSINFO, NT_PRSTATUS for every vCPU (the crashed one first, with NT_SIGINFO
+ * when the guest failed), NT_AUXV. */
 static uint8_t *build_notes(struct vm *vm, size_t *len, char *err, size_t errlen)
 {
 	const uint64_t auxv[4] = {AT_ENTRY, vm->image.entry, AT_NULL, 0};
 	size_t cap = note_size(sizeof(struct elf_prpsinfo)) +
-		     vm->ncpus * note_size(sizeof(struct elf_prstatus)) + note_size(sizeof(auxv));
+		     vm->ncpus * note_size(sizeof(struct elf_prstatus)) + note_size(sizeof(auxv)) +
+		     note_size(GDB_SIGINFO_SIZE);
 	uint8_t *buf = calloc(1, cap);
 	if (!buf) {
 		snprintf(err, errlen, "out of memory");
@@ -187,7 +206,10 @@ static uint8_t *build_notes(struct vm *vm, size_t *len, char *err, size_t errlen
 		to_user_regs(&r, &s, &u);
 		_Static_assert(sizeof(st.pr_reg) == sizeof(u), "elf_gregset_t is user_regs_struct");
 		memcpy(&st.pr_reg, &u, sizeof(u));
-		o += put_note(buf + o, NT_PRSTATUS, &st, sizeof(st));
+		if (k == 0 && failed && vm->vcpus[i].fault.valid)
+			o += put_failure(buf + o, &vm->vcpus[i].fault, &st);
+		else
+			o += put_note(buf + o, NT_PRSTATUS, &st, sizeof(st));
 	}
 	o += put_note(buf + o, NT_AUXV, auxv, sizeof(auxv));
 	*len = o;

@@ -119,6 +119,25 @@ static void say_events(const struct mon *m, struct vcpu *v)
 		e.nmi.masked ? " masked" : " unmasked", e.interrupt.shadow);
 }
 
+/* The exception KVM held when this vCPU's guest failed (after a crash, under GDB). */
+static void say_fault(const struct mon *m, const struct vcpu *v)
+{
+	const struct vcpu_fault *f = &v->fault;
+	const struct vcpu_exception *e = &f->exception;
+	if (!f->valid)
+		return;
+	if (!e->valid)
+		mon_say(m, "fault: status %d at RIP 0x%llx, cr2 0x%llx, no exception held by KVM\n",
+			f->status, (unsigned long long)f->rip, (unsigned long long)f->cr2);
+	else
+		mon_say(m,
+			"fault: status %d at RIP 0x%llx, cr2 0x%llx, exception vector %u (%s) "
+			"error code 0x%x\n",
+			f->status, (unsigned long long)f->rip, (unsigned long long)f->cr2,
+			e->vector, exception_name(e->vector),
+			e->has_error_code ? e->error_code : 0);
+}
+
 int cmd_info_registers(struct mon *m, int argc, char **argv)
 {
 	unsigned cpu;
@@ -135,6 +154,7 @@ int cmd_info_registers(struct mon *m, int argc, char **argv)
 	say_rip_flags(m, r.rip, r.rflags);
 	say_sregs(m, &s);
 	say_events(m, v);
+	say_fault(m, v);
 	return 0;
 }
 

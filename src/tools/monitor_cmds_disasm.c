@@ -37,6 +37,12 @@ static int say_insn(const struct mon *m, const struct mon_memsrc *src, uint64_t 
 	char bytes[3 * INSN_MAX_BYTES + 1];
 
 	if (!disasm_one(code, got, *addr, &insn)) {
+		if (got < sizeof(code) && *addr + got < *addr) /* got to 2^64: nothing after */
+			return mon_fail(m, -EFAULT,
+					"Cannot access memory past address 0xffffffffffffffff "
+					"(the end of the address space; the instruction at 0x%llx "
+					"runs into it)",
+					(unsigned long long)*addr);
 		if (got < sizeof(code))
 			return unreadable(m, *addr + got); /* cut off, not a bad opcode */
 		insn.len = 1; /* as GDB: one byte, and go on after it */

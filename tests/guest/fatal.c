@@ -1,12 +1,20 @@
 /* fatal.c: guests that misbehave on purpose, one way per argv[1].
  *
  *   triplefault  empty IDT, then ud2: #UD → #DF → shutdown (KVM_EXIT_SHUTDOWN)
+ *   int3noidt    empty IDT, then int3: the #BP cannot be delivered (software KVM: proxy
+ *                injects it, so the triple fault that follows names vector 3)
+ *   waitfault    spin until a debugger sets fatal_go, then the pagefault (listen mode)
+ *   idtmmio      IDT in guest-physical space that is not RAM, then that #PF: the
+ *                CPU cannot read the gate (hardware KVM: an internal error, "delivery
+ *                of an event"; or a triple fault, as the host's KVM decides)
  *   badport      32-bit OUT to port 0x1234, which no hypercall uses
  *   mmio         write to a guest-physical address that is not RAM
  *   mmioread     read from such an address
  *   hang         spin forever with PAUSE (for SIGINT/SIGTERM tests)
  *   halt         cli; hlt forever (the vCPU sleeps in KVM; signals must still work)
  *   exception    divide by zero: the runtime reports vector 0 and exits 99
+ *   pagefault    empty IDT, then a write to unmapped 0xbadc0de0008: #PF that nothing
+ *                handles (→ #DF → shutdown on hardware KVM; CR2 keeps the address)
  *   badexit      EXIT hypercall whose argument address is not guest RAM
  *   selfmap      every unused PML4 slot points at the PML4 itself, then hang: the
  *                page tables map themselves all over the address space (info mem)
@@ -37,6 +45,33 @@ static void triple_fault(void)
 	__asm__ volatile("lidt %0; ud2" : : "m"(empty) : "memory");
 }
 
+volatile int fatal_go; /* set by a debugger: waitfault goes on to its page fault */
+
+/* Canonical, far beyond RAM: no PML4 entry of the runtime's tables covers it. */
+#define UNMAPPED_ADDRESS 0xbadc0de0008ULL
+
+/* Load an IDT at `base` (limit: all 256 gates) and write to an unmapped address. */
+static void page_fault_with_idt(uint64_t base, uint16_t limit)
+{
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) idtr = {limit, base};
+	__asm__ volatile("lidt %0; movq $0x5a, (%1)"
+			 :
+			 : "m"(idtr), "r"((uintptr_t)UNMAPPED_ADDRESS)
+			 : "memory");
+}
+
+static void breakpoint_without_idt(void)
+{
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) empty = {0, 0};
+	__asm__ volatile("lidt %0; int3" : : "m"(empty) : "memory");
+}
+
 static int divide_by_zero(void)
 {
 	volatile int zero = 0;
@@ -65,6 +100,16 @@ int main(int argc, char **argv, char **envp)
 	rt_printf("fatal: %s\n", mode);
 	if (!strcmp(mode, "triplefault")) {
 		triple_fault();
+	} else if (!strcmp(mode, "pagefault")) {
+		page_fault_with_idt(0, 0);
+	} else if (!strcmp(mode, "int3noidt")) {
+		breakpoint_without_idt();
+	} else if (!strcmp(mode, "waitfault")) {
+		while (!fatal_go)
+			rt_pause();
+		page_fault_with_idt(0, 0);
+	} else if (!strcmp(mode, "idtmmio")) {
+		page_fault_with_idt(non_ram_address(), 0xfff);
 	} else if (!strcmp(mode, "badport")) {
 		rt_outl(UNUSED_PORT, 0xDEADBEEF);
 	} else if (!strcmp(mode, "mmio")) {
@@ -90,9 +135,10 @@ int main(int argc, char **argv, char **envp)
 	} else if (!strcmp(mode, "exception")) {
 		rt_printf("fatal: quotient %d\n", divide_by_zero());
 	} else {
-		rt_printf(
-			"usage: fatal "
-			"triplefault|badport|mmio|mmioread|hang|halt|exception|badexit|selfmap\n");
+		rt_printf("usage: fatal "
+			  "triplefault|pagefault|int3noidt|waitfault|idtmmio|badport|mmio|mmioread|"
+			  "hang|halt|"
+			  "exception|badexit|selfmap\n");
 		return 2;
 	}
 	rt_printf("fatal: the VM survived '%s'\n", mode);

@@ -256,7 +256,7 @@ def config_booleans_accept_exactly_what_the_message_lists(t):
 def config_memory_beyond_kvm_gets_a_clear_message(t):
     r = run("hello", extra=["-m", "10T"])
     expect_status(t, r, guestrun.STATUS_SETUP, "-m 10T")
-    expect_stderr(t, r, r"HERMIT_MEM/--memory: 10240 GiB is more than KVM can map", "message")
+    expect_stderr(t, r, r"-m 10T is too large: KVM can map at most 8195 GiB", "message")
     t.not_contains(r.stderr, "KVM_SET_USER_MEMORY_REGION", "no raw ioctl error")
 
 

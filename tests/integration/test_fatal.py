@@ -58,3 +58,29 @@ def closed_standard_descriptors_get_dev_null(t):
             with open(trace) as f:
                 t.contains(f.read(), 'write(1, "Hello from a HermitCore test gue"..., 35) = 35',
                            "%s: the console write went to /dev/null, whole" % closed)
+
+
+@harness.test
+def verbose_crash_dump_has_idtr_gdtr_tr_and_the_exception(t):
+    """HERMIT_VERBOSE=1: the register dump of a failure shows CR2, the descriptor
+    tables, the task register and the exception KVM held (none on a triple fault
+    here: KVM_EXIT_SHUTDOWN comes without one on PVM and on VT-x/SVM)."""
+    r = harness.run_proxy(harness.guest("fatal"), ["pagefault"], env={"HERMIT_VERBOSE": "1"})
+    t.eq(r.returncode, 120, "a page fault without an IDT is a triple fault: %r" % r)
+    err = r.stderr.decode(errors="replace")
+    t.match(r"cr2 00000badc0de0008", err, "CR2 holds the faulting address")
+    t.match(r"(?m)^  idtr base 0000000000000000 limit 0000  gdtr base [0-9a-f]{16} limit "
+            r"[0-9a-f]{4}$", err, "IDTR (the empty IDT the guest loaded) and GDTR")
+    t.match(r"(?m)^  tr [0-9a-f]{4} base [0-9a-f]{16} limit [0-9a-f]{8}$", err, "TR")
+    t.match(r"(?m)^  exception: (none held by KVM|vector \d+ \(#\w+\).*)$", err,
+            "the exception KVM held")
+
+
+@harness.test
+def verbose_dump_names_the_breakpoint_proxy_could_not_deliver(t):
+    """Software KVM: the guest's int3 is delivered as #BP by proxy (emulate.c); with an
+    empty IDT that ends in a triple fault, and the dump names the #BP."""
+    harness.needs_pvm()
+    r = harness.run_proxy(harness.guest("fatal"), ["int3noidt"], env={"HERMIT_VERBOSE": "1"})
+    t.eq(r.returncode, 120, "triple fault: %r" % r)
+    t.match(r"(?m)^  exception: vector 3 \(#BP\)$", r.stderr, "the injected #BP")

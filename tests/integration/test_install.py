@@ -42,6 +42,7 @@ INSTALLED = {
     "usr/share/bash-completion/completions/proxy": 0o644,
     "usr/share/bash-completion/completions/proxy-gdb": 0o644,
     "usr/share/doc/proxy/README.md": 0o644,
+    "usr/share/doc/proxy/checkpoint-format.md": 0o644,
 }
 MARKER = "PROXY_INSTALL_TEST_MARKER"
 
@@ -124,6 +125,14 @@ def install_puts_every_file_in_place_and_uninstall_removes_them(t):
         with open(os.path.join(destdir, "usr/share/doc/proxy/README.md")) as f, \
                 open(os.path.join(ROOT, "README.md")) as g:
             t.true(f.read() == g.read(), "README.md installed unchanged")
+        # Every document the man page sends the reader to is installed.
+        with open(MAN_PAGES["proxy"]) as f:
+            named = set(re.findall(r"([a-z][a-z\\-]*\.md)", f.read()))
+        t.true("checkpoint\\-format.md" in named, "proxy(1) names the checkpoint format")
+        for doc in sorted(named):
+            t.true(os.path.isfile(os.path.join(destdir, "usr/share/doc/proxy",
+                                               doc.replace("\\-", "-"))),
+                   "%s, named by proxy(1), is installed" % doc)
         with open(os.path.join(destdir, "usr/bin/proxy-gdb")) as f:
             t.eq(f.readline(), "#!/usr/bin/env python3\n", "proxy-gdb's interpreter line")
 
@@ -309,6 +318,11 @@ def completion_of_paths(t):
              "--coredump FILE")
         t.eq(complete(["proxy", "--trace", "=", "unik"], cwd=tmp), ["unikernel.elf"],
              "--trace=FILE")
+        os.mkdir(os.path.join(tmp, "ckpt"))
+        t.eq(complete(["proxy", "--restore", "ck"], cwd=tmp), ["ckpt"], "--restore DIR")
+        t.eq(complete(["proxy", "--restore", "=", "ck"], cwd=tmp), ["ckpt"], "--restore=DIR")
+        t.eq(complete(["proxy", "HERMIT_RESTORE", "=", "ck"], cwd=tmp), ["ckpt"],
+             "HERMIT_RESTORE=DIR")
         t.eq(complete(["proxy", "unikernel.elf", "--"], cwd=tmp), [],
              "after the image: guest arguments are files, not proxy's options")
         t.eq(complete(["proxy", "unikernel.elf", "unik"], cwd=tmp), ["unikernel.elf"],
@@ -317,6 +331,13 @@ def completion_of_paths(t):
         fake_filedir = '_filedir() { COMPREPLY+=("filedir:$cur"); }'
         t.eq(complete(["proxy", "-c", "2", "unik"], cwd=tmp, prelude=fake_filedir),
              ["filedir:unik"], "_filedir is used when defined")
+
+
+@test
+def completion_of_user_names(t):
+    t.eq(complete(["proxy", "--user", "nobod"]), ["nobody"], "--user NAME: the host's users")
+    t.eq(complete(["proxy", "--user", "=", "nobod"]), ["nobody"], "--user=NAME")
+    t.eq(complete(["proxy", "--user", "nobody", "--st"]), ["--stats"], "after --user's value")
 
 
 @test
@@ -333,6 +354,10 @@ def completion_of_proxy_gdb(t):
              ["unikernel.elf"], "after --: the image")
         t.eq(complete(["proxy-gdb", "--proxy", "unik"], cwd=tmp), ["unikernel.elf"],
              "--proxy PATH")
+        t.eq(complete(["proxy-gdb", "unik"], cwd=tmp), ["unikernel.elf"],
+             "the image without --")
+        t.eq(complete(["proxy-gdb", "-batch", "-ex", "bt", "unik"], cwd=tmp),
+             ["unikernel.elf"], "the image after GDB's options, without --")
 
 
 # ---- proxy-gdb -------------------------------------------------------------------
@@ -410,6 +435,30 @@ def proxy_gdb_parses_both_sides_of_the_separator(t):
          "own options among LLDB's")
     t.eq(m.split_args(["-ex", "--lldb", "--proxy=/p", "-x", "f", "--tcp", "--", "a"]),
          (False, True, "/p", ["-ex", "--lldb", "-x", "f"], ["a"]), "an -ex value is GDB's")
+    # Without '--' (as rust-gdb app): the first operand is the image, and proxy gets it
+    # with the guest's arguments only.
+    for args, want in ((["app"], (False, False, None, [], ["app"])),
+                       (["app", "-c", "2", "--", "x"], None),
+                       (["app", "-c", "2"], (False, False, None, [], ["app", "-c", "2"])),
+                       (["-batch", "-nx", "-ex", "break main", "-x", "f", "app", "1"],
+                        (False, False, None, ["-batch", "-nx", "-ex", "break main", "-x", "f"],
+                         ["app", "1"])),
+                       (["--lldb", "-o", "bt", "--proxy", "/p", "app"],
+                        (True, False, "/p", ["-o", "bt"], ["app"])),
+                       (["--tcp", "-ex", "-c", "app"], (False, True, None, ["-ex", "-c"], ["app"]))):
+        if want is not None:
+            t.eq(m.split_args(args), want, "without --: %r" % args)
+    for args in (["-c", "core", "app"], ["-v", "app"], ["-s", "syms", "app"], ["-d", "dir", "app"],
+                 ["--cpus=2", "app"], ["--mem", "1G", "app"], ["-batch"], []):
+        try:
+            m.split_args(args)
+            t.true(False, "refused: %r" % args)
+        except SystemExit as e:
+            t.eq(e.code, 2, "a usage error: %r" % args)
+    for word, proxys in (("-c", True), ("-vc", True), ("--cpus", True), ("--mem=1G", True),
+                         ("--version", True), ("-batch", False), ("-nx", False),
+                         ("-ex", False), ("--batch", False), ("-q", False)):
+        t.eq(m._could_be_proxys(word), proxys, "%s could be proxy's" % word)
     t.eq(m.connect_address("0.0.0.0:5"), ("tcp", "127.0.0.1:5"), "a wildcard address")
     t.eq(m.connect_address("::1:5"), ("tcp", "[::1]:5"), "IPv6")
     t.eq(m.connect_address("localhost:5"), ("tcp", "localhost:5"), "a host name")
@@ -438,6 +487,18 @@ def proxy_gdb_stops_at_a_breakpoint_and_runs_to_the_exit(t):
     t.true(not os.path.exists(m.group(1)), "the private directory is removed afterwards")
     t.not_contains(r.stderr, "connect with:", "proxy's hint for a manual gdb is dropped")
     t.eq(r.returncode, 0, "the guest's exit status: %r" % r)
+
+
+@test
+def proxy_gdb_without_separator(t):
+    """proxy-gdb app (as rust-gdb app): nothing before the image proxy could take."""
+    needs("gdb")
+    r = proxy_gdb(t, ["-batch", "-nx", "-ex", "continue", harness.guest("exitcode"), "7"])
+    t.contains(r.stdout, "exitcode: exiting with 7 from vCPU 0", "the guest got its argument")
+    t.eq(r.returncode, 7, "the guest's exit status: %r" % r)
+    r = proxy_gdb(t, ["-batch", "-nx", "-ex", "info threads", harness.guest("gdbtarget"),
+                      "spin"])
+    t.match(r"\* 1 +Thread 1", r.stdout, "GDB attached and ran its command: %r" % r)
 
 
 @test
@@ -583,9 +644,14 @@ def proxy_gdb_missing_image_is_proxys_status_and_message(t):
 
 @test
 def proxy_gdb_usage_errors(t):
-    r = proxy_gdb(t, ["-batch", harness.guest("hello")])
-    t.eq(r.returncode, 2, "no '--': %r" % r)
-    t.contains(r.stderr, "missing '--'")
+    r = proxy_gdb(t, ["-batch", "-c", "2", harness.guest("hello")])
+    t.eq(r.returncode, 2, "no '--' and an option of both: %r" % r)
+    t.contains(r.stderr, "-c before the image could be the debugger's or proxy's option: "
+               "put '--' before proxy's options")
+    t.eq(r.stdout, "", "nothing ran")
+    r = proxy_gdb(t, ["-batch", "-nx"])
+    t.eq(r.returncode, 2, "no image, no '--': %r" % r)
+    t.contains(r.stderr, "no image")
     r = proxy_gdb(t, ["-batch", "--", "-c", "2"])
     t.eq(r.returncode, 2, "no image: %r" % r)
     t.contains(r.stderr, "no image")

@@ -269,11 +269,119 @@ static void test_flags(void)
 	CHECK_EQ(PARSE(&c, NULL, "--cpus=0", "img"), CONFIG_ERROR);
 	CHECK_ERR_HAS("--cpus");
 	CHECK_EQ(PARSE(&c, NULL, "-m", "12Q", "img"), CONFIG_ERROR);
-	CHECK_ERR_HAS("--memory");
+	CHECK_ERR_HAS("-m 12Q is invalid");
 	CHECK_EQ(PARSE(&c, NULL, "--gdb-port", "70000", "img"), CONFIG_ERROR);
 	CHECK_ERR_HAS("--gdb-port");
 	CHECK_EQ(PARSE(&c, NULL, "--host-info"), CONFIG_OK); /* no image needed */
 	CHECK(c.host_info);
+}
+
+/* A refused value is named as the user wrote it: -c, --cpus= or --cpus. */
+static void test_flags_named_as_typed(void)
+{
+	struct config c;
+	CHECK_EQ(PARSE(&c, NULL, "-c", "1000", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("-c 1000 is invalid");
+	CHECK(!strstr(err, "--cpus"));
+	CHECK_EQ(PARSE(&c, NULL, "-vc1000", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("-c 1000 is invalid");
+	CHECK_EQ(PARSE(&c, NULL, "--cpus=1000", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("--cpus=1000 is invalid");
+	CHECK_EQ(PARSE(&c, NULL, "--cpus", "1000", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("--cpus 1000 is invalid");
+	CHECK_EQ(PARSE(&c, NULL, "--memory=1Q", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("--memory=1Q is invalid");
+	CHECK_EQ(PARSE(&c, NULL, "-s", "70000", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("-s 70000 is invalid");
+	char *env[] = {"HERMIT_CPUS=1000", NULL};
+	CHECK_EQ(PARSE(&c, env, "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("HERMIT_CPUS=1000 is invalid");
+}
+
+/* One limit in one unit, whatever the size beyond it (64T once got "at most 8195
+ * GiB" from vm.c and 100T "at most 64T" from here). */
+static void test_memory_limit_message(void)
+{
+	struct config c;
+	char *t64[] = {"HERMIT_MEM=64T", NULL}, *t100[] = {"HERMIT_MEM=100T", NULL};
+	char limit[64];
+	snprintf(limit, sizeof(limit), "at most %llu GiB",
+		 (unsigned long long)(CONFIG_MAX_MEM >> 30));
+	CHECK_EQ(PARSE(&c, t64, "img"), CONFIG_ERROR);
+	CHECK(strstr(err, "HERMIT_MEM=64T is too large") && strstr(err, limit));
+	CHECK_EQ(PARSE(&c, t100, "img"), CONFIG_ERROR);
+	CHECK(strstr(err, "HERMIT_MEM=100T is too large") && strstr(err, limit));
+	CHECK(!strstr(err, "64T"));
+	CHECK_EQ(CONFIG_MAX_MEM >> 30, 8195); /* 3.25 GiB below the PCI hole, 8 TiB above */
+}
+
+/* Migration ports: a number above 65535 would reach getaddrinfo, which wraps it. */
+static void test_migration_ports(void)
+{
+	struct config c;
+	char *none[] = {NULL};
+	static const char *bad_incoming[] = {"65536",	     "99999",	   "127.0.0.1:65536",
+					     "[::1]:100000", "127.0.0.1:", "x:-1"};
+	for (size_t i = 0; i < sizeof(bad_incoming) / sizeof(bad_incoming[0]); i++) {
+		char *argv[] = {"proxy", "--incoming", (char *)bad_incoming[i], NULL};
+		CHECK_EQ(config_parse(&c, 3, argv, none, err, sizeof(err)), CONFIG_ERROR);
+		CHECK_ERR_HAS("--incoming");
+		CHECK_ERR_HAS("from 0 to 65535");
+		config_release(&c);
+	}
+	static const char *good_incoming[] = {"0", "65535", "127.0.0.1:0", "[::1]:4455"};
+	for (size_t i = 0; i < sizeof(good_incoming) / sizeof(good_incoming[0]); i++) {
+		char *argv[] = {"proxy", "--incoming", (char *)good_incoming[i], NULL};
+		CHECK_EQ(config_parse(&c, 3, argv, none, err, sizeof(err)), CONFIG_OK);
+		config_release(&c);
+	}
+	static const char *bad_to[] = {
+		"HERMIT_MIGRATION_SUPPORT=host:65536", "HERMIT_MIGRATION_SUPPORT=127.0.0.1:99999",
+		"HERMIT_MIGRATION_SUPPORT=127.0.0.1:0", "HERMIT_MIGRATION_SUPPORT=:4455"};
+	for (size_t i = 0; i < sizeof(bad_to) / sizeof(bad_to[0]); i++) {
+		char *env[] = {(char *)bad_to[i], NULL};
+		CHECK_EQ(PARSE(&c, env, "img"), CONFIG_ERROR);
+		CHECK_ERR_HAS("HERMIT_MIGRATION_SUPPORT");
+		CHECK_ERR_HAS("from 1 to 65535");
+		config_release(&c);
+	}
+	CHECK_EQ(PARSE(&c, none, "--migrate-to", "[::1]:65535", "img"), CONFIG_OK);
+	config_release(&c);
+}
+
+/* 130 variables are refused naming where they came from: --env, HERMIT_ENV or
+ * --env-host, never one the user did not give. */
+static void test_env_count_names_the_source(void)
+{
+	enum { N = 130 };
+	static char names[N][16], hermit_env[N * 16 + 16];
+	static char *argv[2 * N + 3], *envp[N + 2];
+	struct config c;
+	size_t o = snprintf(hermit_env, sizeof(hermit_env), "HERMIT_ENV=");
+	argv[0] = "proxy";
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "V%d=1", i);
+		argv[1 + 2 * i] = "--env";
+		argv[2 + 2 * i] = names[i];
+		o += snprintf(hermit_env + o, sizeof(hermit_env) - o, "%sV%d=1", i ? " " : "", i);
+		envp[i] = names[i];
+	}
+	argv[2 * N + 1] = "img";
+	CHECK_EQ(config_parse(&c, 2 * N + 2, argv, NULL, err, sizeof(err)), CONFIG_ERROR);
+	CHECK_ERR_HAS("130 variables (from --env)");
+	CHECK(!strstr(err, "--env-host") && !strstr(err, "HERMIT_ENV"));
+	config_release(&c);
+
+	char *henv[] = {hermit_env, NULL};
+	CHECK_EQ(PARSE(&c, henv, "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("130 variables (from HERMIT_ENV)");
+	CHECK(!strstr(err, "--env"));
+	config_release(&c);
+
+	envp[N] = NULL;
+	CHECK_EQ(PARSE(&c, envp, "--env-host", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("130 variables (--env-host forwards the host's)");
+	config_release(&c);
 }
 
 /* HERMIT_DEBUG=1 and -d stop before the first instruction; `listen` and -s without -d
@@ -412,6 +520,7 @@ static void test_usage(void)
 	CHECK(!strncmp(out, "proxy " PROXY_VERSION "\nfeatures: ",
 		       strlen("proxy " PROXY_VERSION "\nfeatures: ")));
 	CHECK(strstr(out, config_features()) != NULL);
+	CHECK(strstr(out, "abi=rusty,c,hermit-entry,hermit-fdt1,hermit-fdt2,hermit-fdt3") != NULL);
 	CHECK(strstr(config_usage_text(), "HERMIT_MEM") != NULL);
 }
 
@@ -656,6 +765,10 @@ int main(void)
 	test_env_refused();
 	test_abi();
 	test_flags();
+	test_flags_named_as_typed();
+	test_memory_limit_message();
+	test_migration_ports();
+	test_env_count_names_the_source();
 	test_debug_modes();
 	test_debug_socket();
 	test_guest_argv();

@@ -94,6 +94,24 @@ static int allowed_work(void *arg)
 	return 0;
 }
 
+/* readline's history writer chowns the file it rewrote and ignores failure: the
+ * chown family answers EPERM rather than ending the process. */
+static int try_chown(void *arg)
+{
+	(void)arg;
+	if (filtered())
+		return 99;
+	if (chown("/dev/null", getuid(), getgid()) != -1 || errno != EPERM)
+		return 20;
+	if (lchown("/dev/null", getuid(), getgid()) != -1 || errno != EPERM)
+		return 21;
+	if (fchown(STDERR_FILENO, getuid(), getgid()) != -1 || errno != EPERM)
+		return 22;
+	if (fchownat(AT_FDCWD, "/dev/null", getuid(), getgid(), 0) != -1 || errno != EPERM)
+		return 23;
+	return 0;
+}
+
 static int try_ptrace(void *arg)
 {
 	(void)arg;
@@ -126,6 +144,10 @@ static int try_exec(void *arg)
 static void check_filter(void)
 {
 	struct outcome o = in_child(allowed_work, NULL);
+	CHECK_EQ(o.status, 0);
+	CHECK_STR(o.err, "");
+
+	o = in_child(try_chown, NULL);
 	CHECK_EQ(o.status, 0);
 	CHECK_STR(o.err, "");
 
