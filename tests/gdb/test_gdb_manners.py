@@ -128,3 +128,24 @@ def second_gdb_is_told_why(t):
         t.eq(first.ask(b"qC"), b"QC1", "the first debugger goes on")
         t.eq(first.ask(b"D"), b"OK")
         t.eq(p.wait(), 0)
+
+
+@test
+def lldb_sees_every_vcpu_with_multiprocess_ids(t):
+    """LLDB 14 offers multiprocess+ too: the p1.N thread ids must parse on its side."""
+    if not shutil.which("lldb"):
+        skip("lldb is not installed")
+    image = guest(TARGET)
+    p, port = start_proxy(image, cpus=2)
+    with p:
+        r = subprocess.run(["lldb", image, "-b", "-o", "gdb-remote 127.0.0.1:%d" % port,
+                            "-o", "breakpoint set -n ap_work", "-o", "continue",
+                            "-o", "thread list", "-o", "breakpoint delete 1",
+                            "-o", "continue"],
+                           capture_output=True, text=True, timeout=GDB_TIMEOUT)
+        out = r.stdout + r.stderr
+        t.match(r"thread #1: tid = 0x0001, 0x[0-9a-f]+ ", out, "vCPU 0 listed")
+        t.match(r"\* thread #2: tid = 0x0002, 0x[0-9a-f]+ gdbtarget.elf`ap_work\(id=1\)", out,
+                "vCPU 1 listed, stopped in ap_work")
+        t.contains(out, "Process 1 exited with status = 0", "the guest ran to its end")
+        t.eq(p.wait(), 0)
