@@ -64,6 +64,23 @@ def gdb_kill_is_quiet(t):
 
 
 @test
+def gdb_kill_with_the_k_packet_is_quiet(t):
+    """Without vKill and multiprocess GDB sends `k`, does not read the exit reply LLDB
+    needs, and hangs up: the reply must not upset it."""
+    require_gdb()
+    image = guest(TARGET)
+    p, port = start_proxy(image)
+    with p:
+        out = gdb_with_settings(image, port, ["set remote multiprocess-feature-packet off",
+                                              "set remote kill-packet off"],
+                                ["break leaf", "continue", "kill", "info threads"])
+        t.contains(out, "[Inferior 1 (Remote target) killed]", "GDB killed the target")
+        for bad in ("Can't kill", "warning", "error", "Remote failure"):
+            t.not_contains(out, bad, "GDB said nothing more")
+        t.eq(p.wait(), KILLED)
+
+
+@test
 def lldb_process_kill_gets_its_exit_reply(t):
     if not shutil.which("lldb"):
         skip("lldb is not installed")
