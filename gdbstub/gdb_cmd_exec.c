@@ -1,10 +1,10 @@
-/* gdb_cmd_exec.c: stopping and resuming: stop replies, c/s/C/S, vCont, D and k.
+/* gdb_cmd_exec.c: stopping and resuming: stop replies, c/s/C/S, vCont, D, k and vKill.
  *
  * The VM is all-stop: a resume returns at once and the session loop waits for the
  * target's stop_fd; gdb_handle_stop then reports the stop. Thread ids on the wire are
- * vCPU + 1. Signals in C/S are ignored: a unikernel has no signal to deliver. A
- * resume the target refuses keeps the VM stopped and gets an E reply; one for a
- * thread that has not started gets a text GDB prints.
+ * vCPU + 1 (p1.<vCPU + 1> for a multiprocess client). Signals in C/S are ignored: a unikernel has
+ * no signal to deliver. A resume the target refuses keeps the VM stopped and gets an E reply; one
+ * for a thread that has not started gets a text GDB prints.
  */
 #include "gdb_session.h"
 
@@ -13,13 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *stop_reason_name(enum gdb_stop_kind kind)
+/* The stop reason field, or "" when the client did not offer it in qSupported:
+ * `swbreak:`/`hwbreak:` confuse a GDB that did not ask for them ("Unexpected
+ * swbreak stop reason"). The pc is the breakpoint's address either way, as LLDB
+ * (which never offers swbreak) expects; GDB finds the breakpoint there. */
+static const char *stop_reason_name(enum gdb_stop_kind kind, unsigned features)
 {
 	switch (kind) {
 	case GDB_STOP_SWBREAK:
-		return "swbreak:";
+		return features & GDB_FEAT_SWBREAK ? "swbreak:;" : "";
 	case GDB_STOP_HWBREAK:
-		return "hwbreak:";
+		return features & GDB_FEAT_HWBREAK ? "hwbreak:;" : "";
 	case GDB_STOP_WATCH:
 		return "watch:";
 	case GDB_STOP_RWATCH:
@@ -36,26 +40,35 @@ static bool is_watch(enum gdb_stop_kind kind)
 	return kind == GDB_STOP_WATCH || kind == GDB_STOP_RWATCH || kind == GDB_STOP_AWATCH;
 }
 
-size_t gdb_format_stop(char *buf, size_t cap, const struct gdb_stop *st)
+/* `thread:` names the vCPU as the client speaks: p1.N with multiprocess (without it,
+ * GDB's record target takes the stop for another process and aborts). */
+size_t gdb_format_stop(char *buf, size_t cap, const struct gdb_stop *st, unsigned features)
 {
 	int sig = st->kind == GDB_STOP_SIGNAL ? st->signal & 0xff : 5;
+	bool mp = features & GDB_FEAT_MULTIPROCESS;
+	char tid[32], watch[24] = "";
 	int n;
 
-	if (st->kind == GDB_STOP_EXITED)
-		n = snprintf(buf, cap, "W%02x", st->exit_code & 0xff);
-	else if (is_watch(st->kind))
-		n = snprintf(buf, cap, "T%02xthread:%02x;%s%llx;", sig, st->cpu + 1,
-			     stop_reason_name(st->kind), (unsigned long long)st->addr);
+	if (st->kind == GDB_STOP_EXITED) {
+		n = mp ? snprintf(buf, cap, "W%02x;process:%x", st->exit_code & 0xff, GDB_PID)
+		       : snprintf(buf, cap, "W%02x", st->exit_code & 0xff);
+		return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+	}
+	if (mp)
+		snprintf(tid, sizeof(tid), "p%x.%02x", GDB_PID, st->cpu + 1);
 	else
-		n = snprintf(buf, cap, "T%02xthread:%02x;%s%s", sig, st->cpu + 1,
-			     stop_reason_name(st->kind), st->kind == GDB_STOP_SIGNAL ? "" : ";");
+		snprintf(tid, sizeof(tid), "%02x", st->cpu + 1);
+	if (is_watch(st->kind))
+		snprintf(watch, sizeof(watch), "%llx;", (unsigned long long)st->addr);
+	n = snprintf(buf, cap, "T%02xthread:%s;%s%s", sig, tid,
+		     stop_reason_name(st->kind, features), watch);
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
 static void send_stop(struct gdb_session *s, const struct gdb_stop *st)
 {
 	char buf[64];
-	size_t n = gdb_format_stop(buf, sizeof(buf), st);
+	size_t n = gdb_format_stop(buf, sizeof(buf), st, s->features);
 
 	gdb_send_packet(s, buf, n);
 }
@@ -78,7 +91,7 @@ enum gdb_reply gdb_cmd_stop_reason(struct gdb_session *s, const struct rsp_args 
 	char buf[64];
 
 	(void)a;
-	gdb_reply_bin(s, buf, gdb_format_stop(buf, sizeof(buf), &s->last_stop));
+	gdb_reply_bin(s, buf, gdb_format_stop(buf, sizeof(buf), &s->last_stop, s->features));
 	return GDB_REPLY_SEND;
 }
 
@@ -129,8 +142,27 @@ static void send_notice(struct gdb_session *s)
 	free(pkt);
 }
 
+/* A step of a vCPU that cannot execute anything (halted with interrupts off) would
+ * never end: refuse it with the target's reason, which GDB shows. True if refused. */
+static bool refuse_stuck_step(struct gdb_session *s, const enum gdb_resume_action *actions)
+{
+	const struct gdb_target_ops *ops = s->tgt.ops;
+	char why[128];
+
+	for (int i = 0; ops->can_progress && i < s->ncpu; i++) {
+		if (actions[i] != GDB_RESUME_STEP ||
+		    ops->can_progress(s->tgt.ctx, i, why, sizeof(why)))
+			continue;
+		gdb_reply_error_text(s, EDEADLK, "cannot step Thread %d: %s", i + 1, why);
+		return true;
+	}
+	return false;
+}
+
 static enum gdb_reply resume(struct gdb_session *s, const enum gdb_resume_action *actions)
 {
+	if (refuse_stuck_step(s, actions))
+		return GDB_REPLY_SEND;
 	int rc = s->tgt.ops->resume(s->tgt.ctx, actions);
 
 	if (rc == -ESRCH) {
@@ -233,6 +265,8 @@ static bool apply_action(enum gdb_resume_action act, const char *tid, size_t tid
 	if (tid) {
 		if (!rsp_parse_args("t", tid, tid_len, &args))
 			return false;
+		if (!gdb_pid_ours(&args.v[0]))
+			return false;
 		t = args.v[0].tid;
 	}
 	if (t == 0) /* "any thread": the current one */
@@ -309,9 +343,23 @@ enum gdb_reply gdb_cmd_vcont(struct gdb_session *s, const struct rsp_args *a)
 	return r;
 }
 
+/* A process id from the client: ours, or any at all from one that does not speak
+ * multiprocess (GDB then sends its made-up pid 42000), as gdbserver takes it. */
+static bool pid_ours(const struct gdb_session *s, uint64_t pid)
+{
+	return !(s->features & GDB_FEAT_MULTIPROCESS) || pid == GDB_PID;
+}
+
+/* `D`, or `D;PID`: only our one process can be named. */
 enum gdb_reply gdb_cmd_detach(struct gdb_session *s, const struct rsp_args *a)
 {
-	(void)a;
+	struct rsp_args pid;
+
+	if (a->count > 0 &&
+	    (!rsp_parse_args("L", a->v[0].s, a->v[0].len, &pid) || !pid_ours(s, pid.v[0].u))) {
+		gdb_reply_str(s, "E01");
+		return GDB_REPLY_SEND;
+	}
 	s->tgt.ops->detach(s->tgt.ctx);
 	s->end = GDBSTUB_DETACHED;
 	gdb_session_event(s, GDBSTUB_EV_DETACHED, s->peer);
@@ -319,13 +367,42 @@ enum gdb_reply gdb_cmd_detach(struct gdb_session *s, const struct rsp_args *a)
 	return GDB_REPLY_SEND;
 }
 
-enum gdb_reply gdb_cmd_kill(struct gdb_session *s, const struct rsp_args *a)
+static void kill_vm(struct gdb_session *s)
 {
-	(void)a;
-	if (s->extended)
-		return gdb_extended_kill(s);
+	if (s->extended) {
+		gdb_extended_kill(s);
+		return;
+	}
 	s->tgt.ops->kill(s->tgt.ctx);
 	s->end = GDBSTUB_KILLED;
 	gdb_session_event(s, GDBSTUB_EV_KILLED, s->peer);
-	return GDB_REPLY_NONE; /* GDB does not wait for an answer to `k` */
+}
+
+/* GDB sends `k` without waiting for an answer (and closes the connection); LLDB
+ * waits for the exit reply lldb-server gives ("killed by signal 9") and otherwise
+ * says "failed to send the k packet". */
+enum gdb_reply gdb_cmd_kill(struct gdb_session *s, const struct rsp_args *a)
+{
+	(void)a;
+	kill_vm(s);
+	if (s->extended)
+		return GDB_REPLY_NONE; /* as gdbserver: the session waits for `run` */
+	if (s->features & GDB_FEAT_MULTIPROCESS)
+		gdb_reply_fmt(s, "X09;process:%x", GDB_PID);
+	else
+		gdb_reply_str(s, "X09");
+	return GDB_REPLY_SEND;
+}
+
+/* `vKill;PID`: what GDB uses to kill (before `k`, which it never sends to a
+ * multiprocess stub). */
+enum gdb_reply gdb_cmd_vkill(struct gdb_session *s, const struct rsp_args *a)
+{
+	if (!pid_ours(s, a->v[0].u)) {
+		gdb_reply_str(s, "E03"); /* ESRCH: no such process */
+		return GDB_REPLY_SEND;
+	}
+	kill_vm(s);
+	gdb_reply_str(s, "OK");
+	return GDB_REPLY_SEND;
 }

@@ -1,7 +1,8 @@
 /* gdb_cmd_query.c: the query packets: features, threads, target.xml and `monitor`.
  *
  * Threads are vCPUs, with GDB thread id = vCPU + 1 (GDB reserves 0 for "any" and -1
- * for "all").
+ * for "all"); a client that offers multiprocess+ gets them as p1.<vCPU + 1> (one
+ * process, GDB_PID) and may send either form.
  */
 #include "gdb_session.h"
 
@@ -10,20 +11,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* 0-based vCPU of a thread id, or -1 if it names none. */
-static int tid_to_cpu(const struct gdb_session *s, int64_t tid)
+/* 0-based vCPU of a thread id (TID or pPID.TID), or -1 if it names none. */
+static int tid_to_cpu(const struct gdb_session *s, const struct rsp_arg *a)
 {
-	return tid >= 1 && tid <= s->ncpu ? (int)(tid - 1) : -1;
+	return gdb_pid_ours(a) && a->tid >= 1 && a->tid <= s->ncpu ? (int)(a->tid - 1) : -1;
 }
 
 /* `Hg`/`Hc`: 0 means "any" (keep the current one); -1 "all" (only for c). */
 enum gdb_reply gdb_cmd_set_thread(struct gdb_session *s, const struct rsp_args *a)
 {
 	int64_t tid = a->v[1].tid;
-	int cpu = tid_to_cpu(s, tid);
+	int cpu = tid_to_cpu(s, &a->v[1]);
 	char op = a->v[0].c;
 
-	if ((op != 'g' && op != 'c') || (tid > 0 && cpu < 0) || (op == 'g' && tid < 0)) {
+	if ((op != 'g' && op != 'c') || !gdb_pid_ours(&a->v[1]) || (tid > 0 && cpu < 0) ||
+	    (op == 'g' && tid < 0)) {
 		gdb_reply_str(s, "E01");
 		return GDB_REPLY_SEND;
 	}
@@ -37,7 +39,7 @@ enum gdb_reply gdb_cmd_set_thread(struct gdb_session *s, const struct rsp_args *
 
 enum gdb_reply gdb_cmd_thread_alive(struct gdb_session *s, const struct rsp_args *a)
 {
-	gdb_reply_str(s, tid_to_cpu(s, a->v[0].tid) >= 0 ? "OK" : "E01");
+	gdb_reply_str(s, tid_to_cpu(s, &a->v[0]) >= 0 ? "OK" : "E01");
 	return GDB_REPLY_SEND;
 }
 
@@ -47,8 +49,11 @@ enum gdb_reply gdb_cmd_thread_first(struct gdb_session *s, const struct rsp_args
 	if (gdb_extended_no_process(s))
 		return GDB_REPLY_SEND;
 	gdb_reply_str(s, "m");
-	for (int cpu = 0; cpu < s->ncpu; cpu++)
-		gdb_reply_fmt(s, cpu ? ",%x" : "%x", cpu + 1);
+	for (int cpu = 0; cpu < s->ncpu; cpu++) {
+		if (cpu)
+			gdb_reply_str(s, ",");
+		gdb_reply_tid(s, cpu);
+	}
 	return GDB_REPLY_SEND;
 }
 
@@ -62,13 +67,14 @@ enum gdb_reply gdb_cmd_thread_next(struct gdb_session *s, const struct rsp_args 
 enum gdb_reply gdb_cmd_current_thread(struct gdb_session *s, const struct rsp_args *a)
 {
 	(void)a;
-	gdb_reply_fmt(s, "QC%x", s->g_cpu + 1);
+	gdb_reply_str(s, "QC");
+	gdb_reply_tid(s, s->g_cpu);
 	return GDB_REPLY_SEND;
 }
 
 enum gdb_reply gdb_cmd_thread_extra(struct gdb_session *s, const struct rsp_args *a)
 {
-	int cpu = tid_to_cpu(s, a->v[0].tid);
+	int cpu = tid_to_cpu(s, &a->v[0]);
 	char info[128];
 
 	if (cpu < 0) {
@@ -101,9 +107,30 @@ static bool has_feature(const char *list, size_t len, const char *feature)
 	return false;
 }
 
+/* The extensions used only with a client that offers them (enum gdb_feature). */
+static unsigned offered_features(const char *list, size_t len)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} known[] = {
+		{"multiprocess+", GDB_FEAT_MULTIPROCESS},
+		{"swbreak+", GDB_FEAT_SWBREAK},
+		{"hwbreak+", GDB_FEAT_HWBREAK},
+		{"error-message+", GDB_FEAT_ERROR_MESSAGE},
+	};
+	unsigned f = 0;
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (has_feature(list, len, known[i].name))
+			f |= known[i].bit;
+	return f;
+}
+
 enum gdb_reply gdb_cmd_supported(struct gdb_session *s, const struct rsp_args *a)
 {
 	s->binary_upload = a->count > 0 && has_feature(a->v[0].s, a->v[0].len, "binary-upload+");
+	s->features = a->count > 0 ? offered_features(a->v[0].s, a->v[0].len) : 0;
 	gdb_reply_fmt(s,
 		      "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:"
 		      "siginfo:read+;"
@@ -112,6 +139,10 @@ enum gdb_reply gdb_cmd_supported(struct gdb_session *s, const struct rsp_args *a
 		      RSP_PACKET_SIZE);
 	if (s->binary_upload)
 		gdb_reply_str(s, ";binary-upload+");
+	if (s->features & GDB_FEAT_MULTIPROCESS)
+		gdb_reply_str(s, ";multiprocess+");
+	if (s->features & GDB_FEAT_ERROR_MESSAGE)
+		gdb_reply_str(s, ";error-message+");
 	return GDB_REPLY_SEND;
 }
 

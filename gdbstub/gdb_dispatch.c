@@ -38,6 +38,7 @@ static const struct gdb_cmd gdb_cmds[] = {
 	{"k", "", gdb_cmd_kill},
 	{"vCont?", "", gdb_cmd_vcont_query},
 	{"vCont;", "s", gdb_cmd_vcont},
+	{"vKill;", "L", gdb_cmd_vkill},
 	{"qSupported", ".:s", gdb_cmd_supported},
 	{"qXfer:features:read:", "s:L,L", gdb_cmd_xfer_features},
 	{"qXfer:auxv:read:", "s:L,L", gdb_cmd_xfer_auxv},

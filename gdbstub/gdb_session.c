@@ -2,8 +2,8 @@
  *
  * The loop waits with poll() on the client, the target's stop_fd (for the stops of a
  * running VM, and for a stopped VM being ended from outside) and the listening socket
- * (a second client is accepted and closed at once). Bytes go through the RSP
- * decoder; each complete packet is acknowledged and dispatched. A
+ * (a second client is accepted and told why it is turned away: rsp_refuse.h). Bytes
+ * go through the RSP decoder; each complete packet is acknowledged and dispatched. A
  * packet that arrives while the VM runs (GDB never sends one in all-stop) is kept and
  * handled after the next stop, while reading goes on so a Ctrl-C behind it still
  * works. A client that goes away is a detach. Whoever embeds the stub hears of a
@@ -147,6 +147,32 @@ void gdb_reply_error(struct gdb_session *s, int err)
 	gdb_reply_fmt(s, "E%02x", err & 0xff ? err & 0xff : 1);
 }
 
+void gdb_reply_tid(struct gdb_session *s, int cpu)
+{
+	if (s->features & GDB_FEAT_MULTIPROCESS)
+		gdb_reply_fmt(s, "p%x.%x", GDB_PID, cpu + 1);
+	else
+		gdb_reply_fmt(s, "%x", cpu + 1);
+}
+
+void gdb_reply_error_text(struct gdb_session *s, int err, const char *fmt, ...)
+{
+	char text[200], out[2 * sizeof(text) + 2] = "O";
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text) - 1, fmt, ap);
+	va_end(ap);
+	if (s->features & GDB_FEAT_ERROR_MESSAGE) {
+		gdb_reply_fmt(s, "E.%s", text);
+		return;
+	}
+	/* GDB 13 has no error-message feature: the text goes to its console first. */
+	strcat(text, "\n");
+	gdb_send_packet(s, out, 1 + rsp_hex_encode(out + 1, text, strlen(text)));
+	gdb_reply_error(s, err);
+}
+
 /* Handle one decoded packet now that the VM is stopped. */
 static void handle_packet(struct gdb_session *s, const uint8_t *pkt, size_t len)
 {
@@ -253,11 +279,17 @@ static void refuse_client(struct gdb_session *s)
 		return;
 	}
 	gdb_peer_name(fd, peer, sizeof(peer));
-	close(fd); /* one client at a time; the first session goes on */
+	/* One client at a time; the first session goes on. */
+	if (s->refusal)
+		rsp_refusal_start(s->refusal, fd,
+				  "proxy: another debugger is attached to this VM; only one at a "
+				  "time (it must detach first)");
+	else
+		close(fd);
 	gdb_session_event(s, GDBSTUB_EV_REFUSED, peer);
 }
 
-enum { PFD_CLIENT, PFD_STOP, PFD_LISTEN, PFD_COUNT };
+enum { PFD_CLIENT, PFD_STOP, PFD_LISTEN, PFD_REFUSED, PFD_COUNT };
 
 static void wait_and_handle(struct gdb_session *s)
 {
@@ -266,10 +298,13 @@ static void wait_and_handle(struct gdb_session *s)
 		/* Watched even while stopped: the VM can still end (signal, monitor). */
 		[PFD_STOP] = {.fd = s->tgt.ops->stop_fd(s->tgt.ctx), .events = POLLIN},
 		[PFD_LISTEN] = {.fd = s->listen_fd, .events = POLLIN},
+		[PFD_REFUSED] = {.fd = s->refusal ? s->refusal->fd : -1, .events = POLLIN},
 	};
 
 	if (poll(p, PFD_COUNT, -1) < 0)
 		return; /* EINTR: vCPU kicks may land here; just wait again */
+	if (p[PFD_REFUSED].revents)
+		rsp_refusal_input(s->refusal);
 	if (p[PFD_LISTEN].revents & POLLIN)
 		refuse_client(s);
 	if (p[PFD_STOP].revents & POLLIN)
@@ -284,6 +319,7 @@ static bool session_init(struct gdb_session *s, int fd, struct gdb_target tgt,
 	memset(s, 0, sizeof(*s));
 	s->fd = fd;
 	s->listen_fd = env->listen_fd;
+	s->refusal = env->refusal;
 	s->tgt = tgt;
 	s->on_event = env->on_event;
 	s->event_arg = env->event_arg;

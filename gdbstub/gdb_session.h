@@ -14,12 +14,26 @@
 #include "gdbstub.h"
 #include "rsp_args.h"
 #include "rsp_packet.h"
+#include "rsp_refuse.h"
 
 /* Largest memory transfer per packet: its hex reply must fit in RSP_REPLY_MAX. */
 #define GDB_MEM_MAX    (RSP_REPLY_MAX / 2 - 16)
 #define GDB_SESSION_ON (-1) /* end: session still going */
 
 #define GDB_PEER_MAX 64 /* "[v6 address]:port" */
+
+/* The process id of the VM in multiprocess thread ids (pPID.TID) and exit replies:
+ * a unikernel is one process, and a fixed id keeps transcripts reproducible. */
+#define GDB_PID 1
+
+/* What the client offered in qSupported (gdb_session.features): the stub uses a
+ * protocol extension only when the client said it understands it. */
+enum gdb_feature {
+	GDB_FEAT_MULTIPROCESS = 1 << 0,	 /* pPID.TID thread ids, `;process:PID` */
+	GDB_FEAT_SWBREAK = 1 << 1,	 /* `swbreak:` stop reason */
+	GDB_FEAT_HWBREAK = 1 << 2,	 /* `hwbreak:` stop reason */
+	GDB_FEAT_ERROR_MESSAGE = 1 << 3, /* `E.text` error replies (GDB 14+) */
+};
 
 /* What a session gets from the stub besides the client and the target. */
 struct gdb_session_env {
@@ -29,12 +43,15 @@ struct gdb_session_env {
 	const struct gdb_stop *initial; /* the stop to report to `?`; NULL: SIGTRAP, vCPU 0 */
 	gdbstub_event_fn on_event;	/* NULL: no reports */
 	void *event_arg;
-	const char *peer; /* the client, for on_event; NULL: "the client" */
+	const char *peer;	     /* the client, for on_event; NULL: "the client" */
+	struct rsp_refusal *refusal; /* where a turned-away client waits to be told why;
+				      * NULL: it is just closed */
 };
 
 struct gdb_session {
 	int fd;	       /* the client */
 	int listen_fd; /* to turn away a second client; -1 if none */
+	struct rsp_refusal *refusal;
 	struct gdb_target tgt;
 	gdbstub_event_fn on_event;
 	void *event_arg;
@@ -46,6 +63,7 @@ struct gdb_session {
 	bool no_ack_pending; /* switch after the OK reply has gone out */
 	bool binary_upload;  /* client announced binary-upload+: `x` allowed */
 	bool features_read;  /* target.xml was read: our register numbers, else GDB's default */
+	unsigned features;   /* enum gdb_feature bits the client offered */
 	bool running;	     /* resumed; waiting for stop_fd */
 	bool deferred;	     /* a packet arrived while running: in deferred_pkt */
 	bool extended;	     /* after `!`: the guest's exit and `k` keep the session */
@@ -97,11 +115,23 @@ enum gdb_reply gdb_reply_xfer_chunk(struct gdb_session *s, const void *data, siz
 /* Send one packet now (O output, stop replies). False if the client is gone. */
 bool gdb_send_packet(struct gdb_session *s, const void *payload, size_t len);
 
+/* Thread ids: does a parsed `t` argument name our process (or any/all)? Append the
+ * id of vCPU `cpu` in the form the client speaks ("p1.2" or "2"). */
+static inline bool gdb_pid_ours(const struct rsp_arg *a)
+{
+	return !a->has_pid || a->pid == GDB_PID || a->pid == 0 || a->pid == -1;
+}
+void gdb_reply_tid(struct gdb_session *s, int cpu);
+/* An error GDB shows: `E.text` to a client that takes it, else an `O` packet with the
+ * text (printed on GDB's console) and then `E<errno>`. `err` positive. */
+void gdb_reply_error_text(struct gdb_session *s, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Dispatch one decoded packet and send its reply. */
 void gdb_dispatch(struct gdb_session *s, const char *pkt, size_t len);
 
 /* Stop replies and resumption (gdb_cmd_exec.c). */
-size_t gdb_format_stop(char *buf, size_t cap, const struct gdb_stop *st);
+size_t gdb_format_stop(char *buf, size_t cap, const struct gdb_stop *st, unsigned features);
 void gdb_handle_stop(struct gdb_session *s, const struct gdb_stop *st);
 /* Parse the action list of `vCont;...` (the text after `vCont;`) into one action per
  * vCPU; vCPUs no action names stay GDB_RESUME_NONE. 0 or -EINVAL. */
@@ -118,6 +148,7 @@ enum gdb_reply gdb_cmd_vcont_query(struct gdb_session *s, const struct rsp_args 
 enum gdb_reply gdb_cmd_vcont(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_detach(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_kill(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_vkill(struct gdb_session *s, const struct rsp_args *a);
 
 enum gdb_reply gdb_cmd_read_regs(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_write_regs(struct gdb_session *s, const struct rsp_args *a);

@@ -9,6 +9,7 @@
 #ifndef GDB_TARGET_H
 #define GDB_TARGET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -177,6 +178,11 @@ struct gdb_target_ops {
 	/* A line the user should read once (GDB prints it on its console), taken when
 	 * the VM resumes; NULL when there is none. The op itself may be NULL. */
 	const char *(*take_notice)(void *ctx);
+	/* Can `cpu` execute an instruction if resumed? False for one that never will by
+	 * itself (halted with interrupts off), with the reason in `why` ("halted with
+	 * interrupts disabled ..."): a step of it is refused instead of waiting forever.
+	 * NULL: always true. */
+	bool (*can_progress)(void *ctx, int cpu, char *why, size_t len);
 };
 
 struct gdb_target {

@@ -10,6 +10,7 @@
 
 #include "gdb_session.h"
 #include "peer_uid.h"
+#include "rsp_refuse.h"
 #include "target_xml.h"
 
 #include <errno.h>
@@ -40,6 +41,7 @@ struct gdbstub {
 	unsigned nallowed_uids;
 	bool remote_ok;
 	struct peer_tables peers;
+	struct rsp_refusal refusal; /* a turned-away client waiting to be told why */
 };
 
 static int fail(char *err, size_t errlen, int e, const char *what, const char *where)
@@ -165,6 +167,7 @@ int gdbstub_open(struct gdbstub **out, const struct gdbstub_config *cfg, struct 
 		return fail(err, errlen, ENOMEM, "cannot allocate", "the stub");
 	stub->listen_fd = -1;
 	stub->peers = (struct peer_tables){-1, -1};
+	rsp_refusal_init(&stub->refusal);
 	stub->tgt = target;
 	stub->on_event = cfg->on_event;
 	stub->event_arg = cfg->event_arg;
@@ -224,7 +227,8 @@ static long client_uid(const struct gdbstub *stub, int fd)
 	return peer_uid(&stub->peers, fd);
 }
 
-/* Is this client one of the users the stub serves? If not, say who it was. */
+/* Is this client one of the users the stub serves? If not, say who it was, and tell
+ * the client why (it is closed after that). */
 static bool client_allowed(struct gdbstub *stub, int fd)
 {
 	if (!stub->nallowed_uids)
@@ -242,6 +246,11 @@ static bool client_allowed(struct gdbstub *stub, int fd)
 		snprintf(who, sizeof(who), "%s (uid %ld)", peer, uid);
 	if (stub->on_event)
 		stub->on_event(stub->event_arg, GDBSTUB_EV_NOT_OURS, who);
+	rsp_refusal_start(&stub->refusal, fd,
+			  uid == PEER_UID_UNKNOWN
+				  ? "proxy: this GDB stub serves only local users it can identify"
+				  : "proxy: this GDB stub serves only the user proxy runs as "
+				    "(see its README, Security)");
 	return false;
 }
 
@@ -249,27 +258,29 @@ static bool client_allowed(struct gdbstub *stub, int fd)
  * -errno if the listening socket fails. */
 static int wait_for_client(struct gdbstub *stub, int *fd)
 {
-	struct pollfd p[2] = {
+	struct pollfd p[3] = {
 		{.fd = stub->listen_fd, .events = POLLIN},
 		{.fd = stub->tgt.ops->stop_fd(stub->tgt.ctx), .events = POLLIN},
+		{.events = POLLIN},
 	};
 
 	for (;;) {
-		if (poll(p, 2, -1) < 0) {
+		p[2].fd = stub->refusal.fd;
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
+		if (p[2].revents)
+			rsp_refusal_input(&stub->refusal);
 		if ((p[1].revents & POLLIN) && take_early_stop(stub))
 			return 1;
 		if (p[0].revents & POLLIN) {
 			*fd = accept4(stub->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 			if (*fd >= 0 && client_allowed(stub, *fd))
 				return 0;
-			if (*fd >= 0) {
-				close(*fd);
-				continue;
-			}
+			if (*fd >= 0)
+				continue; /* client_allowed took it to turn away */
 			if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
 				return -errno;
 		}
@@ -307,6 +318,7 @@ static int serve_client(struct gdbstub *stub, int fd)
 		.on_event = stub->on_event,
 		.event_arg = stub->event_arg,
 		.peer = peer,
+		.refusal = &stub->refusal,
 	};
 	int one = 1;
 	int rc = stub->have_stop ? 0 : stop_for_client(stub);
@@ -347,6 +359,7 @@ void gdbstub_close(struct gdbstub *stub)
 	if (stub->unix_path)
 		unlink(stub->unix_path);
 	free(stub->unix_path);
+	rsp_refusal_end(&stub->refusal);
 	free(stub->allowed_uids);
 	peer_tables_close(&stub->peers);
 	free(stub->xml);

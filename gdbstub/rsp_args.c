@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-static bool parse_thread_id(const char **p, const char *end, int64_t *tid)
+static bool parse_id(const char **p, const char *end, int64_t *tid)
 {
 	uint64_t v;
 
@@ -18,6 +18,23 @@ static bool parse_thread_id(const char **p, const char *end, int64_t *tid)
 		return false;
 	*tid = (int64_t)v;
 	return true;
+}
+
+/* TID, or pPID.TID / pPID (every thread of PID) when the client speaks multiprocess. */
+static bool parse_thread_id(const char **p, const char *end, struct rsp_arg *a)
+{
+	if (*p >= end || **p != 'p')
+		return parse_id(p, end, &a->tid);
+	(*p)++;
+	a->has_pid = true;
+	if (!parse_id(p, end, &a->pid))
+		return false;
+	if (*p >= end || **p != '.') {
+		a->tid = -1;
+		return true;
+	}
+	(*p)++;
+	return parse_id(p, end, &a->tid);
 }
 
 /* 's' ends where the schema's next literal begins in the packet. */
@@ -47,7 +64,7 @@ static bool parse_one(char kind, char next, const char **p, const char *end, str
 	case 'L':
 		return rsp_parse_hex_u64(p, end, &a->u);
 	case 't':
-		return parse_thread_id(p, end, &a->tid);
+		return parse_thread_id(p, end, a);
 	case 'c':
 		if (*p >= end)
 			return false;

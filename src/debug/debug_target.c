@@ -21,6 +21,7 @@
 #include "watch_split.h"
 
 #define ENOTSUP_READ_WATCH EPERM /* any error but EOPNOTSUPP: the stub answers E.. */
+#define RFLAGS_IF	   (1ULL << 9)
 #include "log.h"
 
 static struct vcpu *cpu_of(struct vm *vm, int cpu)
@@ -592,6 +593,23 @@ static void t_thread_info(void *ctx, int cpu, char *buf, size_t len)
 	snprintf(buf, len, "vCPU %u, %s", v->id, vcpu_state_name(v, false));
 }
 
+/* A vCPU in hlt with IF clear waits for an NMI or INIT, which nothing here sends:
+ * KVM would keep it halted, and a step of it would never end. (Interrupts on: a
+ * timer or an IPI may still wake it, so it may progress.) */
+static bool t_can_progress(void *ctx, int cpu, char *why, size_t len)
+{
+	struct vcpu *v = cpu_of(ctx, cpu);
+	struct kvm_mp_state mp;
+	if (not_started(v) || atomic_load(&v->state) == VCPU_DONE ||
+	    ioctl(v->fd, KVM_GET_MP_STATE, &mp) < 0 || mp.mp_state != KVM_MP_STATE_HALTED ||
+	    regcache_load(v) || (v->dbg->rc.regs.rflags & RFLAGS_IF))
+		return true;
+	snprintf(why, len,
+		 "it is halted (hlt) with interrupts disabled, so it executes nothing more; "
+		 "step another thread");
+	return false;
+}
+
 static int t_monitor(void *ctx, const char *cmd, gdb_output_fn out, void *arg)
 {
 	struct vm *vm = ctx;
@@ -749,6 +767,7 @@ static const struct gdb_target_ops target_ops = {
 	.entry_point = t_entry_point,
 	.siginfo = t_siginfo,
 	.take_notice = t_take_notice,
+	.can_progress = t_can_progress,
 };
 
 struct gdb_target debug_target(struct vm *vm)

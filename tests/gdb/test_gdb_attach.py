@@ -65,9 +65,9 @@ def still_running(t, p, what):
 
 def check_spinning_stop(t, transcript, what):
     """Both vCPUs were caught in the guest's spin loop, and GDB did not choke."""
-    t.match(r"Thread 1 \(vCPU 0, \w+\)\s+.*(spin_until_flag|rt_pause)", transcript,
+    t.match(r"Thread 1\.1 \(vCPU 0, \w+\)\s+.*(spin_until_flag|rt_pause)", transcript,
             what + ": vCPU 0 in the spin loop")
-    t.match(r"Thread 2 \(vCPU 1, \w+\)\s+.*(spin_until_flag|rt_pause)", transcript,
+    t.match(r"Thread 1\.2 \(vCPU 1, \w+\)\s+.*(spin_until_flag|rt_pause)", transcript,
             what + ": vCPU 1 in the spin loop")
     t.not_contains(transcript, "internal-error", what)
 
@@ -110,11 +110,11 @@ def attach_interrupt_detach_attach_again_kill(t):
         check_spinning_stop(t, first, "attach")
         t.match(r"received signal SIGINT", first, "Ctrl-C after continue stopped it again")
         t.match(r"#0 .*(spin_until_flag|rt_pause)", first, "bt in the spin loop")
-        t.contains(first, "[Inferior 1 (Remote target) detached]")
+        t.contains(first, "[Inferior 1 (process 1) detached]")
         still_running(t, p, "after detach")
         second = gdb(port, ["info threads", "bt", "kill"])
         check_spinning_stop(t, second, "attach again")
-        t.contains(second, "[Inferior 1 (Remote target) killed]")
+        t.contains(second, "[Inferior 1 (process 1) killed]")
         t.eq(p.wait(60), 119, "kill ends proxy with the documented status")
         err = p.stderr_text()
         t.eq(len(re_all(r"debugger connected from 127\.0\.0\.1:\d+", err)), 2,
@@ -188,7 +188,7 @@ def detach_at_the_first_stop_then_attach_again_in_wait_mode(t):
     p, port = start_proxy(guest(TARGET), args=["spin"], cpus=2)
     with p:
         first = gdb(port, ["detach"])
-        t.contains(first, "[Inferior 1 (Remote target) detached]")
+        t.contains(first, "[Inferior 1 (process 1) detached]")
         wait_stdout(p, "gdbtarget: start")
         second = gdb(port, ["info threads", "set var release_flag = 1", "continue"])
         check_spinning_stop(t, second, "attach after detach")
@@ -228,7 +228,7 @@ def a_second_debugger_is_turned_away_with_a_message(t):
         try:
             t.eq(first.ask(b"qC")[:2], b"QC", "the first client is served")
             out = gdb(port, ["info threads"])
-            t.not_contains(out, "Thread 1 (vCPU", "the second GDB got no session")
+            t.not_contains(out, "Thread 1.1 (vCPU", "the second GDB got no session")
             p.wait_stderr(r"turned away a debugger from 127\.0\.0\.1:\d+: another one is "
                           r"attached")
             t.eq(first.ask(b"qC")[:2], b"QC", "the first client still is")
@@ -255,7 +255,7 @@ def connect_command_pastes_with_a_path_with_spaces(t):
             g = subprocess.run(["bash", "-c", cmd + " -batch -nx -ex 'set var release_flag = 1'"
                                 " -ex detach"], capture_output=True, text=True,
                                timeout=GDB_TIMEOUT)
-            t.contains(g.stdout + g.stderr, "[Inferior 1 (Remote target) detached]",
+            t.contains(g.stdout + g.stderr, "[Inferior 1 (process 1) detached]",
                        "the pasted command attached")
             t.eq(p.wait(60), 0)
 

@@ -43,7 +43,7 @@ def page_fault_the_guest_cannot_handle_shows_cr2_in_siginfo(t):
     t.true(s.proxy_rc in (120, 122), "kill after the fault ends the VM with the failure's "
             "status (triple fault 120, or 122 where KVM reports a failed delivery): %r" %
             s.proxy_rc)
-    t.contains(s.transcript, "[Inferior 1 (Remote target) killed]")
+    t.contains(s.transcript, "[Inferior 1 (process 1) killed]")
     t.match(r"idt base 0x0000000000000000 limit 0x0000", s.transcript, "monitor: the empty IDT")
     t.match(r"fault: status 12[02] at RIP 0x[0-9a-f]+, cr2 0xbadc0de0008, ", s.transcript,
             "monitor: what the core recorded at the failure")

@@ -58,7 +58,7 @@ def entry_pie_all_vcpus_are_threads_from_the_start(t):
     require_gdb()
     s = debug_session(guest(PIE), ["info threads", "thread 2", "p/x $rsi", "p/x $rip",
                                    "continue"], cpus=2, env={"HERMIT_CPUS": "2"})
-    t.match(r"Thread 2 .*vCPU 1", s.transcript, "vCPU 1 is a thread")
+    t.match(r"Thread 1\.2 .*vCPU 1", s.transcript, "vCPU 1 is a thread")
     t.match(r"\$1 = 0x1\b", s.transcript, "vCPU 1 starts with RSI = 1")
     t.match(r"\$2 = 0x40[0-9a-f]{4}\b", s.transcript, "at the same entry")
     t.contains(s.transcript, "exited normally")
@@ -128,11 +128,11 @@ def entry_start_gate_under_the_debugger(t):
         "info threads", "break boot_cpu_online", "continue", "info threads", "delete",
         "break ap_main", "continue", "info threads", "delete", "continue"],
         cpus=2, env={"HERMIT_CPUS": "2"})
-    t.contains(s.transcript, "Thread 2 (vCPU 1, not started)", "held at the gate at first")
+    t.contains(s.transcript, "Thread 1.2 (vCPU 1, not started)", "held at the gate at first")
     t.match(r"Thread 1 hit Breakpoint 1(\.\d+)?, boot_cpu_online \(\) at "
             r"tests/guest/hermit/coregate\.c:\d+\n", s.transcript, "CPU 0 before it registers")
     at_bp1 = s.transcript.split("hit Breakpoint 1", 1)[-1].split("Breakpoint 2 at", 1)[0]
-    t.contains(at_bp1, "Thread 2 (vCPU 1, not started)", "vCPU 1 still held there")
+    t.contains(at_bp1, "Thread 1.2 (vCPU 1, not started)", "vCPU 1 still held there")
     t.match(r"Thread 2 hit Breakpoint 2(\.\d+)?, ap_main \(id=1\) at", s.transcript,
             "vCPU 1 ran once CPU 0 had registered")
     t.contains(s.transcript, "exited normally")

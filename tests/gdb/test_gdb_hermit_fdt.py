@@ -69,7 +69,7 @@ def fdt_main_all_vcpus_are_threads_from_the_start(t):
     s = debug_session(guest("m3-gdbtarget"), ["info threads", "thread 2", "p/x $rsi",
                                               "p/x $rip", "continue"],
                       cpus=2, env={"HERMIT_CPUS": "2"})
-    t.match(r"Thread 2 .*vCPU 1", s.transcript, "vCPU 1 is a thread")
+    t.match(r"Thread 1\.2 .*vCPU 1", s.transcript, "vCPU 1 is a thread")
     t.match(r"\$1 = 0x1\b", s.transcript, "vCPU 1 starts with RSI = 1")
     t.match(r"\$2 = 0x10004[0-9a-f]{4}\b", s.transcript, "at the same entry")
     t.contains(s.transcript, "exited normally")

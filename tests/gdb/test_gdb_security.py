@@ -66,6 +66,8 @@ def stub_turns_away_another_user(t):
                   gdb_cmd(image, port, "info registers rip", "monitor info vm"))
         t.not_contains(out, "rip ", "uid 65534 read no register")
         t.not_contains(out, "image:", "nor ran a monitor command")
+        t.contains(out, "Remote failure reply: E.proxy: this GDB stub serves only the user "
+                   "proxy runs as", "GDB shows why it was turned away")
         p.wait_stderr(r"turned away a debugger from 127\.0\.0\.1:\d+ \(uid 65534\): the stub "
                       r"serves only proxy's user")
         # proxy's own user (root here) is served as before, and the guest was not touched.

@@ -14,7 +14,7 @@ TARGET = "gdbtarget"
 def detach_lets_the_guest_finish(t):
     require_gdb()
     s = debug_session(guest(TARGET), ["break compute", "continue", "detach"])
-    t.contains(s.transcript, "[Inferior 1 (Remote target) detached]")
+    t.contains(s.transcript, "[Inferior 1 (process 1) detached]")
     t.eq(s.proxy_rc, 0, "guest ran to its end")
     t.contains(s.stdout, "gdbtarget: counter=3")
 

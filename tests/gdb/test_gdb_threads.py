@@ -16,7 +16,7 @@ def info_threads_lists_every_vcpu(t):
     require_gdb()
     s = debug_session(guest(TARGET), ["info threads", "kill"], cpus=4)
     for n in range(4):
-        t.match(r"Thread %d \(vCPU %d, [a-z ]+\)" % (n + 1, n), s.transcript,
+        t.match(r"Thread 1\.%d \(vCPU %d, [a-z ]+\)" % (n + 1, n), s.transcript,
                 "thread for vCPU %d" % n)
 
 
@@ -26,10 +26,10 @@ def breakpoint_on_another_vcpu_stops_all(t):
     s = debug_session(guest(TARGET), [
         "break ap_work", "continue", "bt 1", "info threads", "thread 1", "bt 1",
         "info registers rip", "delete", "continue"], cpus=4)
-    m = t.match(r"\[Switching to Thread (\d+)\]", s.transcript, "stop on an AP thread")
+    m = t.match(r"\[Switching to Thread 1\.(\d+)\]", s.transcript, "stop on an AP thread")
     t.true(m.group(1) in ("2", "3", "4"), "the hit was on vCPU 1-3, got thread %s" % m.group(1))
     t.match(r"Breakpoint 1, ap_work \(id=\d\)", s.transcript, "breakpoint in ap_work")
-    t.match(r"\[Switching to thread 1 \(Thread 1\)\]", s.transcript, "thread 1 selectable")
+    t.match(r"\[Switching to thread 1 \(Thread 1\.1\)\]", s.transcript, "thread 1 selectable")
     t.contains(s.transcript, "exited normally")
     t.eq(s.proxy_rc, 0)
 
@@ -129,7 +129,7 @@ def ctrl_c_with_scheduler_locking_names_the_resumed_thread(t):
         "set var release_flag = 1", "delete", "continue"], args=["spin"], cpus=2)
     t.not_contains(s.transcript, "internal-error", "GDB kept its footing")
     t.match(r"Thread 2 received signal SIGINT", s.transcript, "the stop names thread 2")
-    t.match(r"\* 2\s+Thread 2 \(vCPU 1", s.transcript, "thread 2 is the current one")
+    t.match(r"\* 2\s+Thread 1\.2 \(vCPU 1", s.transcript, "thread 2 is the current one")
     t.match(r"#0 .*(spin_until_flag|rt_pause|ap_work)", s.transcript, "vCPU 1's own frame")
     t.contains(s.transcript, "exited normally")
     t.eq(s.proxy_rc, 0)
@@ -143,7 +143,7 @@ def stepping_a_vcpu_the_guest_has_not_started_is_an_error(t):
     s = debug_session(guest(TARGET), [
         "info threads", "thread 2", "stepi", "set scheduler-locking on", "continue",
         "set scheduler-locking off", "thread 1", "stepi", "continue"], cpus=2)
-    t.contains(s.transcript, "Thread 2 (vCPU 1, not started)", "thread 2 is shown not started")
+    t.contains(s.transcript, "Thread 1.2 (vCPU 1, not started)", "thread 2 is shown not started")
     t.match(r"Remote failure reply: E\.cannot step Thread 2 \(vCPU 1, not started\): it has "
             r"not started running yet", s.transcript, "stepi of thread 2 explained")
     t.match(r"Remote failure reply: E\.cannot continue Thread 2 \(vCPU 1, not started\)",

@@ -20,6 +20,7 @@ def breakpoint_inside_a_watched_range_is_not_a_write(t):
     with Proxy(image, env={"HERMIT_DEBUG": "1", "HERMIT_DEBUG_PORT": str(port)}) as p:
         p.wait_stderr(r"target remote")
         c = Client(port)
+        c.ask(b"qSupported:swbreak+")  # the stop reason below is only sent when offered
         t.eq(c.ask(b"Z2,%x,8" % watched), b"OK", "write watchpoint on the code bytes")
         t.eq(c.ask(b"Z0,%x,1" % leaf), b"OK", "breakpoint inside the watched range")
         reply = c.resume(b"vCont;c")

@@ -125,7 +125,9 @@ def second_client_is_refused(t):
     with p:
         t.eq(c.ask(b"qC"), b"QC1", "first client")
         second = Client(port)
-        t.true(second.closed_by_peer(), "second connection closed at once")
+        t.true(second.ask(b"qC").startswith(b"E.proxy: another debugger is attached"),
+               "the second client's first packet is answered with the reason")
+        t.true(second.closed_by_peer(), "then the second connection is closed")
         second.close()
         t.eq(c.ask(b"qC"), b"QC1", "first client still served")
         finish(t, p, c)

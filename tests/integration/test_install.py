@@ -507,7 +507,7 @@ def proxy_gdb_stops_at_a_breakpoint_and_runs_to_the_exit(t):
     t.match(r"Breakpoint 1, compute \(x=0\) at tests/guest/gdbtarget\.c:\d+", r.stdout,
             "the breakpoint is hit")
     t.match(r"#0  compute \(x=0\).*\n#1  .* in main \(", r.stdout, "bt")
-    t.contains(r.stdout, "[Inferior 1 (Remote target) exited normally]", "then the guest exits")
+    t.contains(r.stdout, "[Inferior 1 (process 1) exited normally]", "then the guest exits")
     t.contains(r.stdout, "gdbtarget: start loops=1 cpus=2", "proxy's options and the guest's "
                "arguments reached proxy")
     t.contains(r.stdout, "gdbtarget: counter=1 origin=(3,4)", "the guest's own output")
@@ -648,7 +648,7 @@ def proxy_gdb_ctrl_c_on_a_terminal_interrupts_the_guest(t):
         term.send("continue\n")
         seen = term.expect("(gdb) ")
         t.contains(seen, "gdbtarget: counter=3", "the guest ran on after the interrupt")
-        t.contains(seen, "[Inferior 1 (Remote target) exited normally]")
+        t.contains(seen, "[Inferior 1 (process 1) exited normally]")
         term.send("quit\n")
         t.eq(term.p.wait(harness.TIMEOUT), 0, "the guest's status")
     finally:

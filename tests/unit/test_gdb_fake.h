@@ -3,7 +3,8 @@
  * The fake has 2 vCPUs with recognisable register values (byte i of register r of vCPU
  * c is r + 16*c + i), guest memory at [0x1000, 0x2000) and [0x3000, 0x4000) with a hole
  * between, a breakpoint list, and a scripted stop: resume() records its actions and,
- * if `auto_stop` is set, posts `next_stop` at once; interrupt() posts a SIGINT stop.
+ * if `auto_stop` is set, posts `next_stop` at once; interrupt() posts a SIGINT stop;
+ * can_progress() is false for the vCPUs marked `stuck`.
  * The client side frames packets with the stub's own encoder and reads replies with
  * its decoder (both tested on their own in test_gdb_packet.c).
  */
@@ -47,6 +48,7 @@ struct fake {
 	int stop_fd; /* eventfd */
 	bool auto_stop;
 	struct gdb_stop next_stop;
+	bool stuck[FAKE_NCPU]; /* can_progress() says no: halted with interrupts off */
 	int interrupts, detached, killed;
 	const char *monitor_said;
 };
@@ -214,6 +216,14 @@ static inline void fake_kill(void *ctx)
 	fk(ctx)->killed++;
 }
 
+static inline bool fake_can_progress(void *ctx, int cpu, char *why, size_t len)
+{
+	if (!fk(ctx)->stuck[cpu])
+		return true;
+	snprintf(why, len, "halted with interrupts off");
+	return false;
+}
+
 static const struct gdb_target_ops fake_ops __attribute__((unused)) = {
 	.cpu_count = fake_cpu_count,
 	.reg_size = fake_reg_size,
@@ -231,6 +241,7 @@ static const struct gdb_target_ops fake_ops __attribute__((unused)) = {
 	.monitor = fake_monitor,
 	.detach = fake_detach,
 	.kill = fake_kill,
+	.can_progress = fake_can_progress,
 };
 
 static inline void fake_init(struct fake *f)

@@ -187,6 +187,19 @@ static void test_args(void)
 	CHECK_EQ(a.v[1].tid, -1);
 	CHECK(parse("ct", "c2", &a));
 	CHECK_EQ(a.v[1].tid, 2);
+	CHECK(!a.v[1].has_pid);
+	/* multiprocess thread ids: pPID.TID, pPID (all its threads), -1 for all */
+	CHECK(parse("ct", "gp1.2", &a));
+	CHECK(a.v[1].has_pid && a.v[1].pid == 1 && a.v[1].tid == 2);
+	CHECK(parse("ct", "cp-1.-1", &a));
+	CHECK(a.v[1].pid == -1 && a.v[1].tid == -1);
+	CHECK(parse("t", "pa410", &a));
+	CHECK(a.v[0].pid == 0xa410 && a.v[0].tid == -1);
+	CHECK(parse("t", "p0.0", &a));
+	CHECK(a.v[0].pid == 0 && a.v[0].tid == 0);
+	CHECK(!parse("t", "p", &a));
+	CHECK(!parse("t", "p1.", &a));
+	CHECK(!parse("t", "p1.2.3", &a));
 	CHECK(parse(".L", "", &a));
 	CHECK_EQ(a.count, 0);
 	CHECK(parse("L.;L", "05;1234", &a));
@@ -223,18 +236,50 @@ static void test_vcont(void)
 	p = "s:0"; /* any thread: the current one */
 	CHECK_EQ(gdb_parse_vcont(p, strlen(p), 3, 1, act), 0);
 	CHECK(act[1] == GDB_RESUME_STEP && act[0] == GDB_RESUME_NONE);
-	const char *bad[] = {"", "x", "c:4", "s:", "C", "Cz", "c;;", "cc", "c:1x", "r1,2"};
+	p = "s:p1.2;c:p1.-1"; /* multiprocess ids */
+	CHECK_EQ(gdb_parse_vcont(p, strlen(p), 3, 0, act), 0);
+	CHECK(act[1] == GDB_RESUME_STEP && act[0] == GDB_RESUME_CONTINUE &&
+	      act[2] == GDB_RESUME_CONTINUE);
+	p = "c:p-1.-1";
+	CHECK_EQ(gdb_parse_vcont(p, strlen(p), 3, 0, act), 0);
+	CHECK(act[0] == GDB_RESUME_CONTINUE && act[2] == GDB_RESUME_CONTINUE);
+	const char *bad[] = {"",    "x",  "c:4",  "s:",	  "C",	    "Cz",
+			     "c;;", "cc", "c:1x", "r1,2", "s:p2.1", "c:p1.4"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK_EQ(gdb_parse_vcont(bad[i], strlen(bad[i]), 3, 0, act), -EINVAL);
 }
 
-static void check_stop(struct gdb_stop st, const char *want)
+static void check_stop_f(struct gdb_stop st, unsigned features, const char *want)
 {
 	char buf[64];
-	size_t n = gdb_format_stop(buf, sizeof(buf), &st);
+	size_t n = gdb_format_stop(buf, sizeof(buf), &st, features);
 
 	buf[n] = 0;
 	CHECK_STR(buf, want);
+}
+
+#define ALL_REASONS (GDB_FEAT_SWBREAK | GDB_FEAT_HWBREAK)
+
+static void check_stop(struct gdb_stop st, const char *want)
+{
+	check_stop_f(st, ALL_REASONS, want);
+}
+
+/* Stop reasons and thread ids in the form the client asked for in qSupported. */
+static void test_stop_reply_features(void)
+{
+	struct gdb_stop sw = {.kind = GDB_STOP_SWBREAK, .cpu = 1};
+	struct gdb_stop hw = {.kind = GDB_STOP_HWBREAK, .cpu = 0};
+
+	check_stop_f(sw, 0, "T05thread:02;");
+	check_stop_f(hw, 0, "T05thread:01;");
+	check_stop_f(sw, GDB_FEAT_HWBREAK, "T05thread:02;");
+	check_stop_f(hw, GDB_FEAT_SWBREAK, "T05thread:01;");
+	check_stop_f(sw, GDB_FEAT_MULTIPROCESS | GDB_FEAT_SWBREAK, "T05thread:p1.02;swbreak:;");
+	check_stop_f((struct gdb_stop){.kind = GDB_STOP_WATCH, .cpu = 1, .addr = 0x10},
+		     GDB_FEAT_MULTIPROCESS, "T05thread:p1.02;watch:10;");
+	check_stop_f((struct gdb_stop){.kind = GDB_STOP_EXITED, .exit_code = 3},
+		     GDB_FEAT_MULTIPROCESS, "W03;process:1");
 }
 
 static void test_stop_replies(void)
@@ -323,6 +368,7 @@ int main(void)
 	test_args();
 	test_vcont();
 	test_stop_replies();
+	test_stop_reply_features();
 	test_target_xml();
 	free(d);
 	return unit_report();

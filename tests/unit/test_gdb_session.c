@@ -218,6 +218,8 @@ static void test_resume_and_stops(void)
 	const char *r;
 
 	start_no_ack(h);
+	r = transact(h, "qSupported:swbreak+;hwbreak+"); /* the stop reasons are wanted */
+	CHECK(r && !strstr(r, "multiprocess"));
 	h->fake.auto_stop = true;
 	h->fake.next_stop = (struct gdb_stop){.kind = GDB_STOP_SWBREAK, .cpu = 1};
 	CHECK_REPLY(h, "vCont;s:2;c", "T05thread:02;swbreak:;");
@@ -353,7 +355,8 @@ static void test_kill(void)
 {
 	struct harness *h = harness_start();
 
-	send_pkt(h, "k");
+	/* LLDB waits for an exit reply to `k` (killed by signal 9) */
+	CHECK_REPLY(h, "k", "X09");
 	CHECK(recv_pkt(h) == NULL);
 	CHECK_EQ(h->fake.killed, 1);
 	CHECK_EQ(h->fake.detached, 0);
@@ -379,6 +382,7 @@ static void test_vm_ends_while_stopped(void)
 	struct harness *h = harness_start();
 
 	start_no_ack(h);
+	transact(h, "qSupported:hwbreak+");
 	/* a stop nobody asked for is only remembered for `?` */
 	fake_post_stop(&h->fake, (struct gdb_stop){.kind = GDB_STOP_HWBREAK, .cpu = 1});
 	CHECK(quiet_for(h, 50));
@@ -476,7 +480,7 @@ static void test_events(void)
 	CHECK(events.n == 1 && events.ev[0] == GDBSTUB_EV_LOST);
 
 	h = event_harness_start();
-	send_pkt(h, "k");
+	CHECK_REPLY(h, "k", "X09");
 	CHECK(recv_pkt(h) == NULL);
 	CHECK_EQ(harness_finish(h), GDBSTUB_KILLED);
 	CHECK(events.n == 1 && events.ev[0] == GDBSTUB_EV_KILLED);
@@ -506,6 +510,96 @@ static void test_resume_of_unstarted_thread(void)
 	CHECK_EQ(harness_finish(h), GDBSTUB_DETACHED);
 }
 
+/* A client that offers multiprocess+ gets it, and pPID.TID thread ids everywhere. */
+static void test_multiprocess(void)
+{
+	struct harness *h = harness_start();
+	const char *r;
+
+	start_no_ack(h);
+	r = transact(h, "qSupported:multiprocess+;swbreak+;hwbreak+;error-message+");
+	CHECK(r && strstr(r, ";multiprocess+"));
+	CHECK_REPLY(h, "qfThreadInfo", "mp1.1,p1.2");
+	CHECK_REPLY(h, "qsThreadInfo", "l");
+	CHECK_REPLY(h, "qC", "QCp1.1");
+	CHECK_REPLY(h, "Tp1.2", "OK");
+	CHECK_REPLY(h, "T2", "OK"); /* the plain form is still taken */
+	CHECK_REPLY(h, "Tp2.1", "E01");
+	CHECK_REPLY(h, "Tp1.3", "E01");
+	CHECK_REPLY(h, "Hgp1.2", "OK");
+	r = transact(h, "g");
+	CHECK(r && strncmp(r, "1011", 4) == 0); /* vCPU 1's rax */
+	CHECK_REPLY(h, "qC", "QCp1.2");
+	CHECK_REPLY(h, "Hgp0.0", "OK"); /* any: stays */
+	CHECK_REPLY(h, "Hgp2.1", "E01");
+	CHECK_REPLY(h, "Hcp1.-1", "OK");
+	CHECK_REPLY(h, "Hcp-1.-1", "OK");
+	CHECK_REPLY(h, "qThreadExtraInfo,p1.2", "7643505520312c2068616c746564");
+	h->fake.auto_stop = true;
+	h->fake.next_stop = (struct gdb_stop){.kind = GDB_STOP_SWBREAK, .cpu = 1};
+	CHECK_REPLY(h, "vCont;s:p1.2;c:p1.-1", "T05thread:p1.02;swbreak:;");
+	CHECK(h->fake.actions[0] == GDB_RESUME_CONTINUE && h->fake.actions[1] == GDB_RESUME_STEP);
+	CHECK_REPLY(h, "?", "T05thread:p1.02;swbreak:;");
+	CHECK_REPLY(h, "vCont;c:p2.-1", "E01");
+	CHECK_EQ(h->fake.resumes, 1);
+	CHECK_REPLY(h, "D;2", "E01"); /* not our process */
+	CHECK_REPLY(h, "vKill;2", "E03");
+	CHECK_EQ(h->fake.detached + h->fake.killed, 0);
+	h->fake.next_stop = (struct gdb_stop){.kind = GDB_STOP_EXITED, .exit_code = 4};
+	CHECK_REPLY(h, "vCont;c", "W04;process:1");
+	CHECK_EQ(harness_finish(h), GDBSTUB_EXITED);
+
+	h = harness_start();
+	transact(h, "qSupported:multiprocess+");
+	CHECK_REPLY(h, "vKill;1", "OK");
+	CHECK(recv_pkt(h) == NULL);
+	CHECK_EQ(h->fake.killed, 1);
+	CHECK_EQ(harness_finish(h), GDBSTUB_KILLED);
+
+	h = harness_start();
+	transact(h, "qSupported:multiprocess+");
+	CHECK_REPLY(h, "k", "X09;process:1");
+	CHECK_EQ(harness_finish(h), GDBSTUB_KILLED);
+
+	h = harness_start();
+	transact(h, "qSupported:multiprocess+");
+	CHECK_REPLY(h, "D;1", "OK");
+	CHECK_EQ(harness_finish(h), GDBSTUB_DETACHED);
+
+	/* without multiprocess, GDB names its made-up process 42000 */
+	h = harness_start();
+	CHECK_REPLY(h, "vKill;a410", "OK");
+	CHECK_EQ(harness_finish(h), GDBSTUB_KILLED);
+}
+
+/* A step of a vCPU that can never execute (halted with interrupts off) is refused with
+ * the reason: as E.text to a client that takes it, else an O packet and E<errno>. */
+static void test_step_of_stuck_cpu(void)
+{
+	struct harness *h = harness_start();
+	char hex[256];
+
+	start_no_ack(h);
+	h->fake.stuck[1] = true;
+	h->fake.auto_stop = true;
+	rsp_hex_encode(hex, "cannot step Thread 2: halted with interrupts off\n", 49);
+	hex[98] = 0;
+	const char *r = transact(h, "vCont;s:2");
+	CHECK(r && r[0] == 'O' && strcmp(r + 1, hex) == 0);
+	CHECK_STR(recv_pkt(h), "E23");
+	r = transact(h, "vCont;s:2;c"); /* the others would run, but the step never ends */
+	CHECK(r && strcmp(r + 1, hex) == 0);
+	CHECK_STR(recv_pkt(h), "E23");
+	CHECK_EQ(h->fake.resumes, 0);
+	CHECK_REPLY(h, "vCont;s:1;c", "T05thread:01;"); /* stepping another one is fine */
+	CHECK_REPLY(h, "vCont;c", "T05thread:01;");	/* so is continuing it */
+	CHECK_EQ(h->fake.resumes, 2);
+	transact(h, "qSupported:error-message+");
+	CHECK_REPLY(h, "vCont;s:2", "E.cannot step Thread 2: halted with interrupts off");
+	CHECK_EQ(h->fake.resumes, 2);
+	CHECK_EQ(harness_finish(h), GDBSTUB_DETACHED);
+}
+
 int main(void)
 {
 	test_acks();
@@ -525,5 +619,7 @@ int main(void)
 	test_vm_ends_while_stopped();
 	test_events();
 	test_resume_of_unstarted_thread();
+	test_multiprocess();
+	test_step_of_stuck_cpu();
 	return unit_report();
 }

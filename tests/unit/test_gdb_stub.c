@@ -88,7 +88,13 @@ static void test_tcp_one_client(void)
 	CHECK_STR(ask(a, "qC", buf, sizeof(buf)), "QC1");
 	b = connect_tcp(gdbstub_port(sv.stub));
 	CHECK(b >= 0);
-	CHECK(closed_by_peer(b)); /* the second client is turned away */
+	/* the second client is turned away, told why: its first packet gets the reason */
+	const char *r = ask(b, "qSupported:multiprocess+", buf, sizeof(buf));
+	CHECK(r && strncmp(r, "E.proxy: another debugger is attached", 37) == 0);
+	CHECK(closed_by_peer(b));
+	close(b);
+	b = connect_tcp(gdbstub_port(sv.stub)); /* one that hangs up unanswered */
+	CHECK(b >= 0);
 	close(b);
 	CHECK_STR(ask(a, "m1000,2", buf, sizeof(buf)), "0001"); /* the first goes on */
 	CHECK_STR(ask(a, "D", buf, sizeof(buf)), "OK");
