@@ -61,7 +61,7 @@ enum gdb_reply gdb_cmd_vrun(struct gdb_session *s, const struct rsp_args *a)
 	s->g_cpu = 0;
 	s->c_cpu = -1;
 	char buf[64];
-	gdb_reply_bin(s, buf, gdb_format_stop(buf, sizeof(buf), &st));
+	gdb_reply_bin(s, buf, gdb_format_stop(buf, sizeof(buf), &st, s->features));
 	return GDB_REPLY_SEND;
 }
 

@@ -42,8 +42,6 @@ import time
 
 # Cases of issue 23 that proxy does not pass yet (name: item). Empty it as fixes merge.
 PENDING = {
-    "record_full": "item 1: record full without scheduler-locking (multiprocess+)",
-    "swbreak_packet_off": "item 3: swbreak stop reason sent although not offered",
 }
 
 HERE = os.path.dirname(os.path.abspath(__file__))
