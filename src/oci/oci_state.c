@@ -108,8 +108,9 @@ int oci_proc_stat(pid_t pid, unsigned long long *starttime, char *state)
 	char *p = strrchr(buf, ')');
 	if (!p || sscanf(p + 1, " %c", state) != 1)
 		return -1;
-	/* Field 3 is the state, field 22 the start time: 19 fields after the state. */
-	for (int i = 0; i < 19; i++) {
+	/* p is at the space before field 3 (the state); field 22, the start time, is
+	 * 20 spaces on (field 21, itrealvalue, is always 0). */
+	for (int i = 0; i < 20; i++) {
 		p = strchr(p + 1, ' ');
 		if (!p)
 			return -1;

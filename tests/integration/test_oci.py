@@ -31,11 +31,15 @@ MiB = 1 << 20
 REALKVM_SUBSET = ()
 
 
+def _needs_oci():
+    if not os.path.exists(OCI):
+        raise Failure("%s not built (run make)" % OCI)
+
+
 def _needs_kvm():
     if not harness.host_has_kvm():
         harness.skip(harness.no_kvm_reason())
-    if not os.path.exists(OCI):
-        raise Failure("%s not built (run make)" % OCI)
+    _needs_oci()
 
 
 def _run(cmd, timeout=None, **kw):
@@ -257,6 +261,40 @@ def oci_cli_refusals_go_to_the_log(t):
         t.true(f["ociVersionMin"].startswith("1.") and "bind" in f["mountOptions"], "features: %r" % f)
     finally:
         b.close()
+
+
+def _put_record(root, cid, record):
+    """A container's state.json as another proxy-oci (or a bug, or a hand) left it."""
+    os.makedirs(os.path.join(root, cid))
+    with open(os.path.join(root, cid, "state.json"), "w") as f:
+        json.dump(dict({"bundle": "/", "annotations": {}}, **record), f)
+
+
+@test
+def oci_cli_reused_pid_is_never_signalled(t):
+    """A record whose process ended and whose pid now belongs to an unrelated process
+    (start time 0: what create recorded while it read /proc's field 21): `state` says
+    stopped, `kill` refuses and `delete --force` removes the record, and that process
+    gets no signal."""
+    _needs_oci()
+    root = tempfile.mkdtemp(prefix="oci-root-")
+    other = subprocess.Popen(["sleep", "600"])
+    try:
+        _put_record(root, "old", {"id": "old", "pid": other.pid, "starttime": 0})
+        r = _run([OCI, "--root", root, "state", "old"])
+        t.ok(r, "state")
+        t.eq((json.loads(r.stdout)["status"], json.loads(r.stdout)["pid"]), ("stopped", 0),
+             "a pid with another start time")
+        r = _run([OCI, "--root", root, "kill", "old", "KILL"])
+        t.eq(r.returncode, 1, "kill: %r" % r)
+        t.contains(r.stderr, "container old is not running")
+        t.ok(_run([OCI, "--root", root, "delete", "--force", "old"]), "delete --force")
+        t.eq(other.poll(), None, "the process that reused the pid still runs")
+        t.eq(os.listdir(root), [], "the record is gone")
+    finally:
+        other.kill()
+        other.wait()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 # ---- podman ----

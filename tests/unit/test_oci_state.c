@@ -103,6 +103,26 @@ static void test_record(void)
 	}
 }
 
+/* Field 22 of /proc/self/stat read another way: the start time, never 0 for a
+ * process started after boot (field 21, itrealvalue, is always 0). */
+static void test_proc_stat_starttime(void)
+{
+	char buf[1024], st;
+	FILE *f = fopen("/proc/self/stat", "r");
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	unsigned long long want = 0, got = 0;
+	CHECK_EQ(sscanf(strrchr(buf, ')') + 2,
+			"%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+			"%*s %llu",
+			&want),
+		 1);
+	CHECK_EQ(oci_proc_stat(getpid(), &got, &st), 0);
+	CHECK(want != 0);
+	CHECK_EQ(got, want);
+}
+
 static void test_status(void)
 {
 	struct oci_state s = {.id = "me", .bundle = "/", .pid = getpid()};
@@ -149,6 +169,7 @@ int main(void)
 {
 	test_state_json();
 	test_record();
+	test_proc_stat_starttime();
 	test_status();
 	test_ids_and_signals();
 	return unit_report();
