@@ -126,7 +126,15 @@ static int load(const struct oci_ctx *ctx, const char *id, struct oci_state *s, 
 		return oci_error(ctx, "%s: %s", path, e.text), -1;
 	int rc = oci_state_from_record(rec, s, err, sizeof(err));
 	json_decref(rec);
-	return rc ? (oci_error(ctx, "%s: %s", path, err), -1) : 0;
+	if (rc)
+		return oci_error(ctx, "%s: %s", path, err), -1;
+	/* Every path is made from the record's id afterwards: it must be this one. */
+	if (strcmp(s->id, id)) {
+		oci_error(ctx, "%s: state record: its id is %s, not %s", path, s->id, id);
+		oci_state_free(s);
+		return -1;
+	}
+	return 0;
 }
 
 static enum oci_status status_now(const struct oci_ctx *ctx, const struct oci_state *s)

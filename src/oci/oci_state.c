@@ -8,6 +8,7 @@
 #include "oci.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,9 +69,17 @@ int oci_state_from_record(const json_t *rec, struct oci_state *s, char *err, siz
 	json_error_t e;
 	memset(s, 0, sizeof(*s));
 	if (json_unpack_ex((json_t *)rec, &e, 0, "{s:s, s:s, s:I, s:I, s?o}", "id", &id, "bundle",
-			   &bundle, "pid", &pid, "starttime", &start, "annotations", &ann) ||
-	    pid <= 0 || start < 0) {
-		snprintf(err, errlen, "state record: %s", pid <= 0 ? "bad pid" : e.text);
+			   &bundle, "pid", &pid, "starttime", &start, "annotations", &ann)) {
+		snprintf(err, errlen, "state record: %s", e.text);
+		return -1;
+	}
+	/* The id names files under --root and the pid gets signals: neither is trusted. */
+	const char *bad = !oci_valid_id(id)	      ? "id"
+			  : pid <= 0 || pid > INT_MAX ? "pid"
+			  : start < 0		      ? "starttime"
+						      : NULL;
+	if (bad) {
+		snprintf(err, errlen, "state record: bad %s", bad);
 		return -1;
 	}
 	s->id = strdup(id);

@@ -297,6 +297,43 @@ def oci_cli_reused_pid_is_never_signalled(t):
         shutil.rmtree(root, ignore_errors=True)
 
 
+@test
+def oci_cli_record_naming_another_directory_is_refused(t):
+    """state.json is not trusted to name files: a record under --root/c whose id is
+    ../victim makes delete, start and kill fail, and nothing outside c is touched."""
+    _needs_oci()
+    top = tempfile.mkdtemp(prefix="oci-root-")
+    root = os.path.join(top, "root")
+    victim = os.path.join(top, "victim")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    try:
+        os.mkdir(victim)
+        for name in ("state.json", "exec.fifo"):
+            with open(os.path.join(victim, name), "w") as f:
+                f.write("keep\n")
+        _put_record(root, "c", {"id": "../victim", "pid": dead.pid, "starttime": 1})
+        for cmd in (["delete", "c"], ["delete", "--force", "c"], ["start", "c"],
+                    ["kill", "c", "TERM"], ["state", "c"]):
+            r = _run([OCI, "--root", root] + cmd)
+            t.eq(r.returncode, 1, "%s: %r" % (cmd, r))
+            t.contains(r.stderr, "state.json: state record: bad id", str(cmd))
+        t.eq(sorted(os.listdir(victim)), ["exec.fifo", "state.json"], "the files outside c")
+        t.true(os.path.exists(os.path.join(root, "c", "state.json")), "c's record kept")
+        # An id that is valid but another container's: refused the same way.
+        os.remove(os.path.join(root, "c", "state.json"))
+        os.rmdir(os.path.join(root, "c"))
+        _put_record(root, "c", {"id": "d", "pid": dead.pid, "starttime": 1})
+        _put_record(root, "d", {"id": "d", "pid": dead.pid, "starttime": 1})
+        r = _run([OCI, "--root", root, "delete", "c"])
+        t.eq(r.returncode, 1, "delete c: %r" % r)
+        t.contains(r.stderr, "state record: its id is d, not c")
+        t.eq(sorted(os.listdir(root)), ["c", "d"], "d left alone")
+        t.true(os.path.exists(os.path.join(root, "d", "state.json")), "d's record kept")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
 # ---- podman ----
 
 class Podman:
