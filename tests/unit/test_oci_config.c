@@ -162,7 +162,25 @@ static void test_cpus(void)
 		0);
 	CHECK_STR(got, expect("--mount %1$s:/ -c 2 -- %1$s/app"));
 	oci_plan_free(&plan);
-	static const char *const bad[] = {"0", "x", "2x", "", "100000", NULL};
+	/* Rounded up without overflow, and within proxy's 512 vCPUs, or refused at create
+	 * (not by proxy at start, and not as a negative count from a wrapped sum). */
+	CHECK_EQ(map(ARGS("\"/app\""), "\"linux\": {\"resources\": {\"cpu\": {\"quota\": 51200000,"
+				       " \"period\": 100000}}}"),
+		 0);
+	CHECK_STR(got, expect("--mount %1$s:/ -c 512 -- %1$s/app"));
+	oci_plan_free(&plan);
+	static const char *const quotas[] = {"51200001, \"period\": 100000",
+					     "9223372036854775807, \"period\": 100000",
+					     "9223372036854775807", NULL};
+	for (int i = 0; quotas[i]; i++) {
+		char rest[256];
+		snprintf(rest, sizeof(rest),
+			 "\"linux\": {\"resources\": {\"cpu\": {\"quota\": %s}}}", quotas[i]);
+		CHECK_EQ(map(ARGS("\"/app\""), rest), -1);
+		unit_result(strstr(err, "proxy runs at most 512") != NULL, __FILE__, __LINE__,
+			    quotas[i]);
+	}
+	static const char *const bad[] = {"0", "x", "2x", "", "513", "100000", NULL};
 	for (int i = 0; bad[i]; i++) {
 		char rest[128];
 		snprintf(rest, sizeof(rest), "\"annotations\": {\"org.hermit.cpus\": \"%s\"}",
