@@ -424,6 +424,10 @@ int oci_cmd_delete(const struct oci_ctx *ctx, int argc, char **argv)
 	struct oci_state s;
 	int found = lock < 0 ? -1 : load(ctx, pos[0], &s, force);
 	if (found) {
+		/* As runc: a directory with no record is what an interrupted create left;
+		 * removed, or that ID could never be created again. */
+		if (found == 1)
+			remove_container(ctx, pos[0]);
 		if (lock >= 0)
 			close(lock);
 		/* runc: --force on a container that is gone already is success. */

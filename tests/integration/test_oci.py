@@ -334,6 +334,25 @@ def oci_cli_record_naming_another_directory_is_refused(t):
         shutil.rmtree(top, ignore_errors=True)
 
 
+@test
+def oci_cli_delete_removes_what_an_interrupted_create_left(t):
+    """create killed between making --root/ID and writing its record leaves the
+    directory and the FIFO: delete --force removes them (as runc does), so the ID
+    can be created again."""
+    _needs_kvm()
+    b = Bundle(["halt"])
+    try:
+        os.makedirs(os.path.join(b.root, "cut"))
+        os.mkfifo(os.path.join(b.root, "cut", "exec.fifo"))
+        t.ok(b.oci("delete", "--force", "cut"), "delete --force")
+        t.eq(os.listdir(b.root), [], "nothing left of cut")
+        t.eq(b.create("cut"), 0, "create again: %s" % b.output())
+        t.eq(b.state("cut")["status"], "created", "the new cut")
+        t.ok(b.oci("delete", "cut"), "delete")
+    finally:
+        b.close()
+
+
 # ---- podman ----
 
 class Podman:
