@@ -353,6 +353,25 @@ def oci_cli_delete_removes_what_an_interrupted_create_left(t):
         b.close()
 
 
+@test
+def oci_cli_start_of_a_stopped_process_gives_up(t):
+    """start of a container whose waiting process is stopped (SIGSTOP) fails with
+    a message instead of waiting forever while it holds the lock on --root."""
+    _needs_kvm()
+    b = Bundle(["halt"])
+    try:
+        t.eq(b.create("frozen"), 0, "create: %s" % b.output())
+        t.ok(b.oci("kill", "frozen", "STOP"), "kill STOP")
+        r = b.oci("start", "frozen", timeout=60)
+        t.eq(r.returncode, 1, "start: %r" % r)
+        t.contains(r.stderr, "did not take the start within 10 s")
+        t.eq(b.state("frozen")["status"], "created", "still created")
+        t.ok(b.oci("delete", "--force", "frozen"), "delete --force")
+        t.eq(b.output(), "", "the guest never ran")
+    finally:
+        b.close()
+
+
 # ---- podman ----
 
 class Podman:
