@@ -372,6 +372,34 @@ def oci_cli_start_of_a_stopped_process_gives_up(t):
         b.close()
 
 
+@test
+def oci_cli_log_lines_survive_any_message(t):
+    """A message holding bytes an engine did not expect still makes exactly one log
+    line: a JSON object with --log-format json (the ID is not UTF-8), a text line
+    whose msg field a quote and a newline cannot end."""
+    _needs_oci()
+    d = tempfile.mkdtemp(prefix="oci-log-")
+    try:
+        bad = b"bad\xffid"
+        r = subprocess.run([OCI, "--root", d, "--log", os.path.join(d, "j"), "--log-format",
+                            "json", "state", bad], capture_output=True, timeout=harness.TIMEOUT)
+        t.eq(r.returncode, 1, "state of an invalid ID: %r" % r)
+        with open(os.path.join(d, "j")) as f:
+            lines = f.read().splitlines()
+        t.eq(len(lines), 1, "one JSON log line: %r" % lines)
+        t.contains(json.loads(lines[0])["msg"], "invalid container ID bad\\xffid")
+        r = _run([OCI, "--root", d, "--log", os.path.join(d, "t"), "state",
+                  'bad"id\nlevel=info msg=forged'])
+        t.eq(r.returncode, 1, "state of an invalid ID: %r" % r)
+        with open(os.path.join(d, "t")) as f:
+            lines = f.read().splitlines()
+        t.eq(len(lines), 1, "one text log line: %r" % lines)
+        t.contains(lines[0], 'msg="state: invalid container ID bad\\"id\\x0alevel=info '
+                   'msg=forged (letters, digits, _+-.)"')
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 # ---- podman ----
 
 class Podman:
