@@ -144,12 +144,15 @@ static enum oci_status status_now(const struct oci_ctx *ctx, const struct oci_st
 	return oci_status_of(s, access(fifo, F_OK) == 0);
 }
 
-/* path written whole or not at all: a temporary beside it, then rename. */
+/* path written whole or not at all: a temporary beside it, then rename. The
+ * temporary is made anew (as runc, O_EXCL): --pid-file's directory is the
+ * engine's, and a symlink left at the temporary's name must not be written through. */
 static int write_atomic(const char *path, const char *text)
 {
 	char tmp[PATH_LEN + 8];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
 	size_t len = strlen(text);

@@ -400,6 +400,28 @@ def oci_cli_log_lines_survive_any_message(t):
         shutil.rmtree(d, ignore_errors=True)
 
 
+@test
+def oci_cli_pid_file_never_written_through_a_symlink(t):
+    """--pid-file goes through a temporary beside it: a symlink left at that name
+    (the pid file's directory is not proxy-oci's) is replaced, not followed."""
+    _needs_kvm()
+    b = Bundle(["halt"])
+    victim = os.path.join(b.dir, "victim")
+    try:
+        with open(victim, "w") as f:
+            f.write("precious\n")
+        pid_file = os.path.join(b.dir, "pid")
+        os.symlink(victim, pid_file + ".tmp")
+        t.eq(b.create("c"), 0, "create: %s" % b.output())
+        with open(victim) as f:
+            t.eq(f.read(), "precious\n", "the symlink's target")
+        with open(pid_file) as f:
+            t.eq(int(f.read()), b.state("c")["pid"], "the pid file")
+        t.true(not os.path.lexists(pid_file + ".tmp"), "no temporary left")
+    finally:
+        b.close()
+
+
 # ---- podman ----
 
 class Podman:
