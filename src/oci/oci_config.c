@@ -153,6 +153,11 @@ static int map_memory(const json_t *resources, struct oci_plan *p, char *err, si
 			    "linux.resources.memory.limit %lld is too small: a Hermit guest "
 			    "needs at least 4 MiB",
 			    (long long)v);
+	if ((unsigned long long)v > OCI_MAX_MEM)
+		return fail(err, errlen,
+			    "linux.resources.memory.limit %lld is too large: proxy maps at most "
+			    "%llu GiB",
+			    (long long)v, OCI_MAX_MEM >> 30);
 	return plan_add(p, "-m") || plan_add(p, "%lld", (long long)v) ? -1 : 0;
 }
 

@@ -129,6 +129,12 @@ static void test_valid(void)
 	CHECK_STR(got, expect("--mount %1$s:/:ro -- %1$s/app"));
 	CHECK(!plan.terminal);
 	oci_plan_free(&plan);
+	/* proxy's largest RAM passes (its limit is the same constant). */
+	CHECK_EQ(map(ARGS("\"/app\""),
+		     "\"linux\": {\"resources\": {\"memory\": {\"limit\": 8799582679040}}}"),
+		 0);
+	CHECK_STR(got, expect("--mount %1$s:/ -m 8799582679040 -- %1$s/app"));
+	oci_plan_free(&plan);
 	CHECK_EQ(map(ARGS("\"/link\""), ""), 0);
 	CHECK_STR(got, expect("--mount %1$s:/ -- %1$s/app"));
 	oci_plan_free(&plan);
@@ -225,6 +231,10 @@ static void test_invalid(void)
 	refused("{\"args\": [\"/app\"], \"env\": \"A=b\"}", "", "process.env: not an array");
 	refused(ARGS("\"/app\""), "\"linux\": {\"resources\": {\"memory\": {\"limit\": 1048576}}}",
 		"memory.limit 1048576 is too small");
+	/* Above proxy's ceiling: refused at create, not by proxy at start. */
+	refused(ARGS("\"/app\""),
+		"\"linux\": {\"resources\": {\"memory\": {\"limit\": 9223372036854775807}}}",
+		"memory.limit 9223372036854775807 is too large: proxy maps at most 8195 GiB");
 	refused(ARGS("\"/app\""), "\"linux\": {\"resources\": {\"memory\": {\"limit\": \"1G\"}}}",
 		"memory.limit: not an integer");
 	refused(ARGS("\"/app\""), "\"hooks\": {\"prestart\": [{\"path\": \"/bin/true\"}]}",
