@@ -16,6 +16,9 @@
 #define OCI_SPEC_VERSION    "1.0.2"
 #define OCI_CPUS_ANNOTATION "org.hermit.cpus"
 #define OCI_MIN_MEM	    (4ULL << 20) /* proxy's floor for HERMIT_MEM */
+/* proxy's ceiling for HERMIT_MEM (CONFIG_MAX_MEM: below the PCI hole, and one KVM slot above it) */
+#define OCI_MAX_MEM  (HERMIT_PCI_HOLE_START + ((((unsigned long long)1 << 31) - 1) << 12))
+#define OCI_MAX_CPUS 512 /* proxy's ceiling for HERMIT_CPUS (CONFIG_MAX_CPUS) */
 
 /* What `create` prepares and `start` runs: proxy's command line. */
 struct oci_plan {

@@ -126,7 +126,15 @@ static int load(const struct oci_ctx *ctx, const char *id, struct oci_state *s, 
 		return oci_error(ctx, "%s: %s", path, e.text), -1;
 	int rc = oci_state_from_record(rec, s, err, sizeof(err));
 	json_decref(rec);
-	return rc ? (oci_error(ctx, "%s: %s", path, err), -1) : 0;
+	if (rc)
+		return oci_error(ctx, "%s: %s", path, err), -1;
+	/* Every path is made from the record's id afterwards: it must be this one. */
+	if (strcmp(s->id, id)) {
+		oci_error(ctx, "%s: state record: its id is %s, not %s", path, s->id, id);
+		oci_state_free(s);
+		return -1;
+	}
+	return 0;
 }
 
 static enum oci_status status_now(const struct oci_ctx *ctx, const struct oci_state *s)
@@ -136,12 +144,15 @@ static enum oci_status status_now(const struct oci_ctx *ctx, const struct oci_st
 	return oci_status_of(s, access(fifo, F_OK) == 0);
 }
 
-/* path written whole or not at all: a temporary beside it, then rename. */
+/* path written whole or not at all: a temporary beside it, then rename. The
+ * temporary is made anew (as runc, O_EXCL): --pid-file's directory is the
+ * engine's, and a symlink left at the temporary's name must not be written through. */
 static int write_atomic(const char *path, const char *text)
 {
 	char tmp[PATH_LEN + 8];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
 	size_t len = strlen(text);
@@ -416,6 +427,10 @@ int oci_cmd_delete(const struct oci_ctx *ctx, int argc, char **argv)
 	struct oci_state s;
 	int found = lock < 0 ? -1 : load(ctx, pos[0], &s, force);
 	if (found) {
+		/* As runc: a directory with no record is what an interrupted create left;
+		 * removed, or that ID could never be created again. */
+		if (found == 1)
+			remove_container(ctx, pos[0]);
 		if (lock >= 0)
 			close(lock);
 		/* runc: --force on a container that is gone already is success. */

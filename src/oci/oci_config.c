@@ -153,6 +153,11 @@ static int map_memory(const json_t *resources, struct oci_plan *p, char *err, si
 			    "linux.resources.memory.limit %lld is too small: a Hermit guest "
 			    "needs at least 4 MiB",
 			    (long long)v);
+	if ((unsigned long long)v > OCI_MAX_MEM)
+		return fail(err, errlen,
+			    "linux.resources.memory.limit %lld is too large: proxy maps at most "
+			    "%llu GiB",
+			    (long long)v, OCI_MAX_MEM >> 30);
 	return plan_add(p, "-m") || plan_add(p, "%lld", (long long)v) ? -1 : 0;
 }
 
@@ -166,11 +171,11 @@ static int map_cpus(const json_t *config, const json_t *resources, struct oci_pl
 		char *end;
 		errno = 0;
 		n = strtoll(a, &end, 10);
-		if (errno || end == a || *end || n < 1 || n > 1024)
+		if (errno || end == a || *end || n < 1 || n > OCI_MAX_CPUS)
 			return fail(err, errlen,
 				    "annotation " OCI_CPUS_ANNOTATION "=%s: expected a number of "
-				    "vCPUs from 1 to 1024",
-				    a);
+				    "vCPUs from 1 to %d",
+				    a, OCI_MAX_CPUS);
 	} else {
 		const json_t *cpu = json_object_get(resources, "cpu");
 		json_t *quota = json_object_get(cpu, "quota"),
@@ -178,9 +183,15 @@ static int map_cpus(const json_t *config, const json_t *resources, struct oci_pl
 		json_int_t q = json_integer_value(quota), per = json_integer_value(period);
 		if (json_is_integer(quota) && q > 0) {
 			if (per <= 0)
-				per = 100000; /* the kernel's default CFS period */
-			n = (q + per - 1) / per;
+				per = 100000;	      /* the kernel's default CFS period */
+			n = q / per + (q % per != 0); /* rounded up; q + per may overflow */
 		}
+		if (n > OCI_MAX_CPUS)
+			return fail(
+				err, errlen,
+				"linux.resources.cpu: quota %lld per period %lld is %lld vCPUs; "
+				"proxy runs at most %d",
+				(long long)q, (long long)per, n, OCI_MAX_CPUS);
 	}
 	if (!n)
 		return 0;

@@ -11,8 +11,29 @@
 #include <stdlib.h>
 #include <time.h>
 
+/* msg made safe for one log line. text (logrus's format, msg="..."): '"' and '\\'
+ * escaped, control characters as \xNN, so a message cannot end the field or the
+ * line; JSON (whose strings must be UTF-8, which an ID or path given to us may not
+ * be): bytes above 0x7e as \xNN. */
+static void escape(const char *msg, bool text, char *out, size_t len)
+{
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)msg; *p && o + 5 < len; p++) {
+		if (text && (*p == '"' || *p == '\\')) {
+			out[o++] = '\\';
+			out[o++] = (char)*p;
+		} else if (text ? *p < 0x20 || *p == 0x7f : *p > 0x7e) {
+			o += (size_t)snprintf(out + o, len - o, "\\x%02x", *p);
+		} else {
+			out[o++] = (char)*p;
+		}
+	}
+	out[o] = 0;
+}
+
 static void log_line(const struct oci_ctx *ctx, const char *msg)
 {
+	char safe[4 * 2048 + 1];
 	FILE *f = fopen(ctx->log, "ae");
 	if (!f)
 		return;
@@ -23,13 +44,19 @@ static void log_line(const struct oci_ctx *ctx, const char *msg)
 	if (ctx->log_json) {
 		json_t *j =
 			json_pack("{s:s, s:s, s:s}", "level", "error", "msg", msg, "time", when);
+		if (!j) {
+			escape(msg, false, safe, sizeof(safe));
+			j = json_pack("{s:s, s:s, s:s}", "level", "error", "msg", safe, "time",
+				      when);
+		}
 		char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 		if (text)
 			fprintf(f, "%s\n", text);
 		free(text);
 		json_decref(j);
 	} else {
-		fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", when, msg);
+		escape(msg, true, safe, sizeof(safe));
+		fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", when, safe);
 	}
 	fclose(f);
 }

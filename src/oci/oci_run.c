@@ -142,15 +142,18 @@ int oci_release(const char *fifo, pid_t pid, char *err, size_t errlen)
 		return -1;
 	}
 	/* The writer opens once we are here, then writes its byte; it may still be
-	 * setting up, so poll, and give up only if it died. */
+	 * setting up, so poll, and give up if it died, or after 10 s if it is stopped
+	 * or frozen: the caller holds the lock every command on --root waits for. */
 	struct timespec tick = {0, 5 * 1000 * 1000};
 	char b;
 	ssize_t n;
-	while ((n = read(fd, &b, 1)) != 1 && (n == 0 || errno == EAGAIN || errno == EINTR)) {
-		if (!alive(pid)) {
+	for (int i = 0; (n = read(fd, &b, 1)) != 1 && (n == 0 || errno == EAGAIN || errno == EINTR);
+	     i++) {
+		if (!alive(pid) || i == 2000) {
 			close(fd);
-			snprintf(err, errlen, "the container process %d ended before start",
-				 (int)pid);
+			snprintf(err, errlen, "the container process %d %s", (int)pid,
+				 i == 2000 ? "did not take the start within 10 s (is it stopped?)"
+					   : "ended before start");
 			return -1;
 		}
 		nanosleep(&tick, NULL);

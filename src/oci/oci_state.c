@@ -8,6 +8,7 @@
 #include "oci.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,9 +69,17 @@ int oci_state_from_record(const json_t *rec, struct oci_state *s, char *err, siz
 	json_error_t e;
 	memset(s, 0, sizeof(*s));
 	if (json_unpack_ex((json_t *)rec, &e, 0, "{s:s, s:s, s:I, s:I, s?o}", "id", &id, "bundle",
-			   &bundle, "pid", &pid, "starttime", &start, "annotations", &ann) ||
-	    pid <= 0 || start < 0) {
-		snprintf(err, errlen, "state record: %s", pid <= 0 ? "bad pid" : e.text);
+			   &bundle, "pid", &pid, "starttime", &start, "annotations", &ann)) {
+		snprintf(err, errlen, "state record: %s", e.text);
+		return -1;
+	}
+	/* The id names files under --root and the pid gets signals: neither is trusted. */
+	const char *bad = !oci_valid_id(id)	      ? "id"
+			  : pid <= 0 || pid > INT_MAX ? "pid"
+			  : start < 0		      ? "starttime"
+						      : NULL;
+	if (bad) {
+		snprintf(err, errlen, "state record: bad %s", bad);
 		return -1;
 	}
 	s->id = strdup(id);
@@ -108,8 +117,9 @@ int oci_proc_stat(pid_t pid, unsigned long long *starttime, char *state)
 	char *p = strrchr(buf, ')');
 	if (!p || sscanf(p + 1, " %c", state) != 1)
 		return -1;
-	/* Field 3 is the state, field 22 the start time: 19 fields after the state. */
-	for (int i = 0; i < 19; i++) {
+	/* p is at the space before field 3 (the state); field 22, the start time, is
+	 * 20 spaces on (field 21, itrealvalue, is always 0). */
+	for (int i = 0; i < 20; i++) {
 		p = strchr(p + 1, ' ');
 		if (!p)
 			return -1;

@@ -31,11 +31,15 @@ MiB = 1 << 20
 REALKVM_SUBSET = ()
 
 
+def _needs_oci():
+    if not os.path.exists(OCI):
+        raise Failure("%s not built (run make)" % OCI)
+
+
 def _needs_kvm():
     if not harness.host_has_kvm():
         harness.skip(harness.no_kvm_reason())
-    if not os.path.exists(OCI):
-        raise Failure("%s not built (run make)" % OCI)
+    _needs_oci()
 
 
 def _run(cmd, timeout=None, **kw):
@@ -255,6 +259,165 @@ def oci_cli_refusals_go_to_the_log(t):
         t.ok(r, "features")
         f = json.loads(r.stdout)
         t.true(f["ociVersionMin"].startswith("1.") and "bind" in f["mountOptions"], "features: %r" % f)
+    finally:
+        b.close()
+
+
+def _put_record(root, cid, record):
+    """A container's state.json as another proxy-oci (or a bug, or a hand) left it."""
+    os.makedirs(os.path.join(root, cid))
+    with open(os.path.join(root, cid, "state.json"), "w") as f:
+        json.dump(dict({"bundle": "/", "annotations": {}}, **record), f)
+
+
+@test
+def oci_cli_reused_pid_is_never_signalled(t):
+    """A record whose process ended and whose pid now belongs to an unrelated process
+    (start time 0: what create recorded while it read /proc's field 21): `state` says
+    stopped, `kill` refuses and `delete --force` removes the record, and that process
+    gets no signal."""
+    _needs_oci()
+    root = tempfile.mkdtemp(prefix="oci-root-")
+    other = subprocess.Popen(["sleep", "600"])
+    try:
+        _put_record(root, "old", {"id": "old", "pid": other.pid, "starttime": 0})
+        r = _run([OCI, "--root", root, "state", "old"])
+        t.ok(r, "state")
+        t.eq((json.loads(r.stdout)["status"], json.loads(r.stdout)["pid"]), ("stopped", 0),
+             "a pid with another start time")
+        r = _run([OCI, "--root", root, "kill", "old", "KILL"])
+        t.eq(r.returncode, 1, "kill: %r" % r)
+        t.contains(r.stderr, "container old is not running")
+        t.ok(_run([OCI, "--root", root, "delete", "--force", "old"]), "delete --force")
+        t.eq(other.poll(), None, "the process that reused the pid still runs")
+        t.eq(os.listdir(root), [], "the record is gone")
+    finally:
+        other.kill()
+        other.wait()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@test
+def oci_cli_record_naming_another_directory_is_refused(t):
+    """state.json is not trusted to name files: a record under --root/c whose id is
+    ../victim makes delete, start and kill fail, and nothing outside c is touched."""
+    _needs_oci()
+    top = tempfile.mkdtemp(prefix="oci-root-")
+    root = os.path.join(top, "root")
+    victim = os.path.join(top, "victim")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    try:
+        os.mkdir(victim)
+        for name in ("state.json", "exec.fifo"):
+            with open(os.path.join(victim, name), "w") as f:
+                f.write("keep\n")
+        _put_record(root, "c", {"id": "../victim", "pid": dead.pid, "starttime": 1})
+        for cmd in (["delete", "c"], ["delete", "--force", "c"], ["start", "c"],
+                    ["kill", "c", "TERM"], ["state", "c"]):
+            r = _run([OCI, "--root", root] + cmd)
+            t.eq(r.returncode, 1, "%s: %r" % (cmd, r))
+            t.contains(r.stderr, "state.json: state record: bad id", str(cmd))
+        t.eq(sorted(os.listdir(victim)), ["exec.fifo", "state.json"], "the files outside c")
+        t.true(os.path.exists(os.path.join(root, "c", "state.json")), "c's record kept")
+        # An id that is valid but another container's: refused the same way.
+        os.remove(os.path.join(root, "c", "state.json"))
+        os.rmdir(os.path.join(root, "c"))
+        _put_record(root, "c", {"id": "d", "pid": dead.pid, "starttime": 1})
+        _put_record(root, "d", {"id": "d", "pid": dead.pid, "starttime": 1})
+        r = _run([OCI, "--root", root, "delete", "c"])
+        t.eq(r.returncode, 1, "delete c: %r" % r)
+        t.contains(r.stderr, "state record: its id is d, not c")
+        t.eq(sorted(os.listdir(root)), ["c", "d"], "d left alone")
+        t.true(os.path.exists(os.path.join(root, "d", "state.json")), "d's record kept")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+@test
+def oci_cli_delete_removes_what_an_interrupted_create_left(t):
+    """create killed between making --root/ID and writing its record leaves the
+    directory and the FIFO: delete --force removes them (as runc does), so the ID
+    can be created again."""
+    _needs_kvm()
+    b = Bundle(["halt"])
+    try:
+        os.makedirs(os.path.join(b.root, "cut"))
+        os.mkfifo(os.path.join(b.root, "cut", "exec.fifo"))
+        t.ok(b.oci("delete", "--force", "cut"), "delete --force")
+        t.eq(os.listdir(b.root), [], "nothing left of cut")
+        t.eq(b.create("cut"), 0, "create again: %s" % b.output())
+        t.eq(b.state("cut")["status"], "created", "the new cut")
+        t.ok(b.oci("delete", "cut"), "delete")
+    finally:
+        b.close()
+
+
+@test
+def oci_cli_start_of_a_stopped_process_gives_up(t):
+    """start of a container whose waiting process is stopped (SIGSTOP) fails with
+    a message instead of waiting forever while it holds the lock on --root."""
+    _needs_kvm()
+    b = Bundle(["halt"])
+    try:
+        t.eq(b.create("frozen"), 0, "create: %s" % b.output())
+        t.ok(b.oci("kill", "frozen", "STOP"), "kill STOP")
+        r = b.oci("start", "frozen", timeout=60)
+        t.eq(r.returncode, 1, "start: %r" % r)
+        t.contains(r.stderr, "did not take the start within 10 s")
+        t.eq(b.state("frozen")["status"], "created", "still created")
+        t.ok(b.oci("delete", "--force", "frozen"), "delete --force")
+        t.eq(b.output(), "", "the guest never ran")
+    finally:
+        b.close()
+
+
+@test
+def oci_cli_log_lines_survive_any_message(t):
+    """A message holding bytes an engine did not expect still makes exactly one log
+    line: a JSON object with --log-format json (the ID is not UTF-8), a text line
+    whose msg field a quote and a newline cannot end."""
+    _needs_oci()
+    d = tempfile.mkdtemp(prefix="oci-log-")
+    try:
+        bad = b"bad\xffid"
+        r = subprocess.run([OCI, "--root", d, "--log", os.path.join(d, "j"), "--log-format",
+                            "json", "state", bad], capture_output=True, timeout=harness.TIMEOUT)
+        t.eq(r.returncode, 1, "state of an invalid ID: %r" % r)
+        with open(os.path.join(d, "j")) as f:
+            lines = f.read().splitlines()
+        t.eq(len(lines), 1, "one JSON log line: %r" % lines)
+        t.contains(json.loads(lines[0])["msg"], "invalid container ID bad\\xffid")
+        r = _run([OCI, "--root", d, "--log", os.path.join(d, "t"), "state",
+                  'bad"id\nlevel=info msg=forged'])
+        t.eq(r.returncode, 1, "state of an invalid ID: %r" % r)
+        with open(os.path.join(d, "t")) as f:
+            lines = f.read().splitlines()
+        t.eq(len(lines), 1, "one text log line: %r" % lines)
+        t.contains(lines[0], 'msg="state: invalid container ID bad\\"id\\x0alevel=info '
+                   'msg=forged (letters, digits, _+-.)"')
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@test
+def oci_cli_pid_file_never_written_through_a_symlink(t):
+    """--pid-file goes through a temporary beside it: a symlink left at that name
+    (the pid file's directory is not proxy-oci's) is replaced, not followed."""
+    _needs_kvm()
+    b = Bundle(["halt"])
+    victim = os.path.join(b.dir, "victim")
+    try:
+        with open(victim, "w") as f:
+            f.write("precious\n")
+        pid_file = os.path.join(b.dir, "pid")
+        os.symlink(victim, pid_file + ".tmp")
+        t.eq(b.create("c"), 0, "create: %s" % b.output())
+        with open(victim) as f:
+            t.eq(f.read(), "precious\n", "the symlink's target")
+        with open(pid_file) as f:
+            t.eq(int(f.read()), b.state("c")["pid"], "the pid file")
+        t.true(not os.path.lexists(pid_file + ".tmp"), "no temporary left")
     finally:
         b.close()
 

@@ -129,6 +129,12 @@ static void test_valid(void)
 	CHECK_STR(got, expect("--mount %1$s:/:ro -- %1$s/app"));
 	CHECK(!plan.terminal);
 	oci_plan_free(&plan);
+	/* proxy's largest RAM passes (its limit is the same constant). */
+	CHECK_EQ(map(ARGS("\"/app\""),
+		     "\"linux\": {\"resources\": {\"memory\": {\"limit\": 8799582679040}}}"),
+		 0);
+	CHECK_STR(got, expect("--mount %1$s:/ -m 8799582679040 -- %1$s/app"));
+	oci_plan_free(&plan);
 	CHECK_EQ(map(ARGS("\"/link\""), ""), 0);
 	CHECK_STR(got, expect("--mount %1$s:/ -- %1$s/app"));
 	oci_plan_free(&plan);
@@ -162,7 +168,25 @@ static void test_cpus(void)
 		0);
 	CHECK_STR(got, expect("--mount %1$s:/ -c 2 -- %1$s/app"));
 	oci_plan_free(&plan);
-	static const char *const bad[] = {"0", "x", "2x", "", "100000", NULL};
+	/* Rounded up without overflow, and within proxy's 512 vCPUs, or refused at create
+	 * (not by proxy at start, and not as a negative count from a wrapped sum). */
+	CHECK_EQ(map(ARGS("\"/app\""), "\"linux\": {\"resources\": {\"cpu\": {\"quota\": 51200000,"
+				       " \"period\": 100000}}}"),
+		 0);
+	CHECK_STR(got, expect("--mount %1$s:/ -c 512 -- %1$s/app"));
+	oci_plan_free(&plan);
+	static const char *const quotas[] = {"51200001, \"period\": 100000",
+					     "9223372036854775807, \"period\": 100000",
+					     "9223372036854775807", NULL};
+	for (int i = 0; quotas[i]; i++) {
+		char rest[256];
+		snprintf(rest, sizeof(rest),
+			 "\"linux\": {\"resources\": {\"cpu\": {\"quota\": %s}}}", quotas[i]);
+		CHECK_EQ(map(ARGS("\"/app\""), rest), -1);
+		unit_result(strstr(err, "proxy runs at most 512") != NULL, __FILE__, __LINE__,
+			    quotas[i]);
+	}
+	static const char *const bad[] = {"0", "x", "2x", "", "513", "100000", NULL};
 	for (int i = 0; bad[i]; i++) {
 		char rest[128];
 		snprintf(rest, sizeof(rest), "\"annotations\": {\"org.hermit.cpus\": \"%s\"}",
@@ -207,6 +231,10 @@ static void test_invalid(void)
 	refused("{\"args\": [\"/app\"], \"env\": \"A=b\"}", "", "process.env: not an array");
 	refused(ARGS("\"/app\""), "\"linux\": {\"resources\": {\"memory\": {\"limit\": 1048576}}}",
 		"memory.limit 1048576 is too small");
+	/* Above proxy's ceiling: refused at create, not by proxy at start. */
+	refused(ARGS("\"/app\""),
+		"\"linux\": {\"resources\": {\"memory\": {\"limit\": 9223372036854775807}}}",
+		"memory.limit 9223372036854775807 is too large: proxy maps at most 8195 GiB");
 	refused(ARGS("\"/app\""), "\"linux\": {\"resources\": {\"memory\": {\"limit\": \"1G\"}}}",
 		"memory.limit: not an integer");
 	refused(ARGS("\"/app\""), "\"hooks\": {\"prestart\": [{\"path\": \"/bin/true\"}]}",

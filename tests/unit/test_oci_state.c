@@ -89,18 +89,52 @@ static void test_record(void)
 	oci_state_free(&back);
 	json_decref(rec);
 
-	static const char *const bad[] = {"{}",
-					  "{\"id\": \"a\", \"bundle\": \"/b\", \"pid\": 0, "
-					  "\"starttime\": 1}",
-					  "{\"id\": \"a\", \"bundle\": \"/b\", \"pid\": \"1\", "
-					  "\"starttime\": 1}",
-					  NULL};
+	static const char *const bad[] = {
+		"{}",
+		"{\"id\": \"a\", \"bundle\": \"/b\", \"pid\": 0, "
+		"\"starttime\": 1}",
+		"{\"id\": \"a\", \"bundle\": \"/b\", \"pid\": \"1\", "
+		"\"starttime\": 1}",
+		/* 2^32 + 1 would be pid 1 once cut to a pid_t */
+		"{\"id\": \"a\", \"bundle\": \"/b\", \"pid\": 4294967297, "
+		"\"starttime\": 1}",
+		/* the id names the files delete removes */
+		"{\"id\": \"../x\", \"bundle\": \"/b\", \"pid\": 5, "
+		"\"starttime\": 1}",
+		"{\"id\": \"a\", \"bundle\": \"/b\", \"pid\": 5, "
+		"\"starttime\": -1}",
+		NULL};
 	for (int i = 0; bad[i]; i++) {
 		json_t *j = json_loads(bad[i], 0, NULL);
 		CHECK_EQ(oci_state_from_record(j, &back, err, sizeof(err)), -1);
 		CHECK(strstr(err, "state record") != NULL);
 		json_decref(j);
 	}
+	/* A missing field is named as such (not "bad pid" from a pid never read). */
+	json_t *j = json_loads("{\"bundle\": \"/b\", \"pid\": 5, \"starttime\": 1}", 0, NULL);
+	CHECK_EQ(oci_state_from_record(j, &back, err, sizeof(err)), -1);
+	CHECK(strstr(err, "id") && !strstr(err, "pid"));
+	json_decref(j);
+}
+
+/* Field 22 of /proc/self/stat read another way: the start time, never 0 for a
+ * process started after boot (field 21, itrealvalue, is always 0). */
+static void test_proc_stat_starttime(void)
+{
+	char buf[1024], st;
+	FILE *f = fopen("/proc/self/stat", "r");
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	unsigned long long want = 0, got = 0;
+	CHECK_EQ(sscanf(strrchr(buf, ')') + 2,
+			"%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+			"%*s %llu",
+			&want),
+		 1);
+	CHECK_EQ(oci_proc_stat(getpid(), &got, &st), 0);
+	CHECK(want != 0);
+	CHECK_EQ(got, want);
 }
 
 static void test_status(void)
@@ -149,6 +183,7 @@ int main(void)
 {
 	test_state_json();
 	test_record();
+	test_proc_stat_starttime();
 	test_status();
 	test_ids_and_signals();
 	return unit_report();
