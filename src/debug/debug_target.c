@@ -10,6 +10,7 @@
  * are checked after every single step instead.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -279,9 +280,10 @@ static int insert_hw(struct vm *vm, enum gdb_bp_kind kind, uint64_t addr, size_t
 		if (is_slot_of(&d->hw[i], kind, addr, len))
 			return 0;
 	if (n > free_slots(d)) {
-		warnx_("debugger: a watchpoint on %zu byte(s) at 0x%llx needs %d debug register(s) "
-		       "(aligned 1, 2, 4 or 8 bytes each), %d of %d are free",
-		       len, (unsigned long long)addr, n, free_slots(d), DEBUG_HW_SLOTS);
+		warnx_("debugger: a watchpoint on %zu byte(s) at 0x%llx needs %s%d debug "
+		       "register(s) (aligned 1, 2, 4 or 8 bytes each), %d of %d are free",
+		       len, (unsigned long long)addr, n == INT_MAX ? "more than " : "", n,
+		       free_slots(d), DEBUG_HW_SLOTS);
 		return -ENOSPC; /* GDB: "You may have requested too many hardware ...watchpoints" */
 	}
 	uint64_t cr3 = cpu_cr3(cpu_of(vm, d->current_cpu));
