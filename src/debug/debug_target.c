@@ -407,6 +407,20 @@ void debug_before_save(struct vm *vm)
 		regcache_flush(&vm->vcpus[i]);
 }
 
+/* Single-step watchpoints compare with the bytes last seen: after memory was
+ * replaced (reset, loadvm) those are the new bytes, else the first step would report
+ * a change no guest write made. Through the current vCPU's tables, as at insertion. */
+static void refresh_soft_watch(struct vm *vm)
+{
+	struct debugger *d = vm->dbg;
+	if (!debug_soft_watch_active(d))
+		return;
+	uint64_t cr3 = cpu_cr3(cpu_of(vm, d->current_cpu));
+	for (int i = 0; i < DEBUG_HW_SLOTS; i++)
+		if (d->hw[i].used && d->hw[i].kind != GDB_BP_HW)
+			read_hiding_bps(vm, cr3, d->hw[i].addr, d->hw[i].old, d->hw[i].len);
+}
+
 void debug_state_replaced(struct vm *vm)
 {
 	struct debugger *d = vm->dbg;
@@ -414,6 +428,7 @@ void debug_state_replaced(struct vm *vm)
 		return;
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		regcache_drop(&vm->vcpus[i]);
+	refresh_soft_watch(vm);
 	pthread_mutex_lock(&d->lock);
 	d->stop_at_resume = !d->detached;
 	pthread_mutex_unlock(&d->lock);
@@ -421,8 +436,8 @@ void debug_state_replaced(struct vm *vm)
 
 /* Reset hook: the guest starts again in reloaded RAM. The int3s planted in the old
  * RAM are gone: plant them again over the new bytes (read all first: two
- * breakpoints may share a byte); GDB's cached registers are the old ones; a failure
- * reported as a stop, or an exit, is over. */
+ * breakpoints may share a byte); GDB's cached registers are the old ones; watched
+ * bytes are the new ones; a failure reported as a stop, or an exit, is over. */
 void debug_on_reset(struct vm *vm, void *arg)
 {
 	struct debugger *d = arg;
@@ -438,6 +453,7 @@ void debug_on_reset(struct vm *vm, void *arg)
 	}
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		regcache_drop(&vm->vcpus[i]);
+	refresh_soft_watch(vm);
 	pthread_mutex_lock(&d->lock);
 	d->fatal_status = 0;
 	d->guest_exited = false;
