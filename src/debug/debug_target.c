@@ -10,6 +10,7 @@
  * are checked after every single step instead.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -279,9 +280,10 @@ static int insert_hw(struct vm *vm, enum gdb_bp_kind kind, uint64_t addr, size_t
 		if (is_slot_of(&d->hw[i], kind, addr, len))
 			return 0;
 	if (n > free_slots(d)) {
-		warnx_("debugger: a watchpoint on %zu byte(s) at 0x%llx needs %d debug register(s) "
-		       "(aligned 1, 2, 4 or 8 bytes each), %d of %d are free",
-		       len, (unsigned long long)addr, n, free_slots(d), DEBUG_HW_SLOTS);
+		warnx_("debugger: a watchpoint on %zu byte(s) at 0x%llx needs %s%d debug "
+		       "register(s) (aligned 1, 2, 4 or 8 bytes each), %d of %d are free",
+		       len, (unsigned long long)addr, n == INT_MAX ? "more than " : "", n,
+		       free_slots(d), DEBUG_HW_SLOTS);
 		return -ENOSPC; /* GDB: "You may have requested too many hardware ...watchpoints" */
 	}
 	uint64_t cr3 = cpu_cr3(cpu_of(vm, d->current_cpu));
@@ -405,6 +407,20 @@ void debug_before_save(struct vm *vm)
 		regcache_flush(&vm->vcpus[i]);
 }
 
+/* Single-step watchpoints compare with the bytes last seen: after memory was
+ * replaced (reset, loadvm) those are the new bytes, else the first step would report
+ * a change no guest write made. Through the current vCPU's tables, as at insertion. */
+static void refresh_soft_watch(struct vm *vm)
+{
+	struct debugger *d = vm->dbg;
+	if (!debug_soft_watch_active(d))
+		return;
+	uint64_t cr3 = cpu_cr3(cpu_of(vm, d->current_cpu));
+	for (int i = 0; i < DEBUG_HW_SLOTS; i++)
+		if (d->hw[i].used && d->hw[i].kind != GDB_BP_HW)
+			read_hiding_bps(vm, cr3, d->hw[i].addr, d->hw[i].old, d->hw[i].len);
+}
+
 void debug_state_replaced(struct vm *vm)
 {
 	struct debugger *d = vm->dbg;
@@ -412,6 +428,7 @@ void debug_state_replaced(struct vm *vm)
 		return;
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		regcache_drop(&vm->vcpus[i]);
+	refresh_soft_watch(vm);
 	pthread_mutex_lock(&d->lock);
 	d->stop_at_resume = !d->detached;
 	pthread_mutex_unlock(&d->lock);
@@ -419,8 +436,8 @@ void debug_state_replaced(struct vm *vm)
 
 /* Reset hook: the guest starts again in reloaded RAM. The int3s planted in the old
  * RAM are gone: plant them again over the new bytes (read all first: two
- * breakpoints may share a byte); GDB's cached registers are the old ones; a failure
- * reported as a stop, or an exit, is over. */
+ * breakpoints may share a byte); GDB's cached registers are the old ones; watched
+ * bytes are the new ones; a failure reported as a stop, or an exit, is over. */
 void debug_on_reset(struct vm *vm, void *arg)
 {
 	struct debugger *d = arg;
@@ -436,6 +453,7 @@ void debug_on_reset(struct vm *vm, void *arg)
 	}
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		regcache_drop(&vm->vcpus[i]);
+	refresh_soft_watch(vm);
 	pthread_mutex_lock(&d->lock);
 	d->fatal_status = 0;
 	d->guest_exited = false;

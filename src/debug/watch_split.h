@@ -17,8 +17,9 @@ struct watch_piece {
 };
 
 /* Split [addr, addr + len) into pieces, stored while `max` allows. Returns how many
- * pieces the whole range needs (more than `max`: it does not fit), or -1 for an
- * empty range or one that wraps past the end of the address space. */
+ * pieces the whole range needs (more than `max`: it does not fit; INT_MAX for more
+ * than that), or -1 for an empty range or one that wraps past the end of the
+ * address space. */
 int watch_split(uint64_t addr, uint64_t len, struct watch_piece *pieces, int max);
 
 #endif

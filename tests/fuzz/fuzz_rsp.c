@@ -10,7 +10,9 @@
  * same way every run (a reading thread per input cost half the speed). The input is
  * also fed to a bare decoder, which sees every byte even after a `k`.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,11 +26,49 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char *xml; /* the target description, built once like the stub does */
 static size_t xml_len;
 
+/* The fake target with what issue 23 added: extended-remote (`!`, vRun; the restart
+ * fails every third time), a siginfo for vCPU 0 and a notice at every resume. */
+static int restarts;
+
+static void fz_set_extended(void *ctx, int on)
+{
+	(void)ctx, (void)on;
+}
+
+static int fz_restart(void *ctx, char *err, size_t errlen)
+{
+	(void)ctx;
+	if (++restarts % 3)
+		return 0;
+	snprintf(err, errlen, "a vCPU is busy");
+	return -EBUSY;
+}
+
+static int fz_siginfo(void *ctx, int cpu, struct gdb_siginfo *out)
+{
+	(void)ctx;
+	*out = (struct gdb_siginfo){.signal = 11, .code = 14, .error = 2, .addr = 0xdead};
+	return cpu == 0 ? 0 : -ENOENT;
+}
+
+static const char *fz_take_notice(void *ctx)
+{
+	(void)ctx;
+	return "notice\n";
+}
+
+static struct gdb_target_ops fuzz_ops;
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
 	fuzz_quiet();
+	fuzz_ops = fake_ops;
+	fuzz_ops.set_extended = fz_set_extended;
+	fuzz_ops.restart = fz_restart;
+	fuzz_ops.siginfo = fz_siginfo;
+	fuzz_ops.take_notice = fz_take_notice;
 	xml = target_xml_build(&xml_len);
 	return xml ? 0 : -1;
 }
@@ -68,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct fake f; /* 8 KiB of memory and registers: off the stack */
 	fake_init(&f);
 	f.auto_stop = true;
-	struct gdb_target tgt = {&fake_ops, &f};
+	struct gdb_target tgt = {&fuzz_ops, &f};
 	gdb_session_run(sv[1], -1, tgt, xml, xml_len, NULL);
 	close(sv[1]);
 	close(sv[0]);

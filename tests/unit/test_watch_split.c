@@ -1,4 +1,6 @@
 /* test_watch_split.c: watched ranges as aligned 1/2/4/8-byte debug-register pieces. */
+#include <limits.h>
+
 #include "unit.h"
 #include "watch_split.h"
 
@@ -41,5 +43,17 @@ int main(void)
 	CHECK_EQ(watch_split(0x1000, 0, few, 4), -1);
 	CHECK_EQ(watch_split(UINT64_MAX - 3, 8, few, 4), -1);
 	CHECK_EQ(watch_split(UINT64_MAX - 7, 8, few, 4), 1); /* the last 8 bytes are fine */
+
+	/* Huge ranges (Z2 takes any 64-bit length) are counted, not walked piece by
+	 * piece: this used to loop 2^61 times and hang the stub. */
+	CHECK_EQ(watch_split(0, UINT64_MAX, few, 4), INT_MAX);
+	CHECK_EQ(watch_split(0x1000, 1ULL << 40, few, 4), INT_MAX); /* 2^37 pieces */
+	CHECK_EQ(watch_split(0x1000, 1 << 20, few, 4), 1 << 17);
+	/* 1 + 2 + 4 up to 0x1008, 131071 eights, 1 byte left. */
+	CHECK_EQ(watch_split(0x1001, 1 << 20, few, 4), 131075);
+	CHECK_EQ(few[0].addr, 0x1001);
+	CHECK_EQ(few[0].len, 1);
+	CHECK_EQ(few[3].addr, 0x1008);
+	CHECK_EQ(few[3].len, 8);
 	return unit_report();
 }
