@@ -138,6 +138,23 @@ int snap_mem_save(struct vm *vm, struct snap_writer *w, bool full, bool keep_log
 	return 0;
 }
 
+int snap_mem_save_pages(struct vm *vm, struct snap_writer *w, const uint64_t *bits, uint64_t *pages,
+			char *err, size_t errlen)
+{
+	const struct guest_mem *m = &vm->mem;
+	for (uint64_t off = 0; off < m->size && !w->err; off += RUN_BYTES) {
+		uint64_t len = m->size - off < RUN_BYTES ? m->size - off : RUN_BYTES;
+		uint64_t first = off / GUEST_PAGE, n = len / GUEST_PAGE, any = 0;
+		for (uint64_t word = first / 64; word < (first + n + 63) / 64; word++)
+			any |= bits[word]; /* runs are 512 pages: whole words */
+		if (any)
+			save_run(w, m, off, (uint32_t)n, bits, false, pages);
+	}
+	if (w->err)
+		return snprintf(err, errlen, "writing the memory: %s", strerror(-w->err)), -1;
+	return 0;
+}
+
 /* A MEM payload taken apart and checked against this guest's RAM. */
 struct mem_run {
 	uint64_t gpa;
