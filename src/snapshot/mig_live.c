@@ -7,7 +7,9 @@
  * sections (the format of incremental checkpoints: a zeroed page is a clear bit),
  * and, with the guest stopped, the last pages, the VM, VCPU and FILES sections and
  * END. The target loads it as it loads any checkpoint: later sections overwrite
- * earlier pages, and every length and offset is checked as for a file.
+ * earlier pages, and every length and offset is checked as for a file. Each round
+ * ends with a SYNC section the target answers with 'S' once it read that far: the
+ * rate is the target's, and nothing is still on its way when the guest stops.
  *
  * The guest stops when what is left, at the rate the link moved the rounds so far,
  * fits the downtime budget (--migrate-downtime). One that dirties memory faster
@@ -28,9 +30,12 @@
 #include "mig_live.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "mig_transport.h"
 
@@ -69,12 +74,43 @@ static int take_dirty(struct live *l, char *err, size_t errlen)
 	return 0;
 }
 
-/* One round of pages while the guest runs (`bits` NULL: round 0, all it backs). */
+int snap_answer_sync(int fd, char *err, size_t errlen)
+{
+	if (send(fd, "S", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+		return 0;
+	if (errno == ENOTSOCK)
+		return snprintf(err, errlen, "a migration's SYNC section in a checkpoint"), -1;
+	return snprintf(err, errlen, "cannot answer the source's SYNC: %s", strerror(errno)), -1;
+}
+
+/* A SYNC section, then the target's 'S': everything before it has been read
+ * there, so the stop starts with nothing on its way. */
+static int sync_target(struct live *l, char *err, size_t errlen)
+{
+	if (snap_write_section(&l->w, SNAP_SEC_SYNC, 0, NULL, 0))
+		return snprintf(err, errlen, "writing: %s", strerror(-l->w.err)), -1;
+	struct pollfd p = {.fd = l->w.fd, .events = POLLIN};
+	char c = 0;
+	int rc;
+	do
+		rc = poll(&p, 1, MIG_STALL_S * 1000);
+	while (rc < 0 && errno == EINTR);
+	if (rc > 0 && read(l->w.fd, &c, 1) == 1 && c == 'S')
+		return 0;
+	return snprintf(err, errlen,
+			rc == 0 ? "the target did not read the stream for %d s"
+				: "the target closed the stream (see its message)",
+			MIG_STALL_S),
+	       -1;
+}
+
+/* One round of pages while the guest runs (`bits` NULL: round 0, all it backs),
+ * until the target has read it. */
 static int send_round(struct live *l, const uint64_t *bits, char *err, size_t errlen)
 {
 	uint64_t t0 = mig_mono_ns();
-	int rc = bits ? snap_mem_save_pages(l->vm, &l->w, bits, &l->pages, err, errlen)
-		      : snap_mem_save(l->vm, &l->w, true, true, &l->pages, err, errlen);
+	int rc = snap_mem_save_pages(l->vm, &l->w, bits, &l->pages, err, errlen);
+	rc = rc ?: sync_target(l, err, errlen);
 	l->sent_ns += mig_mono_ns() - t0;
 	return rc;
 }
@@ -145,8 +181,7 @@ static int start_log(struct live *l, bool was_on, char *err, size_t errlen)
 	if (snap_pause_held(l->vm, err, errlen))
 		return -1;
 	int rc = was_on ? ram_take_dirty_log(l->vm, l->bits) : ram_set_dirty_log(l->vm, true);
-	guest_mem_take_host_dirty(&l->vm->mem, snap_any_blocked(l->vm) ? l->host : l->once,
-				  true);
+	guest_mem_take_host_dirty(&l->vm->mem, snap_any_blocked(l->vm) ? l->host : l->once, true);
 	snap_resume_held(l->vm);
 	if (rc)
 		return snprintf(err, errlen, "cannot turn on KVM's dirty log: %s", strerror(-rc)),
@@ -154,8 +189,8 @@ static int start_log(struct live *l, bool was_on, char *err, size_t errlen)
 	return 0;
 }
 
-int mig_live_send(struct vm *vm, int fd, unsigned budget_ms, struct mig_live_result *res,
-		  char *err, size_t errlen)
+int mig_live_send(struct vm *vm, int fd, unsigned budget_ms, struct mig_live_result *res, char *err,
+		  size_t errlen)
 {
 	struct snapshot *s = vm->snap;
 	struct live l = {.vm = vm, .words = (vm->mem.size / GUEST_PAGE + 63) / 64};

@@ -22,8 +22,8 @@ struct mig_live_result {
  * is left fits budget_ms (or after the bound of rounds). 0: sent, the guest stopped
  * and the snapshot lock held (the caller ends the VM and calls snapshot_resume, or
  * mig_live_abort to go on here). -1 with a message: the guest runs here as before. */
-int mig_live_send(struct vm *vm, int fd, unsigned budget_ms, struct mig_live_result *res,
-		  char *err, size_t errlen);
+int mig_live_send(struct vm *vm, int fd, unsigned budget_ms, struct mig_live_result *res, char *err,
+		  size_t errlen);
 void mig_live_abort(struct vm *vm, const struct mig_live_result *res);
 
 #endif

@@ -270,6 +270,13 @@ void migrate_prepare(struct vm *vm, mig_peer_check peer_ok, void *ctx)
 	s->migrate_key = load_key(vm->cfg);
 	s->migrate_peer_ok = peer_ok;
 	s->migrate_peer_ctx = ctx;
+	/* Boot wrote the image and its tables through gpa_ptr: no vCPU has run, no such
+	 * write is in flight, so a live migration need not send those pages again. */
+	uint64_t *boot = calloc((vm->mem.size / GUEST_PAGE + 63) / 64, 8);
+	if (!boot)
+		die("out of memory");
+	guest_mem_take_host_dirty(&vm->mem, boot, true);
+	free(boot);
 	/* Now, while proxy can still read /etc/hosts and resolv.conf (the sandbox). */
 	if (to && !(s->migrate_ai = resolve(to, s->migrate_key, err, sizeof(err))))
 		die("HERMIT_MIGRATION_SUPPORT/--migrate-to %s: %s", to, err);

@@ -314,7 +314,8 @@ int snapshot_load_stream(struct vm *vm, struct snap_reader *r, char *err, size_t
 		if (rc == 0)
 			return 0;
 		char why[384];
-		if (take_section(vm, &sec, data, why, sizeof(why)))
+		if (sec.type == SNAP_SEC_SYNC ? snap_answer_sync(r->fd, why, sizeof(why))
+					      : take_section(vm, &sec, data, why, sizeof(why)))
 			return snprintf(err, errlen, "%s: %s", r->name, why), -1;
 	}
 }
@@ -362,6 +363,8 @@ static int check_content(struct vm *vm, const struct snap_section *sec, const vo
 					vm->ncpus),
 			       -1;
 		return snap_vcpu_check(data, sec->length, sec->index, err, errlen);
+	case SNAP_SEC_SYNC:
+		return snprintf(err, errlen, "a migration's SYNC section in a checkpoint"), -1;
 	default:
 		return 0;
 	}
