@@ -98,7 +98,7 @@ static int sync_target(struct live *l, char *err, size_t errlen)
 	if (rc > 0 && read(l->w.fd, &c, 1) == 1 && c == 'S')
 		return 0;
 	return snprintf(err, errlen,
-			rc == 0 ? "the target did not read the stream for %d s"
+			rc == 0 ? "the target did not acknowledge the stream within %d s"
 				: "the target closed the stream (see its message)",
 			MIG_STALL_S),
 	       -1;
