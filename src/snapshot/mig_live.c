@@ -95,8 +95,12 @@ static int sync_target(struct live *l, char *err, size_t errlen)
 	do
 		rc = poll(&p, 1, MIG_STALL_S * 1000);
 	while (rc < 0 && errno == EINTR);
-	if (rc > 0 && read(l->w.fd, &c, 1) == 1 && c == 'S')
+	ssize_t n = rc > 0 ? read(l->w.fd, &c, 1) : 0;
+	if (n == 1 && c == 'S')
 		return 0;
+	if (n == 1)
+		return snprintf(err, errlen, "the target answered 0x%02x to a SYNC", (uint8_t)c),
+		       -1;
 	return snprintf(err, errlen,
 			rc == 0 ? "the target did not acknowledge the stream within %d s"
 				: "the target closed the stream (see its message)",

@@ -47,7 +47,7 @@ def _send(t, source, what):
     return m
 
 
-def _live_ckpt(t, cpus):
+def _live_ckpt(t, cpus, **env):
     port, addr = _listen()
     with tempfile.TemporaryDirectory() as top:
         g = ck.Guest(top, cpus=cpus)
@@ -59,7 +59,7 @@ def _live_ckpt(t, cpus):
             target.wait_stderr(re.escape("waiting for a migrating guest on %s" % addr),
                                timeout=WAIT)
             with ck.Background(g.argv(["--migrate-to", addr, "--migrate-downtime", "20"]),
-                               env=g.env()) as source:
+                               env=g.env(**env)) as source:
                 wait_stdout(source, "gate\n", timeout=WAIT)
                 m = _send(t, source, "%d vCPU(s)" % cpus)
                 t.eq(m.group(1), addr, "the target named")
@@ -85,6 +85,14 @@ def live_migrate_a_writing_guest_1_cpu(t):
 def live_migrate_a_writing_guest_2_cpus(t):
     """The same with 2 vCPUs (the other one halted with half of its work done)."""
     _live_ckpt(t, 2)
+
+
+@test
+def live_migrate_while_incremental_checkpoints_run(t):
+    """Periodic incremental checkpoints keep KVM's dirty log on: the migration takes
+    it over (no checkpoint runs meanwhile) and the guest arrives whole."""
+    with tempfile.TemporaryDirectory() as ckdir:
+        _live_ckpt(t, 1, HERMIT_CHECKPOINT="1", HERMIT_CHECKPOINT_DIR=ckdir)
 
 
 def _bench_mig_argv(files, extra=(), rate=-1):
@@ -265,6 +273,54 @@ def live_migrate_silent_target_the_guest_goes_on(t):
         th.join(WAIT)
         for c in conns:
             c.close()
+
+
+def _waits_on_fifo(pid):
+    """Whether a thread of process pid sleeps in a FIFO's open (waiting for a writer)."""
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return False
+    for tid in tasks:
+        try:
+            with open("/proc/%d/task/%s/wchan" % (pid, tid)) as f:
+                if f.read().strip() == "wait_for_partner":
+                    return True
+        except OSError:
+            pass
+    return False
+
+
+@test
+def live_migrate_a_vcpu_blocked_in_a_hypercall(t):
+    """The catfile guest waits in the OPEN of a FIFO that has no writer when it
+    migrates live: as with the cold path the call is saved before it and made again at
+    the target, which then copies what the test writes into the FIFO."""
+    port, addr = _listen()
+    data = "through the fifo\n"
+    with tempfile.TemporaryDirectory() as top:
+        files = os.path.join(os.path.realpath(top), "files")
+        os.mkdir(files)
+        fifo = os.path.join(files, "fifo")
+        os.mkfifo(fifo)
+        with ck.Background(["--incoming", addr, "--mount", files]) as target:
+            target.wait_stderr(re.escape("waiting for a migrating guest on %s" % addr),
+                               timeout=WAIT)
+            with ck.Background(["--migrate-to", addr, "--mount", files,
+                                harness.guest("catfile"), fifo],
+                               env={"HERMIT_MEM": ck.MEM}) as source:
+                wait_stdout(source, "catfile: opening\n", timeout=WAIT)
+                ck.wait_until(source, lambda: _waits_on_fifo(source.p.pid),
+                              "the source waiting in the FIFO's open")
+                _send(t, source, "a blocked vCPU")
+            ck.wait_until(target, lambda: _waits_on_fifo(target.p.pid),
+                          "the migrated guest waiting in the FIFO's open again")
+            with open(fifo, "w") as w:
+                w.write(data)
+            rc = target.wait(timeout=WAIT)
+            t.eq(target.stdout_text(), "catfile: reading\n" + data,
+                 "the migrated guest's output (stderr %r)" % target.stderr_text()[-2000:])
+            t.eq(rc, 0, "the migrated guest's exit status")
 
 
 @test
