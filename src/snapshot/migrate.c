@@ -1,11 +1,13 @@
-/* migrate.c: cold migration over TCP: the checkpoint stream of snap_format.h, full,
- * from a paused source to a target that has not started a VM yet, then a two-byte
+/* migrate.c: migration over TCP: the checkpoint stream of snap_format.h, full,
+ * written live while the guest runs (mig_live.c) or from a paused source (cold,
+ * --migrate-downtime 0), to a target that has not started a VM yet, then a two-byte
  * commit so that the guest never runs at both ends: the target, with the guest in
  * its VM and nothing left that can fail, answers 'R' (ready) and runs it only once
  * the source's 'G' (go) came back; the source sends 'G' on 'R' and ends (status 0).
  * Without 'R' within MIG_CONFIRM_S (or when the target refuses) the guest goes on
  * at the source; after 'G' it never does (the target may not have heard it: then
- * the guest runs nowhere, which the source says). The connection itself (TLS-PSK
+ * the guest runs nowhere, which the source says). Having read 'G', the target sends
+ * 'T' and its CLOCK_MONOTONIC time, for the source's downtime. The connection itself (TLS-PSK
  * with --migration-key, time limits) is mig_transport.c's: this file reads and
  * writes a plain stream.
  */
