@@ -67,6 +67,9 @@ static const char usage_text[] =
 	"                        migrating here, and run it [HERMIT_MIGRATION_SERVER]\n"
 	"      --migrate-to HOST:PORT  on SIGUSR2 or the monitor's `migrate`, send the guest\n"
 	"                        to a proxy --incoming there [HERMIT_MIGRATION_SUPPORT]\n"
+	"      --migrate-downtime MS  live migration: send memory while the guest runs and\n"
+	"                        stop it when the rest fits MS ms (default 20; 0: stop\n"
+	"                        first, a cold migration) [HERMIT_MIGRATION_DOWNTIME]\n"
 	"      --migration-key FILE  authenticate and encrypt the migration (TLS-PSK; FILE:\n"
 	"                        IDENTITY:HEXKEY as `psktool -u ID -p FILE` writes it, mode\n"
 	"                        0600); needed off loopback [HERMIT_MIGRATION_KEY]\n"
@@ -82,7 +85,7 @@ static const char usage_text[] =
 	"  HERMIT_MOUNT HERMIT_TEMPDIR HERMIT_ENV HERMIT_SANDBOX\n"
 	"  HERMIT_CHECKPOINT (seconds) HERMIT_FULLCHECKPOINT HERMIT_CHECKPOINT_DIR\n"
 	"  HERMIT_RESTORE HERMIT_MIGRATION_SERVER HERMIT_MIGRATION_SUPPORT\n"
-	"  HERMIT_MIGRATION_KEY\n"
+	"  HERMIT_MIGRATION_KEY HERMIT_MIGRATION_DOWNTIME\n"
 	"  (see proxy(1) or README.md)\n";
 
 const char *config_usage_text(void)
@@ -341,6 +344,7 @@ static void config_defaults(struct config *c)
 	c->gdb_bind = "127.0.0.1";
 	c->sandbox = true;
 	c->checkpoint_dir = "checkpoint";
+	c->migrate_downtime_ms = CONFIG_DEFAULT_MIGRATE_DOWNTIME;
 }
 
 /* sudo's record of who ran it: that user may drive the stub of a root proxy. */
@@ -348,6 +352,17 @@ static void set_sudo_uid(struct config *c, const char *v)
 {
 	unsigned long uid;
 	c->sudo_uid = v && *v && !parse_uint(v, 0xfffffffeUL, &uid) ? (long)uid : -1;
+}
+
+static int set_downtime(struct config *c, const char *what, const char *v, char *err, size_t errlen)
+{
+	unsigned long ms;
+	if (parse_uint(v, CONFIG_MAX_MIGRATE_DOWNTIME, &ms))
+		FAIL("%s%s is invalid: expected the milliseconds a live migration may stop the "
+		     "guest, at most %u (0: a cold migration)",
+		     what, v, CONFIG_MAX_MIGRATE_DOWNTIME);
+	c->migrate_downtime_ms = (unsigned)ms;
+	return 0;
 }
 
 static int checkpoint_from_env(struct config *c, char **envp, char *err, size_t errlen)
@@ -374,6 +389,8 @@ static int checkpoint_from_env(struct config *c, char **envp, char *err, size_t 
 		c->migrate_to = v;
 	if ((v = env_get(envp, "HERMIT_MIGRATION_KEY")) && *v)
 		c->migration_key = v;
+	if ((v = env_get(envp, "HERMIT_MIGRATION_DOWNTIME")) && *v)
+		rc = rc ?: set_downtime(c, "HERMIT_MIGRATION_DOWNTIME=", v, err, errlen);
 	return rc;
 }
 
@@ -466,6 +483,7 @@ enum {
 	OPT_DUMPDTB,
 	OPT_TEMPDIR,
 	OPT_MIGRATION_KEY,
+	OPT_MIGRATE_DOWNTIME,
 };
 
 static const struct option long_options[] = {
@@ -494,6 +512,7 @@ static const struct option long_options[] = {
 	{"dumpdtb", required_argument, NULL, OPT_DUMPDTB},
 	{"tempdir", required_argument, NULL, OPT_TEMPDIR},
 	{"migration-key", required_argument, NULL, OPT_MIGRATION_KEY},
+	{"migrate-downtime", required_argument, NULL, OPT_MIGRATE_DOWNTIME},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -668,6 +687,12 @@ static int config_from_flags(struct config *c, int argc, char **argv, char *err,
 			break;
 		case OPT_MIGRATION_KEY:
 			c->migration_key = optarg;
+			break;
+		case OPT_MIGRATE_DOWNTIME:
+			rc = set_downtime(
+				c,
+				as_typed(argv, "--migrate-downtime=", "--migrate-downtime ", NULL),
+				optarg, err, errlen);
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

@@ -17,12 +17,14 @@
 /* KVM's largest memory slot (2^31 - 1 pages); guest RAM is at most the part below
  * the PCI hole plus one such slot above it, less where the host's guest-physical
  * addresses have fewer bits (vm.c checks that). */
-#define CONFIG_KVM_SLOT_BYTES	       ((((uint64_t)1 << 31) - 1) << 12)
-#define CONFIG_MAX_MEM		       (HERMIT_PCI_HOLE_START + CONFIG_KVM_SLOT_BYTES)
-#define CONFIG_MIN_MEM		       (4ULL << 20) /* fixed area, boot stack, a small image */
-#define CONFIG_DEFAULT_GDB_PORT	       1234
-#define CONFIG_MAX_SOCKET_PATH	       108	/* sizeof(sockaddr_un.sun_path), with the NUL */
-#define CONFIG_MAX_CHECKPOINT_INTERVAL 2000000u /* seconds (23 days): poll's int of ms */
+#define CONFIG_KVM_SLOT_BYTES		((((uint64_t)1 << 31) - 1) << 12)
+#define CONFIG_MAX_MEM			(HERMIT_PCI_HOLE_START + CONFIG_KVM_SLOT_BYTES)
+#define CONFIG_MIN_MEM			(4ULL << 20) /* fixed area, boot stack, a small image */
+#define CONFIG_DEFAULT_GDB_PORT		1234
+#define CONFIG_MAX_SOCKET_PATH		108	 /* sizeof(sockaddr_un.sun_path), with the NUL */
+#define CONFIG_MAX_CHECKPOINT_INTERVAL	2000000u /* seconds (23 days): poll's int of ms */
+#define CONFIG_DEFAULT_MIGRATE_DOWNTIME 20u	 /* ms: --migrate-downtime */
+#define CONFIG_MAX_MIGRATE_DOWNTIME	60000u	 /* ms */
 
 enum abi_choice {
 	ABI_AUTO,
@@ -123,6 +125,8 @@ struct config {
 	const char *incoming;	      /* --incoming / HERMIT_MIGRATION_SERVER: [ADDR:]PORT */
 	const char *migrate_to;	      /* --migrate-to / HERMIT_MIGRATION_SUPPORT: HOST:PORT */
 	const char *migration_key;    /* --migration-key / HERMIT_MIGRATION_KEY: TLS-PSK file */
+	unsigned migrate_downtime_ms; /* --migrate-downtime / HERMIT_MIGRATION_DOWNTIME: live
+				       * migration's stop budget; 0: cold (stop first) */
 	bool snapshots;		      /* the snapshot module is on (any of the above, or
 				       * savevm through the monitor or GDB) */
 	const char *tmpdir;	      /* $TMPDIR (where the sandbox lets debugger dumps go) */

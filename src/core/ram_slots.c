@@ -274,6 +274,30 @@ int ram_take_dirty_log(struct vm *vm, uint64_t *bits)
 	return 0;
 }
 
+int ram_set_dirty_log(struct vm *vm, bool on)
+{
+	struct guest_ram *g = vm->ram;
+	int rc = 0;
+	if (!g)
+		return -ENODEV;
+	pthread_mutex_lock(&g->lock);
+	/* A slot being registered read the old flag: wait until none is. */
+	for (;;) {
+		bool busy = false;
+		for (unsigned i = 0; i < g->nslots; i++)
+			busy |= g->slot[i].state == SLOT_BUSY;
+		if (!busy)
+			break;
+		pthread_cond_wait(&g->done, &g->lock);
+	}
+	vm->ram_dirty_log = on;
+	for (unsigned i = 0; i < g->nslots && !rc; i++)
+		if (g->slot[i].state == SLOT_DONE && set_slot(vm, i) < 0)
+			rc = -errno;
+	pthread_mutex_unlock(&g->lock);
+	return rc;
+}
+
 void ram_join(struct vm *vm)
 {
 	struct guest_ram *g = vm->ram;

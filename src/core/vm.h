@@ -354,6 +354,10 @@ bool ram_register_all(struct vm *vm);
  * per 4 KiB of the mapping, as guest_mem_take_host_dirty), for every registered slot
  * (vm->ram_dirty_log set before the first). 0 or -errno. */
 int ram_take_dirty_log(struct vm *vm, uint64_t *bits);
+/* Turn KVM's dirty log of every slot on or off while the guest runs (live
+ * migration): registered slots are registered again with the new flag, later ones
+ * get it. A slot's log starts empty when turned on. 0 or -errno. */
+int ram_set_dirty_log(struct vm *vm, bool on);
 /* After the VM ended: wait for the background registration to stop. */
 void ram_join(struct vm *vm);
 

@@ -1,5 +1,5 @@
 /* checkpoint.h: periodic checkpoints (HERMIT_CHECKPOINT), restore (--restore) and
- * cold migration (--incoming, --migrate-to): the checkpoint streams' sources and
+ * migration (--incoming, --migrate-to): the checkpoint streams' sources and
  * destinations around snapshot.h. */
 #ifndef PROXY_CHECKPOINT_H
 #define PROXY_CHECKPOINT_H
@@ -68,9 +68,10 @@ void migrate_accept(const struct config *c, struct restore_source *src, mig_peer
 /* The source's set-up, before the sandbox (after snapshot_init): the key (GnuTLS
  * loaded), the target resolved (--migrate-to), who may be a keyless target. */
 void migrate_prepare(struct vm *vm, mig_peer_check peer_ok, void *ctx);
-/* Send the guest to HOST:PORT (NULL: cfg->migrate_to), end the VM with 0 once the
- * target is ready ('R') and told to go ('G'). 0, or -1 with a message (no 'R' in
- * MIG_CONFIRM_S or a failure before 'G': the guest goes on here). */
+/* Send the guest to HOST:PORT (NULL: cfg->migrate_to), live while it runs
+ * (mig_live.c) or, with cfg->migrate_downtime_ms 0, stopped first; end the VM with 0
+ * once the target is ready ('R') and told to go ('G'). 0, or -1 with a message (no
+ * 'R' in MIG_CONFIRM_S or a failure before 'G': the guest goes on here). */
 int migrate_send(struct vm *vm, const char *to, char *err, size_t errlen);
 
 #endif

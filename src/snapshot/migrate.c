@@ -1,11 +1,13 @@
-/* migrate.c: cold migration over TCP: the checkpoint stream of snap_format.h, full,
- * from a paused source to a target that has not started a VM yet, then a two-byte
+/* migrate.c: migration over TCP: the checkpoint stream of snap_format.h, full,
+ * written live while the guest runs (mig_live.c) or from a paused source (cold,
+ * --migrate-downtime 0), to a target that has not started a VM yet, then a two-byte
  * commit so that the guest never runs at both ends: the target, with the guest in
  * its VM and nothing left that can fail, answers 'R' (ready) and runs it only once
  * the source's 'G' (go) came back; the source sends 'G' on 'R' and ends (status 0).
  * Without 'R' within MIG_CONFIRM_S (or when the target refuses) the guest goes on
  * at the source; after 'G' it never does (the target may not have heard it: then
- * the guest runs nowhere, which the source says). The connection itself (TLS-PSK
+ * the guest runs nowhere, which the source says). Having read 'G', the target sends
+ * 'T' and its CLOCK_MONOTONIC time, for the source's downtime. The connection itself (TLS-PSK
  * with --migration-key, time limits) is mig_transport.c's: this file reads and
  * writes a plain stream.
  */
@@ -21,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "mig_live.h"
 #include "mig_transport.h"
 #include "snap_internal.h"
 
@@ -269,6 +272,13 @@ void migrate_prepare(struct vm *vm, mig_peer_check peer_ok, void *ctx)
 	s->migrate_key = load_key(vm->cfg);
 	s->migrate_peer_ok = peer_ok;
 	s->migrate_peer_ctx = ctx;
+	/* Boot wrote the image and its tables through gpa_ptr: no vCPU has run, no such
+	 * write is in flight, so a live migration need not send those pages again. */
+	uint64_t *boot = calloc((vm->mem.size / GUEST_PAGE + 63) / 64, 8);
+	if (!boot)
+		die("out of memory");
+	guest_mem_take_host_dirty(&vm->mem, boot, true);
+	free(boot);
 	/* Now, while proxy can still read /etc/hosts and resolv.conf (the sandbox). */
 	if (to && !(s->migrate_ai = resolve(to, s->migrate_key, err, sizeof(err))))
 		die("HERMIT_MIGRATION_SUPPORT/--migrate-to %s: %s", to, err);
@@ -335,13 +345,17 @@ static int wait_ready(int fd, const char *to, char *err, size_t errlen)
 	       -1;
 }
 
-/* After 'G': the target closes the stream once it read it. Whether it did (true),
- * or the stream stayed open past MIG_STALL_S or failed (the target may have it or
- * not). Either way the guest is not ours any more. */
-static bool go_heard(int fd)
+/* After 'G': the target sends the CLOCK_MONOTONIC time it starts the guest ('T'
+ * and 8 bytes; an older target sends nothing) and closes the stream once it read
+ * 'G'. Whether it did (true), or the stream stayed open past MIG_STALL_S or failed
+ * (the target may have it or not). Either way the guest is not ours any more.
+ * *started: the target's time, 0 without one. */
+static bool go_heard(int fd, uint64_t *started)
 {
-	char b;
+	uint8_t b[16];
+	size_t got = 0;
 	struct pollfd p = {.fd = fd, .events = POLLIN};
+	*started = 0;
 	shutdown(fd, SHUT_WR);
 	for (;;) {
 		int rc = poll(&p, 1, MIG_STALL_S * 1000);
@@ -349,12 +363,75 @@ static bool go_heard(int fd)
 			continue;
 		if (rc <= 0)
 			return false;
-		ssize_t n = read(fd, &b, 1);
-		if (n == 0)
+		ssize_t n = read(fd, b + (got < 9 ? got : 9), got < 9 ? 9 - got : 1);
+		if (n == 0) {
+			if (got == 9 && b[0] == 'T')
+				memcpy(started, b + 1, 8);
 			return true;
+		}
 		if (n < 0 && errno != EINTR)
 			return false;
+		got += n > 0 ? (size_t)n : 0;
 	}
+}
+
+/* The downtime: from the guest's last instruction here (`stopped`) to its first at
+ * the target (`started`, that proxy's CLOCK_MONOTONIC: both on this host). A time
+ * outside [stopped, now] is of another host's clock: then until the target closed
+ * the stream, an upper bound (*upper). */
+static double downtime_ms(uint64_t stopped, uint64_t started, bool *upper)
+{
+	uint64_t now = mig_mono_ns();
+	*upper = !(started >= stopped && started <= now);
+	return (double)((*upper ? now : started) - stopped) / 1e6;
+}
+
+/* The live path: the stream while the guest runs; it is stopped on return 0. */
+static int send_live(struct vm *vm, int fd, struct mig_live_result *live, char *err, size_t errlen)
+{
+	return mig_live_send(vm, fd, vm->cfg->migrate_downtime_ms, live, err, errlen);
+}
+
+/* The cold path (--migrate-downtime 0): stop, then the whole stream. */
+static int send_cold(struct vm *vm, int fd, struct mig_live_result *res, char *err, size_t errlen)
+{
+	memset(res, 0, sizeof(*res));
+	res->stop_ns = mig_mono_ns();
+	if (snapshot_pause(vm, err, errlen))
+		return -1;
+	res->paused = true;
+	if (!snapshot_save(vm, fd, SAVE_FULL_KEEP_LOG, 1, 0, &res->pages, &res->bytes, err, errlen))
+		return 0;
+	snapshot_resume(vm);
+	return -1;
+}
+
+static void say_migrated(struct vm *vm, const char *to, const struct mig_live_result *r,
+			 uint64_t t0, uint64_t started)
+{
+	bool upper;
+	double down = downtime_ms(r->stop_ns, started, &upper);
+	double total = (double)(mig_mono_ns() - t0) / 1e6;
+	unsigned budget = vm->cfg->migrate_downtime_ms;
+	if (!budget) {
+		warnx_("migrated to %s (%llu pages, %llu KiB, VM paused %.1f ms, downtime %s%.1f "
+		       "ms, total %.1f ms, cold)",
+		       to, (unsigned long long)r->pages, (unsigned long long)(r->bytes >> 10),
+		       (double)(mig_mono_ns() - r->stop_ns) / 1e6, upper ? "at most " : "", down,
+		       total);
+		return;
+	}
+	char note[160] = "";
+	if (!r->converged)
+		snprintf(note, sizeof(note),
+			 "; it did not converge to the %u ms budget (the guest dirtied memory "
+			 "faster than the link moved it): stopped after %u rounds anyway",
+			 budget, r->rounds);
+	warnx_("migrated to %s live: %u rounds, %llu KiB sent (%llu KiB while stopped), total "
+	       "%.1f ms, downtime %s%.1f ms (budget %u ms)%s",
+	       to, r->rounds, (unsigned long long)(r->bytes >> 10),
+	       (unsigned long long)(r->stop_bytes >> 10), total, upper ? "at most " : "", down,
+	       budget, note);
 }
 
 int migrate_send(struct vm *vm, const char *to, char *err, size_t errlen)
@@ -365,16 +442,17 @@ int migrate_send(struct vm *vm, const char *to, char *err, size_t errlen)
 				"no target: give HOST:PORT (or start proxy with "
 				"--migrate-to)"),
 		       -1;
+	uint64_t t0 = mig_mono_ns();
 	int fd = connect_to(vm, to, err, errlen);
 	if (fd < 0)
 		return -1;
-	uint64_t pages, bytes, t0 = now_ns();
-	if (snapshot_pause(vm, err, errlen)) {
-		close(fd);
+	bool live = vm->cfg->migrate_downtime_ms > 0;
+	struct mig_live_result res;
+	if (live ? send_live(vm, fd, &res, err, errlen) : send_cold(vm, fd, &res, err, errlen)) {
+		close(fd); /* the guest goes on here */
 		return -1;
 	}
-	int rc = snapshot_save(vm, fd, SAVE_FULL_KEEP_LOG, 1, 0, &pages, &bytes, err, errlen);
-	rc = rc ?: wait_ready(fd, to, err, errlen);
+	int rc = wait_ready(fd, to, err, errlen);
 	/* A 'G' not written is not sent (one byte into a socketpair): the target cannot
 	 * run the guest, so it goes on here. */
 	if (!rc && write(fd, "G", 1) != 1) {
@@ -383,15 +461,17 @@ int migrate_send(struct vm *vm, const char *to, char *err, size_t errlen)
 	}
 	if (rc) {
 		close(fd);
-		snapshot_resume(vm); /* the callers say the guest goes on here */
+		if (live) /* the callers say the guest goes on here */
+			mig_live_abort(vm, &res);
+		else
+			snapshot_resume(vm);
 		return -1;
 	}
-	bool heard = go_heard(fd);
+	uint64_t started;
+	bool heard = go_heard(fd, &started);
 	close(fd);
 	if (heard)
-		warnx_("migrated to %s (%llu pages, %llu KiB, VM paused %.1f ms)", to,
-		       (unsigned long long)pages, (unsigned long long)(bytes >> 10),
-		       (now_ns() - t0) / 1e6);
+		say_migrated(vm, to, &res, t0, started);
 	else
 		warnx_("migrated to %s, but it did not confirm it heard the go: the guest "
 		       "runs there if it did, else nowhere (see the target's messages); it "

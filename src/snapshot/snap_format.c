@@ -383,7 +383,7 @@ uint64_t snap_section_max(uint32_t type)
 static int check_section(struct snap_reader *r, unsigned num, const struct snap_section *s,
 			 uint32_t reserved)
 {
-	if (s->type > SNAP_SEC_MEM)
+	if (s->type > SNAP_SEC_SYNC)
 		return reader_fail(r, "is corrupt: section %u has an unknown type %u", num,
 				   s->type);
 	if (reserved != 0)

@@ -53,6 +53,7 @@ enum snap_section_type {
 	SNAP_SEC_VM = 3,     /* clock, irqchip */
 	SNAP_SEC_FILES = 4,  /* the guest's open files */
 	SNAP_SEC_MEM = 5,    /* a run of pages */
+	SNAP_SEC_SYNC = 6,   /* empty; live migration: the target answers 'S' (mig_live.c) */
 };
 
 /* Section header on disk: u32 type, u32 index, u64 length, u32 crc32 (payload), u32 0. */

@@ -63,8 +63,23 @@ struct snapshot {
 	uint32_t image_crc;
 };
 
+/* snapshot.c: a full stream in parts (live migration): the header (seq 1) and
+ * CONFIG; the VM, VCPU and FILES sections of the quiescent VM. 0, or -1 with a
+ * message. */
+int snap_save_begin(struct vm *vm, struct snap_writer *w, char *err, size_t errlen);
+int snap_save_state(struct vm *vm, struct snap_writer *w, char *err, size_t errlen);
+
+/* mig_live.c: a SYNC section read from `fd`: answer 'S' to the source (a socket;
+ * never waits: a source that does not read its answers is broken). 0, or -1 with
+ * a message (a file: SYNC belongs to migration streams only). */
+int snap_answer_sync(int fd, char *err, size_t errlen);
+
 /* snap_pause.c */
 void snap_pause_register(struct vm *vm, struct snapshot *s);
+/* snapshot_pause and snapshot_resume for a caller that holds op_lock already (live
+ * migration holds it from its first round to its end). */
+int snap_pause_held(struct vm *vm, char *err, size_t errlen);
+void snap_resume_held(struct vm *vm);
 bool snap_vcpu_blocked(struct vm *vm, unsigned id);
 bool snap_any_blocked(struct vm *vm);
 
@@ -88,6 +103,12 @@ int snap_mem_load(struct vm *vm, const void *payload, uint64_t len, char *err, s
 int snap_mem_check(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen);
 /* Before the first save: clear the logs so the next incremental save starts here. */
 int snap_mem_reset_log(struct vm *vm, char *err, size_t errlen);
+/* The pages of `bits` (one bit per 4 KiB of RAM) as partial MEM sections, a
+ * zeroed page as a clear bit, or (NULL) every page the host backs as full ones:
+ * live migration's rounds, each page copied before its checksum (the guest may
+ * run). Their count added to *pages. 0, or -1 with a message. */
+int snap_mem_save_pages(struct vm *vm, struct snap_writer *w, const uint64_t *bits, uint64_t *pages,
+			char *err, size_t errlen);
 
 /* snap_config.c */
 int snap_config_save(struct vm *vm, struct snap_buf *b, char *err, size_t errlen);

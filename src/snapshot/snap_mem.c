@@ -55,11 +55,20 @@ static bool any_backed(int pagemap_fd, const uint8_t *p, uint64_t len)
 	return false;
 }
 
-/* One run: the pages whose `want` bit is set (NULL: all) and non-zero are stored. */
+/* One run: the pages whose `want` bit is set (NULL: all) and non-zero are stored.
+ * `bounce` (RUN_BYTES; NULL: none): each page is copied there first, so a guest
+ * that runs meanwhile cannot change it between its checksum and its write. */
 static int save_run(struct snap_writer *w, const struct guest_mem *m, uint64_t off, uint32_t npages,
-		    const uint64_t *want, bool full, uint64_t *pages)
+		    const uint64_t *want, bool full, uint64_t *pages, uint8_t *bounce)
 {
 	const uint8_t *base = m->host + off;
+	if (bounce)
+		for (uint32_t i = 0; i < npages; i++) {
+			uint64_t page = off / GUEST_PAGE + i;
+			if (!want || want[page / 64] & (1ULL << (page % 64)))
+				memcpy(bounce + i * GUEST_PAGE, base + i * GUEST_PAGE, GUEST_PAGE);
+		}
+	base = bounce ? bounce : base;
 	uint64_t covered[RUN_PAGES / 64] = {0}, bitmap[RUN_PAGES / 64] = {0};
 	struct iovec iov[3 + RUN_PAGES];
 	int n = 3;
@@ -128,13 +137,35 @@ int snap_mem_save(struct vm *vm, struct snap_writer *w, bool full, bool keep_log
 		uint64_t len = m->size - off < RUN_BYTES ? m->size - off : RUN_BYTES;
 		if (full && !any_backed(vm->snap->pagemap_fd, m->host + off, len))
 			continue;
-		save_run(w, m, off, (uint32_t)(len / GUEST_PAGE), full ? NULL : want, full, pages);
+		save_run(w, m, off, (uint32_t)(len / GUEST_PAGE), full ? NULL : want, full, pages,
+			 NULL);
 	}
 	free(want);
 	if (w->err) {
 		snprintf(err, errlen, "writing the memory: %s", strerror(-w->err));
 		return -1;
 	}
+	return 0;
+}
+
+int snap_mem_save_pages(struct vm *vm, struct snap_writer *w, const uint64_t *bits, uint64_t *pages,
+			char *err, size_t errlen)
+{
+	const struct guest_mem *m = &vm->mem;
+	uint8_t *bounce = malloc(RUN_BYTES);
+	if (!bounce)
+		return snprintf(err, errlen, "out of memory"), -1;
+	for (uint64_t off = 0; off < m->size && !w->err; off += RUN_BYTES) {
+		uint64_t len = m->size - off < RUN_BYTES ? m->size - off : RUN_BYTES;
+		uint64_t first = off / GUEST_PAGE, n = len / GUEST_PAGE, any = 0;
+		for (uint64_t word = first / 64; bits && word < (first + n + 63) / 64; word++)
+			any |= bits[word]; /* runs are 512 pages: whole words */
+		if (bits ? any != 0 : any_backed(vm->snap->pagemap_fd, m->host + off, len))
+			save_run(w, m, off, (uint32_t)n, bits, !bits, pages, bounce);
+	}
+	free(bounce);
+	if (w->err)
+		return snprintf(err, errlen, "writing the memory: %s", strerror(-w->err)), -1;
 	return 0;
 }
 

@@ -91,8 +91,16 @@ static bool all_stopped_locked(const struct vm *vm, const struct snapshot *s)
 
 int snapshot_pause(struct vm *vm, char *err, size_t errlen)
 {
+	pthread_mutex_lock(&vm->snap->op_lock); /* until snapshot_resume */
+	if (!snap_pause_held(vm, err, errlen))
+		return 0;
+	pthread_mutex_unlock(&vm->snap->op_lock);
+	return -1;
+}
+
+int snap_pause_held(struct vm *vm, char *err, size_t errlen)
+{
 	struct snapshot *s = vm->snap;
-	pthread_mutex_lock(&s->op_lock); /* until snapshot_resume */
 	atomic_store(&s->requested, true);
 	vm_kick_all(vm);
 	struct timespec until;
@@ -115,7 +123,7 @@ int snapshot_pause(struct vm *vm, char *err, size_t errlen)
 	pthread_mutex_unlock(&s->lock);
 	if (ok)
 		return 0;
-	snapshot_resume(vm);
+	snap_resume_held(vm);
 	snprintf(err, errlen,
 		 atomic_load(&vm->ending) ? "the VM is ending"
 					  : "the vCPUs did not stop within %d s",
@@ -123,14 +131,19 @@ int snapshot_pause(struct vm *vm, char *err, size_t errlen)
 	return -1;
 }
 
-void snapshot_resume(struct vm *vm)
+void snap_resume_held(struct vm *vm)
 {
 	struct snapshot *s = vm->snap;
 	pthread_mutex_lock(&s->lock);
 	atomic_store(&s->requested, false);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
-	pthread_mutex_unlock(&s->op_lock);
+}
+
+void snapshot_resume(struct vm *vm)
+{
+	snap_resume_held(vm);
+	pthread_mutex_unlock(&vm->snap->op_lock);
 }
 
 bool snap_any_blocked(struct vm *vm)

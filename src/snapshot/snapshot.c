@@ -69,10 +69,11 @@ void snapshot_init(struct vm *vm, bool incremental)
 	char err[512];
 	if (snap_config_open_image(s, vm->cfg->image, vm->image.fd, err, sizeof(err)))
 		die("cannot read the unikernel for its checkpoints: %s", err);
-	if (incremental) {
+	/* Live migration needs proxy's own writes recorded from the start too: a
+	 * pointer handed out before would write unseen (mig_live.c). */
+	guest_mem_track_host_writes(&vm->mem);
+	if (incremental)
 		vm->ram_dirty_log = true; /* before any memory slot is registered */
-		guest_mem_track_host_writes(&vm->mem);
-	}
 }
 
 static uint32_t cpuid_word(const struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx, int reg)
@@ -162,6 +163,26 @@ static int save_section(struct vm *vm, struct snap_writer *w, uint32_t type,
 	return 0;
 }
 
+int snap_save_state(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
+{
+	return save_section(vm, w, SNAP_SEC_VM, snap_vm_save, err, errlen) ||
+			       save_vcpus(vm, w, err, errlen) ||
+			       save_section(vm, w, SNAP_SEC_FILES, snap_files_save, err, errlen)
+		       ? -1
+		       : 0;
+}
+
+int snap_save_begin(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
+{
+	struct snap_header h;
+	snapshot_host_header(vm, &h);
+	h.kind = SNAP_FULL;
+	h.seq = 1;
+	if (snap_write_header(w, &h))
+		return snprintf(err, errlen, "writing: %s", strerror(-w->err)), -1;
+	return save_section(vm, w, SNAP_SEC_CONFIG, snap_config_save, err, errlen);
+}
+
 int snapshot_save(struct vm *vm, int fd, enum snap_save_kind kind, uint64_t seq, uint64_t parent,
 		  uint64_t *pages, uint64_t *bytes, char *err, size_t errlen)
 {
@@ -179,9 +200,7 @@ int snapshot_save(struct vm *vm, int fd, enum snap_save_kind kind, uint64_t seq,
 	if (snap_write_header(&w, &h))
 		return snprintf(err, errlen, "writing: %s", strerror(-w.err)), -1;
 	if (save_section(vm, &w, SNAP_SEC_CONFIG, snap_config_save, err, errlen) ||
-	    save_section(vm, &w, SNAP_SEC_VM, snap_vm_save, err, errlen) ||
-	    save_vcpus(vm, &w, err, errlen) ||
-	    save_section(vm, &w, SNAP_SEC_FILES, snap_files_save, err, errlen) ||
+	    snap_save_state(vm, &w, err, errlen) ||
 	    snap_mem_save(vm, &w, full, keep_log, pages, err, errlen))
 		return -1;
 	if (snap_write_end(&w))
@@ -295,7 +314,8 @@ int snapshot_load_stream(struct vm *vm, struct snap_reader *r, char *err, size_t
 		if (rc == 0)
 			return 0;
 		char why[384];
-		if (take_section(vm, &sec, data, why, sizeof(why)))
+		if (sec.type == SNAP_SEC_SYNC ? snap_answer_sync(r->fd, why, sizeof(why))
+					      : take_section(vm, &sec, data, why, sizeof(why)))
 			return snprintf(err, errlen, "%s: %s", r->name, why), -1;
 	}
 }
@@ -343,6 +363,8 @@ static int check_content(struct vm *vm, const struct snap_section *sec, const vo
 					vm->ncpus),
 			       -1;
 		return snap_vcpu_check(data, sec->length, sec->index, err, errlen);
+	case SNAP_SEC_SYNC:
+		return snprintf(err, errlen, "a migration's SYNC section in a checkpoint"), -1;
 	default:
 		return 0;
 	}

@@ -1120,7 +1120,7 @@ def ckpt_migrate_silent_target_source_resumes(t):
                 pass
         th = threading.Thread(target=swallow, daemon=True)
         th.start()
-        with Background(g.argv(["--migrate-to", addr]), env=g.env(),
+        with Background(g.argv(["--migrate-to", addr]), env=g.env(HERMIT_MIGRATION_DOWNTIME="0"),
                         binary=harness.FAULT_PROXY) as source:
             wait_stdout(source, "gate\n", timeout=WAIT)
             source.signal(signal.SIGUSR2)
@@ -1395,7 +1395,7 @@ def ckpt_migrate_go_lost_neither_end_runs_the_guest(t):
                                timeout=WAIT)
             relay = _Relay(port, drop_go=True)
             try:
-                with Background(g.argv(["--migrate-to", relay.addr]), env=g.env(),
+                with Background(g.argv(["--migrate-to", relay.addr]), env=g.env(HERMIT_MIGRATION_DOWNTIME="0"),
                                 binary=harness.FAULT_PROXY) as source:
                     wait_stdout(source, "gate\n", timeout=WAIT)
                     source.signal(signal.SIGUSR2)
@@ -1434,7 +1434,7 @@ def ckpt_migrate_ready_too_late_source_resumes_target_does_not_run(t):
                                timeout=WAIT)
             relay = _Relay(port, hold_ready=threading.Event())
             try:
-                with Background(g.argv(["--migrate-to", relay.addr]), env=g.env(),
+                with Background(g.argv(["--migrate-to", relay.addr]), env=g.env(HERMIT_MIGRATION_DOWNTIME="0"),
                                 binary=harness.FAULT_PROXY) as source:
                     wait_stdout(source, "gate\n", timeout=WAIT)
                     source.signal(signal.SIGUSR2)

@@ -681,6 +681,34 @@ static void test_checkpoint_options(void)
 	config_release(&c);
 }
 
+/* --migrate-downtime / HERMIT_MIGRATION_DOWNTIME: milliseconds, 20 by default, 0
+ * (cold) to 60000; the flag wins over the variable. */
+static void test_migrate_downtime(void)
+{
+	struct config c;
+	char *none[] = {NULL};
+	char *env[] = {"HERMIT_MIGRATION_DOWNTIME=5", NULL};
+	CHECK_EQ(PARSE(&c, none, "img"), CONFIG_OK);
+	CHECK_EQ(c.migrate_downtime_ms, 20);
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, env, "img"), CONFIG_OK);
+	CHECK_EQ(c.migrate_downtime_ms, 5);
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, env, "--migrate-downtime", "0", "img"), CONFIG_OK);
+	CHECK_EQ(c.migrate_downtime_ms, 0);
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, none, "--migrate-downtime=60000", "img"), CONFIG_OK);
+	CHECK_EQ(c.migrate_downtime_ms, 60000);
+	config_release(&c);
+	CHECK_EQ(PARSE(&c, none, "--migrate-downtime=60001", "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("--migrate-downtime=60001 is invalid");
+	config_release(&c);
+	char *bad[] = {"HERMIT_MIGRATION_DOWNTIME=1ms", NULL};
+	CHECK_EQ(PARSE(&c, bad, "img"), CONFIG_ERROR);
+	CHECK_ERR_HAS("HERMIT_MIGRATION_DOWNTIME=1ms is invalid");
+	config_release(&c);
+}
+
 /* --migration-key / HERMIT_MIGRATION_KEY: a regular file of proxy's user that
  * nobody else may read or write, and only with a migration to use it for. */
 static void test_migration_key(void)
@@ -758,6 +786,7 @@ static void test_trace_word_fifo(void)
 int main(void)
 {
 	test_migration_key();
+	test_migrate_downtime();
 	test_parse_mem_size();
 	test_parse_small();
 	test_defaults();
