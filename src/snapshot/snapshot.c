@@ -162,26 +162,34 @@ static int save_section(struct vm *vm, struct snap_writer *w, uint32_t type,
 	return 0;
 }
 
+int snapshot_save_state(struct vm *vm, struct snap_writer *w, bool full, uint64_t seq,
+			uint64_t parent, char *err, size_t errlen)
+{
+	struct snap_header h;
+	snapshot_host_header(vm, &h);
+	h.kind = full ? SNAP_FULL : SNAP_INCREMENTAL;
+	h.seq = seq;
+	h.parent_seq = full ? 0 : parent;
+	if (snap_write_header(w, &h))
+		return snprintf(err, errlen, "writing: %s", strerror(-w->err)), -1;
+	if (save_section(vm, w, SNAP_SEC_CONFIG, snap_config_save, err, errlen) ||
+	    save_section(vm, w, SNAP_SEC_VM, snap_vm_save, err, errlen) ||
+	    save_vcpus(vm, w, err, errlen) ||
+	    save_section(vm, w, SNAP_SEC_FILES, snap_files_save, err, errlen))
+		return -1;
+	return 0;
+}
+
 int snapshot_save(struct vm *vm, int fd, enum snap_save_kind kind, uint64_t seq, uint64_t parent,
 		  uint64_t *pages, uint64_t *bytes, char *err, size_t errlen)
 {
 	struct snapshot *s = vm->snap;
 	bool full = kind != SAVE_INCREMENTAL || !s->have_base || !s->incremental;
 	bool keep_log = kind == SAVE_FULL_KEEP_LOG;
-	struct snap_header h;
-	snapshot_host_header(vm, &h);
-	h.kind = full ? SNAP_FULL : SNAP_INCREMENTAL;
-	h.seq = seq;
-	h.parent_seq = full ? 0 : parent;
 	struct snap_writer w;
 	snap_writer_init(&w, fd);
 	*pages = 0;
-	if (snap_write_header(&w, &h))
-		return snprintf(err, errlen, "writing: %s", strerror(-w.err)), -1;
-	if (save_section(vm, &w, SNAP_SEC_CONFIG, snap_config_save, err, errlen) ||
-	    save_section(vm, &w, SNAP_SEC_VM, snap_vm_save, err, errlen) ||
-	    save_vcpus(vm, &w, err, errlen) ||
-	    save_section(vm, &w, SNAP_SEC_FILES, snap_files_save, err, errlen) ||
+	if (snapshot_save_state(vm, &w, full, seq, parent, err, errlen) ||
 	    snap_mem_save(vm, &w, full, keep_log, pages, err, errlen))
 		return -1;
 	if (snap_write_end(&w))
