@@ -212,7 +212,7 @@ static void advise_whole_run(const struct vm *vm, const struct mem_run *run, con
 			     uint64_t len)
 {
 	uint64_t data_len = len - (uint64_t)(run->data - (const uint8_t *)payload);
-	if (vm->cfg->hugepage && !run->covered && run->npages == RUN_PAGES &&
+	if (vm->cfg && vm->cfg->hugepage && !run->covered && run->npages == RUN_PAGES &&
 	    data_len == RUN_BYTES && !((uintptr_t)run->dst % RUN_BYTES))
 		madvise(run->dst, RUN_BYTES, MADV_HUGEPAGE);
 }
