@@ -66,6 +66,7 @@ static const char *const allowed[] = {
 	"exit",
 	"wait4", /* a background checkpoint's child, which also needs: */
 	"mincore",
+	"close_range",
 	"exit_group",
 	"nanosleep",
 	"clock_nanosleep",

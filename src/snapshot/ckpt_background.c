@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +41,28 @@ struct bg_result {
 	uint64_t pages, bytes;
 };
 
+/* Only what the writer needs stays open (besides 0-2): a socket proxy closes must
+ * not stay open here, or its peer would see the end only after the write. */
+static void close_others(int a, int b, int c)
+{
+	int keep[3] = {a, b, c};
+	for (int i = 0; i < 3; i++) /* sort the three */
+		for (int j = i + 1; j < 3; j++)
+			if (keep[j] < keep[i]) {
+				int t = keep[i];
+				keep[i] = keep[j], keep[j] = t;
+			}
+	unsigned from = 3;
+	for (int i = 0; i < 3; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if ((unsigned)keep[i] > from)
+			close_range(from, (unsigned)keep[i] - 1, 0);
+		from = (unsigned)keep[i] + 1;
+	}
+	close_range(from, ~0u, 0);
+}
+
 static void child_write(struct vm *vm, struct snap_writer *w, int out)
 {
 	struct bg_result r = {0};
@@ -47,6 +70,7 @@ static void child_write(struct vm *vm, struct snap_writer *w, int out)
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* a proxy killed leaves no writer behind */
 	if (getppid() == 1)
 		_exit(1);
+	close_others(w->fd, out, vm->snap->pagemap_fd);
 	vm->snap->cow_child = true; /* this copy's RAM, not the parent's pagemap, decides */
 	r.rc = snap_mem_save(vm, w, true, true, &r.pages, err, sizeof(err));
 	if (!r.rc && snap_write_end(w))
@@ -57,10 +81,17 @@ static void child_write(struct vm *vm, struct snap_writer *w, int out)
 	_exit(!r.rc && n == sizeof(r) ? 0 : 1);
 }
 
-/* The child's report, then its end: 0 when it wrote everything. */
-static int collect(pid_t pid, int in, uint64_t *pages, uint64_t *bytes, char *err, size_t errlen)
+/* The child's report, then its end: 0 when it wrote everything. A VM that ends
+ * meanwhile does not wait for it (it dies with proxy; the .tmp is removed). */
+static int collect(struct vm *vm, pid_t pid, int in, uint64_t *pages, uint64_t *bytes, char *err,
+		   size_t errlen)
 {
 	struct bg_result r = {.rc = -1};
+	struct pollfd p[2] = {{.fd = in, .events = POLLIN}, {.fd = vm->end_fd, .events = POLLIN}};
+	while (poll(p, 2, -1) < 0 && errno == EINTR)
+		;
+	if (!p[0].revents && p[1].revents)
+		return snprintf(err, errlen, "the VM is ending"), -1;
 	ssize_t n;
 	do
 		n = read(in, &r, sizeof(r));
@@ -146,7 +177,7 @@ int ckpt_background_save(struct vm *vm, int fd, uint64_t seq, uint64_t *pages, u
 	*paused_ns = now_ns() - t0;
 	close(pfd[1]);
 	if (!rc)
-		rc = collect(pid, pfd[0], pages, bytes, err, errlen);
+		rc = collect(vm, pid, pfd[0], pages, bytes, err, errlen);
 	close(pfd[0]);
 	if (!rc) /* the dirty log holds what changed since the fork */
 		vm->snap->have_base = true;
