@@ -68,7 +68,7 @@ BASE_CFLAGS += $(if $(CAPSTONE_SONAME),-DCAPSTONE_SONAME=\"$(CAPSTONE_SONAME)\")
 ifeq ($(SAN),)
 LDLIBS := -Wl,-Bstatic -lelf -lz -lreadline -ltinfo -lseccomp -lfdt -Wl,-Bdynamic -ldl -lpthread
 else
-LDLIBS := -lelf -lreadline -lseccomp -lfdt -ldl -lpthread
+LDLIBS := -lelf -lz -lreadline -lseccomp -lfdt -ldl -lpthread
 endif
 
 SRC_LAYERS := core hypercall abi debug snapshot tools sandbox

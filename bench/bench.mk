@@ -14,7 +14,7 @@ bench-tools: $(BENCH_OUT)/floor $(BENCH_OUT)/first.elf
 
 $(BENCH_OUT)/floor: bench/floor.c bench/bench.mk
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(WARN) -O2 -g -D_GNU_SOURCE -o $@ $<
+	$(CC) -std=gnu11 $(WARN) -O2 -g -D_GNU_SOURCE -o $@ $< -Wl,-Bstatic -lz -Wl,-Bdynamic
 
 $(BENCH_OUT)/first.elf: bench/first.S tests/guest/guest.ld tests/guest/guest-text.ld \
 		tests/guest/guest-data.ld bench/bench.mk

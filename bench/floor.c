@@ -17,6 +17,11 @@
  *                           (guest instructions cost ~0.5 us each on software KVM)
  *   floor coalesced N       N bytes of `outb` to a coalesced PIO port (KVM's ring,
  *                           drained at each real exit): ns/byte and bytes/exit
+ *   floor memory MiB [huge] the floors of checkpoints and restores of MiB touched
+ *                           (in 4 KiB pages; huge: transparent huge pages, as guest
+ *                           heap): memcpy into fresh memory (restore) and into touched
+ *                           memory, a fork of this process holding them (the pause
+ *                           of a background checkpoint), zlib's CRC-32 of them
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +33,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define MEM_SIZE  0x200000ULL /* default: one 2 MiB page: page tables, code, nothing else */
 #define PML4_ADDR 0x1000ULL
@@ -257,6 +264,47 @@ static int mode_coalesced(long n)
 	return 0;
 }
 
+/* MiB of anonymous memory, 2 MiB-aligned, in huge pages or not. */
+static uint8_t *memory_area(long mib, int huge)
+{
+	size_t len = (size_t)mib << 20, align = 2u << 20;
+	uint8_t *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		die("mmap");
+	p = (uint8_t *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+	madvise(p, len, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	return p;
+}
+
+static int mode_memory(long mib, int huge)
+{
+	size_t len = (size_t)mib << 20;
+	uint8_t *src = memory_area(mib, huge), *dst = memory_area(mib, huge);
+	for (size_t i = 0; i < len; i += 4096)
+		src[i] = (uint8_t)(i >> 12 | 1);
+	uint64_t t0 = now_ns();
+	memcpy(dst, src, len); /* fresh: every page faulted in, as a restore's RAM */
+	uint64_t t1 = now_ns();
+	memcpy(dst, src, len);
+	uint64_t t2 = now_ns();
+	pid_t pid = fork(); /* what a background checkpoint pauses the guest for */
+	if (pid == 0)
+		_exit(0);
+	uint64_t t3 = now_ns();
+	if (pid < 0)
+		die("fork");
+	waitpid(pid, NULL, 0);
+	uint64_t t4 = now_ns();
+	uint32_t crc = (uint32_t)crc32_z(0, src, len);
+	uint64_t t5 = now_ns();
+	printf("mib=%ld\nhuge=%d\nmemcpy_fresh_ns=%llu\nmemcpy_ns=%llu\nfork_ns=%llu\n"
+	       "crc_ns=%llu\ncrc=%08x\n",
+	       mib, huge, (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t1),
+	       (unsigned long long)(t3 - t2), (unsigned long long)(t5 - t4), crc);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "boot";
@@ -282,6 +330,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "coalesced"))
 		return mode_coalesced(n);
-	fprintf(stderr, "usage: floor boot|noop|exits N|loop N|coalesced N\n");
+	if (!strcmp(mode, "memory"))
+		return mode_memory(n, argc > 3 && !strcmp(argv[3], "huge"));
+	fprintf(stderr, "usage: floor boot|noop|exits N|loop N|coalesced N|memory MiB [huge]\n");
 	return 2;
 }

@@ -84,6 +84,7 @@ static const char usage_text[] =
 	"  HERMIT_MONITOR HERMIT_MONITOR_HISTORY HERMIT_TRACE HERMIT_STATS HERMIT_COREDUMP\n"
 	"  HERMIT_MOUNT HERMIT_TEMPDIR HERMIT_ENV HERMIT_SANDBOX\n"
 	"  HERMIT_CHECKPOINT (seconds) HERMIT_FULLCHECKPOINT HERMIT_CHECKPOINT_DIR\n"
+	"  HERMIT_CHECKPOINT_PAUSED\n"
 	"  HERMIT_RESTORE HERMIT_MIGRATION_SERVER HERMIT_MIGRATION_SUPPORT\n"
 	"  HERMIT_MIGRATION_KEY HERMIT_MIGRATION_DOWNTIME\n"
 	"  (see proxy(1) or README.md)\n";
@@ -379,6 +380,10 @@ static int checkpoint_from_env(struct config *c, char **envp, char *err, size_t 
 	}
 	if ((v = env_get(envp, "HERMIT_FULLCHECKPOINT")))
 		rc = rc ?: set_bool(&c->full_checkpoint, "HERMIT_FULLCHECKPOINT", v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_CHECKPOINT_PAUSED")))
+		rc = rc
+			     ?: set_bool(&c->checkpoint_paused, "HERMIT_CHECKPOINT_PAUSED", v, err,
+					 errlen);
 	if ((v = env_get(envp, "HERMIT_CHECKPOINT_DIR")) && *v)
 		c->checkpoint_dir = v;
 	if ((v = env_get(envp, "HERMIT_RESTORE")) && *v)

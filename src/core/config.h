@@ -120,6 +120,7 @@ struct config {
 	/* Checkpoints and migration (src/snapshot, README "Checkpoint, restore, migration"). */
 	unsigned checkpoint_interval; /* HERMIT_CHECKPOINT seconds; 0: none */
 	bool full_checkpoint;	      /* HERMIT_FULLCHECKPOINT: every checkpoint full */
+	bool checkpoint_paused;	      /* HERMIT_CHECKPOINT_PAUSED: full ones written paused too */
 	const char *checkpoint_dir;   /* HERMIT_CHECKPOINT_DIR, default ./checkpoint */
 	const char *restore;	      /* --restore / HERMIT_RESTORE: continue DIR's latest */
 	const char *incoming;	      /* --incoming / HERMIT_MIGRATION_SERVER: [ADDR:]PORT */

@@ -3,11 +3,12 @@
  * One allow-list for the whole process: the vCPU threads run the hypercall
  * handlers (files, console, network) and the debugger and monitor threads share
  * most of what they need, so per-thread lists would differ by a handful of calls.
- * What is left out is what only set-up, or an attacker, needs: exec, new processes,
- * ptrace, mounts, module loading, kexec, bpf, keyrings, namespaces, privilege
- * changes. Threads may still be created: clone only with CLONE_THREAD, and clone3
- * (whose flags a filter cannot read) answers ENOSYS, so glibc falls back to clone.
- * ioctl only for KVM's, the terminal's and tun's ('T'), and socket ones (0x89).
+ * What is left out is what only set-up, or an attacker, needs: exec, new processes
+ * (but for plain forks, for background checkpoints: they keep this filter), ptrace, mounts, module
+ * loading, kexec, bpf, keyrings, namespaces, privilege changes. Threads may still be created: clone
+ * only with CLONE_THREAD, and clone3 (whose flags a filter cannot read) answers ENOSYS, so glibc
+ * falls back to clone. ioctl only for KVM's, the terminal's and tun's ('T'), and socket ones
+ * (0x89).
  *
  * The chown family answers EPERM instead: readline chowns the console's history
  * file back to its owner after rewriting it, as best effort that ignores failure,
@@ -63,6 +64,9 @@ static const char *const allowed[] = {
 	"restart_syscall",
 	"sigaltstack",
 	"exit",
+	"wait4", /* a background checkpoint's child, which also needs: */
+	"mincore",
+	"close_range",
 	"exit_group",
 	"nanosleep",
 	"clock_nanosleep",
@@ -188,16 +192,24 @@ static int allow_names(scmp_filter_ctx ctx)
 		if (nr == __NR_SCMP_ERROR)
 			continue; /* not a call of this architecture (e.g. open on a new one) */
 		int rc;
-		if (!strcmp(allowed[i], "clone"))
+		if (!strcmp(allowed[i], "clone")) {
 			rc = seccomp_rule_add(
 				ctx, SCMP_ACT_ALLOW, nr, 1,
 				SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
-		else if (!strcmp(allowed[i], "prctl")) {
+			/* a background checkpoint's copy-on-write child (ckpt_background.c):
+			 * a plain fork, which cannot exec (this filter stays on it) */
+			if (!rc)
+				rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+						      SCMP_A0(SCMP_CMP_EQ, SIGCHLD));
+		} else if (!strcmp(allowed[i], "prctl")) {
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 					      SCMP_A0(SCMP_CMP_EQ, PR_SET_TIMERSLACK));
 			if (!rc)
 				rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 						      SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+			if (!rc) /* the checkpoint child's end with proxy */
+				rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+						      SCMP_A0(SCMP_CMP_EQ, PR_SET_PDEATHSIG));
 		} else if (!strcmp(allowed[i], "kill")) {
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));

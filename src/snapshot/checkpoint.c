@@ -97,12 +97,16 @@ static int take_one(struct checkpointer *cp, char *err, size_t errlen)
 					   ? SAVE_FULL
 					   : SAVE_INCREMENTAL;
 	bool full = kind == SAVE_FULL || !vm->snap->have_base;
-	int rc = snapshot_pause(vm, err, errlen);
-	if (!rc) {
+	bool background = full && !c->checkpoint_paused;
+	uint64_t paused_ns = 0;
+	int rc = background ? ckpt_background_save(vm, fd, seq, &pages, &bytes, &paused_ns, err,
+						   errlen)
+			    : snapshot_pause(vm, err, errlen);
+	if (!rc && !background) {
 		rc = snapshot_save(vm, fd, kind, seq, cp->seq, &pages, &bytes, err, errlen);
 		snapshot_resume(vm);
+		paused_ns = now_ns() - t0;
 	}
-	uint64_t paused_ns = now_ns() - t0;
 	if (!rc && fsync(fd) < 0)
 		rc = (snprintf(err, errlen, "fsync: %s", strerror(errno)), -1);
 	close(fd);
@@ -119,10 +123,11 @@ static int take_one(struct checkpointer *cp, char *err, size_t errlen)
 	if (full)
 		remove_older(cp->dirfd, seq);
 	if (c->verbose)
-		warnx_("checkpoint %llu (%s): %llu pages, %llu KiB in %s/%s, VM paused %.1f ms",
+		warnx_("checkpoint %llu (%s): %llu pages, %llu KiB in %s/%s, VM paused %.1f ms%s",
 		       (unsigned long long)seq, full ? "full" : "incremental",
 		       (unsigned long long)pages, (unsigned long long)(bytes >> 10),
-		       c->checkpoint_dir, name, paused_ns / 1e6);
+		       c->checkpoint_dir, name, paused_ns / 1e6,
+		       background ? " (memory written in the background)" : "");
 	return 0;
 }
 
@@ -412,6 +417,7 @@ int checkpoint_open_latest(const struct config *c, struct restore_source *src, c
 	struct owners o = readers(c);
 	memset(src, 0, sizeof(*src));
 	src->dir = dir;
+	src->t0_ns = now_ns();
 	int dirfd = open_dir_nofollow(dir, err, errlen);
 	if (dirfd < 0)
 		return -1;

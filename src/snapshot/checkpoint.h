@@ -19,6 +19,9 @@ struct restore_source {
 	int n;
 	int fds[RESTORE_MAX_CHAIN];
 	char names[RESTORE_MAX_CHAIN][1024];
+	uint64_t t0_ns;	   /* when the restore began: its verbose line's time counts from it */
+	struct vm *loaded; /* restore_load's VM, for restore_confirm's verbose line */
+	int files;	   /* how many streams it loaded */
 };
 
 /* checkpoint.c. checkpoint_prepare: open (create, mode 0700, owned by the --user)

@@ -20,6 +20,8 @@ static const char *stream_name(const struct restore_source *src, int i)
 void restore_read_config(struct restore_source *src, struct snap_config *sc, struct config *c)
 {
 	char err[1024];
+	if (!src->t0_ns) /* a migration's: from the stream's first byte */
+		src->t0_ns = now_ns();
 	snap_reader_init(&src->first, src->fds[0], stream_name(src, 0));
 	if (snapshot_read_config(&src->first, sc, err, sizeof(err)))
 		die("%s", err);
@@ -85,12 +87,27 @@ void restore_load(struct vm *vm, struct restore_source *src, const struct snap_c
 	if (snapshot_finish_load(vm, err, sizeof(err)))
 		die("%s: %s%s", stream_name(src, src->n - 1), err,
 		    mounts_hint(sc, vm->cfg, err, hint, sizeof(hint)));
-	if (vm->cfg->verbose)
-		warnx_("restored %s%s (%d file%s, %u vCPUs, %llu MiB)",
-		       stream_name(src, src->n - 1), src->dir ? "" : " from the source", src->n,
-		       src->n == 1 ? "" : "s", vm->ncpus, (unsigned long long)(vm->mem.size >> 20));
-	if (src->dir)
-		restore_source_close(src);
+	src->loaded = vm;
+	src->files = src->n;
+	if (!src->dir)
+		return;
+	/* The line names the last file (the others are closed now). */
+	if (src->n > 1)
+		memcpy(src->names[0], src->names[src->n - 1], sizeof(src->names[0]));
+	restore_source_close(src);
+}
+
+/* Right before the vCPUs start: the time since the restore began is the guest's
+ * wait for its first instruction. */
+static void say_restored(struct restore_source *src)
+{
+	struct vm *vm = src->loaded;
+	int files = src->files;
+	if (!vm || !vm->cfg->verbose)
+		return;
+	warnx_("restored %s%s (%d file%s, %u vCPUs, %llu MiB) in %.1f ms", stream_name(src, 0),
+	       src->dir ? "" : " from the source", files, files == 1 ? "" : "s", vm->ncpus,
+	       (unsigned long long)(vm->mem.size >> 20), (now_ns() - src->t0_ns) / 1e6);
 }
 
 /* Wait for the source's 'G' (go) within MIG_CONFIRM_S: true when it came. */
@@ -107,8 +124,11 @@ static bool source_says_go(int fd)
 
 void restore_confirm(struct restore_source *src)
 {
-	if (src->dir || src->n == 0)
+	if (src->dir || src->n == 0) {
+		if (src->dir)
+			say_restored(src);
 		return;
+	}
 	/* 'R': ready; the source answers 'G' and ends, or resumes its guest itself
 	 * (it gave up waiting, or failed): then this copy must never run. */
 	if (write(src->fds[0], "R", 1) != 1)
@@ -127,4 +147,5 @@ void restore_confirm(struct restore_source *src)
 	if (write(src->fds[0], t, sizeof(t)) != (ssize_t)sizeof(t))
 		warnx_("the migration stream: cannot tell the source when the guest started");
 	restore_source_close(src);
+	say_restored(src);
 }

@@ -46,6 +46,7 @@ struct snapshot {
 	bool files_seen;		      /* a FILES section came (empty: no files open) */
 	struct snap_files_ready *files_ready; /* loadvm: `files` already reopened */
 	int pagemap_fd; /* /proc/self/pagemap: which RAM the host backs (snap_mem.c) */
+	bool cow_child; /* set in a background checkpoint's child (ckpt_background.c) */
 	/* The monitor's savevm: in-memory checkpoints (snap_store.c). */
 	struct snap_stored *stored;
 	/* The VM was loaded from a checkpoint (--restore, --incoming, loadvm). */
@@ -73,6 +74,15 @@ int snap_save_state(struct vm *vm, struct snap_writer *w, char *err, size_t errl
  * never waits: a source that does not read its answers is broken). 0, or -1 with
  * a message (a file: SYNC belongs to migration streams only). */
 int snap_answer_sync(int fd, char *err, size_t errlen);
+/* snapshot.c: the header and every section before MEM (a quiescent VM). */
+int snapshot_save_state(struct vm *vm, struct snap_writer *w, bool full, uint64_t seq,
+			uint64_t parent, char *err, size_t errlen);
+
+/* ckpt_background.c: a full checkpoint whose memory is written while the guest runs
+ * (from a copy-on-write child process). `pages`, `bytes` as snapshot_save; the
+ * guest's pause goes to *paused_ns. 0, or -1 with a message. */
+int ckpt_background_save(struct vm *vm, int fd, uint64_t seq, uint64_t *pages, uint64_t *bytes,
+			 uint64_t *paused_ns, char *err, size_t errlen);
 
 /* snap_pause.c */
 void snap_pause_register(struct vm *vm, struct snapshot *s);

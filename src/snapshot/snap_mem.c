@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define RUN_PAGES   512
@@ -38,21 +39,36 @@ static uint64_t gpa_of(const struct guest_mem *m, uint64_t off)
 	return off < m->low_size ? m->base + off : off - m->low_size + 0x100000000ULL;
 }
 
+/* Whether any page of [p, p+len) is mapped in this process (a background
+ * checkpoint's child: pagemap_fd is its parent's, whose RAM may have been dropped
+ * since the fork). */
+static bool any_resident(const uint8_t *p, uint64_t len)
+{
+	unsigned char vec[RUN_PAGES];
+	uint64_t n = len / GUEST_PAGE;
+	if (n > RUN_PAGES || mincore((void *)p, len, vec) < 0)
+		return true;
+	for (uint64_t i = 0; i < n; i++)
+		if (vec[i] & 1)
+			return true;
+	return false;
+}
+
 /* Whether any page of [p, p+len) is backed, in RAM or in swap (/proc/self/pagemap
  * bits 63 and 62; mincore would call a swapped page absent): one the host never
  * backed is zero. */
-static bool any_backed(int pagemap_fd, const uint8_t *p, uint64_t len)
+static bool any_backed(const struct snapshot *s, const uint8_t *p, uint64_t len)
 {
 	uint64_t entry[RUN_PAGES];
 	uint64_t n = len / GUEST_PAGE;
 	off_t at = (off_t)((uintptr_t)p / GUEST_PAGE * 8);
-	if (pagemap_fd < 0 || n > RUN_PAGES ||
-	    pread(pagemap_fd, entry, n * 8, at) != (ssize_t)(n * 8))
+	if (s->pagemap_fd < 0 || n > RUN_PAGES ||
+	    pread(s->pagemap_fd, entry, n * 8, at) != (ssize_t)(n * 8))
 		return true; /* cannot tell: look at the bytes */
 	for (uint64_t i = 0; i < n; i++)
 		if (entry[i] & (3ULL << 62))
 			return true;
-	return false;
+	return s->cow_child && any_resident(p, len);
 }
 
 /* One run: the pages whose `want` bit is set (NULL: all) and non-zero are stored.
@@ -135,7 +151,7 @@ int snap_mem_save(struct vm *vm, struct snap_writer *w, bool full, bool keep_log
 	}
 	for (uint64_t off = 0; off < m->size && !w->err; off += RUN_BYTES) {
 		uint64_t len = m->size - off < RUN_BYTES ? m->size - off : RUN_BYTES;
-		if (full && !any_backed(vm->snap->pagemap_fd, m->host + off, len))
+		if (full && !any_backed(vm->snap, m->host + off, len))
 			continue;
 		save_run(w, m, off, (uint32_t)(len / GUEST_PAGE), full ? NULL : want, full, pages,
 			 NULL);
@@ -160,7 +176,7 @@ int snap_mem_save_pages(struct vm *vm, struct snap_writer *w, const uint64_t *bi
 		uint64_t first = off / GUEST_PAGE, n = len / GUEST_PAGE, any = 0;
 		for (uint64_t word = first / 64; bits && word < (first + n + 63) / 64; word++)
 			any |= bits[word]; /* runs are 512 pages: whole words */
-		if (bits ? any != 0 : any_backed(vm->snap->pagemap_fd, m->host + off, len))
+		if (bits ? any != 0 : any_backed(vm->snap, m->host + off, len))
 			save_run(w, m, off, (uint32_t)n, bits, !bits, pages, bounce);
 	}
 	free(bounce);
@@ -221,11 +237,23 @@ int snap_mem_check(struct vm *vm, const void *payload, uint64_t len, char *err, 
 	return parse_run(vm, payload, len, &run, err, errlen);
 }
 
+/* A run that fills its 2 MiB whole goes into a huge page: one fault instead of 512
+ * (what a restore waits for), and its next checkpoint's fork copies one entry. */
+static void advise_whole_run(const struct vm *vm, const struct mem_run *run, const void *payload,
+			     uint64_t len)
+{
+	uint64_t data_len = len - (uint64_t)(run->data - (const uint8_t *)payload);
+	if (vm->cfg && vm->cfg->hugepage && !run->covered && run->npages == RUN_PAGES &&
+	    data_len == RUN_BYTES && !((uintptr_t)run->dst % RUN_BYTES))
+		madvise(run->dst, RUN_BYTES, MADV_HUGEPAGE);
+}
+
 int snap_mem_load(struct vm *vm, const void *payload, uint64_t len, char *err, size_t errlen)
 {
 	struct mem_run run;
 	if (parse_run(vm, payload, len, &run, err, errlen))
 		return -1;
+	advise_whole_run(vm, &run, payload, len);
 	const uint8_t *data = run.data;
 	for (uint32_t i = 0; i < run.npages; i++) {
 		uint8_t *page = run.dst + (uint64_t)i * GUEST_PAGE;

@@ -172,15 +172,31 @@ int snap_save_state(struct vm *vm, struct snap_writer *w, char *err, size_t errl
 		       : 0;
 }
 
-int snap_save_begin(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
+static int save_header_config(struct vm *vm, struct snap_writer *w, bool full, uint64_t seq,
+			      uint64_t parent, char *err, size_t errlen)
 {
 	struct snap_header h;
 	snapshot_host_header(vm, &h);
-	h.kind = SNAP_FULL;
-	h.seq = 1;
+	h.kind = full ? SNAP_FULL : SNAP_INCREMENTAL;
+	h.seq = seq;
+	h.parent_seq = full ? 0 : parent;
 	if (snap_write_header(w, &h))
 		return snprintf(err, errlen, "writing: %s", strerror(-w->err)), -1;
 	return save_section(vm, w, SNAP_SEC_CONFIG, snap_config_save, err, errlen);
+}
+
+int snap_save_begin(struct vm *vm, struct snap_writer *w, char *err, size_t errlen)
+{
+	return save_header_config(vm, w, true, 1, 0, err, errlen);
+}
+
+int snapshot_save_state(struct vm *vm, struct snap_writer *w, bool full, uint64_t seq,
+			uint64_t parent, char *err, size_t errlen)
+{
+	return save_header_config(vm, w, full, seq, parent, err, errlen) ||
+			       snap_save_state(vm, w, err, errlen)
+		       ? -1
+		       : 0;
 }
 
 int snapshot_save(struct vm *vm, int fd, enum snap_save_kind kind, uint64_t seq, uint64_t parent,
@@ -189,18 +205,10 @@ int snapshot_save(struct vm *vm, int fd, enum snap_save_kind kind, uint64_t seq,
 	struct snapshot *s = vm->snap;
 	bool full = kind != SAVE_INCREMENTAL || !s->have_base || !s->incremental;
 	bool keep_log = kind == SAVE_FULL_KEEP_LOG;
-	struct snap_header h;
-	snapshot_host_header(vm, &h);
-	h.kind = full ? SNAP_FULL : SNAP_INCREMENTAL;
-	h.seq = seq;
-	h.parent_seq = full ? 0 : parent;
 	struct snap_writer w;
 	snap_writer_init(&w, fd);
 	*pages = 0;
-	if (snap_write_header(&w, &h))
-		return snprintf(err, errlen, "writing: %s", strerror(-w.err)), -1;
-	if (save_section(vm, &w, SNAP_SEC_CONFIG, snap_config_save, err, errlen) ||
-	    snap_save_state(vm, &w, err, errlen) ||
+	if (snapshot_save_state(vm, &w, full, seq, parent, err, errlen) ||
 	    snap_mem_save(vm, &w, full, keep_log, pages, err, errlen))
 		return -1;
 	if (snap_write_end(&w))

@@ -1,7 +1,9 @@
 /* bench_ckpt.c: the guest of scripts/bench's checkpoint cases.
  *
- * Arguments: gate=PATH [mib=N, default and maximum 64].
- * Writes one non-zero word into every 4 KiB page of an N MiB .bss array (guest RAM
+ * Arguments: gate=PATH [mib=N, default and maximum 64] [high=1].
+ * With high=1 the area is guest RAM from HIGH_BASE on instead (mib up to
+ * MAX_HIGH_MIB; HERMIT_MEM must hold it): RAM proxy backs with huge pages, as a
+ * guest's heap. Writes one non-zero word into every 4 KiB page of an N MiB .bss array (guest RAM
  * starts zero and unbacked, so those pages are what a full checkpoint carries beyond
  * the image), prints "ckpt: touched pages=P", then polls open(PATH) until the file
  * exists; between two looks it writes one word of a scratch page (SCRATCH_PAGES in
@@ -15,11 +17,13 @@
 
 #define PAGE_WORDS    512 /* 64-bit words in a 4 KiB page */
 #define MAX_MIB	      64
+#define HIGH_BASE     (72ULL << 20) /* above the image, 2 MiB-aligned */
+#define MAX_HIGH_MIB  (1024 - 72)   /* proxy's boot page tables map the first GiB */
 #define MAX_PAGES     (MAX_MIB * 256)
 #define SCRATCH_PAGES 64
 #define BUSY_PAUSES   20000 /* between two looks for the gate file */
 
-static uint64_t area[MAX_PAGES * PAGE_WORDS] __attribute__((aligned(4096)));
+static uint64_t low_area[MAX_PAGES * PAGE_WORDS] __attribute__((aligned(4096)));
 static uint64_t scratch[SCRATCH_PAGES * PAGE_WORDS] __attribute__((aligned(4096)));
 
 static uint64_t word_of(uint64_t page)
@@ -32,10 +36,13 @@ int main(int argc, char **argv, char **envp)
 	(void)argc, (void)argv, (void)envp;
 	const char *gate = bench_arg_str("gate", NULL);
 	int64_t mib = bench_arg_int("mib", MAX_MIB);
-	if (!gate || mib < 1 || mib > MAX_MIB) {
-		rt_printf("usage: bench_ckpt gate=PATH [mib=N <= %d]\n", MAX_MIB);
+	int64_t high = bench_arg_int("high", 0);
+	if (!gate || mib < 1 || mib > (high ? MAX_HIGH_MIB : MAX_MIB)) {
+		rt_printf("usage: bench_ckpt gate=PATH [mib=N <= %d] [high=1, mib <= %d]\n",
+			  MAX_MIB, MAX_HIGH_MIB);
 		return 2;
 	}
+	uint64_t *area = high ? (uint64_t *)(uintptr_t)HIGH_BASE : low_area;
 	const uint64_t pages = (uint64_t)mib * 256;
 	for (uint64_t p = 0; p < pages; p++)
 		area[p * PAGE_WORDS + (p & (PAGE_WORDS - 1))] = word_of(p);
