@@ -1,0 +1,140 @@
+"""test_reverse.py: reverse execution in proxy's stub (`monitor record start`, bs/bc).
+
+The revtarget guest computes a sequence in a loop, writes the global `shared` from
+write_first (7) and write_second (50), takes a page fault its handler skips, runs
+mov cr3 / wrmsr FS_BASE / lidt, reads a host file into `filebuf` by hypercalls and
+calls all_done(). proxy records every instruction; GDB goes back with its reverse
+commands (no `record full` of GDB's own): the stub answers bs/bc.
+"""
+import os
+import re
+import tempfile
+
+from gdblib import debug_session, py, require_gdb
+from harness import guest, test
+
+TARGET = "revtarget"
+STEPS = 60
+
+# STEPS stepi forward from the record's start, keeping registers and the sequence
+# array; then STEPS reverse-stepi, comparing each state with the forward one.
+STEP_AND_REVERSE = (
+    "import gdb\n"
+    "def state():\n"
+    "    regs = tuple(int(gdb.parse_and_eval(r)) for r in\n"
+    "                 ('$pc', '$rsp', '$rbp', '$rax', '$rcx', '$rdx', '$eflags'))\n"
+    "    mem = bytes(gdb.selected_inferior().read_memory(\n"
+    "        int(gdb.parse_and_eval('(long)&seq')), 16 * 8))\n"
+    "    return regs + (mem,)\n"
+    "fwd = [state()]\n"
+    "for i in range(%d):\n"
+    "    gdb.execute('stepi', to_string=True)\n"
+    "    fwd.append(state())\n"
+    "back = []\n"
+    "for i in range(%d):\n"
+    "    gdb.execute('reverse-stepi', to_string=True)\n"
+    "    back.append(state())\n"
+    "moved = len(set(s[0] for s in fwd)) > 10 and fwd[0][-1] != fwd[-1][-1]\n"
+    "same = back == list(reversed(fwd[:-1]))\n"
+    "print('REVERSE-STEPI', 'moved' if moved else 'stuck', 'same' if same else\n"
+    "      'differs fwd=%%r back=%%r' %% (fwd, back))\n") % (STEPS, STEPS)
+
+FRAME = py("print('FRAME', gdb.selected_frame().name())")
+RECORD = ["break main", "continue", "monitor record start", "delete"]
+
+
+def session(commands, cpus=1, text="hello-from-host\n"):
+    """commands: a list, or a function of the input file's path giving one."""
+    require_gdb()
+    d = tempfile.mkdtemp(prefix="proxy-rev-")
+    path = os.path.join(d, "input.txt")
+    with open(path, "w") as f:
+        f.write(text)
+    if callable(commands):
+        commands = commands(path)
+    return debug_session(guest(TARGET), commands, args=[path],
+                         env={"HERMIT_MOUNT": d}, cpus=cpus), path
+
+
+@test
+def reverse_stepi_gives_the_forward_states(t):
+    s, _ = session(RECORD + [py(STEP_AND_REVERSE), "continue"])
+    t.contains(s.transcript, "REVERSE-STEPI moved same",
+               "every reverse-stepi went back to the registers and memory its stepi left")
+    t.eq(s.proxy_rc, 0, "proxy exit status")
+    t.contains(s.stdout, "revtarget: seq15=64570081 shared=50 pf=1 file=hello-from-host",
+               "the guest went on live after the log's end")
+
+
+@test
+def watch_and_reverse_continue_find_the_writes(t):
+    s, _ = session(RECORD + [
+        "break all_done", "continue", "print shared", "print/x $fs_base",
+        "watch shared", "reverse-continue", FRAME, "print shared", "print/x $fs_base",
+        "reverse-continue", FRAME, "print shared", "reverse-finish", FRAME,
+        "set var shared = 3", "print shared",
+        "delete", "reverse-continue", "print shared", "continue"])
+    t.match(r"\$1 = 50\n\$2 = 0x12345678\n", s.transcript, "at all_done: shared 50, wrmsr done")
+    t.match(r"Old value = 50\nNew value = 7\n(.*\n)*?.*write_second .*\n42\t\tshared = v \* 10;\n"
+            r"FRAME write_second\n\$3 = 7\n", s.transcript,
+            "reverse-continue stopped at write_second's store, before it")
+    t.match(r"FRAME write_second\n\$3 = 7\n\$4 = 0x0\n", s.transcript,
+            "FS_BASE is back to what it was before the wrmsr")
+    t.match(r"Old value = 7\nNew value = 0\n(.*\n)*?37\t\tshared = v;\nFRAME write_first\n"
+            r"\$5 = 0\n", s.transcript, "the next reverse-continue found write_first's store")
+    t.match(r"\$5 = 0\n0x[0-9a-f]+ in main .*\n88\t\twrite_first\(7\);\nFRAME main\n", s.transcript,
+            "reverse-finish went back to the call in main")
+    t.match(r"FRAME main\n\$6 = 0\n", s.transcript, "the write in the past left shared as it was")
+    t.match(r"Cannot access memory at address 0x[0-9a-f]+\n", s.transcript,
+            "GDB was told the write failed")
+    t.contains(s.stderr, "cannot change registers or memory in the recorded past",
+               "proxy said why")
+    t.contains(s.transcript, "No more reverse-execution history.",
+               "the log's beginning is reported")
+    t.match(r"No more reverse-execution history\.\n(.*\n)*?\$7 = 0\n", s.transcript,
+            "at the log's beginning shared is 0 again")
+    t.eq(s.proxy_rc, 0, "proxy exit status")
+    t.contains(s.stdout, "shared=50 pf=1", "forward replay then live ran to the end")
+
+
+@test
+def replay_does_not_read_the_file_again(t):
+    def commands(path):
+        change = py("open(%r, 'w').write('CHANGED')" % path)
+        return RECORD + [
+            "break all_done", "continue", "print filebuf", change, "break privileged",
+            "reverse-continue", FRAME, "print filebuf", "continue", FRAME, "print filebuf",
+            "delete", "continue"]
+    s, path = session(commands)
+    with open(path) as f:
+        t.eq(f.read(), "CHANGED", "the host file changed during the session")
+    t.match(r'\$1 = "hello-from-host\\n", .*\n', s.transcript, "the file's bytes were read")
+    t.match(r"FRAME privileged\n\$2 = '\\000' <repeats 63 times>\n", s.transcript,
+            "before the read the buffer is empty again")
+    t.match(r'FRAME all_done\n\$3 = "hello-from-host\\n", .*\n', s.transcript,
+            "replaying the read gives the recorded bytes, not the changed file")
+    t.contains(s.stdout, "file=hello-from-host", "the guest kept the recorded bytes live")
+    t.eq(s.proxy_rc, 0, "proxy exit status")
+
+
+@test
+def two_vcpus_go_back_together(t):
+    both = ("import gdb\n"
+            "out = []\n"
+            "for th in sorted(gdb.selected_inferior().threads(), key=lambda x: x.num):\n"
+            "    th.switch()\n"
+            "    out.append((th.num, int(gdb.parse_and_eval('$pc')),\n"
+            "                int(gdb.parse_and_eval('$rsp')), int(gdb.parse_and_eval('$rax'))))\n"
+            "gdb.execute('thread 1', to_string=True)\n"
+            "print('%s', out, int(gdb.parse_and_eval('ap_counter')))\n")
+    s, _ = session(["break main", "continue", "monitor record start", "delete",
+                    py(both % "START"), "break all_done", "continue",
+                    "delete", "reverse-continue", py(both % "BACK"), "continue"], cpus=2)
+    start = re.search(r"START (\[.*\]) (\d+)\n", s.transcript)
+    back = re.search(r"BACK (\[.*\]) (\d+)\n", s.transcript)
+    t.eq(start is not None and back is not None, True, "both states printed: %s" % s.transcript[-3000:])
+    if start and back:
+        t.eq(back.group(1), start.group(1), "both vCPUs' registers as when recording began")
+        t.eq(back.group(2), start.group(2), "ap_counter as when recording began")
+    t.contains(s.transcript, "No more reverse-execution history.", "back to the beginning")
+    t.eq(s.proxy_rc, 0, "proxy exit status")
