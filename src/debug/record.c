@@ -56,18 +56,42 @@ static void set_state(struct regcache *c, unsigned id, uint64_t v)
 	}
 	c->dirty_sregs = true;
 	switch (id) {
-	case REC_FS_BASE: s->fs.base = v; break;
-	case REC_GS_BASE: s->gs.base = v; break;
-	case REC_CR0: s->cr0 = v; break;
-	case REC_CR2: s->cr2 = v; break;
-	case REC_CR3: s->cr3 = v; break;
-	case REC_CR4: s->cr4 = v; break;
-	case REC_CR8: s->cr8 = v; break;
-	case REC_EFER: s->efer = v; break;
-	case REC_IDT_BASE: s->idt.base = v; break;
-	case REC_IDT_LIMIT: s->idt.limit = (uint16_t)v; break;
-	case REC_GDT_BASE: s->gdt.base = v; break;
-	default: s->gdt.limit = (uint16_t)v; break;
+	case REC_FS_BASE:
+		s->fs.base = v;
+		break;
+	case REC_GS_BASE:
+		s->gs.base = v;
+		break;
+	case REC_CR0:
+		s->cr0 = v;
+		break;
+	case REC_CR2:
+		s->cr2 = v;
+		break;
+	case REC_CR3:
+		s->cr3 = v;
+		break;
+	case REC_CR4:
+		s->cr4 = v;
+		break;
+	case REC_CR8:
+		s->cr8 = v;
+		break;
+	case REC_EFER:
+		s->efer = v;
+		break;
+	case REC_IDT_BASE:
+		s->idt.base = v;
+		break;
+	case REC_IDT_LIMIT:
+		s->idt.limit = (uint16_t)v;
+		break;
+	case REC_GDT_BASE:
+		s->gdt.base = v;
+		break;
+	default:
+		s->gdt.limit = (uint16_t)v;
+		break;
 	}
 }
 
@@ -97,12 +121,12 @@ static int take_dirty(struct vm *vm, struct recorder *r)
 }
 
 /* Calls fn(off) for each dirty page in r->bits. */
-#define FOR_EACH_DIRTY(r, off)                                                                \
-	for (size_t w_ = 0; w_ < (r)->words; w_++)                                            \
-		for (uint64_t m_ = (r)->bits[w_]; m_; m_ &= m_ - 1)                           \
-			for (uint64_t off = ((uint64_t)w_ * 64 + (unsigned)__builtin_ctzll(m_)) * \
-					    GUEST_PAGE,                                       \
-				      once_ = 1;                                              \
+#define FOR_EACH_DIRTY(r, off)                                                                     \
+	for (size_t w_ = 0; w_ < (r)->words; w_++)                                                 \
+		for (uint64_t m_ = (r)->bits[w_]; m_; m_ &= m_ - 1)                                \
+			for (uint64_t off = ((uint64_t)w_ * 64 + (unsigned)__builtin_ctzll(m_)) *  \
+					    GUEST_PAGE,                                            \
+				      once_ = 1;                                                   \
 			     once_; once_ = 0)
 
 void record_step(struct vcpu *v)
@@ -147,7 +171,8 @@ static void load_prev(struct vm *vm, struct recorder *r)
 		struct vcpu *v = &vm->vcpus[i];
 		struct kvm_regs regs;
 		struct kvm_sregs sregs;
-		if (ioctl(v->fd, KVM_GET_REGS, &regs) == 0 && ioctl(v->fd, KVM_GET_SREGS, &sregs) == 0)
+		if (ioctl(v->fd, KVM_GET_REGS, &regs) == 0 &&
+		    ioctl(v->fd, KVM_GET_SREGS, &sregs) == 0)
 			state_of(&regs, &sregs, r->prev[i]);
 	}
 }
@@ -289,7 +314,8 @@ static bool continue_stops(struct vm *vm, const struct rec_entry *e, struct gdb_
 {
 	struct vcpu *v = &vm->vcpus[e->cpu];
 	uint64_t addr;
-	*out = (struct gdb_stop){.kind = GDB_STOP_SIGNAL, .cpu = (int)e->cpu, .signal = GDB_SIGTRAP};
+	*out = (struct gdb_stop){
+		.kind = GDB_STOP_SIGNAL, .cpu = (int)e->cpu, .signal = GDB_SIGTRAP};
 	if (watch_hit(vm, e, &addr)) {
 		out->kind = GDB_STOP_WATCH;
 		out->addr = addr;

@@ -35,7 +35,8 @@ void rec_diff_regs(struct rec_builder *b, const uint64_t old[REC_NREGS],
 {
 	for (unsigned i = 0; i < REC_NREGS; i++)
 		if (old[i] != cur[i])
-			b->regs[b->nregs++] = (struct rec_regchg){.id = i, .old = old[i], .new = cur[i]};
+			b->regs[b->nregs++] =
+				(struct rec_regchg){.id = i, .old = old[i], .new = cur[i]};
 }
 
 static bool reserve(struct rec_builder *b, size_t more)

@@ -45,7 +45,7 @@ struct rec_entry {
 	uint32_t cpu;
 	uint32_t nregs;
 	uint32_t nruns;
-	uint32_t size; /* bytes of the whole entry, header included */
+	uint32_t size;	/* bytes of the whole entry, header included */
 	uint8_t data[]; /* nregs x rec_regchg, then nruns x (rec_run, old bytes, new bytes) */
 };
 
