@@ -39,6 +39,18 @@ STEP_AND_REVERSE = (
     "print('REVERSE-STEPI', 'moved' if moved else 'stuck', 'same' if same else\n"
     "      'differs fwd=%%r back=%%r' %% (fwd, back))\n") % (STEPS, STEPS)
 
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "guest", "revtarget.c")
+
+
+def line_of(text):
+    """The line number of `text` in the guest's source."""
+    with open(SOURCE) as f:
+        for n, line in enumerate(f, 1):
+            if text in line:
+                return n
+    raise AssertionError("%r not in %s" % (text, SOURCE))
+
+
 FRAME = py("print('FRAME', gdb.selected_frame().name())")
 RECORD = ["break main", "continue", "monitor record start", "delete"]
 
@@ -58,7 +70,8 @@ def session(commands, cpus=1, text="hello-from-host\n"):
 
 @test
 def reverse_stepi_gives_the_forward_states(t):
-    s, _ = session(RECORD + [py(STEP_AND_REVERSE), "continue"])
+    s, _ = session(["break next_value", "continue", "monitor record start", "delete",
+                    py(STEP_AND_REVERSE), "continue"])
     t.contains(s.transcript, "REVERSE-STEPI moved same",
                "every reverse-stepi went back to the registers and memory its stepi left")
     t.eq(s.proxy_rc, 0, "proxy exit status")
@@ -75,14 +88,15 @@ def watch_and_reverse_continue_find_the_writes(t):
         "set var shared = 3", "print shared",
         "delete", "reverse-continue", "print shared", "continue"])
     t.match(r"\$1 = 50\n\$2 = 0x12345678\n", s.transcript, "at all_done: shared 50, wrmsr done")
-    t.match(r"Old value = 50\nNew value = 7\n(.*\n)*?.*write_second .*\n42\t\tshared = v \* 10;\n"
-            r"FRAME write_second\n\$3 = 7\n", s.transcript,
+    t.match(r"Old value = 50\nNew value = 7\n(.*\n)*?.*write_second .*\n%d\t\tshared = v \* 10;\n"
+            r"FRAME write_second\n\$3 = 7\n" % line_of("shared = v * 10;"), s.transcript,
             "reverse-continue stopped at write_second's store, before it")
     t.match(r"FRAME write_second\n\$3 = 7\n\$4 = 0x0\n", s.transcript,
             "FS_BASE is back to what it was before the wrmsr")
-    t.match(r"Old value = 7\nNew value = 0\n(.*\n)*?37\t\tshared = v;\nFRAME write_first\n"
-            r"\$5 = 0\n", s.transcript, "the next reverse-continue found write_first's store")
-    t.match(r"\$5 = 0\n0x[0-9a-f]+ in main .*\n88\t\twrite_first\(7\);\nFRAME main\n", s.transcript,
+    t.match(r"Old value = 7\nNew value = 0\n(.*\n)*?%d\t\tshared = v;\nFRAME write_first\n"
+            r"\$5 = 0\n" % line_of("shared = v;"), s.transcript, "the next reverse-continue found write_first's store")
+    t.match(r"\$5 = 0\n0x[0-9a-f]+ in main .*\n%d\t\twrite_first\(7\);\nFRAME main\n"
+            % line_of("write_first(7);"), s.transcript,
             "reverse-finish went back to the call in main")
     t.match(r"FRAME main\n\$6 = 0\n", s.transcript, "the write in the past left shared as it was")
     t.match(r"Cannot access memory at address 0x[0-9a-f]+\n", s.transcript,

@@ -6,6 +6,9 @@
  * handler skips, privileged instructions (mov cr3, wrmsr FS_BASE, lidt), the file
  * argv[1] read into `filebuf` by hypercalls, then all_done(). With HERMIT_CPUS > 1
  * every other CPU counts in ap_counter until main is done. Prints what it saw, exits 0.
+ * With the argument bench=N (scripts/bench, group record) it first runs bench_tight
+ * (N iterations of register arithmetic), bench_mem (N stores spread over 64 KiB)
+ * and bench_end.
  */
 #include "rt.h"
 
@@ -20,12 +23,17 @@ volatile int pf_count;
 volatile uint64_t ap_counter;
 volatile int finished;
 char filebuf[64];
+volatile uint64_t bench_sink;
+uint32_t bench_area[16384];
 
 void write_first(int v);
 void write_second(int v);
 uint64_t next_value(uint64_t x);
 void privileged(void);
 void all_done(void);
+void bench_tight(int64_t n);
+void bench_mem(int64_t n);
+void bench_end(void);
 
 uint64_t next_value(uint64_t x)
 {
@@ -70,6 +78,26 @@ void all_done(void)
 {
 }
 
+void bench_tight(int64_t n)
+{
+	uint64_t a = 1, b = 2;
+	for (int64_t i = 0; i < n; i++) {
+		a = a * 5 + b;
+		b ^= a >> 3;
+	}
+	bench_sink = a + b;
+}
+
+void bench_mem(int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		bench_area[(i * 67) % 16384] += (uint32_t)i;
+}
+
+void bench_end(void)
+{
+}
+
 void ap_main(uint32_t id)
 {
 	(void)id;
@@ -81,6 +109,13 @@ int main(int argc, char **argv, char **envp)
 {
 	(void)envp;
 	uint64_t x = 1;
+	int64_t n;
+	const char *bench = rt_arg_value("bench");
+	if (bench && rt_parse_int(bench, &n) == 0) {
+		bench_tight(n);
+		bench_mem(n);
+		bench_end();
+	}
 	for (int i = 0; i < SEQ_LEN; i++) {
 		x = next_value(x);
 		seq[i] = x;
@@ -90,7 +125,7 @@ int main(int argc, char **argv, char **envp)
 	rt_set_trap_handler(VECTOR_PF, on_page_fault);
 	take_page_fault();
 	privileged();
-	if (argc > 1) {
+	if (argc > 1 && !bench) {
 		int fd = rt_open(argv[1], RT_O_RDONLY, 0);
 		if (fd >= 0) {
 			rt_read(fd, filebuf, sizeof(filebuf) - 1);
