@@ -115,6 +115,7 @@ struct debugger {
 	uint64_t held_since_ns, boot_hold_ns;
 	_Atomic uint64_t planted_bp_exits; /* software KVM: our int3 as emulation failure */
 	struct recorder *rec;		   /* reverse execution (record.c); NULL until used */
+	bool record_autostarted;	   /* HERMIT_DEBUG_RECORD's start is done */
 };
 
 /* debug.c */

@@ -488,6 +488,7 @@ static int t_resume(void *ctx, const enum gdb_resume_action *actions)
 	if (d->stop_at_resume)
 		return report_loaded_state(vm);
 	struct gdb_stop replayed;
+	record_autostart(vm);
 	if (record_replay(vm, actions, &replayed))
 		return post_stop(vm, &replayed); /* inside the log: nothing runs */
 	/* Everything that can fail happens before any vCPU is released: on an error the

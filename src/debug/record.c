@@ -258,6 +258,22 @@ static int record_start(struct vm *vm, gdb_output_fn out, void *arg)
 	return 0;
 }
 
+static void to_stderr(void *arg, const char *text)
+{
+	(void)arg;
+	warnx_("%.*s", (int)strcspn(text, "\n"), text);
+}
+
+void record_autostart(struct vm *vm)
+{
+	struct debugger *d = vm->dbg;
+	if (!vm->cfg->debug_record || d->record_autostarted)
+		return;
+	d->record_autostarted = true;
+	if (record_start(vm, to_stderr, NULL))
+		die("HERMIT_DEBUG_RECORD=1: cannot record");
+}
+
 void record_drop(struct vm *vm)
 {
 	struct recorder *r = vm->dbg ? vm->dbg->rec : NULL;

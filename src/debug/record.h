@@ -33,6 +33,9 @@ void record_reverse(struct vm *vm, int cpu, bool step, struct gdb_stop *out);
 /* A resume inside the log: replays it. true with the stop in `out`, false when the
  * log's end was reached and the guest is to run live. */
 bool record_replay(struct vm *vm, const enum gdb_resume_action *actions, struct gdb_stop *out);
+/* HERMIT_DEBUG_RECORD=1: at the first resume (before the first instruction), start
+ * recording once. */
+void record_autostart(struct vm *vm);
 /* Forget the log (record stop, loadvm, system_reset); the guest stays where it is. */
 void record_drop(struct vm *vm);
 /* `monitor record ...`, `monitor info record`, and what recording refuses (savevm,

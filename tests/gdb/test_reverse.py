@@ -152,3 +152,30 @@ def two_vcpus_go_back_together(t):
         t.eq(back.group(2), start.group(2), "ap_counter as when recording began")
     t.contains(s.transcript, "No more reverse-execution history.", "back to the beginning")
     t.eq(s.proxy_rc, 0, "proxy exit status")
+
+
+@test
+def record_from_the_first_instruction_and_what_drops_the_log(t):
+    """HERMIT_DEBUG_RECORD=1 records from the entry point; savevm is refused while
+    recording, loadvm and system_reset drop the log."""
+    require_gdb()
+    s = debug_session(guest(TARGET), [
+        "break main", "continue", "monitor info record",
+        "monitor savevm a", "reverse-stepi", "reverse-stepi", "info registers rip",
+        "set var shared = 9", "monitor record stop", "monitor savevm a",
+        "monitor record start", "stepi", "monitor loadvm a", "monitor info record",
+        "monitor record start", "stepi", "monitor system_reset", "monitor info record",
+        "reverse-stepi", "delete", "continue"], env={"HERMIT_DEBUG_RECORD": "1"})
+    t.match(r"record: recording; \d{3,} instructions logged", s.transcript,
+            "recording began before main")
+    t.contains(s.transcript, "record: not while recording (monitor record stop first)",
+               "savevm refused while recording")
+    t.contains(s.stderr, "cannot change registers or memory in the recorded past",
+               "a write in the past refused")
+    t.match(r"record: stopped, log dropped\n", s.transcript, "record stop")
+    t.eq(len(re.findall(r"record: not recording\n", s.transcript)), 2,
+         "loadvm and system_reset dropped the log")
+    t.contains(s.transcript, "no execution history",
+               "reverse-stepi without a log says why")
+    t.eq(s.proxy_rc, 0, "proxy exit status")
+    t.contains(s.stdout, "shared=50", "the guest ran to its end")
