@@ -711,6 +711,7 @@ static void t_detach(void *ctx)
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		all[i] = GDB_RESUME_CONTINUE;
 	t_resume(vm, all); /* guest debug is switched off for a detached VM */
+	record_drop(vm);   /* after replaying to the log's end: the guest runs free */
 }
 
 /* `k`; in extended mode the VM stays, stopped, for the next `vRun`, and ends (as

@@ -142,6 +142,10 @@ void record_step(struct vcpu *v)
 	}
 	state_of(&regs, &sregs, cur);
 	pthread_mutex_lock(&r->lock);
+	if (!r->on) { /* dropped meanwhile (a detach) */
+		pthread_mutex_unlock(&r->lock);
+		return;
+	}
 	rec_builder_begin(&r->b, v->id);
 	rec_diff_regs(&r->b, r->prev[v->id], cur);
 	memcpy(r->prev[v->id], cur, sizeof(cur));
@@ -279,9 +283,11 @@ void record_drop(struct vm *vm)
 	struct recorder *r = vm->dbg ? vm->dbg->rec : NULL;
 	if (!r)
 		return;
+	pthread_mutex_lock(&r->lock);
 	rec_log_free(&r->log);
 	rec_builder_free(&r->b);
 	r->on = false;
+	pthread_mutex_unlock(&r->lock);
 }
 
 static void apply_set_reg(void *arg, uint32_t cpu, unsigned id, uint64_t value)
