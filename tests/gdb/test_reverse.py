@@ -179,3 +179,22 @@ def record_from_the_first_instruction_and_what_drops_the_log(t):
                "reverse-stepi without a log says why")
     t.eq(s.proxy_rc, 0, "proxy exit status")
     t.contains(s.stdout, "shared=50", "the guest ran to its end")
+
+
+@test
+def a_handled_page_fault_and_cr2_are_rewound(t):
+    """The #PF the guest handles: the handler's write is found going back, and CR2
+    (written by the CPU, not by any instruction GDB could decode) goes back too."""
+    s, _ = session(RECORD + [
+        "break all_done", "continue", "print/x $cr2", "print pf_count", "watch pf_count",
+        "reverse-continue", FRAME, "print pf_count", "print/x $cr2", "delete",
+        "reverse-continue", "print/x $cr2", "continue"])
+    t.match(r"\$1 = 0x700000000000\n\$2 = 1\n", s.transcript, "after the fault: CR2, count 1")
+    t.match(r"Old value = 1\nNew value = 0\n(.*\n)*?FRAME on_page_fault\n\$3 = 0\n"
+            r"\$4 = 0x700000000000\n", s.transcript,
+            "reverse-continue found the handler's increment, the fault already taken")
+    m = re.search(r"No more reverse-execution history\.\n(.*\n)*?\$5 = (0x[0-9a-f]+)\n",
+                  s.transcript)
+    t.eq(m is not None and m.group(2) != "0x700000000000", True,
+         "before the fault CR2 was something else: %s" % s.transcript[-1500:])
+    t.eq(s.proxy_rc, 0, "proxy exit status")
