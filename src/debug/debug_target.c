@@ -475,6 +475,12 @@ static int t_resume(void *ctx, const enum gdb_resume_action *actions)
 	int rc = 0;
 	if (d->guest_exited)
 		return -ECHILD; /* nothing runs until vRun starts the guest again */
+	/* Inside the recorded past nothing runs, not even after a guest failure: going
+	 * back from a crash and forward again replays the log up to the crash. */
+	struct gdb_stop replayed;
+	record_autostart(vm);
+	if (record_replay(vm, actions, &replayed))
+		return post_stop(vm, &replayed);
 	if (d->fatal_status && d->extended)
 		return report_fatal_exit(vm);
 	if (d->fatal_status) {
@@ -487,10 +493,6 @@ static int t_resume(void *ctx, const enum gdb_resume_action *actions)
 		return rc;
 	if (d->stop_at_resume)
 		return report_loaded_state(vm);
-	struct gdb_stop replayed;
-	record_autostart(vm);
-	if (record_replay(vm, actions, &replayed))
-		return post_stop(vm, &replayed); /* inside the log: nothing runs */
 	/* Everything that can fail happens before any vCPU is released: on an error the
 	 * VM stays stopped, as the E.. reply tells GDB. */
 	for (unsigned i = 0; i < vm->ncpus; i++)

@@ -198,3 +198,19 @@ def a_handled_page_fault_and_cr2_are_rewound(t):
     t.eq(m is not None and m.group(2) != "0x700000000000", True,
          "before the fault CR2 was something else: %s" % s.transcript[-1500:])
     t.eq(s.proxy_rc, 0, "proxy exit status")
+
+
+@test
+def back_from_a_crash_and_forward_to_it_again(t):
+    """The crash guest's port write ends it (status 121, a stop in GDB first): with
+    HERMIT_DEBUG_RECORD=1 GDB goes back from the crash to the write of crash_depth,
+    and continuing replays the log up to the crash, where the VM ends as it would."""
+    require_gdb()
+    s = debug_session(guest("crash"), [
+        "continue", "print crash_depth", "watch crash_depth", "reverse-continue", FRAME,
+        "print crash_depth", "delete", "continue"], args=["crash"],
+        env={"HERMIT_DEBUG_RECORD": "1"})
+    t.contains(s.transcript, "Program received signal SIGBUS", "the crash stopped in GDB")
+    t.match(r"\$1 = 3\n(.*\n)*?Old value = 3\nNew value = 0\n(.*\n)*?FRAME crash_inner\n"
+            r"\$2 = 0\n", s.transcript, "back from the crash to crash_inner's store")
+    t.eq(s.proxy_rc, 121, "forward to the crash again: the failure's status")
