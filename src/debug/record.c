@@ -23,7 +23,7 @@ struct recorder {
 	uint64_t (*prev)[REC_NREGS]; /* each vCPU's registers as last logged */
 	struct rec_builder b;
 	pthread_mutex_t lock; /* vCPUs log one at a time */
-	uint64_t insns, changed_bytes;
+	uint64_t insns, changed_bytes, changed_regs;
 	size_t limit;
 };
 
@@ -46,53 +46,48 @@ static void state_of(const struct kvm_regs *r, const struct kvm_sregs *s, uint64
 	st[REC_GDT_LIMIT] = s->gdt.limit;
 }
 
-static void set_state(struct regcache *c, unsigned id, uint64_t v)
+/* The register `id` of the cache, to be changed (marked for writing back). */
+static __u64 *state_field(struct regcache *c, unsigned id)
 {
 	struct kvm_sregs *s = &c->sregs;
 	if (id < REC_FS_BASE) {
-		((uint64_t *)&c->regs)[id] = v;
 		c->dirty_regs = true;
-		return;
+		return &((__u64 *)&c->regs)[id];
 	}
 	c->dirty_sregs = true;
 	switch (id) {
 	case REC_FS_BASE:
-		s->fs.base = v;
-		break;
+		return &s->fs.base;
 	case REC_GS_BASE:
-		s->gs.base = v;
-		break;
+		return &s->gs.base;
 	case REC_CR0:
-		s->cr0 = v;
-		break;
+		return &s->cr0;
 	case REC_CR2:
-		s->cr2 = v;
-		break;
+		return &s->cr2;
 	case REC_CR3:
-		s->cr3 = v;
-		break;
+		return &s->cr3;
 	case REC_CR4:
-		s->cr4 = v;
-		break;
+		return &s->cr4;
 	case REC_CR8:
-		s->cr8 = v;
-		break;
+		return &s->cr8;
 	case REC_EFER:
-		s->efer = v;
-		break;
+		return &s->efer;
 	case REC_IDT_BASE:
-		s->idt.base = v;
-		break;
-	case REC_IDT_LIMIT:
-		s->idt.limit = (uint16_t)v;
-		break;
-	case REC_GDT_BASE:
-		s->gdt.base = v;
-		break;
+		return &s->idt.base;
 	default:
-		s->gdt.limit = (uint16_t)v;
-		break;
+		return &s->gdt.base;
 	}
+}
+
+static void xor_state(struct regcache *c, unsigned id, uint64_t diff)
+{
+	if (id == REC_IDT_LIMIT)
+		c->sregs.idt.limit ^= (uint16_t)diff;
+	else if (id == REC_GDT_LIMIT)
+		c->sregs.gdt.limit ^= (uint16_t)diff;
+	else
+		*state_field(c, id) ^= diff;
+	c->dirty_sregs |= id >= REC_FS_BASE;
 }
 
 void record_prepare_memory(struct vm *vm)
@@ -162,6 +157,7 @@ void record_step(struct vcpu *v)
 	else {
 		r->insns++;
 		r->changed_bytes += r->b.changed_bytes;
+		r->changed_regs += r->b.nregs;
 	}
 	pthread_mutex_unlock(&r->lock);
 }
@@ -256,7 +252,7 @@ static int record_start(struct vm *vm, gdb_output_fn out, void *arg)
 		if (!page_is_zero(vm->mem.host + off))
 			memcpy(r->shadow + off, vm->mem.host + off, GUEST_PAGE);
 	load_prev(vm, r);
-	r->insns = r->changed_bytes = 0;
+	r->insns = r->changed_bytes = r->changed_regs = 0;
 	r->on = true;
 	out(arg, "record: recording every instruction of every vCPU\n");
 	return 0;
@@ -290,21 +286,30 @@ void record_drop(struct vm *vm)
 	pthread_mutex_unlock(&r->lock);
 }
 
-static void apply_set_reg(void *arg, uint32_t cpu, unsigned id, uint64_t value)
+static void apply_xor_reg(void *arg, uint32_t cpu, unsigned id, uint64_t diff)
 {
 	struct vm *vm = arg;
 	struct vcpu *v = &vm->vcpus[cpu < vm->ncpus ? cpu : 0];
 	if (!regcache_load(v))
-		set_state(&v->dbg->rc, id, value);
+		xor_state(&v->dbg->rc, id, diff);
 }
 
-static void apply_write(void *arg, uint64_t off, const uint8_t *bytes, uint32_t len)
+/* The shadow follows the guest, so going live again needs no copy. */
+static void apply_xor_mem(void *arg, uint64_t off, const uint8_t *diff, uint32_t len)
 {
 	struct vm *vm = arg;
 	if (off + len > vm->mem.size)
 		return;
-	memcpy(vm->mem.host + off, bytes, len);
-	memcpy(vm->dbg->rec->shadow + off, bytes, len); /* the shadow follows the guest */
+	uint8_t *g = vm->mem.host + off, *sh = vm->dbg->rec->shadow + off;
+	for (uint32_t i = 0; i < len; i++) {
+		g[i] ^= diff[i];
+		sh[i] = g[i];
+	}
+}
+
+static struct rec_apply apply_ops(struct vm *vm)
+{
+	return (struct rec_apply){.xor_reg = apply_xor_reg, .xor_mem = apply_xor_mem, .arg = vm};
 }
 
 /* A watchpoint whose bytes the entry changed; its address, or false. The watched
@@ -360,10 +365,10 @@ static bool continue_stops(struct vm *vm, const struct rec_entry *e, struct gdb_
 void record_reverse(struct vm *vm, int cpu, bool step, struct gdb_stop *out)
 {
 	struct recorder *r = vm->dbg->rec;
-	const struct rec_apply undo = {.set_reg = apply_set_reg, .write = apply_write, .arg = vm};
+	const struct rec_apply undo = apply_ops(vm);
 	while (r->log.pos > 0) {
 		const struct rec_entry *e = rec_log_at(&r->log, --r->log.pos);
-		rec_entry_apply(e, false, &undo);
+		rec_entry_apply(e, &undo);
 		if (step && (int)e->cpu == cpu) {
 			*out = (struct gdb_stop){
 				.kind = GDB_STOP_SIGNAL, .cpu = cpu, .signal = GDB_SIGTRAP};
@@ -378,7 +383,7 @@ void record_reverse(struct vm *vm, int cpu, bool step, struct gdb_stop *out)
 bool record_replay(struct vm *vm, const enum gdb_resume_action *actions, struct gdb_stop *out)
 {
 	struct recorder *r = vm->dbg->rec;
-	const struct rec_apply redo = {.set_reg = apply_set_reg, .write = apply_write, .arg = vm};
+	const struct rec_apply redo = apply_ops(vm);
 	int step_cpu = -1;
 	if (!record_in_past(vm->dbg))
 		return false;
@@ -387,7 +392,7 @@ bool record_replay(struct vm *vm, const enum gdb_resume_action *actions, struct 
 			step_cpu = (int)i;
 	while (r->log.pos < r->log.count) {
 		const struct rec_entry *e = rec_log_at(&r->log, r->log.pos++);
-		rec_entry_apply(e, true, &redo);
+		rec_entry_apply(e, &redo);
 		if (step_cpu >= 0 && (int)e->cpu == step_cpu) {
 			*out = (struct gdb_stop){
 				.kind = GDB_STOP_SIGNAL, .cpu = step_cpu, .signal = GDB_SIGTRAP};
@@ -411,10 +416,11 @@ static void info_record(struct vm *vm, gdb_output_fn out, void *arg)
 	snprintf(buf, sizeof(buf),
 		 "record: recording; %" PRIu64 " instructions logged, %zu in the log (oldest "
 		 "dropped: %" PRIu64 "), at %zu of %zu%s\n"
-		 "record: %" PRIu64 " bytes of memory changed, log %zu bytes of %zu MiB\n",
+		 "record: %" PRIu64 " bytes of memory changed, log %zu bytes of %zu MiB, %" PRIu64
+		 " register values changed\n",
 		 r->insns, l->count, l->dropped, l->pos, l->count,
 		 l->pos < l->count ? " (replaying the past)" : " (live)", r->changed_bytes,
-		 l->bytes, l->limit >> 20);
+		 l->bytes, l->limit >> 20, r->changed_regs);
 	out(arg, buf);
 }
 

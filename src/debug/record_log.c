@@ -5,14 +5,9 @@
 
 #include "record_log.h"
 
-/* Equal bytes between two differing ones that are cheaper logged than a new run:
- * a run header costs 16 bytes, an equal byte 2 (old and new). */
-#define REC_MERGE_GAP 8
-
-static size_t run_size(uint32_t len)
-{
-	return (sizeof(struct rec_run) + 2 * (size_t)len + 7) & ~(size_t)7;
-}
+/* Equal bytes between two differing ones that are cheaper logged than a new run
+ * (a run header costs 12 bytes, an equal byte 1). */
+#define REC_MERGE_GAP 12
 
 void rec_builder_begin(struct rec_builder *b, uint32_t cpu)
 {
@@ -59,15 +54,14 @@ static bool reserve(struct rec_builder *b, size_t more)
 static void add_run(struct rec_builder *b, uint64_t off, const uint8_t *old, const uint8_t *cur,
 		    uint32_t len)
 {
-	size_t sz = run_size(len);
-	if (!reserve(b, sz))
+	if (!reserve(b, REC_RUN_HEAD + (size_t)len))
 		return;
 	uint8_t *p = b->mem + b->len;
-	memset(p, 0, sz);
-	*(struct rec_run *)p = (struct rec_run){.off = off, .len = len};
-	memcpy(p + sizeof(struct rec_run), old, len);
-	memcpy(p + sizeof(struct rec_run) + len, cur, len);
-	b->len += sz;
+	memcpy(p, &off, 8);
+	memcpy(p + 8, &len, 4);
+	for (uint32_t i = 0; i < len; i++)
+		p[REC_RUN_HEAD + i] = old[i] ^ cur[i];
+	b->len += REC_RUN_HEAD + (size_t)len;
 	b->nruns++;
 }
 
@@ -99,65 +93,87 @@ struct rec_entry *rec_builder_finish(struct rec_builder *b)
 {
 	if (b->oom)
 		return NULL;
-	size_t rsz = b->nregs * sizeof(struct rec_regchg);
+	size_t rsz = (size_t)b->nregs * REC_REG_BYTES;
 	size_t size = sizeof(struct rec_entry) + rsz + b->len;
 	struct rec_entry *e = malloc(size);
 	if (!e)
 		return NULL;
-	*e = (struct rec_entry){
-		.cpu = b->cpu, .nregs = b->nregs, .nruns = b->nruns, .size = (uint32_t)size};
-	memcpy(e->data, b->regs, rsz);
+	*e = (struct rec_entry){.cpu = (uint16_t)b->cpu,
+				.nregs = (uint16_t)b->nregs,
+				.nruns = b->nruns,
+				.size = (uint32_t)size};
+	for (uint32_t i = 0; i < b->nregs; i++) {
+		uint8_t *p = e->data + i * REC_REG_BYTES;
+		uint64_t diff = b->regs[i].old ^ b->regs[i].new;
+		p[0] = (uint8_t)b->regs[i].id;
+		memcpy(p + 1, &diff, 8);
+	}
 	if (b->len)
 		memcpy(e->data + rsz, b->mem, b->len);
 	return e;
 }
 
-static const struct rec_regchg *entry_regs(const struct rec_entry *e)
+/* Walks the runs: off, len and the XOR bytes of each. */
+struct run_iter {
+	const uint8_t *p;
+	uint32_t left;
+	uint64_t off;
+	uint32_t len;
+	const uint8_t *diff;
+};
+
+static void runs_begin(const struct rec_entry *e, struct run_iter *it)
 {
-	return (const struct rec_regchg *)e->data;
+	it->p = e->data + (size_t)e->nregs * REC_REG_BYTES;
+	it->left = e->nruns;
 }
 
-static const uint8_t *first_run(const struct rec_entry *e)
+static bool runs_next(struct run_iter *it)
 {
-	return e->data + e->nregs * sizeof(struct rec_regchg);
+	if (!it->left)
+		return false;
+	memcpy(&it->off, it->p, 8);
+	memcpy(&it->len, it->p + 8, 4);
+	it->diff = it->p + REC_RUN_HEAD;
+	it->p += REC_RUN_HEAD + (size_t)it->len;
+	it->left--;
+	return true;
 }
 
-void rec_entry_apply(const struct rec_entry *e, bool forward, const struct rec_apply *a)
+void rec_entry_apply(const struct rec_entry *e, const struct rec_apply *a)
 {
-	const struct rec_regchg *r = entry_regs(e);
-	for (uint32_t i = 0; i < e->nregs; i++)
-		a->set_reg(a->arg, e->cpu, r[i].id, forward ? r[i].new : r[i].old);
-	const uint8_t *p = first_run(e);
-	for (uint32_t i = 0; i < e->nruns; i++) {
-		const struct rec_run *run = (const struct rec_run *)p;
-		const uint8_t *bytes = p + sizeof(*run) + (forward ? run->len : 0);
-		a->write(a->arg, run->off, bytes, run->len);
-		p += run_size(run->len);
+	for (uint32_t i = 0; i < e->nregs; i++) {
+		const uint8_t *p = e->data + i * REC_REG_BYTES;
+		uint64_t diff;
+		memcpy(&diff, p + 1, 8);
+		a->xor_reg(a->arg, e->cpu, p[0], diff);
 	}
+	struct run_iter it;
+	runs_begin(e, &it);
+	while (runs_next(&it))
+		a->xor_mem(a->arg, it.off, it.diff, it.len);
 }
 
 bool rec_entry_touches(const struct rec_entry *e, uint64_t off, uint64_t len)
 {
-	const uint8_t *p = first_run(e);
-	for (uint32_t i = 0; i < e->nruns; i++) {
-		const struct rec_run *run = (const struct rec_run *)p;
-		const uint8_t *old = p + sizeof(*run), *new = old + run->len;
-		for (uint32_t j = 0; j < run->len; j++)
-			if (run->off + j >= off && run->off + j < off + len && old[j] != new[j])
+	struct run_iter it;
+	runs_begin(e, &it);
+	while (runs_next(&it))
+		for (uint32_t j = 0; j < it.len; j++)
+			if (it.off + j >= off && it.off + j < off + len && it.diff[j])
 				return true;
-		p += run_size(run->len);
-	}
 	return false;
 }
 
-bool rec_entry_reg(const struct rec_entry *e, unsigned id, bool after, uint64_t *value)
+bool rec_entry_reg(const struct rec_entry *e, unsigned id, uint64_t *diff)
 {
-	const struct rec_regchg *r = entry_regs(e);
-	for (uint32_t i = 0; i < e->nregs; i++)
-		if (r[i].id == id) {
-			*value = after ? r[i].new : r[i].old;
+	for (uint32_t i = 0; i < e->nregs; i++) {
+		const uint8_t *p = e->data + i * REC_REG_BYTES;
+		if (p[0] == id) {
+			memcpy(diff, p + 1, 8);
 			return true;
 		}
+	}
 	return false;
 }
 

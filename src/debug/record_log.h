@@ -41,24 +41,24 @@ enum rec_reg {
 	REC_NREGS
 };
 
+/* An entry holds differences, not values: for each changed register and memory run
+ * the XOR of its old and new value. Applied to the state after the instruction it
+ * gives the state before, and the other way round, so one copy serves undo and
+ * redo at half the size. Packed, read with memcpy. */
 struct rec_entry {
-	uint32_t cpu;
-	uint32_t nregs;
+	uint16_t cpu;
+	uint16_t nregs;
 	uint32_t nruns;
 	uint32_t size;	/* bytes of the whole entry, header included */
-	uint8_t data[]; /* nregs x rec_regchg, then nruns x (rec_run, old bytes, new bytes) */
+	uint8_t data[]; /* nregs x (u8 id, u64 xor), then nruns x (u64 off, u32 len, xor[len]) */
 };
+
+#define REC_REG_BYTES 9	 /* id + XOR */
+#define REC_RUN_HEAD  12 /* off + len */
 
 struct rec_regchg {
-	uint32_t id;
-	uint32_t pad;
+	unsigned id;
 	uint64_t old, new;
-};
-
-struct rec_run {
-	uint64_t off; /* offset into guest RAM */
-	uint32_t len;
-	uint32_t pad;
 };
 
 /* Builds one entry: memory runs into a growing buffer, registers on the side. */
@@ -85,18 +85,18 @@ size_t rec_diff_page(struct rec_builder *b, uint64_t off, uint8_t *shadow, const
 /* The entry built (malloc'd), or NULL when memory ran out. */
 struct rec_entry *rec_builder_finish(struct rec_builder *b);
 
-/* Undo (forward false) or redo an entry through the two callbacks. */
+/* Undo or redo an entry (the same: XOR its differences in) through the callbacks:
+ * xor_reg XORs a value into a register, xor_mem bytes into memory. */
 struct rec_apply {
-	void (*set_reg)(void *arg, uint32_t cpu, unsigned id, uint64_t value);
-	void (*write)(void *arg, uint64_t off, const uint8_t *bytes, uint32_t len);
+	void (*xor_reg)(void *arg, uint32_t cpu, unsigned id, uint64_t diff);
+	void (*xor_mem)(void *arg, uint64_t off, const uint8_t *diff, uint32_t len);
 	void *arg;
 };
-void rec_entry_apply(const struct rec_entry *e, bool forward, const struct rec_apply *a);
+void rec_entry_apply(const struct rec_entry *e, const struct rec_apply *a);
 /* Whether the entry changed a byte of [off, off + len). */
 bool rec_entry_touches(const struct rec_entry *e, uint64_t off, uint64_t len);
-/* The value a register had before (forward false) or after the entry; false when
- * the entry did not change it. */
-bool rec_entry_reg(const struct rec_entry *e, unsigned id, bool after, uint64_t *value);
+/* How the entry changed a register (old XOR new); false when it did not. */
+bool rec_entry_reg(const struct rec_entry *e, unsigned id, uint64_t *diff);
 
 struct rec_log {
 	struct rec_entry **ring;
