@@ -89,6 +89,20 @@ static size_t regs_total_size(struct gdb_session *s)
 	return total;
 }
 
+/* A write while the target refuses them (the guest stands in the recorded past):
+ * an error, with the target's reason for a client that takes `E.text` (an `O` packet
+ * is no answer GDB accepts outside a resume). True if refused. */
+static bool refuse_write(struct gdb_session *s)
+{
+	const char *why = s->tgt.ops->write_refused ? s->tgt.ops->write_refused(s->tgt.ctx) : NULL;
+
+	if (why && (s->features & GDB_FEAT_ERROR_MESSAGE))
+		gdb_reply_fmt(s, "E.%s", why);
+	else if (why)
+		gdb_reply_error(s, EROFS);
+	return why != NULL;
+}
+
 enum gdb_reply gdb_cmd_write_regs(struct gdb_session *s, const struct rsp_args *a)
 {
 	size_t total = regs_total_size(s);
@@ -100,6 +114,8 @@ enum gdb_reply gdb_cmd_write_regs(struct gdb_session *s, const struct rsp_args *
 		gdb_reply_str(s, "E01");
 		return GDB_REPLY_SEND;
 	}
+	if (refuse_write(s))
+		return GDB_REPLY_SEND;
 	for (int regno = 0; regno < g_regs(s) && rc == 0; regno++) {
 		int size = reg_size(s, (uint64_t)regno);
 
@@ -138,6 +154,8 @@ enum gdb_reply gdb_cmd_write_reg(struct gdb_session *s, const struct rsp_args *a
 		gdb_reply_str(s, "E01");
 		return GDB_REPLY_SEND;
 	}
+	if (refuse_write(s))
+		return GDB_REPLY_SEND;
 	rc = s->tgt.ops->write_reg(s->tgt.ctx, s->g_cpu, (int)regno, buf);
 	if (rc)
 		gdb_reply_error(s, rc);
@@ -198,6 +216,8 @@ enum gdb_reply gdb_cmd_read_mem_bin(struct gdb_session *s, const struct rsp_args
 
 static void write_mem(struct gdb_session *s, uint64_t addr, const uint8_t *data, size_t len)
 {
+	if (len && refuse_write(s))
+		return;
 	ssize_t n = len ? s->tgt.ops->write_mem(s->tgt.ctx, s->g_cpu, addr, data, len) : 0;
 
 	if (n < 0 || (size_t)n != len)

@@ -60,8 +60,9 @@ size_t gdb_format_stop(char *buf, size_t cap, const struct gdb_stop *st, unsigne
 		snprintf(tid, sizeof(tid), "%02x", st->cpu + 1);
 	if (is_watch(st->kind))
 		snprintf(watch, sizeof(watch), "%llx;", (unsigned long long)st->addr);
-	n = snprintf(buf, cap, "T%02xthread:%s;%s%s", sig, tid,
-		     stop_reason_name(st->kind, features), watch);
+	n = snprintf(buf, cap, "T%02xthread:%s;%s%s%s", sig, tid,
+		     stop_reason_name(st->kind, features), watch,
+		     st->kind == GDB_STOP_NO_HISTORY ? "replaylog:begin;" : "");
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
@@ -405,4 +406,35 @@ enum gdb_reply gdb_cmd_vkill(struct gdb_session *s, const struct rsp_args *a)
 	kill_vm(s);
 	gdb_reply_str(s, "OK");
 	return GDB_REPLY_SEND;
+}
+
+/* bs/bc: reverse execution; the stop reply comes as for a resume. Without a recorded
+ * history the target says why (GDB prints it). */
+static enum gdb_reply reverse(struct gdb_session *s, bool step)
+{
+	int cpu = s->c_cpu >= 0 ? s->c_cpu : s->g_cpu;
+	char err[160] = "";
+	int rc;
+
+	if (!s->tgt.ops->reverse)
+		return GDB_REPLY_SEND; /* empty: not supported */
+	rc = s->tgt.ops->reverse(s->tgt.ctx, cpu, step, err, sizeof(err));
+	if (rc < 0) {
+		gdb_reply_error_text(s, -rc, "%s", err[0] ? err : "cannot execute in reverse");
+		return GDB_REPLY_SEND;
+	}
+	s->running = true;
+	return GDB_REPLY_NONE;
+}
+
+enum gdb_reply gdb_cmd_reverse_step(struct gdb_session *s, const struct rsp_args *a)
+{
+	(void)a;
+	return reverse(s, true);
+}
+
+enum gdb_reply gdb_cmd_reverse_continue(struct gdb_session *s, const struct rsp_args *a)
+{
+	(void)a;
+	return reverse(s, false);
 }

@@ -139,6 +139,8 @@ enum gdb_reply gdb_cmd_supported(struct gdb_session *s, const struct rsp_args *a
 		      RSP_PACKET_SIZE);
 	if (s->binary_upload)
 		gdb_reply_str(s, ";binary-upload+");
+	if (s->tgt.ops->reverse)
+		gdb_reply_str(s, ";ReverseStep+;ReverseContinue+");
 	if (s->features & GDB_FEAT_MULTIPROCESS)
 		gdb_reply_str(s, ";multiprocess+");
 	if (s->features & GDB_FEAT_ERROR_MESSAGE)

@@ -30,6 +30,8 @@ static const struct gdb_cmd gdb_cmds[] = {
 	{"z", "L,L,L", gdb_cmd_remove_bp},
 	{"c", ".L", gdb_cmd_continue},
 	{"s", ".L", gdb_cmd_step},
+	{"bs", "", gdb_cmd_reverse_step},
+	{"bc", "", gdb_cmd_reverse_continue},
 	{"C", "L.;L", gdb_cmd_continue_sig},
 	{"S", "L.;L", gdb_cmd_step_sig},
 	{"H", "ct", gdb_cmd_set_thread},

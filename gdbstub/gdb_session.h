@@ -140,6 +140,8 @@ int gdb_parse_vcont(const char *p, size_t len, int ncpu, int cur_cpu,
 
 /* Handlers, by file. */
 enum gdb_reply gdb_cmd_stop_reason(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_reverse_step(struct gdb_session *s, const struct rsp_args *a);
+enum gdb_reply gdb_cmd_reverse_continue(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_continue(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_step(struct gdb_session *s, const struct rsp_args *a);
 enum gdb_reply gdb_cmd_continue_sig(struct gdb_session *s, const struct rsp_args *a);

@@ -80,13 +80,14 @@ enum gdb_bp_kind {
 };
 
 enum gdb_stop_kind {
-	GDB_STOP_SIGNAL,  /* plain stop (step done, interrupt): T<signal> */
-	GDB_STOP_SWBREAK, /* software breakpoint: T05...swbreak:; */
-	GDB_STOP_HWBREAK, /* hardware exec breakpoint: T05...hwbreak:; */
-	GDB_STOP_WATCH,	  /* write watchpoint at addr */
-	GDB_STOP_RWATCH,  /* read watchpoint at addr */
-	GDB_STOP_AWATCH,  /* access watchpoint at addr */
-	GDB_STOP_EXITED,  /* the guest ended: W<exit_code> */
+	GDB_STOP_SIGNAL,     /* plain stop (step done, interrupt): T<signal> */
+	GDB_STOP_SWBREAK,    /* software breakpoint: T05...swbreak:; */
+	GDB_STOP_HWBREAK,    /* hardware exec breakpoint: T05...hwbreak:; */
+	GDB_STOP_WATCH,	     /* write watchpoint at addr */
+	GDB_STOP_RWATCH,     /* read watchpoint at addr */
+	GDB_STOP_AWATCH,     /* access watchpoint at addr */
+	GDB_STOP_EXITED,     /* the guest ended: W<exit_code> */
+	GDB_STOP_NO_HISTORY, /* reverse execution reached the log's beginning */
 };
 
 struct gdb_stop {
@@ -183,6 +184,14 @@ struct gdb_target_ops {
 	 * interrupts disabled ..."): a step of it is refused instead of waiting forever.
 	 * NULL: always true. */
 	bool (*can_progress)(void *ctx, int cpu, char *why, size_t len);
+	/* Reverse execution (`bs`: step back one instruction of `cpu`; `bc`: back to a
+	 * breakpoint, watchpoint or the history's beginning); returns at once like
+	 * resume(), the stop follows. -errno with a message in err when there is no
+	 * history (not recording). NULL: ReverseStep/ReverseContinue are not offered. */
+	int (*reverse)(void *ctx, int cpu, bool step, char *err, size_t errlen);
+	/* Why a register or memory write is refused right now (the guest stands in the
+	 * recorded past), or NULL when writes are allowed. The op itself may be NULL. */
+	const char *(*write_refused)(void *ctx);
 };
 
 struct gdb_target {

@@ -22,6 +22,7 @@
 #include "checkpoint.h"
 #include "config.h"
 #include "debug.h"
+#include "record.h"
 #include "emulate.h"
 #include "hypercall.h"
 #include "log.h"
@@ -72,6 +73,8 @@ static void load_image(struct vm *vm, bool resumed, int image_fd)
 	/* Before memory is registered: incremental checkpoints need KVM's dirty log. */
 	if (c->snapshots)
 		snapshot_init(vm, c->checkpoint_interval && !c->full_checkpoint);
+	if (c->debug && !c->checkpoint_interval) /* reverse execution reads the dirty log */
+		record_prepare_memory(vm);
 	vm_setup_memory(vm);
 	if (!resumed && image_load(&vm->image, &vm->mem, err, sizeof(err)))
 		die("%s", err);

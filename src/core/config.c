@@ -78,7 +78,8 @@ static const char usage_text[] =
 	"\n"
 	"environment (boolean ones take " CONFIG_BOOL_VALUES "):\n"
 	"  HERMIT_CPUS HERMIT_MEM HERMIT_VERBOSE HERMIT_DEBUG HERMIT_DEBUG_PORT\n"
-	"  HERMIT_DEBUG_ADDR HERMIT_DEBUG_SOCKET HERMIT_ABI HERMIT_ASLR HERMIT_DUMPDTB\n"
+	"  HERMIT_DEBUG_ADDR HERMIT_DEBUG_SOCKET HERMIT_DEBUG_RECORD HERMIT_ABI HERMIT_ASLR\n"
+	"  HERMIT_DUMPDTB\n"
 	"  HERMIT_HUGEPAGE HERMIT_MERGEABLE\n"
 	"  HERMIT_IP HERMIT_GATEWAY HERMIT_MASK HERMIT_NETIF HERMIT_NETIF_MAC\n"
 	"  HERMIT_MONITOR HERMIT_MONITOR_HISTORY HERMIT_TRACE HERMIT_STATS HERMIT_COREDUMP\n"
@@ -415,6 +416,8 @@ static int config_from_env(struct config *c, char **envp, char *err, size_t errl
 		rc = rc ?: set_bool(&c->verbose, "HERMIT_VERBOSE", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_DEBUG")))
 		rc = rc ?: set_debug(c, v, err, errlen);
+	if ((v = env_get(envp, "HERMIT_DEBUG_RECORD")))
+		rc = rc ?: set_bool(&c->debug_record, "HERMIT_DEBUG_RECORD", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_DEBUG_PORT")))
 		rc = rc ?: set_port(c, "HERMIT_DEBUG_PORT=", v, err, errlen);
 	if ((v = env_get(envp, "HERMIT_DEBUG_ADDR")) && *v) {

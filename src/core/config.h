@@ -85,6 +85,7 @@ struct config {
 	const char *dumpdtb; /* --dumpdtb FILE: write the guest's FDT there and exit 0 */
 
 	enum debug_mode debug;
+	bool debug_record; /* HERMIT_DEBUG_RECORD: reverse execution from the first instruction */
 	int gdb_port;
 	const char *gdb_bind;	     /* address to listen on; loopback unless asked */
 	const char *gdb_bind_source; /* "--gdb-addr " or "HERMIT_DEBUG_ADDR="; NULL: default */

@@ -98,6 +98,16 @@ static int check_gdb_addr(const struct config *c, char *err, size_t errlen)
  * of theirs there first, or swap ours; a sticky /tmp lets anyone create names), and
  * a file already there is somebody's: only a socket of proxy's user may be replaced
  * (debug_listen does it when nothing answers on it). */
+/* Recording starts before the first instruction: only when the VM waits for GDB there. */
+static int check_debug_record(const struct config *c, char *err, size_t errlen)
+{
+	if (c->debug_record && c->debug != DEBUG_WAIT)
+		REFUSE(CONFIG_ERROR,
+		       "HERMIT_DEBUG_RECORD=1 needs HERMIT_DEBUG=1 (or -d): recording starts "
+		       "before the first instruction, where the VM waits for GDB");
+	return CONFIG_OK;
+}
+
 static int check_gdb_socket_dir(const struct config *c, char *err, size_t errlen)
 {
 	const char *src = c->gdb_socket_source, *path = c->gdb_socket;
@@ -333,6 +343,7 @@ int config_check_resumed(struct config *c, int nargs, char **args, char *err, si
 		return mrc;
 	int rc = check_env_count(c, err, errlen);
 	rc = rc ?: check_gdb_addr(c, err, errlen);
+	rc = rc ?: check_debug_record(c, err, errlen);
 	rc = rc ?: check_coredump(c, err, errlen);
 	rc = rc ?: check_user(c, err, errlen);
 	rc = rc ?: check_migration_key(c, err, errlen);
@@ -346,6 +357,7 @@ int config_check(struct config *c, char *err, size_t errlen)
 	int rc = check_abi_limits(c, err, errlen);
 	rc = rc ?: check_snapshots(c, err, errlen);
 	rc = rc ?: check_gdb_addr(c, err, errlen);
+	rc = rc ?: check_debug_record(c, err, errlen);
 	rc = rc ?: check_trace(c, err, errlen);
 	rc = rc ?: check_coredump(c, err, errlen);
 	rc = rc ?: check_mounts(c, err, errlen);

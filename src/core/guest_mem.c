@@ -112,10 +112,14 @@ void guest_mem_track_host_writes(struct guest_mem *m)
 void guest_mem_take_host_dirty(struct guest_mem *m, uint64_t *bits, bool clear)
 {
 	uint64_t words = (m->size / GUEST_PAGE + 63) / 64;
-	for (uint64_t i = 0; m->host_dirty && i < words; i++)
-		bits[i] |=
-			clear ? atomic_exchange_explicit(&m->host_dirty[i], 0, memory_order_relaxed)
-			      : atomic_load_explicit(&m->host_dirty[i], memory_order_relaxed);
+	/* A plain load first: most words are clear, and the debugger's recording calls
+	 * this after every instruction (an atomic exchange per word costs far more). */
+	for (uint64_t i = 0; m->host_dirty && i < words; i++) {
+		uint64_t w = atomic_load_explicit(&m->host_dirty[i], memory_order_relaxed);
+		if (w && clear)
+			w = atomic_exchange_explicit(&m->host_dirty[i], 0, memory_order_relaxed);
+		bits[i] |= w;
+	}
 }
 
 bool gpa_complete_access(const struct guest_mem *m, uint64_t gpa, void *data, uint32_t len,

@@ -230,7 +230,8 @@ int debug_apply_guest_debug(struct vcpu *v, bool step, bool inject_bp)
 		g.control |= KVM_GUESTDBG_SINGLESTEP;
 		if (v->vm->caps.blockirq)
 			g.control |= KVM_GUESTDBG_BLOCKIRQ; /* no detour into a timer handler */
-	}
+	} else if (record_on(d))
+		g.control |= KVM_GUESTDBG_SINGLESTEP; /* interrupts come as they come: logged */
 	if (inject_bp)
 		g.control |= KVM_GUESTDBG_INJECT_BP;
 	for (int i = 0; i < DEBUG_HW_SLOTS; i++)
@@ -263,6 +264,8 @@ static void reinject_guest_bp(struct vcpu *v)
 
 static void handle_single_step(struct vcpu *v)
 {
+	if (record_on(v->vm->dbg))
+		record_step(v);
 	struct hw_slot *hit = debug_soft_watch_check(v);
 	if (hit)
 		stop_here(v, watch_kind(hit->kind), hit->addr);
@@ -294,7 +297,8 @@ static void handle_debug_exit(struct vcpu *v)
 			stop_here(v, watch_kind(s->kind), s->addr);
 		return;
 	}
-	if (a->dr6 & DR6_BS || v->dbg->action == GDB_RESUME_STEP || debug_soft_watch_active(d)) {
+	if (a->dr6 & DR6_BS || v->dbg->action == GDB_RESUME_STEP || debug_soft_watch_active(d) ||
+	    record_on(d)) {
 		handle_single_step(v);
 		return;
 	}
@@ -344,7 +348,7 @@ static void debug_after_port(struct vcpu *v, const struct port_handler *h, void 
 	struct kvm_regs r;
 	(void)h;
 	if (d->detached || atomic_load(&v->vm->ending) || v->run->io.count != 1 ||
-	    (v->dbg->action != GDB_RESUME_STEP && !debug_soft_watch_active(d)) ||
+	    (v->dbg->action != GDB_RESUME_STEP && !debug_soft_watch_active(d) && !record_on(d)) ||
 	    ioctl(v->fd, KVM_GET_REGS, &r) < 0 || vcpu_io_insn_start(v, &r) == r.rip)
 		return;
 	v->run->immediate_exit = 1;

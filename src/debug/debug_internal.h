@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "debug.h"
+#include "record.h"
 
 #define GDB_SIGTRAP 5 /* GDB's signal numbers, as stop replies carry them */
 #define GDB_SIGINT  2
@@ -113,6 +114,8 @@ struct debugger {
 	 * (boot_hold_ns, summed when it resumes), from held_since_ns on. */
 	uint64_t held_since_ns, boot_hold_ns;
 	_Atomic uint64_t planted_bp_exits; /* software KVM: our int3 as emulation failure */
+	struct recorder *rec;		   /* reverse execution (record.c); NULL until used */
+	bool record_autostarted;	   /* HERMIT_DEBUG_RECORD's start is done */
 };
 
 /* debug.c */

@@ -386,19 +386,26 @@ static void account_hold_locked(struct vm *vm)
 
 /* After loadvm: GDB's caches hold the state before it, and only a stop makes GDB
  * read registers and memory again: report one where the loaded vCPU stands. */
-static int report_loaded_state(struct vm *vm)
+/* A stop reached without running a vCPU (the VM stays stopped): the stub hears at once. */
+static int post_stop(struct vm *vm, const struct gdb_stop *stop)
 {
 	struct debugger *d = vm->dbg;
 	pthread_mutex_lock(&d->lock);
 	d->stop_at_resume = false;
-	d->stop = (struct gdb_stop){
-		.kind = GDB_STOP_SIGNAL, .cpu = d->current_cpu, .signal = GDB_SIGTRAP};
+	d->stop = *stop;
 	d->have_stop = true;
 	d->stop_signalled = false;
 	debug_request_stop_locked(d);
 	debug_stop_complete_locked(d);
 	pthread_mutex_unlock(&d->lock);
 	return 0;
+}
+
+static int report_loaded_state(struct vm *vm)
+{
+	const struct gdb_stop s = {
+		.kind = GDB_STOP_SIGNAL, .cpu = vm->dbg->current_cpu, .signal = GDB_SIGTRAP};
+	return post_stop(vm, &s);
 }
 
 void debug_before_save(struct vm *vm)
@@ -426,6 +433,7 @@ void debug_state_replaced(struct vm *vm)
 	struct debugger *d = vm->dbg;
 	if (!d)
 		return;
+	record_drop(vm); /* the log led to the state loadvm replaced */
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		regcache_drop(&vm->vcpus[i]);
 	refresh_soft_watch(vm);
@@ -451,6 +459,7 @@ void debug_on_reset(struct vm *vm, void *arg)
 		if (p)
 			*p = 0xCC;
 	}
+	record_drop(vm); /* a fresh boot has no past */
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		regcache_drop(&vm->vcpus[i]);
 	refresh_soft_watch(vm);
@@ -484,6 +493,12 @@ static int t_resume(void *ctx, const enum gdb_resume_action *actions)
 	int rc = 0;
 	if (d->guest_exited)
 		return -ECHILD; /* nothing runs until vRun starts the guest again */
+	/* Inside the recorded past nothing runs, not even after a guest failure: going
+	 * back from a crash and forward again replays the log up to the crash. */
+	struct gdb_stop replayed;
+	record_autostart(vm);
+	if (record_replay(vm, actions, &replayed))
+		return post_stop(vm, &replayed);
 	if (d->fatal_status && d->extended)
 		return report_fatal_exit(vm);
 	if (d->fatal_status) {
@@ -506,6 +521,7 @@ static int t_resume(void *ctx, const enum gdb_resume_action *actions)
 						     false);
 	if (rc)
 		return rc;
+	record_resync(vm); /* what the debugger wrote while stopped is no guest change */
 	pthread_mutex_lock(&d->lock);
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vm->vcpus[i].dbg->action = actions[i];
@@ -631,7 +647,37 @@ static bool t_can_progress(void *ctx, int cpu, char *why, size_t len)
 static int t_monitor(void *ctx, const char *cmd, gdb_output_fn out, void *arg)
 {
 	struct vm *vm = ctx;
-	return vm->dbg->monitor(vm, cmd, out, arg);
+	int rc = record_monitor(vm, cmd, out, arg);
+	return rc <= 0 ? rc : vm->dbg->monitor(vm, cmd, out, arg);
+}
+
+static int t_reverse(void *ctx, int cpu, bool step, char *err, size_t errlen)
+{
+	struct vm *vm = ctx;
+	struct gdb_stop stop;
+	if (!record_on(vm->dbg)) {
+		snprintf(err, errlen,
+			 "no execution history: `monitor record start` records it (from here on)");
+		return -ENOENT;
+	}
+	if (cpu < 0 || (unsigned)cpu >= vm->ncpus)
+		cpu = vm->dbg->current_cpu;
+	record_reverse(vm, cpu, step, &stop);
+	return post_stop(vm, &stop);
+}
+
+/* GDB 13 shows a refused write as "Cannot access memory": the reason goes to
+ * proxy's stderr too. */
+static const char *t_write_refused(void *ctx)
+{
+	struct vm *vm = ctx;
+	static const char why[] =
+		"cannot change registers or memory in the recorded past (continue forward to "
+		"the end of the log first, or `monitor record stop`)";
+	if (!record_in_past(vm->dbg))
+		return NULL;
+	warnx_("debugger: %s", why);
+	return why;
 }
 
 /* Stop every vCPU (if running) and wait until all are parked: breakpoints may only
@@ -685,6 +731,7 @@ static void t_detach(void *ctx)
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		all[i] = GDB_RESUME_CONTINUE;
 	t_resume(vm, all); /* guest debug is switched off for a detached VM */
+	record_drop(vm);   /* after replaying to the log's end: the guest runs free */
 }
 
 /* `k`; in extended mode the VM stays, stopped, for the next `vRun`, and ends (as
@@ -786,6 +833,8 @@ static const struct gdb_target_ops target_ops = {
 	.siginfo = t_siginfo,
 	.take_notice = t_take_notice,
 	.can_progress = t_can_progress,
+	.reverse = t_reverse,
+	.write_refused = t_write_refused,
 };
 
 struct gdb_target debug_target(struct vm *vm)

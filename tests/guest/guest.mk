@@ -74,6 +74,7 @@ $(foreach g,$(GUEST_FDT_GENS),\
 
 # gdb's next/step/finish want unoptimised code in the debugger's guest.
 GUEST_CFLAGS_gdbtarget := -O0 -g
+GUEST_CFLAGS_revtarget := -O0 -g
 
 GUEST_PROGS := $(basename $(notdir $(wildcard $(GUEST_SRC)/*.c)))
 # bootinfo and the benchmarks (bench/bench_guest.h) read struct hermit_boot_info.

@@ -147,6 +147,9 @@ def config_gdb_addr_errors_name_gdb_addr(t):
 def config_gdb_addr_refused_without_a_debugging_mode(t):
     r = run("hello", extra=["--gdb-addr", "127.0.0.1"])
     _usage_error(t, r, r"--gdb-addr needs a debugging mode", "--gdb-addr without -d")
+    r = run("hello", env={"HERMIT_DEBUG_RECORD": "1"})
+    expect_status(t, r, guestrun.STATUS_SETUP, "HERMIT_DEBUG_RECORD without HERMIT_DEBUG")
+    expect_stderr(t, r, r"HERMIT_DEBUG_RECORD=1 needs HERMIT_DEBUG=1", "says what it needs")
     r = run("hello", env={"HERMIT_DEBUG_ADDR": "127.0.0.1"})
     expect_status(t, r, guestrun.STATUS_SETUP, "HERMIT_DEBUG_ADDR without HERMIT_DEBUG")
     expect_stderr(t, r, r"HERMIT_DEBUG_ADDR=127\.0\.0\.1 is set but no debugging mode", "message")

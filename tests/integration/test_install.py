@@ -322,7 +322,7 @@ def completion_of_options_and_their_values(t):
 def completion_of_hermit_variables(t):
     t.eq(sorted(complete(["proxy", "HERMIT_DEB"])),
          ["HERMIT_DEBUG=", "HERMIT_DEBUG_ADDR=", "HERMIT_DEBUG_PORT=",
-          "HERMIT_DEBUG_SOCKET="], "HERMIT_DEB<TAB>")
+          "HERMIT_DEBUG_RECORD=", "HERMIT_DEBUG_SOCKET="], "HERMIT_DEB<TAB>")
     names = [w.rstrip("=") for w in complete(["proxy", "HERMIT_"])]
     for var in sorted(set(re.findall(r"\bHERMIT_[A-Z_]+\b", help_text()))):
         t.true(var in names, "HERMIT_<TAB> offers %s: %r" % (var, names))

@@ -51,6 +51,9 @@ struct fake {
 	bool stuck[FAKE_NCPU]; /* can_progress() says no: halted with interrupts off */
 	int interrupts, detached, killed;
 	const char *monitor_said;
+	int reverse_steps, reverse_continues; /* bs / bc received */
+	int reverse_cpu;
+	bool in_past; /* write_refused() says why */
 };
 
 static inline struct fake *fk(void *ctx)
@@ -224,6 +227,26 @@ static inline bool fake_can_progress(void *ctx, int cpu, char *why, size_t len)
 	return false;
 }
 
+/* bs/bc: the stop is next_stop, as for a resume. */
+static inline int fake_reverse(void *ctx, int cpu, bool step, char *err, size_t errlen)
+{
+	struct fake *f = ctx;
+
+	(void)err, (void)errlen;
+	if (step)
+		f->reverse_steps++;
+	else
+		f->reverse_continues++;
+	f->reverse_cpu = cpu;
+	fake_post_stop(f, f->next_stop);
+	return 0;
+}
+
+static inline const char *fake_write_refused(void *ctx)
+{
+	return fk(ctx)->in_past ? "in the past" : NULL;
+}
+
 static const struct gdb_target_ops fake_ops __attribute__((unused)) = {
 	.cpu_count = fake_cpu_count,
 	.reg_size = fake_reg_size,
@@ -242,6 +265,8 @@ static const struct gdb_target_ops fake_ops __attribute__((unused)) = {
 	.detach = fake_detach,
 	.kill = fake_kill,
 	.can_progress = fake_can_progress,
+	.reverse = fake_reverse,
+	.write_refused = fake_write_refused,
 };
 
 static inline void fake_init(struct fake *f)

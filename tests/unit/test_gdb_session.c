@@ -600,6 +600,39 @@ static void test_step_of_stuck_cpu(void)
 	CHECK_EQ(harness_finish(h), GDBSTUB_DETACHED);
 }
 
+/* bs/bc reach the target for the Hc thread; the log's beginning is `replaylog:begin`;
+ * writes in the past are refused with the target's reason when the client takes it. */
+static void test_reverse(void)
+{
+	struct harness *h = harness_start();
+	const char *r;
+
+	start_no_ack(h);
+	r = transact(h, "qSupported:swbreak+");
+	CHECK(r && strstr(r, ";ReverseStep+;ReverseContinue+"));
+	CHECK_REPLY(h, "Hc2", "OK");
+	h->fake.next_stop = (struct gdb_stop){.kind = GDB_STOP_SIGNAL, .cpu = 1, .signal = 5};
+	CHECK_REPLY(h, "bs", "T05thread:02;");
+	CHECK_EQ(h->fake.reverse_steps, 1);
+	CHECK_EQ(h->fake.reverse_cpu, 1);
+	h->fake.next_stop = (struct gdb_stop){.kind = GDB_STOP_SWBREAK, .cpu = 0};
+	CHECK_REPLY(h, "bc", "T05thread:01;swbreak:;");
+	h->fake.next_stop = (struct gdb_stop){.kind = GDB_STOP_NO_HISTORY, .cpu = 0, .signal = 5};
+	CHECK_REPLY(h, "bc", "T05thread:01;replaylog:begin;");
+	CHECK_EQ(h->fake.reverse_continues, 2);
+	CHECK_EQ(h->fake.resumes, 0);
+	h->fake.in_past = true;
+	CHECK_REPLY(h, "M1000,1:aa", "E1e");
+	CHECK_REPLY(h, "P0=0100000000000000", "E1e");
+	CHECK_EQ(h->fake.mem[0], 0); /* unchanged */
+	transact(h, "qSupported:error-message+");
+	CHECK_REPLY(h, "X1000,1:a", "E.in the past");
+	h->fake.in_past = false;
+	CHECK_REPLY(h, "M1000,1:aa", "OK");
+	CHECK_EQ(h->fake.mem[0], 0xaa);
+	CHECK_EQ(harness_finish(h), GDBSTUB_DETACHED);
+}
+
 int main(void)
 {
 	test_acks();
@@ -621,5 +654,6 @@ int main(void)
 	test_resume_of_unstarted_thread();
 	test_multiprocess();
 	test_step_of_stuck_cpu();
+	test_reverse();
 	return unit_report();
 }
