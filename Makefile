@@ -91,7 +91,7 @@ else
 OCI_LDLIBS := -ljansson
 endif
 
-.PHONY: all guests unit fault check check-layout bench check-realkvm format format-check clean \
+.PHONY: all guests unit fault check check-layout bench check-realkvm conformance-twins-built format format-check clean \
 	fuzz fuzz-replay
 all: $(PROXY_BIN) $(OCI_BIN) guests unit
 
@@ -181,7 +181,12 @@ check-layout: all
 bench: all
 	scripts/bench
 
-check-realkvm: all fault
+# The GDB conformance suite's twins (tests/gdb/conformance/twin.mk; the suite builds
+# them itself too): the realkvm lane sees the tree read-only, so they come first.
+conformance-twins-built: all
+	$(MAKE) -s --no-print-directory -f Makefile -f tests/gdb/conformance/twin.mk conformance-twins
+
+check-realkvm: all fault conformance-twins-built
 	scripts/check-realkvm
 
 # scripts/realkvm/kvmprobe.c is the probe from shared/realkvm, kept as it came.

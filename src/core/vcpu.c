@@ -492,16 +492,32 @@ static void report_internal_error(struct vcpu *v)
 		v->id, run->internal.suberror, (unsigned long long)rip);
 }
 
+/* At a triple fault KVM on AMD SVM reinitialises the VMCB: the vCPU then stands at
+ * the reset vector in real mode (a 64-bit Hermit guest never does by itself). */
+static bool vcpu_was_reset(struct vcpu *v)
+{
+	struct kvm_sregs s;
+	return ioctl(v->fd, KVM_GET_SREGS, &s) == 0 && !(s.cr0 & 1) && s.cs.selector == 0xf000 &&
+	       vcpu_rip(v) == 0xfff0;
+}
+
 static void report_unhandled_exit(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	switch (run->exit_reason) {
 	case KVM_EXIT_SHUTDOWN:
-		vm_fail(v, STATUS_TRIPLE_FAULT,
-			"vCPU %u: triple fault (KVM_EXIT_SHUTDOWN) at RIP 0x%llx: the guest took "
-			"an "
-			"exception it could not handle",
-			v->id, (unsigned long long)vcpu_rip(v));
+		if (vcpu_was_reset(v))
+			vm_fail(v, STATUS_TRIPLE_FAULT,
+				"vCPU %u: triple fault (KVM_EXIT_SHUTDOWN): the guest took an "
+				"exception it could not handle; this host's KVM reset the vCPU at "
+				"the fault (AMD SVM does), so its registers there are lost (VT-x "
+				"and software KVM keep them)",
+				v->id);
+		else
+			vm_fail(v, STATUS_TRIPLE_FAULT,
+				"vCPU %u: triple fault (KVM_EXIT_SHUTDOWN) at RIP 0x%llx: the "
+				"guest took an exception it could not handle",
+				v->id, (unsigned long long)vcpu_rip(v));
 		break;
 	case KVM_EXIT_MMIO:
 		vm_fail(v, STATUS_UNHANDLED_IO,

@@ -101,7 +101,9 @@ def monitor_console_beside_gdb_refuses_execution(t):
         p.wait_stderr(r"waiting for GDB")
         p.p.stdin.write(b"stop\ninfo cpus\n")
         p.p.stdin.flush()
-        p.wait_stderr(r"\(proxy\) info cpus\n(vCPU 0: stopped|the VM is running under GDB)")
+        # The console pauses the vCPUs for `info cpus` (they may not have parked for GDB
+        # yet: "running" then), or says GDB runs the VM.
+        p.wait_stderr(r"\(proxy\) info cpus\n(vCPU 0: (stopped|running)|the VM is running under GDB)")
         t.contains(p.stderr_text(), "the VM is under GDB's control", "stop refused")
         p.p.stdin.close()
         g = subprocess.run(["gdb", "-batch", "-nx", harness.guest("hello"), "-ex",

@@ -120,6 +120,10 @@ def resolve(text, marks):
 
 def build_twins():
     """Both builds of twin.c, once for all the test processes running at the same time."""
+    out = os.path.join(ROOT, "build", "conformance")
+    if not os.access(os.path.join(ROOT, "build"), os.W_OK) and all(
+            os.path.exists(os.path.join(out, f)) for f in ("twin.elf", "twin-native")):
+        return  # the realkvm lane's read-only tree: `make check-realkvm` built them
     os.makedirs(os.path.join(ROOT, "build", "conformance"), exist_ok=True)
     with open(os.path.join(ROOT, "build", "conformance", ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
