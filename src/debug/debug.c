@@ -53,12 +53,87 @@ void debug_request_stop_locked(struct debugger *d)
 	__atomic_store_n(&d->stop_requested, true, __ATOMIC_RELEASE);
 }
 
-/* Park hook: run only when no stop is requested and GDB gave this vCPU an action. */
+/* Recording several vCPUs runs them in a fixed order, one instruction each in turn
+ * (d->rec_turn, under d->lock), so that the log does not depend on the host's
+ * scheduling. A vCPU takes its turns while it can execute: started, not waiting in
+ * a hypercall or in hlt, given an action by GDB. */
+static bool turn_based(const struct debugger *d)
+{
+	return d->vm->ncpus > 1 && record_on(d);
+}
+
+static bool in_rotation(struct vcpu *v)
+{
+	return atomic_load(&v->state) == VCPU_RUNNING && !v->dbg->blocked && !v->dbg->halted &&
+	       v->dbg->action != GDB_RESUME_NONE;
+}
+
+/* With d->lock held: the turn goes to the first vCPU in the rotation after `from`
+ * (by id, `from` itself last), or to none (-1) until one joins. */
+static void pass_turn_locked(struct debugger *d, int from)
+{
+	unsigned n = d->vm->ncpus;
+	int turn = -1;
+	for (unsigned k = 1; k <= n && turn < 0; k++) {
+		unsigned i = (unsigned)(from + (int)k) % n;
+		if (in_rotation(&d->vm->vcpus[i]))
+			turn = (int)i;
+	}
+	if (turn != d->rec_turn) {
+		__atomic_store_n(&d->rec_turn, turn, __ATOMIC_RELEASE);
+		pthread_cond_broadcast(&d->cond);
+	}
+}
+
+/* With d->lock held: a vCPU that left the rotation (hypercall, hlt, end) hands its
+ * turn on; a vCPU joining when nobody has it takes it. */
+static void settle_turn_locked(struct debugger *d)
+{
+	int t = d->rec_turn;
+	if (turn_based(d) && (t < 0 || !in_rotation(&d->vm->vcpus[t])))
+		pass_turn_locked(d, t);
+}
+
+void debug_turn_reset(struct debugger *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->rec_turn = -1; /* the first vCPU to wait takes the turn from vCPU 0 on */
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* A halted vCPU (in hlt) is out of the order: it may enter KVM_RUN, where it
+ * sleeps until an interrupt, without stopping the others. */
+static bool waits_for_turn(struct debugger *d, struct vcpu *v)
+{
+	return turn_based(d) && atomic_load(&v->state) == VCPU_RUNNING && !v->dbg->halted &&
+	       __atomic_load_n(&d->rec_turn, __ATOMIC_ACQUIRE) != (int)v->id;
+}
+
+/* After a recorded step of v: the next vCPU's turn. */
+static void turn_done(struct vcpu *v)
+{
+	struct debugger *d = v->vm->dbg;
+	struct kvm_mp_state mp;
+	if (!turn_based(d))
+		return;
+	bool halted =
+		ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == KVM_MP_STATE_HALTED;
+	pthread_mutex_lock(&d->lock);
+	v->dbg->halted = halted;
+	if (d->rec_turn == (int)v->id)
+		pass_turn_locked(d, (int)v->id);
+	else
+		settle_turn_locked(d);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* Park hook: run only when no stop is requested, GDB gave this vCPU an action and,
+ * while recording, it is this vCPU's turn. */
 static bool debug_wants_park(struct vcpu *v, void *arg)
 {
 	struct debugger *d = arg;
 	return __atomic_load_n(&d->stop_requested, __ATOMIC_ACQUIRE) ||
-	       v->dbg->action == GDB_RESUME_NONE;
+	       v->dbg->action == GDB_RESUME_NONE || waits_for_turn(d, v);
 }
 
 static void debug_park(struct vcpu *v, void *arg)
@@ -68,7 +143,8 @@ static void debug_park(struct vcpu *v, void *arg)
 	v->dbg->parked = true;
 	debug_stop_complete_locked(d);
 	while (!atomic_load(&v->vm->ending) &&
-	       (d->stop_requested || v->dbg->action == GDB_RESUME_NONE))
+	       (d->stop_requested || v->dbg->action == GDB_RESUME_NONE ||
+		(settle_turn_locked(d), waits_for_turn(d, v))))
 		pthread_cond_wait(&d->cond, &d->lock);
 	v->dbg->parked = false;
 	pthread_mutex_unlock(&d->lock);
@@ -82,6 +158,7 @@ static void debug_vcpu_blocked(struct vcpu *v, bool blocked, void *arg)
 	v->dbg->blocked = blocked;
 	if (blocked)
 		debug_stop_complete_locked(d);
+	settle_turn_locked(d);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -92,6 +169,7 @@ static void debug_vcpu_done(struct vcpu *v, void *arg)
 	(void)v;
 	pthread_mutex_lock(&d->lock);
 	debug_stop_complete_locked(d);
+	settle_turn_locked(d);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -264,8 +342,10 @@ static void reinject_guest_bp(struct vcpu *v)
 
 static void handle_single_step(struct vcpu *v)
 {
-	if (record_on(v->vm->dbg))
+	if (record_on(v->vm->dbg)) {
 		record_step(v);
+		turn_done(v);
+	}
 	struct hw_slot *hit = debug_soft_watch_check(v);
 	if (hit)
 		stop_here(v, watch_kind(hit->kind), hit->addr);

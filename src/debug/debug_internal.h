@@ -34,6 +34,7 @@ struct vcpu_debug {
 	enum gdb_resume_action action;
 	bool parked;
 	bool blocked; /* waiting for a blocking hypercall: not in KVM_RUN, parks after it */
+	bool halted;  /* recording: its last step ended in hlt (it waits for an interrupt) */
 	struct regcache rc;
 };
 
@@ -116,6 +117,7 @@ struct debugger {
 	_Atomic uint64_t planted_bp_exits; /* software KVM: our int3 as emulation failure */
 	struct recorder *rec;		   /* reverse execution (record.c); NULL until used */
 	bool record_autostarted;	   /* HERMIT_DEBUG_RECORD's start is done */
+	int rec_turn; /* recording several vCPUs: the one whose instruction is next, or -1 */
 };
 
 /* debug.c */
@@ -127,6 +129,8 @@ void debug_stop_complete_locked(struct debugger *d);
 void debug_record_stop(struct vcpu *v, const struct gdb_stop *stop);
 int debug_apply_guest_debug(struct vcpu *v, bool step, bool inject_bp);
 bool debug_soft_watch_active(const struct debugger *d);
+/* Recording starts its fixed order of the vCPUs again from vCPU 0. */
+void debug_turn_reset(struct debugger *d);
 
 /* debug_regs.c */
 int regcache_load(struct vcpu *v);

@@ -24,6 +24,7 @@ struct recorder {
 	struct rec_builder b;
 	pthread_mutex_t lock; /* vCPUs log one at a time */
 	uint64_t insns, changed_bytes, changed_regs;
+	uint64_t *cpu_insns; /* instructions logged per vCPU */
 	size_t limit;
 	bool own_dirty_log; /* turned KVM's dirty log on at start: off again at the end */
 };
@@ -159,6 +160,7 @@ void record_step(struct vcpu *v)
 		warnx_("record: out of memory: instruction not logged");
 	else {
 		r->insns++;
+		r->cpu_insns[v->id]++;
 		r->changed_bytes += r->b.changed_bytes;
 		r->changed_regs += r->b.nregs;
 	}
@@ -212,14 +214,16 @@ static struct recorder *recorder_new(struct vm *vm)
 	r->words = (vm->mem.size / GUEST_PAGE + 63) / 64;
 	r->bits = calloc(r->words, sizeof(uint64_t));
 	r->prev = calloc(vm->ncpus, sizeof(*r->prev));
+	r->cpu_insns = calloc(vm->ncpus, sizeof(*r->cpu_insns));
 	/* Lazily backed: only the pages the guest touched take host memory. */
 	r->shadow = mmap(NULL, vm->mem.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 			 -1, 0);
-	if (!r->bits || !r->prev || r->shadow == MAP_FAILED) {
+	if (!r->bits || !r->prev || !r->cpu_insns || r->shadow == MAP_FAILED) {
 		if (r->shadow != MAP_FAILED)
 			munmap(r->shadow, vm->mem.size);
 		free(r->bits);
 		free(r->prev);
+		free(r->cpu_insns);
 		free(r);
 		return NULL;
 	}
@@ -265,6 +269,8 @@ static int record_start(struct vm *vm, gdb_output_fn out, void *arg)
 			memcpy(r->shadow + off, vm->mem.host + off, GUEST_PAGE);
 	load_prev(vm, r);
 	r->insns = r->changed_bytes = r->changed_regs = 0;
+	memset(r->cpu_insns, 0, vm->ncpus * sizeof(*r->cpu_insns));
+	debug_turn_reset(d);
 	r->on = true;
 	out(arg, "record: recording every instruction of every vCPU\n");
 	return 0;
@@ -435,6 +441,12 @@ static void info_record(struct vm *vm, gdb_output_fn out, void *arg)
 		 r->insns, l->count, l->dropped, l->pos, l->count,
 		 l->pos < l->count ? " (replaying the past)" : " (live)", r->changed_bytes,
 		 l->bytes, l->limit >> 20, r->changed_regs);
+	out(arg, buf);
+	size_t n = (size_t)snprintf(buf, sizeof(buf), "record: instructions per vCPU:");
+	for (unsigned i = 0; i < vm->ncpus && n + 40 < sizeof(buf); i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %u: %" PRIu64, i,
+				      r->cpu_insns[i]);
+	snprintf(buf + n, sizeof(buf) - n, "%s\n", n + 40 < sizeof(buf) ? "" : " ...");
 	out(arg, buf);
 }
 

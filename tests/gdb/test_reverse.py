@@ -155,6 +155,25 @@ def two_vcpus_go_back_together(t):
 
 
 @test
+def two_vcpus_take_one_instruction_each_in_turn(t):
+    """vCPU 1 counts in ap_counter while vCPU 0 runs main: recorded in a fixed order
+    (one instruction of each in turn), both log as many instructions, give or take
+    one, between two stops (GDB steps vCPU 0 alone over the breakpoint it resumes
+    from), whatever the host's scheduling did."""
+    stops = ["continue", "monitor info record"] * 4
+    s, _ = session(["break main", "continue", "monitor record start", "delete",
+                    "break next_value"] + stops + ["delete", "continue"], cpus=2)
+    counts = [(int(a), int(b)) for a, b in
+              re.findall(r"record: instructions per vCPU: 0: (\d+) 1: (\d+)\n", s.transcript)]
+    t.eq(len(counts), 4, "info record at each stop: %s" % s.transcript[-2000:])
+    runs = [(b0 - a0, b1 - a1) for (a0, a1), (b0, b1) in zip([(0, 0)] + counts, counts)]
+    t.eq([r for r in runs if r[0] < 10 or abs(r[0] - r[1]) > 1], [],
+         "each vCPU logged as many instructions as the other (+-1): %r" % counts)
+    t.eq(s.proxy_rc, 0, "proxy exit status")
+    t.contains(s.stdout, "shared=50", "the guest ran to its end")
+
+
+@test
 def record_from_the_first_instruction_and_what_drops_the_log(t):
     """HERMIT_DEBUG_RECORD=1 records from the entry point; savevm is refused while
     recording, loadvm and system_reset drop the log."""
