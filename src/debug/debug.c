@@ -94,9 +94,19 @@ static void settle_turn_locked(struct debugger *d)
 		pass_turn_locked(d, t);
 }
 
+static bool is_halted(struct vcpu *v)
+{
+	struct kvm_mp_state mp;
+	return ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == KVM_MP_STATE_HALTED;
+}
+
+/* With the VM stopped (no vCPU in KVM_RUN, so asking KVM does not wait): a vCPU
+ * already in hlt must not take a turn it might sleep through. */
 void debug_turn_reset(struct debugger *d)
 {
 	pthread_mutex_lock(&d->lock);
+	for (unsigned i = 0; i < d->vm->ncpus; i++)
+		d->vm->vcpus[i].dbg->halted = d->vm->ncpus > 1 && is_halted(&d->vm->vcpus[i]);
 	d->rec_turn = -1; /* the first vCPU to wait takes the turn from vCPU 0 on */
 	pthread_mutex_unlock(&d->lock);
 }
@@ -113,11 +123,9 @@ static bool waits_for_turn(struct debugger *d, struct vcpu *v)
 static void turn_done(struct vcpu *v)
 {
 	struct debugger *d = v->vm->dbg;
-	struct kvm_mp_state mp;
 	if (!turn_based(d))
 		return;
-	bool halted =
-		ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == KVM_MP_STATE_HALTED;
+	bool halted = is_halted(v);
 	pthread_mutex_lock(&d->lock);
 	v->dbg->halted = halted;
 	if (d->rec_turn == (int)v->id)
