@@ -11,7 +11,7 @@ import re
 import tempfile
 
 from gdblib import debug_session, py, require_gdb
-from harness import guest, test
+from harness import guest, host_info, test
 
 TARGET = "revtarget"
 STEPS = 60
@@ -209,9 +209,18 @@ def a_handled_page_fault_and_cr2_are_rewound(t):
         "reverse-continue", FRAME, "print pf_count", "print/x $cr2", "delete",
         "reverse-continue", "print/x $cr2", "continue"])
     t.match(r"\$1 = 0x700000000000\n\$2 = 1\n", s.transcript, "after the fault: CR2, count 1")
-    t.match(r"Old value = 1\nNew value = 0\n(.*\n)*?FRAME on_page_fault\n\$3 = 0\n"
-            r"\$4 = 0x700000000000\n", s.transcript,
-            "reverse-continue found the handler's increment, the fault already taken")
+    if host_info().get("kvm") == "hardware":
+        # Hardware KVM single-steps with the trap flag, which the exception's delivery
+        # clears: one step covers the faulting instruction, the whole handler and the
+        # instruction's re-execution. Going back undoes all of it at once: the count
+        # and CR2 are found changed by the faulting instruction's step.
+        t.match(r"Old value = 1\nNew value = 0\n(.*\n)*?FRAME take_page_fault\n\$3 = 0\n"
+                r"\$4 = (?!0x700000000000\n)0x[0-9a-f]+\n", s.transcript,
+                "reverse-continue undid the fault and its handler in one step")
+    else:
+        t.match(r"Old value = 1\nNew value = 0\n(.*\n)*?FRAME on_page_fault\n\$3 = 0\n"
+                r"\$4 = 0x700000000000\n", s.transcript,
+                "reverse-continue found the handler's increment, the fault already taken")
     m = re.search(r"No more reverse-execution history\.\n(.*\n)*?\$5 = (0x[0-9a-f]+)\n",
                   s.transcript)
     t.eq(m is not None and m.group(2) != "0x700000000000", True,
